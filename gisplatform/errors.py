@@ -1,0 +1,58 @@
+"""One hierarchy of domain errors, each with the HTTP status it maps to."""
+
+from __future__ import annotations
+
+
+class GisPlatformError(Exception):
+    """Base of every error the platform raises on purpose."""
+
+    status_code = 500
+
+
+class ConfigurationError(GisPlatformError):
+    """The platform is configured wrongly or a system prerequisite is missing."""
+
+
+class LayerSpecError(GisPlatformError):
+    """One or more layer definitions are invalid.
+
+    ``problems`` holds ``(file, field_path, message)`` triples so that every
+    problem names the file and the place inside it.
+    """
+
+    status_code = 500
+
+    def __init__(self, problems: list[tuple[str, str, str]]) -> None:
+        self.problems = problems
+        lines = [f"{file}: {path}: {message}" for file, path, message in problems]
+        super().__init__("invalid layer definitions:\n" + "\n".join(lines))
+
+
+class LayerNotFound(GisPlatformError):
+    """No layer of that name exists (or the caller may not know that it does)."""
+
+    status_code = 404
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"unknown layer: {name!r}")
+
+
+class DatabaseUnavailable(GisPlatformError):
+    """The database could not be reached or started."""
+
+    status_code = 503
+
+
+class MigrationRefused(GisPlatformError):
+    """A migration would destroy data and was not explicitly allowed."""
+
+    status_code = 409
+
+    def __init__(self, drops: list[str]) -> None:
+        self.drops = drops
+        listing = "\n".join(f"  - {item}" for item in drops)
+        super().__init__(
+            "migration would drop data and was refused; re-run with --allow-drop to apply:\n"
+            + listing
+        )

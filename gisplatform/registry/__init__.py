@@ -1,0 +1,28 @@
+"""The layer registry: layer definitions loaded from ``layers/*.yaml``."""
+
+from gisplatform.registry.loader import load_layer_file, load_registry
+from gisplatform.registry.registry import LayerRegistry
+from gisplatform.registry.spec import (
+    Access,
+    EnumValue,
+    FieldSpec,
+    FieldType,
+    GeometryType,
+    LayerSpec,
+    LayerStyle,
+    Localized,
+)
+
+__all__ = [
+    "Access",
+    "EnumValue",
+    "FieldSpec",
+    "FieldType",
+    "GeometryType",
+    "LayerRegistry",
+    "LayerSpec",
+    "LayerStyle",
+    "Localized",
+    "load_layer_file",
+    "load_registry",
+]

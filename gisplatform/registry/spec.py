@@ -1,0 +1,321 @@
+"""The layer specification: one frozen pydantic model per layer definition file.
+
+Everything else (tables, validation, API metadata, map styling) is derived from
+these models, so every rule that keeps a definition usable lives here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+IDENTIFIER_PATTERN = r"^[a-z_][a-z0-9_]{0,62}$"
+ENUM_VALUE_PATTERN = r"^[a-z0-9_]{1,63}$"
+COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
+
+#: Columns every layer table has; a field may not take these names.
+SYSTEM_COLUMNS = ("fid", "geom", "is_demo", "created_at", "updated_at", "version")
+#: SQL words that make awkward column names even when quoted.
+RESERVED_WORDS = frozenset(
+    {"all", "and", "as", "case", "check", "column", "constraint", "create", "default",
+     "distinct", "do", "else", "end", "false", "for", "from", "grant", "group", "having",
+     "in", "into", "is", "limit", "not", "null", "offset", "on", "or", "order", "select",
+     "table", "then", "to", "true", "union", "unique", "user", "using", "when", "where",
+     "with"}
+)
+
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+
+class Access(StrEnum):
+    """Who may see a layer or a field, from the most open to the most closed."""
+
+    PUBLIC = "public"
+    STAFF = "staff"
+    RESTRICTED = "restricted"
+
+    @property
+    def rank(self) -> int:
+        """Order of openness: 0 = public, 2 = restricted."""
+        return list(Access).index(self)
+
+
+class GeometryType(StrEnum):
+    """OGC simple-feature geometry types a layer may hold."""
+
+    POINT = "Point"
+    MULTIPOINT = "MultiPoint"
+    LINESTRING = "LineString"
+    MULTILINESTRING = "MultiLineString"
+    POLYGON = "Polygon"
+    MULTIPOLYGON = "MultiPolygon"
+
+    @property
+    def is_multi(self) -> bool:
+        """True for the Multi* types."""
+        return self.value.startswith("Multi")
+
+    @property
+    def family(self) -> Literal["point", "line", "polygon"]:
+        """Point, line or polygon, whatever the multiplicity."""
+        base = self.value.removeprefix("Multi")
+        return {"Point": "point", "LineString": "line", "Polygon": "polygon"}[base]  # type: ignore[return-value]
+
+
+class FieldType(StrEnum):
+    """Attribute types; each maps to one PostgreSQL type."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    ENUM = "enum"
+    STRING_LIST = "string_list"
+
+    @property
+    def is_numeric(self) -> bool:
+        """True for integer and number."""
+        return self in (FieldType.INTEGER, FieldType.NUMBER)
+
+
+class UpdateFrequency(StrEnum):
+    """How often a layer is maintained (ISO 19115 MD_MaintenanceFrequencyCode subset)."""
+
+    CONTINUAL = "continual"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    ANNUALLY = "annually"
+    AS_NEEDED = "as_needed"
+    IRREGULAR = "irregular"
+
+
+class Localized(_Frozen):
+    """A text in Ukrainian (first) and English."""
+
+    uk: NonEmpty
+    en: NonEmpty
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang`` ("uk" or "en"), Ukrainian for anything else."""
+        return self.en if lang == "en" else self.uk
+
+
+class LocalizedList(_Frozen):
+    """A list of words in Ukrainian and English (e.g. keywords)."""
+
+    uk: list[NonEmpty] = Field(default_factory=list)
+    en: list[NonEmpty] = Field(default_factory=list)
+
+
+class EnumValue(_Frozen):
+    """One allowed value of an enum field, with its labels and map colour."""
+
+    value: Annotated[str, StringConstraints(pattern=ENUM_VALUE_PATTERN)]
+    uk: NonEmpty
+    en: NonEmpty
+    color: Annotated[str, StringConstraints(pattern=COLOR_PATTERN)] | None = None
+
+    def label(self, lang: str) -> str:
+        """The label in ``lang``, Ukrainian by default."""
+        return self.en if lang == "en" else self.uk
+
+
+class FieldSpec(_Frozen):
+    """One attribute of a layer."""
+
+    name: Identifier
+    type: FieldType
+    title: Localized
+    description: Localized | None = None
+    required: bool = False
+    access: Access | None = Field(
+        default=None, description="visibility of this field; defaults to the layer's access"
+    )
+    values: tuple[EnumValue, ...] = Field(default=(), description="allowed values (enum only)")
+    default: str | int | float | bool | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = Field(default=None, gt=0)
+    pattern: str | None = Field(default=None, description="regular expression (strings only)")
+    unit: str | None = Field(default=None, description="unit of measure, e.g. m, m2, W, persons")
+    aliases: tuple[NonEmpty, ...] = Field(
+        default=(), description="other column names accepted on import (e.g. Ukrainian headers)"
+    )
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        if self.name in SYSTEM_COLUMNS:
+            raise ValueError(f"'{self.name}' is a system column name and cannot be a field")
+        if self.name in RESERVED_WORDS:
+            raise ValueError(f"'{self.name}' is an SQL reserved word")
+        if self.type is FieldType.ENUM:
+            if not self.values:
+                raise ValueError("an enum field needs a non-empty 'values' list")
+            seen: set[str] = set()
+            for value in self.values:
+                if value.value in seen:
+                    raise ValueError(f"enum value '{value.value}' is listed twice")
+                seen.add(value.value)
+            if self.default is not None and self.default not in seen:
+                raise ValueError(
+                    f"default '{self.default}' is not one of the enum values {sorted(seen)}"
+                )
+        elif self.values:
+            raise ValueError("'values' is only allowed on enum fields")
+        if (self.minimum is not None or self.maximum is not None) and not self.type.is_numeric:
+            raise ValueError("'minimum'/'maximum' are only allowed on integer and number fields")
+        if (
+            self.minimum is not None
+            and self.maximum is not None
+            and self.minimum > self.maximum
+        ):
+            raise ValueError(f"minimum {self.minimum} is greater than maximum {self.maximum}")
+        if (self.max_length is not None or self.pattern is not None) and self.type not in (
+            FieldType.STRING,
+            FieldType.STRING_LIST,
+        ):
+            raise ValueError("'max_length'/'pattern' are only allowed on string fields")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
+        if self.default is not None and self.type is not FieldType.ENUM:
+            _check_default_type(self.type, self.default)
+        return self
+
+    def enum_value(self, value: str) -> EnumValue | None:
+        """The enum entry whose value, Ukrainian or English label matches ``value``."""
+        folded = value.strip().casefold()
+        for entry in self.values:
+            if folded in (entry.value, entry.uk.casefold(), entry.en.casefold()):
+                return entry
+        return None
+
+
+def _check_default_type(field_type: FieldType, default: object) -> None:
+    ok = {
+        FieldType.STRING: isinstance(default, str),
+        FieldType.INTEGER: isinstance(default, int) and not isinstance(default, bool),
+        FieldType.NUMBER: isinstance(default, int | float) and not isinstance(default, bool),
+        FieldType.BOOLEAN: isinstance(default, bool),
+        FieldType.DATE: isinstance(default, str) and _parses(date.fromisoformat, default),
+        FieldType.DATETIME: isinstance(default, str) and _parses(datetime.fromisoformat, default),
+        FieldType.STRING_LIST: False,
+    }[field_type]
+    if not ok:
+        raise ValueError(f"default {default!r} does not fit type '{field_type.value}'")
+
+
+def _parses(parser: Any, text: str) -> bool:
+    try:
+        parser(text)
+    except ValueError:
+        return False
+    return True
+
+
+class LayerStyle(_Frozen):
+    """How the web map draws a layer (Leaflet path options plus categories)."""
+
+    color: Annotated[str, StringConstraints(pattern=COLOR_PATTERN)] = "#3388ff"
+    fill_color: Annotated[str, StringConstraints(pattern=COLOR_PATTERN)] | None = None
+    fill_opacity: float = Field(default=0.4, ge=0, le=1)
+    opacity: float = Field(default=1.0, ge=0, le=1)
+    weight: float = Field(default=2, ge=0, le=20)
+    radius: float = Field(default=5, gt=0, le=30, description="point marker radius in pixels")
+    dash_array: str | None = None
+    categorize_by: Identifier | None = Field(
+        default=None, description="an enum field whose value colours pick the colour"
+    )
+    label_field: Identifier | None = Field(default=None, description="field shown as the label")
+
+
+class LayerSpec(_Frozen):
+    """A municipal layer: its table, its fields, who may see it and how it looks."""
+
+    name: Identifier
+    title: Localized
+    description: Localized
+    theme: Identifier = Field(description="group in the layer panel, e.g. safety, transport")
+    geometry: GeometryType
+    access: Access
+    fields: tuple[FieldSpec, ...] = Field(min_length=1)
+    natural_key: tuple[Identifier, ...] = Field(min_length=1)
+    temporal_field: Identifier | None = None
+    style: LayerStyle = Field(default_factory=LayerStyle)
+    min_zoom: int = Field(default=0, ge=0, le=24)
+    max_zoom: int = Field(default=22, ge=0, le=24)
+    keywords: LocalizedList = Field(default_factory=LocalizedList)
+    licence: NonEmpty
+    attribution: NonEmpty | None = None
+    owner: Localized = Field(description="the department that keeps the layer")
+    update_frequency: UpdateFrequency
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Self:
+        names = [f.name for f in self.fields]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate field names: {', '.join(duplicates)}")
+        by_name = {f.name: f for f in self.fields}
+        for key in self.natural_key:
+            if key not in by_name:
+                raise ValueError(f"natural_key names unknown field '{key}'")
+            if not by_name[key].required:
+                raise ValueError(f"natural_key field '{key}' must be required")
+        if self.temporal_field is not None:
+            temporal = by_name.get(self.temporal_field)
+            if temporal is None:
+                raise ValueError(f"temporal_field names unknown field '{self.temporal_field}'")
+            if temporal.type not in (FieldType.DATE, FieldType.DATETIME):
+                raise ValueError(f"temporal_field '{self.temporal_field}' is not a date/datetime")
+        for field in self.fields:
+            if field.access is not None and field.access.rank < self.access.rank:
+                raise ValueError(
+                    f"field '{field.name}' is '{field.access}' but the layer is "
+                    f"'{self.access}': a field cannot be more open than its layer"
+                )
+        category = self.style.categorize_by
+        if category is not None and (
+            category not in by_name or by_name[category].type is not FieldType.ENUM
+        ):
+            raise ValueError(f"style.categorize_by '{category}' is not an enum field")
+        label = self.style.label_field
+        if label is not None and label not in by_name:
+            raise ValueError(f"style.label_field '{label}' is not a field")
+        if self.min_zoom > self.max_zoom:
+            raise ValueError(f"min_zoom {self.min_zoom} is greater than max_zoom {self.max_zoom}")
+        return self
+
+    def field(self, name: str) -> FieldSpec:
+        """The field called ``name`` (KeyError if there is none)."""
+        for field in self.fields:
+            if field.name == name:
+                return field
+        raise KeyError(name)
+
+    def field_access(self, field: FieldSpec) -> Access:
+        """The access level that applies to ``field``."""
+        return field.access or self.access
+
+    def fields_for(self, audience: Access) -> tuple[FieldSpec, ...]:
+        """Fields an audience of that level may see."""
+        return tuple(f for f in self.fields if self.field_access(f).rank <= audience.rank)
+
+    def visible_to(self, audience: Access) -> bool:
+        """True when an audience of that level may know the layer exists."""
+        return self.access.rank <= audience.rank
