@@ -21,11 +21,49 @@ COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
 SYSTEM_COLUMNS = ("fid", "geom", "is_demo", "created_at", "updated_at", "version")
 #: SQL words that make awkward column names even when quoted.
 RESERVED_WORDS = frozenset(
-    {"all", "and", "as", "case", "check", "column", "constraint", "create", "default",
-     "distinct", "do", "else", "end", "false", "for", "from", "grant", "group", "having",
-     "in", "into", "is", "limit", "not", "null", "offset", "on", "or", "order", "select",
-     "table", "then", "to", "true", "union", "unique", "user", "using", "when", "where",
-     "with"}
+    {
+        "all",
+        "and",
+        "as",
+        "case",
+        "check",
+        "column",
+        "constraint",
+        "create",
+        "default",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "false",
+        "for",
+        "from",
+        "grant",
+        "group",
+        "having",
+        "in",
+        "into",
+        "is",
+        "limit",
+        "not",
+        "null",
+        "offset",
+        "on",
+        "or",
+        "order",
+        "select",
+        "table",
+        "then",
+        "to",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "when",
+        "where",
+        "with",
+    }
 )
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
@@ -177,11 +215,7 @@ class FieldSpec(_Frozen):
             raise ValueError("'values' is only allowed on enum fields")
         if (self.minimum is not None or self.maximum is not None) and not self.type.is_numeric:
             raise ValueError("'minimum'/'maximum' are only allowed on integer and number fields")
-        if (
-            self.minimum is not None
-            and self.maximum is not None
-            and self.minimum > self.maximum
-        ):
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError(f"minimum {self.minimum} is greater than maximum {self.maximum}")
         if (self.max_length is not None or self.pattern is not None) and self.type not in (
             FieldType.STRING,

@@ -1,0 +1,254 @@
+"""The ``gisplatform`` command line: one entry point, logging configured here only."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gisplatform.errors import GisPlatformError, LayerSpecError
+from gisplatform.log import configure_logging
+from gisplatform.registry import LayerRegistry, LayerSpec, load_registry
+from gisplatform.settings import Settings
+
+app = typer.Typer(
+    help="gisplatform — municipal GIS data platform (Роменська громада demo).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+layers_app = typer.Typer(help="Layer definitions in layers/*.yaml.", no_args_is_help=True)
+db_app = typer.Typer(help="The PostGIS database (embedded or DATABASE_URL).", no_args_is_help=True)
+app.add_typer(layers_app, name="layers")
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+def _registry(settings: Settings) -> LayerRegistry:
+    return load_registry(settings.layers_dir)
+
+
+@app.callback()
+def _root(
+    layers_dir: Annotated[
+        Path | None, typer.Option(help="Directory of layer definitions (default: ./layers).")
+    ] = None,
+) -> None:
+    if layers_dir is not None:
+        import os
+
+        os.environ["GISPLATFORM_LAYERS_DIR"] = str(layers_dir)
+
+
+# --- layers ---------------------------------------------------------------------------------
+
+
+@layers_app.command("list")
+def layers_list() -> None:
+    """List the layers with their geometry, access level and field count."""
+    registry = _registry(_settings())
+    table = Table("name", "title (uk)", "title (en)", "geometry", "access", "fields", "theme")
+    for spec in registry:
+        table.add_row(
+            spec.name,
+            spec.title.uk,
+            spec.title.en,
+            spec.geometry.value,
+            spec.access.value,
+            str(len(spec.fields)),
+            spec.theme,
+        )
+    console.print(table)
+
+
+@layers_app.command("validate")
+def layers_validate(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or directories (default: layers dir).")
+    ] = None,
+) -> None:
+    """Validate layer definitions; every problem names its file and field path."""
+    from gisplatform.registry.loader import layer_files, load_layer_file
+
+    settings = _settings()
+    files: list[Path] = []
+    for path in paths or [settings.layers_dir]:
+        files.extend(layer_files(path) if path.is_dir() else [path])
+    problems: list[tuple[str, str, str]] = []
+    specs: list[LayerSpec] = []
+    for file in files:
+        try:
+            specs.append(load_layer_file(file))
+        except LayerSpecError as exc:
+            problems.extend(exc.problems)
+    if not files:
+        problems.append((str(paths), "(directory)", "no layer definitions found"))
+    for source, field_path, message in problems:
+        err_console.print(f"[red]✗[/red] {source}: [bold]{field_path}[/bold]: {message}")
+    if problems:
+        err_console.print(f"{len(problems)} problem(s) in {len(files)} file(s)")
+        raise typer.Exit(1)
+    try:
+        LayerRegistry(specs)
+    except LayerSpecError as exc:
+        for _, name, message in exc.problems:
+            err_console.print(f"[red]✗[/red] layer {name}: {message}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]✓[/green] {len(specs)} layer definition(s) valid")
+
+
+@layers_app.command("schema")
+def layers_schema() -> None:
+    """Print the JSON Schema of a layer definition (for editors' YAML validation)."""
+    from gisplatform.registry.schema import layer_json_schema
+
+    sys.stdout.write(json.dumps(layer_json_schema(), ensure_ascii=False, indent=2) + "\n")
+
+
+# --- db -------------------------------------------------------------------------------------
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Create (if needed) and start the embedded PostGIS cluster."""
+    from gisplatform.store.database import database_url
+
+    settings = _settings()
+    if not settings.uses_embedded_db:
+        console.print("DATABASE_URL is set: the external database is used, nothing to start.")
+        return
+    url = database_url(settings)
+    console.print(f"[green]✓[/green] database running: {url}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostGIS cluster."""
+    from gisplatform.store.embedded import EmbeddedCluster
+
+    settings = _settings()
+    if not settings.uses_embedded_db:
+        console.print("DATABASE_URL is set: the external database is not managed here.")
+        return
+    EmbeddedCluster(settings.data_dir, settings.db_port, settings.db_name).stop()
+    console.print("[green]✓[/green] embedded database stopped")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Where the database runs and the URL to paste into QGIS or psql."""
+    from gisplatform.store.database import normalize_url
+    from gisplatform.store.embedded import EmbeddedCluster
+
+    settings = _settings()
+    if not settings.uses_embedded_db:
+        assert settings.database_url is not None
+        console.print("database: external (DATABASE_URL)")
+        console.print(f"url:      {normalize_url(settings.database_url)}")
+        return
+    status = EmbeddedCluster(settings.data_dir, settings.db_port, settings.db_name).status()
+    console.print("database: embedded PostgreSQL + PostGIS")
+    console.print(f"data dir: {status.data_dir.resolve()}")
+    console.print(
+        f"version:  {status.pg_version or 'unknown'}  ({status.bin_dir or 'no binaries'})"
+    )
+    console.print(f"running:  {'yes' if status.running else 'no'} (port {status.port})")
+    if status.url:
+        console.print(f"url:      {status.url}")
+    if not status.running:
+        raise typer.Exit(3)
+
+
+@db_app.command("migrate")
+def db_migrate(
+    allow_drop: Annotated[
+        bool, typer.Option("--allow-drop", help="Allow dropping tables/columns not in layers/.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
+) -> None:
+    """Create or update the layer tables from layers/*.yaml (idempotent)."""
+    from gisplatform.store.database import database_url
+    from gisplatform.store.migrate import migrate
+
+    settings = _settings()
+    registry = _registry(settings)
+    plan = migrate(
+        database_url(settings), registry, settings, allow_drop=allow_drop, dry_run=dry_run
+    )
+    if plan.is_empty:
+        console.print("[green]✓[/green] database is up to date with layers/")
+        return
+    for line in plan.changes:
+        console.print(f"  {line}")
+    verb = "would apply" if dry_run else "applied"
+    console.print(f"[green]✓[/green] {verb} {len(plan.changes)} change(s)")
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+@app.command("demo")
+def demo(
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Replace layers that already hold data.")
+    ] = False,
+) -> None:
+    """Start the database if needed, migrate, load the Romny demo data, print a summary."""
+    from gisplatform.demo import layer_counts, load_demo
+    from gisplatform.store.database import database_url
+    from gisplatform.store.migrate import migrate
+
+    settings = _settings()
+    registry = _registry(settings)
+    url = database_url(settings)
+    migrate(url, registry, settings)
+    with console.status("loading Romny demo data…") as status:
+        results = load_demo(
+            url,
+            registry,
+            settings.layer_schema,
+            reset=reset,
+            progress=lambda name: status.update(f"loading layer {name}…"),
+        )
+    counts = layer_counts(url, registry, settings.layer_schema)
+    table = Table("layer", "назва", "access", "rows", "this run", title="Роменська громада — demo")
+    for spec in registry:
+        loaded = next(r for r in results if r.layer == spec.name).loaded
+        table.add_row(
+            spec.name,
+            spec.title.uk,
+            spec.access.value,
+            f"{counts[spec.name]:,}",
+            "loaded" if loaded else "kept (already had data; --reset replaces)",
+        )
+    console.print(table)
+    console.print(f"total features: {sum(counts.values()):,}")
+
+
+def main() -> None:
+    """Console-script entry point: domain errors become one readable line and exit 1."""
+    try:
+        app()
+    except LayerSpecError as exc:
+        for file, field_path, message in exc.problems:
+            err_console.print(f"[red]error:[/red] {file}: {field_path}: {message}")
+        sys.exit(1)
+    except GisPlatformError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

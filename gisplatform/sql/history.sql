@@ -1,0 +1,91 @@
+-- Change history of every layer feature, recorded by the database itself so that
+-- every client (the platform, QGIS, psql) is audited alike.
+-- The schema name is substituted by the caller as an identifier: {history}.
+
+CREATE SCHEMA IF NOT EXISTS {history};
+
+CREATE TABLE IF NOT EXISTS {history}.feature_changes (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    layer       text        NOT NULL,
+    fid         bigint      NOT NULL,
+    operation   text        NOT NULL CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE')),
+    changed_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    changed_by  text        NOT NULL,
+    db_user     text        NOT NULL DEFAULT session_user,
+    txid        bigint      NOT NULL DEFAULT txid_current(),
+    old_values  jsonb,
+    new_values  jsonb,
+    changed_fields text[]
+);
+
+CREATE INDEX IF NOT EXISTS feature_changes_layer_fid_idx
+    ON {history}.feature_changes (layer, fid, changed_at);
+
+CREATE TABLE IF NOT EXISTS {history}.imports (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    layer       text        NOT NULL,
+    started_at  timestamptz NOT NULL,
+    finished_at timestamptz,
+    actor       text        NOT NULL,
+    file_name   text        NOT NULL,
+    file_sha256 text        NOT NULL,
+    mode        text        NOT NULL,
+    dry_run     boolean     NOT NULL,
+    status      text        NOT NULL,
+    counts      jsonb       NOT NULL
+);
+
+-- Who made a change: the platform sets gisplatform.actor per transaction;
+-- any other client is recorded by its database user.
+CREATE OR REPLACE FUNCTION {history}.current_actor() RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(nullif(current_setting('gisplatform.actor', true), ''), session_user::text)
+$$;
+
+-- Keeps created_at, updated_at and version honest whatever the client sends.
+CREATE OR REPLACE FUNCTION {history}.stamp_row() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.created_at := now();
+        NEW.updated_at := now();
+        NEW.version := 1;
+    ELSE
+        NEW.fid := OLD.fid;
+        NEW.created_at := OLD.created_at;
+        NEW.updated_at := now();
+        NEW.version := OLD.version + 1;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION {history}.record_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    old_row jsonb;
+    new_row jsonb;
+    changed text[];
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        old_row := to_jsonb(OLD) - 'geom' || jsonb_build_object('geom', ST_AsGeoJSON(OLD.geom)::jsonb);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        new_row := to_jsonb(NEW) - 'geom' || jsonb_build_object('geom', ST_AsGeoJSON(NEW.geom)::jsonb);
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        SELECT coalesce(array_agg(key ORDER BY key), ARRAY[]::text[]) INTO changed
+        FROM jsonb_each(new_row) AS n(key, value)
+        WHERE key NOT IN ('updated_at', 'version')
+          AND n.value IS DISTINCT FROM old_row -> key;
+        IF cardinality(changed) = 0 THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    INSERT INTO {history}.feature_changes
+        (layer, fid, operation, changed_by, old_values, new_values, changed_fields)
+    VALUES (TG_TABLE_NAME, coalesce(NEW.fid, OLD.fid), TG_OP, {history}.current_actor(),
+            old_row, new_row, changed);
+    RETURN NULL;
+END
+$$;

@@ -1,0 +1,1 @@
+"""The PostGIS store: tables generated from the registry, migrations, history."""

@@ -1,0 +1,332 @@
+"""Bring the database in line with ``layers/``: idempotent, transactional, never silently lossy.
+
+Alembic compares the registry's SQLAlchemy models with the live schema; the
+constraints (named by a hash of their definition) and the triggers are
+reconciled here. Anything that would drop data (a table, a column, a type
+change) is refused unless ``allow_drop`` is given, and the refusal lists it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import Connection, MetaData, Table, create_engine, inspect
+from sqlalchemy import text as sa_text
+
+from gisplatform.errors import MigrationRefused
+from gisplatform.registry import LayerRegistry, LayerSpec
+from gisplatform.settings import Settings
+from gisplatform.store.database import sqlalchemy_url
+from gisplatform.store.models import build_metadata, layer_checks, natural_key_name
+
+log = logging.getLogger(__name__)
+
+SYSTEM_EXTENSIONS = ("postgis",)
+
+
+@dataclass
+class MigrationPlan:
+    """What a migration does; empty when the database already matches the registry."""
+
+    create_schemas: list[str] = field(default_factory=list)
+    create_tables: list[str] = field(default_factory=list)
+    add_columns: list[str] = field(default_factory=list)
+    alter_columns: list[str] = field(default_factory=list)
+    constraints: list[str] = field(default_factory=list)
+    triggers: list[str] = field(default_factory=list)
+    drops: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> list[str]:
+        """Every step of the plan as a readable line."""
+        return [
+            *(f"create schema {s}" for s in self.create_schemas),
+            *(f"create table {t}" for t in self.create_tables),
+            *(f"add column {c}" for c in self.add_columns),
+            *self.alter_columns,
+            *self.constraints,
+            *(f"install triggers on {t}" for t in self.triggers),
+            *(f"DROP {d}" for d in self.drops),
+        ]
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing needs to change."""
+        return not self.changes
+
+
+def _include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    # Indexes and constraints are reconciled by name below; spatial indexes belong to geoalchemy2.
+    return type_ not in ("index", "unique_constraint", "foreign_key_constraint")
+
+
+def _history_sql(schema: str) -> str:
+    template = resources.files("gisplatform.sql").joinpath("history.sql").read_text("utf-8")
+    return template.replace("{history}", _quote_ident(schema))
+
+
+def _quote_ident(name: str) -> str:
+    """Quote an identifier that already matched the registry's identifier pattern."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _qualified(schema: str, table: str) -> str:
+    return f"{_quote_ident(schema)}.{_quote_ident(table)}"
+
+
+def _existing_constraints(conn: Connection, schema: str, table: str) -> dict[str, str]:
+    rows = conn.execute(
+        sa_text(
+            "SELECT c.conname, c.contype FROM pg_constraint c "
+            "JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE n.nspname = :schema AND t.relname = :table AND c.contype IN ('c', 'u')"
+        ),
+        {"schema": schema, "table": table},
+    )
+    return {str(name): str(kind) for name, kind in rows.tuples()}
+
+
+def _existing_triggers(conn: Connection, schema: str, table: str) -> set[str]:
+    rows = conn.execute(
+        sa_text(
+            "SELECT tg.tgname FROM pg_trigger tg JOIN pg_class t ON t.oid = tg.tgrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE n.nspname = :schema AND t.relname = :table AND NOT tg.tgisinternal"
+        ),
+        {"schema": schema, "table": table},
+    )
+    return {name for (name,) in rows}
+
+
+TRIGGERS = {
+    "gisplatform_stamp": "BEFORE INSERT OR UPDATE FOR EACH ROW EXECUTE FUNCTION {h}.stamp_row()",
+    "gisplatform_history": (
+        "AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW EXECUTE FUNCTION {h}.record_change()"
+    ),
+}
+
+
+class _Migrator:
+    """Plans and (optionally) applies one migration inside one connection/transaction."""
+
+    def __init__(self, conn: Connection, registry: LayerRegistry, settings: Settings) -> None:
+        self.conn = conn
+        self.registry = registry
+        self.schema = settings.layer_schema
+        self.history = settings.history_schema
+        self.metadata: MetaData = build_metadata(registry, self.schema)
+        self.plan = MigrationPlan()
+
+    def table(self, spec: LayerSpec) -> Table:
+        return self.metadata.tables[f"{self.schema}.{spec.name}"]
+
+    def diff(self) -> None:
+        inspector = inspect(self.conn)
+        for schema in (self.schema, self.history):
+            if not inspector.has_schema(schema):
+                self.plan.create_schemas.append(schema)
+        existing = (
+            set(inspector.get_table_names(schema=self.schema))
+            if self.schema not in self.plan.create_schemas
+            else set()
+        )
+        for spec in self.registry:
+            if spec.name not in existing:
+                self.plan.create_tables.append(spec.name)
+        for name in sorted(existing - {s.name for s in self.registry}):
+            rows = self._row_count(name)
+            self.plan.drops.append(f"table {self.schema}.{name} ({rows} rows)")
+        if existing:
+            self._diff_columns(existing)
+        for spec in self.registry:
+            if spec.name in existing:
+                self._diff_constraints(spec)
+            self._diff_triggers(spec, exists=spec.name in existing)
+
+    def _row_count(self, table: str) -> int:
+        query = sa_text(f"SELECT count(*) FROM {_qualified(self.schema, table)}")  # noqa: S608
+        return int(self.conn.execute(query).scalar_one())
+
+    def _diff_columns(self, existing: set[str]) -> None:
+        context = MigrationContext.configure(
+            self.conn,
+            opts={
+                "include_schemas": True,
+                "include_name": lambda name, type_, parent: (
+                    type_ != "schema" or name == self.schema
+                ),
+                "include_object": _include_object,
+                "compare_type": True,
+            },
+        )
+        for diff in compare_metadata(context, self.metadata):
+            entries = diff if isinstance(diff, list) else [diff]
+            for entry in entries:
+                self._classify(entry, existing)
+
+    def _classify(self, entry: tuple[Any, ...], existing: set[str]) -> None:
+        kind = entry[0]
+        if kind == "add_column" and entry[2] in existing:
+            self.plan.add_columns.append(f"{entry[1]}.{entry[2]}.{entry[3].name}")
+        elif kind == "remove_column":
+            self.plan.drops.append(f"column {entry[1]}.{entry[2]}.{entry[3].name}")
+        elif kind == "modify_type":
+            _, _, table, column, _, old, new = entry
+            self.plan.drops.append(
+                f"column {self.schema}.{table}.{column}: type change {old} -> {new} "
+                "(values may be lost)"
+            )
+        elif kind == "modify_nullable":
+            _, _, table, column, _, _old, new = entry
+            word = "optional" if new else "required"
+            self.plan.alter_columns.append(f"make {self.schema}.{table}.{column} {word}")
+
+    def _diff_constraints(self, spec: LayerSpec) -> None:
+        existing = _existing_constraints(self.conn, self.schema, spec.name)
+        wanted = {c.name for c in layer_checks(spec)} | {natural_key_name(spec)}
+        for name in sorted(wanted - existing.keys()):
+            self.plan.constraints.append(f"add constraint {spec.name}.{name}")
+        for name in sorted(existing.keys() - wanted):
+            if name.startswith(("ck_", "uq_")):
+                self.plan.constraints.append(f"drop constraint {spec.name}.{name}")
+
+    def _diff_triggers(self, spec: LayerSpec, exists: bool) -> None:
+        present = _existing_triggers(self.conn, self.schema, spec.name) if exists else set()
+        if not set(TRIGGERS) <= present:
+            self.plan.triggers.append(spec.name)
+
+    def apply(self) -> None:
+        for schema in self.plan.create_schemas:
+            self.conn.execute(sa_text(f"CREATE SCHEMA IF NOT EXISTS {_quote_ident(schema)}"))
+        self.conn.exec_driver_sql(_history_sql(self.history))
+        ops = Operations(MigrationContext.configure(self.conn))
+        for name in self.plan.create_tables:
+            self.table(self.registry.get(name)).create(self.conn)
+        for entry in self.plan.add_columns:
+            _, table_name, column_name = entry.split(".")
+            column = self.metadata.tables[f"{self.schema}.{table_name}"].c[column_name]
+            self._add_column(ops, table_name, column)
+        for line in self.plan.alter_columns:
+            _, qualified, word = line.split(" ")
+            _, table_name, column_name = qualified.split(".")
+            ops.alter_column(
+                table_name, column_name, nullable=word == "optional", schema=self.schema
+            )
+        for line in self.plan.constraints:
+            self._apply_constraint(line)
+        for table_name in self.plan.triggers:
+            self._install_triggers(table_name)
+
+    def _add_column(self, ops: Operations, table_name: str, column: Any) -> None:
+        copy = column._copy()
+        has_rows = bool(self._row_count(table_name))
+        if not column.nullable and column.server_default is None and has_rows:
+            raise MigrationRefused(
+                [
+                    f"cannot add required column {table_name}.{column.name} without a "
+                    "default to a table that has rows; give the field a default"
+                ]
+            )
+        ops.add_column(table_name, copy, schema=self.schema)
+
+    def _apply_constraint(self, line: str) -> None:
+        action, _, target = line.split(" ")
+        table_name, name = target.split(".")
+        qualified = _qualified(self.schema, table_name)
+        if action == "drop":
+            self.conn.execute(
+                sa_text(f"ALTER TABLE {qualified} DROP CONSTRAINT {_quote_ident(name)}")
+            )
+            return
+        spec = self.registry.get(table_name)
+        if name == natural_key_name(spec):
+            columns = ", ".join(_quote_ident(c) for c in spec.natural_key)
+            ddl = f"ADD CONSTRAINT {_quote_ident(name)} UNIQUE ({columns})"
+        else:
+            check = next(c for c in layer_checks(spec) if c.name == name)
+            ddl = f"ADD CONSTRAINT {_quote_ident(name)} CHECK ({check.expression})"
+        self.conn.execute(sa_text(f"ALTER TABLE {qualified} {ddl}"))
+
+    def _install_triggers(self, table_name: str) -> None:
+        qualified = _qualified(self.schema, table_name)
+        for name, body in TRIGGERS.items():
+            self.conn.execute(
+                sa_text(
+                    f"CREATE OR REPLACE TRIGGER {_quote_ident(name)} "
+                    f"{body.format(h=_quote_ident(self.history))}".replace(
+                        "FOR EACH ROW", f"ON {qualified} FOR EACH ROW"
+                    )
+                )
+            )
+
+
+def ensure_extensions(conn: Connection) -> None:
+    """Create PostGIS (and pgRouting where installed) if the database lacks them."""
+    conn.execute(sa_text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    available = conn.execute(
+        sa_text("SELECT 1 FROM pg_available_extensions WHERE name = 'pgrouting'")
+    ).first()
+    if available:
+        conn.execute(sa_text("CREATE EXTENSION IF NOT EXISTS pgrouting"))
+
+
+def migrate(
+    url: str,
+    registry: LayerRegistry,
+    settings: Settings,
+    allow_drop: bool = False,
+    dry_run: bool = False,
+) -> MigrationPlan:
+    """Plan the migration and apply it in one transaction (unless ``dry_run``).
+
+    Raises :class:`MigrationRefused` listing what would be dropped when the plan
+    drops anything and ``allow_drop`` is false. Dropping is never automatic even
+    with the flag: dropped tables and columns are kept in the history only.
+    """
+    engine = create_engine(sqlalchemy_url(url), future=True)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa_text("SELECT pg_advisory_xact_lock(hashtext('gisplatform.migrate'))"))
+            ensure_extensions(conn)
+            migrator = _Migrator(conn, registry, settings)
+            migrator.diff()
+            plan = migrator.plan
+            if plan.drops and not allow_drop:
+                raise MigrationRefused(plan.drops)
+            if dry_run:
+                conn.rollback()
+                return plan
+            migrator.apply()
+            if allow_drop:
+                _apply_drops(conn, settings.layer_schema, plan.drops)
+            for line in plan.changes:
+                log.info("migrate: %s", line)
+            return plan
+    finally:
+        engine.dispose()
+
+
+def _apply_drops(conn: Connection, schema: str, drops: list[str]) -> None:
+    for line in drops:
+        kind, target = line.split(" ", 1)
+        qualified_name = target.split(" ", 1)[0].rstrip(":")
+        parts = qualified_name.split(".")
+        if kind == "table":
+            conn.execute(sa_text(f"DROP TABLE {_qualified(parts[0], parts[1])}"))
+        elif kind == "column" and "type change" in target:
+            raise MigrationRefused([f"{line} — change the type by hand with a USING clause"])
+        elif kind == "column":
+            conn.execute(
+                sa_text(
+                    f"ALTER TABLE {_qualified(parts[0], parts[1])} "
+                    f"DROP COLUMN {_quote_ident(parts[2])}"
+                )
+            )
