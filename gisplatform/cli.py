@@ -27,7 +27,7 @@ app.add_typer(layers_app, name="layers")
 app.add_typer(db_app, name="db")
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import psycopg
 import shapely
@@ -40,7 +42,9 @@ def demo_file(directory: Path, spec: LayerSpec) -> Path:
 
 
 def _python_value(field: FieldSpec, value: Any) -> Any:
-    if value is None or (not isinstance(value, list | tuple) and pd.isna(value)):
+    if isinstance(value, list | tuple | np.ndarray):
+        return [str(item) for item in value]
+    if value is None or pd.isna(value):
         return None
     if field.type is FieldType.DATE:
         return date.fromisoformat(str(value)[:10])
@@ -49,7 +53,7 @@ def _python_value(field: FieldSpec, value: Any) -> Any:
     if field.type is FieldType.BOOLEAN:
         return bool(value)
     if field.type is FieldType.STRING_LIST:
-        return list(value)
+        return [str(item) for item in json.loads(value)] if isinstance(value, str) else None
     return value
 
 

@@ -89,3 +89,23 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- One row per layer: a revision number bumped by every statement that changes
+-- the layer. Caches (tiles, counts, the catalogue) key on it.
+CREATE TABLE IF NOT EXISTS {history}.layer_state (
+    layer      text        PRIMARY KEY,
+    revision   bigint      NOT NULL DEFAULT 0,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE OR REPLACE FUNCTION {history}.touch_layer() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO {history}.layer_state AS s (layer, revision, changed_at)
+    VALUES (TG_TABLE_NAME, 1, clock_timestamp())
+    ON CONFLICT (layer) DO UPDATE
+        SET revision = s.revision + 1, changed_at = clock_timestamp();
+    PERFORM pg_notify('gisplatform_layer_changed', TG_TABLE_NAME);
+    RETURN NULL;
+END
+$$;

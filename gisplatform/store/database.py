@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg import sql
+from sqlalchemy import Connection
 
 from gisplatform.errors import DatabaseUnavailable
 from gisplatform.settings import Settings
@@ -52,3 +55,15 @@ def connect(url: str, autocommit: bool = False) -> psycopg.Connection:
     except psycopg.OperationalError as exc:
         safe = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
         raise DatabaseUnavailable(f"cannot connect to {safe}: {exc}".strip()) from exc
+
+
+def driver_execute(
+    conn: Connection, query: sql.SQL | sql.Composed, params: Any = None
+) -> psycopg.Cursor[Any]:
+    """Run a ``psycopg.sql`` query on the psycopg connection behind a SQLAlchemy one.
+
+    It runs inside the SQLAlchemy connection's transaction.
+    """
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver.execute(query, params)

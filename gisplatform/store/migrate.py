@@ -16,14 +16,17 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
+from psycopg import sql
 from sqlalchemy import Connection, MetaData, Table, create_engine, inspect
 from sqlalchemy import text as sa_text
 
 from gisplatform.errors import MigrationRefused
 from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.settings import Settings
+from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import sqlalchemy_url
 from gisplatform.store.models import build_metadata, layer_checks, natural_key_name
+from gisplatform.store.views import apply_views, plan_views
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ class MigrationPlan:
     alter_columns: list[str] = field(default_factory=list)
     constraints: list[str] = field(default_factory=list)
     triggers: list[str] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
     drops: list[str] = field(default_factory=list)
 
     @property
@@ -52,6 +56,7 @@ class MigrationPlan:
             *self.alter_columns,
             *self.constraints,
             *(f"install triggers on {t}" for t in self.triggers),
+            *self.views,
             *(f"DROP {d}" for d in self.drops),
         ]
 
@@ -68,18 +73,10 @@ def _include_object(
     return type_ not in ("index", "unique_constraint", "foreign_key_constraint")
 
 
-def _history_sql(schema: str) -> str:
+def _history_sql(schema: str) -> sql.Composed:
     template = resources.files("gisplatform.sql").joinpath("history.sql").read_text("utf-8")
-    return template.replace("{history}", _quote_ident(schema))
-
-
-def _quote_ident(name: str) -> str:
-    """Quote an identifier that already matched the registry's identifier pattern."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _qualified(schema: str, table: str) -> str:
-    return f"{_quote_ident(schema)}.{_quote_ident(table)}"
+    # The file holds no other braces than {history}; escape none, substitute that one.
+    return sql.SQL(template).format(history=sql.Identifier(schema))
 
 
 def _existing_constraints(conn: Connection, schema: str, table: str) -> dict[str, str]:
@@ -91,7 +88,7 @@ def _existing_constraints(conn: Connection, schema: str, table: str) -> dict[str
         ),
         {"schema": schema, "table": table},
     )
-    return {str(name): str(kind) for name, kind in rows.tuples()}
+    return {str(name): str(kind) for name, kind in rows}
 
 
 def _existing_triggers(conn: Connection, schema: str, table: str) -> set[str]:
@@ -106,10 +103,14 @@ def _existing_triggers(conn: Connection, schema: str, table: str) -> set[str]:
     return {name for (name,) in rows}
 
 
+#: name -> (when, level, function in the history schema)
 TRIGGERS = {
-    "gisplatform_stamp": "BEFORE INSERT OR UPDATE FOR EACH ROW EXECUTE FUNCTION {h}.stamp_row()",
-    "gisplatform_history": (
-        "AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW EXECUTE FUNCTION {h}.record_change()"
+    "gisplatform_stamp": ("BEFORE INSERT OR UPDATE", "ROW", "stamp_row"),
+    "gisplatform_history": ("AFTER INSERT OR UPDATE OR DELETE", "ROW", "record_change"),
+    "gisplatform_revision": (
+        "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE",
+        "STATEMENT",
+        "touch_layer",
     ),
 }
 
@@ -150,10 +151,12 @@ class _Migrator:
             if spec.name in existing:
                 self._diff_constraints(spec)
             self._diff_triggers(spec, exists=spec.name in existing)
+        self.plan.views = plan_views(self.conn, self.registry, self.schema)
 
     def _row_count(self, table: str) -> int:
-        query = sa_text(f"SELECT count(*) FROM {_qualified(self.schema, table)}")  # noqa: S608
-        return int(self.conn.execute(query).scalar_one())
+        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(self.schema, table))
+        row = execute(self.conn, query).fetchone()
+        return int(row[0]) if row else 0
 
     def _diff_columns(self, existing: set[str]) -> None:
         context = MigrationContext.configure(
@@ -205,8 +208,10 @@ class _Migrator:
 
     def apply(self) -> None:
         for schema in self.plan.create_schemas:
-            self.conn.execute(sa_text(f"CREATE SCHEMA IF NOT EXISTS {_quote_ident(schema)}"))
-        self.conn.exec_driver_sql(_history_sql(self.history))
+            execute(
+                self.conn, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+            )
+        execute(self.conn, _history_sql(self.history))
         ops = Operations(MigrationContext.configure(self.conn))
         for name in self.plan.create_tables:
             self.table(self.registry.get(name)).create(self.conn)
@@ -224,6 +229,7 @@ class _Migrator:
             self._apply_constraint(line)
         for table_name in self.plan.triggers:
             self._install_triggers(table_name)
+        apply_views(self.conn, self.registry, self.schema, self.history, self.plan.views)
 
     def _add_column(self, ops: Operations, table_name: str, column: Any) -> None:
         copy = column._copy()
@@ -240,32 +246,34 @@ class _Migrator:
     def _apply_constraint(self, line: str) -> None:
         action, _, target = line.split(" ")
         table_name, name = target.split(".")
-        qualified = _qualified(self.schema, table_name)
+        table = sql.Identifier(self.schema, table_name)
         if action == "drop":
-            self.conn.execute(
-                sa_text(f"ALTER TABLE {qualified} DROP CONSTRAINT {_quote_ident(name)}")
-            )
+            query = sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}")
+            execute(self.conn, query.format(table, sql.Identifier(name)))
             return
         spec = self.registry.get(table_name)
         if name == natural_key_name(spec):
-            columns = ", ".join(_quote_ident(c) for c in spec.natural_key)
-            ddl = f"ADD CONSTRAINT {_quote_ident(name)} UNIQUE ({columns})"
+            columns = sql.SQL(", ").join(map(sql.Identifier, spec.natural_key))
+            ddl = sql.SQL("ADD CONSTRAINT {} UNIQUE ({})").format(sql.Identifier(name), columns)
         else:
+            # The expression is generated from the validated spec (models.field_checks).
             check = next(c for c in layer_checks(spec) if c.name == name)
-            ddl = f"ADD CONSTRAINT {_quote_ident(name)} CHECK ({check.expression})"
-        self.conn.execute(sa_text(f"ALTER TABLE {qualified} {ddl}"))
+            ddl = sql.SQL("ADD CONSTRAINT {} CHECK (" + check.expression + ")").format(
+                sql.Identifier(name)
+            )
+        execute(self.conn, sql.SQL("ALTER TABLE {} {}").format(table, ddl))
 
     def _install_triggers(self, table_name: str) -> None:
-        qualified = _qualified(self.schema, table_name)
-        for name, body in TRIGGERS.items():
-            self.conn.execute(
-                sa_text(
-                    f"CREATE OR REPLACE TRIGGER {_quote_ident(name)} "
-                    f"{body.format(h=_quote_ident(self.history))}".replace(
-                        "FOR EACH ROW", f"ON {qualified} FOR EACH ROW"
-                    )
-                )
+        for name, (when, level, function) in TRIGGERS.items():
+            query = sql.SQL(
+                "CREATE OR REPLACE TRIGGER {name} " + when + " ON {table} "
+                "FOR EACH " + level + " EXECUTE FUNCTION {function}()"
+            ).format(
+                name=sql.Identifier(name),
+                table=sql.Identifier(self.schema, table_name),
+                function=sql.Identifier(self.history, function),
             )
+            execute(self.conn, query)
 
 
 def ensure_extensions(conn: Connection) -> None:
@@ -320,13 +328,11 @@ def _apply_drops(conn: Connection, schema: str, drops: list[str]) -> None:
         qualified_name = target.split(" ", 1)[0].rstrip(":")
         parts = qualified_name.split(".")
         if kind == "table":
-            conn.execute(sa_text(f"DROP TABLE {_qualified(parts[0], parts[1])}"))
+            execute(conn, sql.SQL("DROP TABLE {}").format(sql.Identifier(parts[0], parts[1])))
         elif kind == "column" and "type change" in target:
             raise MigrationRefused([f"{line} — change the type by hand with a USING clause"])
         elif kind == "column":
-            conn.execute(
-                sa_text(
-                    f"ALTER TABLE {_qualified(parts[0], parts[1])} "
-                    f"DROP COLUMN {_quote_ident(parts[2])}"
-                )
+            query = sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(
+                sql.Identifier(parts[0], parts[1]), sql.Identifier(parts[2])
             )
+            execute(conn, query)

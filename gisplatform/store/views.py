@@ -1,0 +1,137 @@
+"""Per-audience views and the read-only role that the public server reads through.
+
+Anonymous requests may only ever see ``public`` layers and ``public`` fields.
+The rule is applied in the application and, independently, here: the view for
+the public audience holds only those columns, and the role the server uses for
+anonymous requests may read nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+from sqlalchemy import Connection
+
+from gisplatform.registry import Access, LayerRegistry, LayerSpec
+from gisplatform.store.database import driver_execute
+
+#: schema holding the views for each audience that has one
+AUDIENCE_SCHEMAS = {Access.PUBLIC: "api_public"}
+#: role (NOLOGIN) the server switches to for anonymous requests
+PUBLIC_ROLE = "gisplatform_public"
+#: system columns every view exposes
+VIEW_SYSTEM_COLUMNS = ("fid", "geom", "is_demo", "updated_at")
+
+
+@dataclass(frozen=True)
+class ViewDefinition:
+    """One audience view: its SQL and a fingerprint kept in the view's comment."""
+
+    schema: str
+    name: str
+    query: sql.Composed
+    fingerprint: str
+
+
+def view_columns(spec: LayerSpec, audience: Access) -> list[str]:
+    """Columns of ``spec``'s view for ``audience``, in a stable order."""
+    return ["fid", *(f.name for f in spec.fields_for(audience)), *VIEW_SYSTEM_COLUMNS[1:]]
+
+
+def view_definition(spec: LayerSpec, audience: Access, layer_schema: str) -> ViewDefinition:
+    """The view exposing what ``audience`` may see of ``spec``."""
+    schema = AUDIENCE_SCHEMAS[audience]
+    columns = view_columns(spec, audience)
+    query = sql.SQL("SELECT {} FROM {}").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.Identifier(layer_schema, spec.name),
+    )
+    fingerprint = hashlib.sha1(
+        f"{layer_schema}.{spec.name}:{','.join(columns)}".encode()
+    ).hexdigest()
+    return ViewDefinition(schema, spec.name, query, f"gisplatform view {fingerprint}")
+
+
+def _driver_execute(
+    conn: Connection, query: sql.SQL | sql.Composed, params: Any = None
+) -> list[tuple[Any, ...]]:
+    cursor = driver_execute(conn, query, params)
+    return cursor.fetchall() if cursor.description else []
+
+
+def plan_views(conn: Connection, registry: LayerRegistry, layer_schema: str) -> list[str]:
+    """The view changes needed: ``create view s.v`` / ``drop view s.v`` lines."""
+    changes: list[str] = []
+    for audience, schema in AUDIENCE_SCHEMAS.items():
+        existing: dict[str, str | None] = dict(
+            _driver_execute(
+                conn,
+                sql.SQL(
+                    "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND c.relkind = 'v'"
+                ),
+                [schema],
+            )
+        )
+        wanted = {s.name: s for s in registry.list(audience)}
+        for name, spec in wanted.items():
+            definition = view_definition(spec, audience, layer_schema)
+            if existing.get(name) != definition.fingerprint:
+                changes.append(f"create view {schema}.{name}")
+        for name in sorted(existing.keys() - wanted.keys()):
+            changes.append(f"drop view {schema}.{name}")
+    return changes
+
+
+def apply_views(
+    conn: Connection,
+    registry: LayerRegistry,
+    layer_schema: str,
+    history_schema: str,
+    changes: list[str],
+) -> None:
+    """Create the audience schemas, the read-only role and the planned views."""
+    _driver_execute(
+        conn,
+        sql.SQL(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {role_text}) "
+            "THEN CREATE ROLE {role} NOLOGIN; END IF; END $$"
+        ).format(role_text=sql.Literal(PUBLIC_ROLE), role=sql.Identifier(PUBLIC_ROLE)),
+    )
+    role = sql.Identifier(PUBLIC_ROLE)
+    for schema in AUDIENCE_SCHEMAS.values():
+        _driver_execute(
+            conn, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+        )
+    for line in changes:
+        action, _, target = line.split(" ")
+        schema, name = target.split(".")
+        view = sql.Identifier(schema, name)
+        _driver_execute(conn, sql.SQL("DROP VIEW IF EXISTS {}").format(view))
+        if action == "drop":
+            continue
+        audience = next(a for a, s in AUDIENCE_SCHEMAS.items() if s == schema)
+        definition = view_definition(registry.get(name), audience, layer_schema)
+        _driver_execute(
+            conn,
+            sql.SQL("CREATE VIEW {} WITH (security_barrier) AS {}").format(view, definition.query),
+        )
+        _driver_execute(
+            conn,
+            sql.SQL("COMMENT ON VIEW {} IS {}").format(view, sql.Literal(definition.fingerprint)),
+        )
+    public_schema = sql.Identifier(AUDIENCE_SCHEMAS[Access.PUBLIC])
+    history = sql.Identifier(history_schema)
+    for statement in (
+        sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(public_schema, role),
+        sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(public_schema, role),
+        sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(history, role),
+        sql.SQL("GRANT SELECT ON {} TO {}").format(
+            sql.Identifier(history_schema, "layer_state"), role
+        ),
+    ):
+        _driver_execute(conn, statement)
