@@ -26,7 +26,7 @@ db_app = typer.Typer(help="The PostGIS database (embedded or DATABASE_URL).", no
 app.add_typer(layers_app, name="layers")
 app.add_typer(db_app, name="db")
 
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 

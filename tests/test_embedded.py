@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from gisplatform.errors import ConfigurationError
-from gisplatform.store.embedded import EmbeddedCluster, find_postgres_bin_dir
+from gisplatform.store.embedded import FALLBACK_ROOT, EmbeddedCluster, find_postgres_bin_dir
 
 pytestmark = pytest.mark.db
 
@@ -175,8 +175,17 @@ def test_concurrent_starts_share_one_cluster(scratch_dir: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to 'postgres'")
-def test_unreachable_data_dir_is_explained(scratch_dir: Path) -> None:
+def test_unreachable_data_dir_is_relocated(scratch_dir: Path) -> None:
+    """A clone under a 0700 directory (root's home) still gets a working cluster."""
     private = scratch_dir / "private"
     private.mkdir(mode=0o700)
-    with pytest.raises(ConfigurationError, match=r"cannot reach .*blocked at .*private"):
-        EmbeddedCluster(private / "data", free_port()).start()
+    embedded = EmbeddedCluster(private / "data", free_port())
+    assert embedded.data_dir.is_relative_to(FALLBACK_ROOT)
+    assert "lives in" in (private / "data" / "CLUSTER-LOCATION.txt").read_text()
+    try:
+        with psycopg.connect(embedded.start()) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert embedded.status().data_dir == embedded.data_dir
+    finally:
+        embedded.stop()
+        shutil.rmtree(embedded.data_dir, ignore_errors=True)

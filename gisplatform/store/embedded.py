@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -94,13 +95,60 @@ def find_postgres_bin_dir() -> Path:
     )
 
 
+FALLBACK_ROOT = Path("/var/lib/gisplatform/clusters")
+
+
+def _postgres_can_enter(path: Path) -> bool:
+    """True when the ``postgres`` user can traverse ``path`` (its nearest existing ancestor)."""
+    user = pwd.getpwnam(_SERVICE_USER)
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    probe = subprocess.run(
+        ["test", "-x", str(existing)],
+        check=False,
+        user=user.pw_uid,
+        group=user.pw_gid,
+        extra_groups=os.getgrouplist(user.pw_name, user.pw_gid),
+    )
+    return probe.returncode == 0
+
+
+def _reachable_data_dir(requested: Path) -> Path:
+    """Where the cluster really lives.
+
+    As root the server runs as ``postgres``, which cannot enter a clone under a
+    0700 home directory. Then the cluster lives under :data:`FALLBACK_ROOT`, in a
+    folder named after the requested path, and a note in the requested folder
+    says where.
+    """
+    if os.geteuid() != 0:
+        return requested
+    try:
+        if _postgres_can_enter(requested):
+            return requested
+    except KeyError:
+        return requested  # no postgres user: start() reports the missing package
+    digest = hashlib.sha1(str(requested).encode()).hexdigest()[:10]
+    fallback = FALLBACK_ROOT / f"{requested.parent.name or 'root'}-{digest}"
+    requested.mkdir(parents=True, exist_ok=True)
+    (requested / "CLUSTER-LOCATION.txt").write_text(
+        f"The 'postgres' user cannot enter {requested}; the embedded cluster lives in {fallback}\n",
+        encoding="utf-8",
+    )
+    FALLBACK_ROOT.mkdir(parents=True, exist_ok=True)
+    FALLBACK_ROOT.chmod(0o755)
+    FALLBACK_ROOT.parent.chmod(0o755)
+    log.debug("embedded cluster relocated to %s (postgres cannot enter %s)", fallback, requested)
+    return fallback
+
+
 class EmbeddedCluster:
     """A PostgreSQL + PostGIS cluster owned by the platform, listening on 127.0.0.1 only."""
 
     def __init__(self, data_dir: Path, port: int, db_name: str = "gisplatform") -> None:
         if not _DB_NAME_RE.match(db_name):
             raise ConfigurationError(f"invalid database name {db_name!r}")
-        self.data_dir = data_dir.expanduser().absolute()
+        self.requested_dir = data_dir.expanduser().absolute()
+        self.data_dir = _reachable_data_dir(self.requested_dir)
         self.port = port
         self.db_name = db_name
         self.pgdata = self.data_dir / "pgdata"
