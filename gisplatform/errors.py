@@ -56,3 +56,23 @@ class MigrationRefused(GisPlatformError):
             "migration would drop data and was refused; re-run with --allow-drop to apply:\n"
             + listing
         )
+
+
+class InvalidParameter(GisPlatformError):
+    """A request parameter is unknown or has a value the server cannot use."""
+
+    status_code = 400
+
+    def __init__(self, parameter: str, message: str) -> None:
+        self.parameter = parameter
+        super().__init__(f"{parameter}: {message}")
+
+
+class FeatureNotFound(GisPlatformError):
+    """No feature with that id exists in the collection (or it may not be shown)."""
+
+    status_code = 404
+
+    def __init__(self, feature_id: str) -> None:
+        self.feature_id = feature_id
+        super().__init__("feature not found")

@@ -52,9 +52,7 @@ def test_demo_load_is_recorded_in_history(demo_db_url: str) -> None:
     assert state == (True,)
 
 
-def test_demo_keeps_existing_data_unless_reset(
-    demo_db_url: str, registry: LayerRegistry
-) -> None:
+def test_demo_keeps_existing_data_unless_reset(demo_db_url: str, registry: LayerRegistry) -> None:
     results = load_demo(demo_db_url, registry, "gis")
     assert not any(r.loaded for r in results)
 
