@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gisplatform.errors import GisPlatformError, LayerSpecError
+from gisplatform.ingest.commands import export_command, import_command
 from gisplatform.log import configure_logging
 from gisplatform.registry import LayerRegistry, LayerSpec, load_registry
 from gisplatform.settings import Settings
@@ -25,6 +26,8 @@ layers_app = typer.Typer(help="Layer definitions in layers/*.yaml.", no_args_is_
 db_app = typer.Typer(help="The PostGIS database (embedded or DATABASE_URL).", no_args_is_help=True)
 app.add_typer(layers_app, name="layers")
 app.add_typer(db_app, name="db")
+app.command("import")(import_command)
+app.command("export")(export_command)
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -235,6 +238,24 @@ def demo(
         )
     console.print(table)
     console.print(f"total features: {sum(counts.values()):,}")
+
+
+@app.command("map")
+def map_export(
+    out: Annotated[Path, typer.Argument(help="HTML file to write.")],
+    layers: Annotated[
+        str | None, typer.Option(help="Comma-separated public layers (default: all public).")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of the page: uk or en.")] = "uk",
+) -> None:
+    """Write a self-contained web map (assets and public data inline) that opens offline."""
+    from gisplatform.store.database import database_url
+    from gisplatform.webmap import export_static_map
+
+    settings = _settings()
+    names = [n.strip() for n in layers.split(",") if n.strip()] if layers else None
+    export_static_map(database_url(settings), _registry(settings), out, names, lang)
+    console.print(f"[green]✓[/green] wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
 
 
 def main() -> None:

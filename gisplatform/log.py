@@ -38,5 +38,5 @@ def configure_logging(level: str = "INFO", json_format: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("pyogrio", "fiona", "urllib3", "alembic.runtime.migration"):
+    for noisy in ("pyogrio", "fiona", "urllib3", "alembic", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

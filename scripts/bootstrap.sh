@@ -170,7 +170,10 @@ python_env() {
         return 0
     fi
     say "pip install -e '.[dev]'"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
+    # This machine's pip configuration names find-links folders that may not exist;
+    # drop those warnings, keep everything else (and pip's exit status).
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 \
+        | { grep -v "^WARNING: Location '.*' is ignored" || true; }
     printf '%s\n' "$want" >"$STAMP"
 }
 

@@ -60,32 +60,52 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION {history}.record_change() RETURNS trigger
+-- Statement-level, set-based recording: one INSERT … SELECT per statement over the
+-- transition tables, so bulk imports pay for the history once, not once per row.
+CREATE OR REPLACE FUNCTION {history}.record_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE
-    old_row jsonb;
-    new_row jsonb;
-    changed text[];
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        old_row := to_jsonb(OLD) - 'geom' || jsonb_build_object('geom', ST_AsGeoJSON(OLD.geom)::jsonb);
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        new_row := to_jsonb(NEW) - 'geom' || jsonb_build_object('geom', ST_AsGeoJSON(NEW.geom)::jsonb);
-    END IF;
-    IF TG_OP = 'UPDATE' THEN
-        SELECT coalesce(array_agg(key ORDER BY key), ARRAY[]::text[]) INTO changed
-        FROM jsonb_each(new_row) AS n(key, value)
-        WHERE key NOT IN ('updated_at', 'version')
-          AND n.value IS DISTINCT FROM old_row -> key;
-        IF cardinality(changed) = 0 THEN
-            RETURN NULL;
-        END IF;
-    END IF;
+    INSERT INTO {history}.feature_changes (layer, fid, operation, changed_by, new_values)
+    SELECT TG_TABLE_NAME, n.fid, 'INSERT', {history}.current_actor(),
+           to_jsonb(n) - 'geom' || jsonb_build_object('geom', ST_AsGeoJSON(n.geom)::jsonb)
+    FROM new_rows AS n;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION {history}.record_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO {history}.feature_changes
         (layer, fid, operation, changed_by, old_values, new_values, changed_fields)
-    VALUES (TG_TABLE_NAME, coalesce(NEW.fid, OLD.fid), TG_OP, {history}.current_actor(),
-            old_row, new_row, changed);
+    SELECT TG_TABLE_NAME, pair.fid, 'UPDATE', {history}.current_actor(),
+           pair.old_row, pair.new_row, diff.changed
+    FROM (
+        SELECT n.fid,
+               to_jsonb(o) - 'geom' || jsonb_build_object('geom', ST_AsGeoJSON(o.geom)::jsonb)
+                   AS old_row,
+               to_jsonb(n) - 'geom' || jsonb_build_object('geom', ST_AsGeoJSON(n.geom)::jsonb)
+                   AS new_row
+        FROM new_rows AS n JOIN old_rows AS o ON o.fid = n.fid
+    ) AS pair
+    CROSS JOIN LATERAL (
+        SELECT array_agg(e.key ORDER BY e.key) AS changed
+        FROM jsonb_each(pair.new_row) AS e
+        WHERE e.key NOT IN ('updated_at', 'version')
+          AND e.value IS DISTINCT FROM pair.old_row -> e.key
+    ) AS diff
+    WHERE diff.changed IS NOT NULL;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION {history}.record_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO {history}.feature_changes (layer, fid, operation, changed_by, old_values)
+    SELECT TG_TABLE_NAME, o.fid, 'DELETE', {history}.current_actor(),
+           to_jsonb(o) - 'geom' || jsonb_build_object('geom', ST_AsGeoJSON(o.geom)::jsonb)
+    FROM old_rows AS o;
     RETURN NULL;
 END
 $$;

@@ -31,6 +31,7 @@ from gisplatform.store.views import apply_views, plan_views
 log = logging.getLogger(__name__)
 
 SYSTEM_EXTENSIONS = ("postgis",)
+_PREFIX = "gisplatform_"
 
 
 @dataclass
@@ -103,12 +104,30 @@ def _existing_triggers(conn: Connection, schema: str, table: str) -> set[str]:
     return {name for (name,) in rows}
 
 
-#: name -> (when, level, function in the history schema)
+#: name -> (when, transition tables, level, function in the history schema)
 TRIGGERS = {
-    "gisplatform_stamp": ("BEFORE INSERT OR UPDATE", "ROW", "stamp_row"),
-    "gisplatform_history": ("AFTER INSERT OR UPDATE OR DELETE", "ROW", "record_change"),
+    "gisplatform_stamp": ("BEFORE INSERT OR UPDATE", "", "ROW", "stamp_row"),
+    "gisplatform_history_insert": (
+        "AFTER INSERT",
+        "REFERENCING NEW TABLE AS new_rows",
+        "STATEMENT",
+        "record_insert",
+    ),
+    "gisplatform_history_update": (
+        "AFTER UPDATE",
+        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "STATEMENT",
+        "record_update",
+    ),
+    "gisplatform_history_delete": (
+        "AFTER DELETE",
+        "REFERENCING OLD TABLE AS old_rows",
+        "STATEMENT",
+        "record_delete",
+    ),
     "gisplatform_revision": (
         "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE",
+        "",
         "STATEMENT",
         "touch_layer",
     ),
@@ -203,7 +222,8 @@ class _Migrator:
 
     def _diff_triggers(self, spec: LayerSpec, exists: bool) -> None:
         present = _existing_triggers(self.conn, self.schema, spec.name) if exists else set()
-        if not set(TRIGGERS) <= present:
+        ours = {name for name in present if name.startswith(_PREFIX)}
+        if ours != set(TRIGGERS):
             self.plan.triggers.append(spec.name)
 
     def apply(self) -> None:
@@ -264,13 +284,18 @@ class _Migrator:
         execute(self.conn, sql.SQL("ALTER TABLE {} {}").format(table, ddl))
 
     def _install_triggers(self, table_name: str) -> None:
-        for name, (when, level, function) in TRIGGERS.items():
+        table = sql.Identifier(self.schema, table_name)
+        existing = _existing_triggers(self.conn, self.schema, table_name)
+        for obsolete in sorted(n for n in existing - set(TRIGGERS) if n.startswith(_PREFIX)):
+            query = sql.SQL("DROP TRIGGER {} ON {}").format(sql.Identifier(obsolete), table)
+            execute(self.conn, query)
+        for name, (when, transition, level, function) in TRIGGERS.items():
             query = sql.SQL(
-                "CREATE OR REPLACE TRIGGER {name} " + when + " ON {table} "
+                "CREATE OR REPLACE TRIGGER {name} " + when + " ON {table} " + transition + " "
                 "FOR EACH " + level + " EXECUTE FUNCTION {function}()"
             ).format(
                 name=sql.Identifier(name),
-                table=sql.Identifier(self.schema, table_name),
+                table=table,
                 function=sql.Identifier(self.history, function),
             )
             execute(self.conn, query)

@@ -1,0 +1,357 @@
+"""Benchmark: importing 200,000 street-lamp points, ours vs ``ogr2ogr … PG_USE_COPY``.
+
+Generates the lamp points of the shared benchmark anchors (same seed, same draws)
+as a GeoJSON file in a temp dir, or reuses it, then times three full imports
+of each tool into the same scratch database and prints the medians and ratio.
+
+    python bench/bench_import.py            # embedded cluster, or $DATABASE_URL
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from gisplatform.ingest import ImportOptions, import_file
+from gisplatform.registry import (
+    Access,
+    EnumValue,
+    FieldSpec,
+    FieldType,
+    GeometryType,
+    LayerRegistry,
+    LayerSpec,
+    Localized,
+)
+from gisplatform.settings import Settings
+from gisplatform.store.database import database_url
+from gisplatform.store.migrate import migrate
+
+LON0, LAT0, HALF = 33.4746, 50.7515, 10_000.0
+M_LAT = 111_320.0
+M_LON = 111_320.0 * np.cos(np.radians(LAT0))
+N_ROADS, N_LAMPS = 50_000, 200_000
+STREET_BASES = [
+    "Соборна",
+    "Київська",
+    "Полтавська",
+    "Шевченка",
+    "Івана Франка",
+    "Лесі Українки",
+    "Грушевського",
+    "Сумська",
+    "Миру",
+    "Садова",
+    "Зелена",
+    "Шкільна",
+    "Центральна",
+    "Вокзальна",
+    "Озерна",
+    "Лісова",
+    "Польова",
+    "Річкова",
+    "Молодіжна",
+    "Перемоги",
+    "Незалежності",
+    "Гетьманська",
+    "Козацька",
+    "Роменська",
+    "Сульська",
+    "Привокзальна",
+    "Зарічна",
+    "Липова",
+    "Каштанова",
+    "Вишнева",
+    "Яблунева",
+    "Березова",
+    "Дубова",
+    "Соснова",
+    "Квіткова",
+    "Сонячна",
+    "Північна",
+    "Південна",
+    "Східна",
+    "Західна",
+    "Котляревського",
+    "Сковороди",
+    "Костомарова",
+    "Мазепи",
+    "Богдана Хмельницького",
+    "Калнишевського",
+    "Дорошенка",
+    "Винниченка",
+    "Василя Стуса",
+    "В'ячеслава Чорновола",
+    "Пилипа Орлика",
+    "Івана Сірка",
+    "Гоголя",
+    "Ольги Кобилянської",
+    "Марка Вовчка",
+    "Героїв Майдану",
+    "Героїв Крут",
+    "Свободи",
+    "Паркова",
+    "Ярмаркова",
+    "Базарна",
+    "Монастирська",
+    "Заводська",
+    "Промислова",
+    "Аеродромна",
+    "Ромоданівська",
+    "Коржівська",
+    "Плішивецька",
+    "Бобрицька",
+    "Галицька",
+    "Волинська",
+    "Чернігівська",
+]
+KINDS = ("вул.", "пров.", "просп.", "бульв.", "проїзд")
+LAMP_TYPES = np.array(["LED", "HPS", "MH", "CFL", "MV"])
+POWER = {
+    "LED": [30, 40, 50, 60, 80, 100, 120, 150],
+    "HPS": [70, 100, 150, 250],
+    "MH": [70, 100, 150, 250],
+    "CFL": [23, 36, 55],
+    "MV": [125, 250],
+}
+
+
+def _seg_cumsum(v: np.ndarray, offs: np.ndarray) -> np.ndarray:
+    c = np.cumsum(v)
+    result: np.ndarray = c - np.repeat(c[offs[:-1]] - v[offs[:-1]], np.diff(offs))
+    return result
+
+
+def generate_lamps(path: Path, seed: int = 42) -> None:
+    """Write the 200,000 lamps (lon/lat, 8 attributes) as GeoJSON."""
+    rng = np.random.default_rng(seed)
+    bases = STREET_BASES
+    names = [f"{t} {b}" for b in bases for t in KINDS]
+    names += [f"{n}-й пров. {b}" for b in bases for n in range(1, 4)]
+    rng.shuffle(names)
+    nverts = rng.integers(5, 31, size=N_ROADS)
+    core = rng.random(N_ROADS) < 0.55
+    sx = np.where(core, rng.normal(0, 2500, N_ROADS), rng.uniform(-HALF, HALF, N_ROADS))
+    sy = np.where(core, rng.normal(0, 2500, N_ROADS), rng.uniform(-HALF, HALF, N_ROADS))
+    sx, sy = np.clip(sx, -HALF * 0.92, HALF * 0.92), np.clip(sy, -HALF * 0.92, HALF * 0.92)
+    on_grid = rng.random(N_ROADS) < 0.7
+    heading0 = np.where(
+        on_grid,
+        np.radians(17.0) + rng.integers(0, 4, N_ROADS) * (np.pi / 2),
+        rng.uniform(0, 2 * np.pi, N_ROADS),
+    )
+    seg_mu = np.where(core, 25.0, 45.0)
+    offs = np.zeros(N_ROADS + 1, dtype=np.int64)
+    offs[1:] = np.cumsum(nverts)
+    road_of = np.repeat(np.arange(N_ROADS), nverts)
+    first = np.zeros(int(offs[-1]), dtype=bool)
+    first[offs[:-1]] = True
+    dh = rng.normal(0, np.radians(6), int(offs[-1]))
+    dh[first] = 0
+    h = heading0[road_of] + _seg_cumsum(dh, offs)
+    step = rng.uniform(0.6, 1.4, int(offs[-1])) * seg_mu[road_of]
+    dx, dy = np.cos(h) * step, np.sin(h) * step
+    dx[first] = dy[first] = 0
+    x, y = sx[road_of] + _seg_cumsum(dx, offs), sy[road_of] + _seg_cumsum(dy, offs)
+    classes = np.array(["primary", "secondary", "tertiary", "residential", "service", "track"])
+    cls = rng.choice(classes, N_ROADS, p=[0.03, 0.07, 0.15, 0.55, 0.15, 0.05])
+    surfaces = np.array(["asphalt", "concrete", "paving_stones", "gravel", "dirt"])
+    rng.choice(surfaces[:3], N_ROADS, p=[0.85, 0.1, 0.05])  # road attributes: same draws
+    rng.choice(surfaces[3:], N_ROADS)
+    rng.choice(surfaces, N_ROADS, p=[0.5, 0.05, 0.1, 0.2, 0.15])
+    rng.choice(np.array(["good", "fair", "poor", "bad"]), N_ROADS, p=[0.3, 0.4, 0.2, 0.1])
+    del cls
+    cell = ((sx + HALF) // 700).astype(int) * 100 + ((sy + HALF) // 700).astype(int)
+    road_name = np.array(names, dtype=object)[
+        (cell * 7919 + rng.integers(0, 3, N_ROADS)) % len(names)
+    ]
+    nseg = nverts - 1
+    road = np.sort(rng.choice(N_ROADS, N_LAMPS, p=nseg / nseg.sum()))
+    i0 = offs[road] + (rng.random(N_LAMPS) * nseg[road]).astype(np.int64)
+    x0, y0, x1, y1 = x[i0], y[i0], x[i0 + 1], y[i0 + 1]
+    t = rng.random(N_LAMPS)
+    hd = np.arctan2(y1 - y0, x1 - x0)
+    off = rng.uniform(3.0, 12.0, N_LAMPS) * np.where(rng.random(N_LAMPS) < 0.5, -1.0, 1.0)
+    px = x0 + (x1 - x0) * t - np.sin(hd) * off
+    py = y0 + (y1 - y0) * t + np.cos(hd) * off
+    lon, lat = np.round(LON0 + px / M_LON, 7), np.round(LAT0 + py / M_LAT, 7)
+    ltype = rng.choice(LAMP_TYPES, N_LAMPS, p=[0.55, 0.25, 0.08, 0.07, 0.05])
+    power = np.empty(N_LAMPS, dtype=np.int64)
+    for kind, choices in POWER.items():
+        power[ltype == kind] = rng.choice(choices, int((ltype == kind).sum()))
+    status = rng.choice(np.array(["working", "faulty", "off"]), N_LAMPS, p=[0.87, 0.08, 0.05])
+    epoch = dt.date(1970, 1, 1)
+    start = np.where(
+        ltype == "LED", (dt.date(2012, 1, 1) - epoch).days, (dt.date(1985, 1, 1) - epoch).days
+    )
+    end = (dt.date(2025, 6, 30) - epoch).days
+    installed = start + (rng.random(N_LAMPS) * (end - start)).astype(np.int64)
+    smart = (ltype == "LED") & (rng.random(N_LAMPS) < 0.4)
+    cabinet = (
+        ((px + HALF) // 500).clip(0, 39).astype(int) * 40
+        + ((py + HALF) // 500).clip(0, 39).astype(int)
+        + 1
+    )
+    with path.open("w", encoding="utf-8") as out:
+        out.write('{"type": "FeatureCollection", "features": [\n')
+        for i in range(N_LAMPS):
+            props = {
+                "pole_id": f"RMN-{cabinet[i]:04d}-{i + 1:06d}",
+                "lamp_type": str(ltype[i]),
+                "power_w": int(power[i]),
+                "status": str(status[i]),
+                "street": road_name[road[i]],
+                "installed": (epoch + dt.timedelta(days=int(installed[i]))).isoformat(),
+                "smart": bool(smart[i]),
+                "cabinet_id": int(cabinet[i]),
+            }
+            feature = {
+                "type": "Feature",
+                "id": i + 1,
+                "properties": props,
+                "geometry": {"type": "Point", "coordinates": [float(lon[i]), float(lat[i])]},
+            }
+            out.write(("," if i else "") + json.dumps(feature, ensure_ascii=False) + "\n")
+        out.write("]}\n")
+
+
+def _title(uk: str, en: str) -> Localized:
+    return Localized(uk=uk, en=en)
+
+
+def _enum(*values: str) -> tuple[EnumValue, ...]:
+    return tuple(EnumValue(value=v.lower(), uk=v, en=v) for v in values)
+
+
+LAMPS = LayerSpec(
+    name="bench_lamps",
+    title=_title("Світильники", "Street lamps"),
+    description=_title("Еталонний набір", "Benchmark data set"),
+    theme="bench",
+    geometry=GeometryType.POINT,
+    access=Access.STAFF,
+    natural_key=("pole_id",),
+    licence="CC0-1.0",
+    owner=_title("Бенчмарк", "Benchmark"),
+    update_frequency="as_needed",
+    fields=(
+        FieldSpec(
+            name="pole_id",
+            type=FieldType.STRING,
+            title=_title("Опора", "Pole"),
+            required=True,
+            max_length=32,
+        ),
+        FieldSpec(
+            name="lamp_type",
+            type=FieldType.ENUM,
+            title=_title("Тип", "Type"),
+            values=_enum(*LAMP_TYPES),
+        ),
+        FieldSpec(
+            name="power_w",
+            type=FieldType.INTEGER,
+            title=_title("Потужність", "Power"),
+            minimum=0,
+            maximum=2000,
+            unit="W",
+        ),
+        FieldSpec(
+            name="status",
+            type=FieldType.ENUM,
+            title=_title("Стан", "Status"),
+            values=_enum("working", "faulty", "off"),
+        ),
+        FieldSpec(
+            name="street", type=FieldType.STRING, title=_title("Вулиця", "Street"), max_length=200
+        ),
+        FieldSpec(name="installed", type=FieldType.DATE, title=_title("Встановлено", "Installed")),
+        FieldSpec(name="smart", type=FieldType.BOOLEAN, title=_title("Розумний", "Smart")),
+        FieldSpec(name="cabinet_id", type=FieldType.INTEGER, title=_title("Шафа", "Cabinet")),
+    ),
+)
+
+
+def _pg(url: str) -> str:
+    u = urlsplit(url)
+    return (
+        f"PG:host={u.hostname} port={u.port or 5432} dbname={u.path.lstrip('/')} "
+        f"user={u.username} password={u.password or ''}"
+    )
+
+
+def main() -> int:
+    """Generate (or reuse) the data, run both importers three times, print the medians."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    if shutil.which("ogr2ogr") is None:
+        raise SystemExit("ogr2ogr not found: apt-get install -y --no-install-recommends gdal-bin")
+    data = Path(tempfile.gettempdir()) / "gisplatform-bench" / "lamps.geojson"
+    if not data.exists():
+        data.parent.mkdir(parents=True, exist_ok=True)
+        print(f"generating {data} …", flush=True)
+        generate_lamps(data)
+    server = database_url(Settings())
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS gisplatform_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE gisplatform_bench")
+    url = urlunsplit(urlsplit(server)._replace(path="/gisplatform_bench"))
+    settings = Settings(DATABASE_URL=url, layer_schema="bench")
+    migrate(url, LayerRegistry([LAMPS]), settings)
+    ours, theirs = [], []
+    for run in range(args.runs):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("TRUNCATE {}, history.feature_changes").format(
+                    sql.Identifier("bench", LAMPS.name)
+                )
+            )
+            conn.execute("DROP TABLE IF EXISTS public.lamps_ogr")
+            conn.execute("CHECKPOINT")
+        t0 = time.perf_counter()
+        result = import_file(url, LAMPS, data, ImportOptions(), schema="bench")
+        ours.append(time.perf_counter() - t0)
+        assert result.counts.inserted == N_LAMPS, result
+        t0 = time.perf_counter()
+        subprocess.run(
+            [
+                "ogr2ogr",
+                "-f",
+                "PostgreSQL",
+                _pg(url),
+                str(data),
+                "-nln",
+                "lamps_ogr",
+                "-lco",
+                "GEOMETRY_NAME=geom",
+                "--config",
+                "PG_USE_COPY",
+                "YES",
+            ],
+            check=True,
+        )
+        theirs.append(time.perf_counter() - t0)
+        print(f"run {run + 1}: ours {ours[-1]:.2f} s, ogr2ogr {theirs[-1]:.2f} s", flush=True)
+    a, b = statistics.median(ours), statistics.median(theirs)
+    print(
+        f"median of {args.runs}: ours {a:.2f} s, ogr2ogr {b:.2f} s, ratio {a / b:.2f}x "
+        f"(target ≤ 1.5x)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

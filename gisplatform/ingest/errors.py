@@ -1,0 +1,39 @@
+"""Errors and per-row problems of imports and exports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gisplatform.errors import GisPlatformError
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """Why one row (1-based, in file order) was rejected, naming the field at fault."""
+
+    row: int
+    field: str
+    message: str
+    value: str = ""
+    column: str = ""
+
+    def __str__(self) -> str:
+        return f"row {self.row}, field {self.field!r}: {self.message}"
+
+
+class IngestError(GisPlatformError):
+    """A file cannot be imported or a layer cannot be exported as asked."""
+
+    status_code = 422
+
+
+class RowsRejected(IngestError):
+    """Some rows are invalid and --skip-invalid was not given; nothing was written."""
+
+    def __init__(self, problems: list[RowProblem], shown: int = 20) -> None:
+        self.problems = problems
+        rows = len({p.row for p in problems})
+        lines = [str(p) for p in problems[:shown]]
+        if len(problems) > shown:
+            lines.append(f"… and {len(problems) - shown} more problems (see --report FILE)")
+        super().__init__(f"{rows} row(s) rejected, nothing was imported:\n" + "\n".join(lines))

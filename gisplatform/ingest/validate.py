@@ -1,0 +1,250 @@
+"""Validation of a whole source table against a layer spec, row by row.
+
+Attribute columns are parsed once per distinct value; geometry checks run on
+shapely arrays. Every rejection is a :class:`RowProblem` naming row and field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+from pyproj import CRS
+
+from gisplatform.ingest.crs import AreaOfInterest, swapped_inside, to_wgs84
+from gisplatform.ingest.errors import RowProblem
+from gisplatform.ingest.values import parse_value
+from gisplatform.registry import FieldSpec, FieldType, LayerSpec
+
+GEOMETRY = "geometry"
+# shapely type ids 0..7: Point, LineString, LinearRing, Polygon, Multi*, GeometryCollection
+_FAMILY_OF_TYPE = np.array(
+    ["point", "line", "line", "polygon", "point", "line", "polygon", "mixed"]
+)
+_MULTI_MAKERS = {
+    "point": shapely.multipoints,
+    "line": shapely.multilinestrings,
+    "polygon": shapely.multipolygons,
+}
+
+
+@dataclass
+class ValidatedRows:
+    """Parsed values of every row, the stored geometries and the problems found."""
+
+    values: dict[str, NDArray[np.object_]]
+    geometry: NDArray[np.object_]
+    problems: list[RowProblem]
+
+    @property
+    def invalid_rows(self) -> NDArray[np.bool_]:
+        """Mask of rows with at least one problem."""
+        mask = np.zeros(len(self.geometry), dtype=bool)
+        if self.problems:
+            mask[np.array([p.row - 1 for p in self.problems])] = True
+        return mask
+
+
+def validate_column(
+    f: FieldSpec, raw: NDArray[np.object_] | None, constant: object = None, n: int = 0
+) -> tuple[NDArray[np.object_], list[RowProblem]]:
+    """Parse one column (or a constant for all ``n`` rows); problems per bad row."""
+    problems: list[RowProblem] = []
+    if raw is None:
+        raw = np.full(n, constant, dtype=object)
+    if f.type is FieldType.STRING_LIST:
+        parsed = np.empty(len(raw), dtype=object)
+        for position, value in enumerate(raw):
+            try:
+                parsed[position] = parse_value(f, value)
+            except ValueError as exc:
+                parsed[position] = None
+                problems.append(RowProblem(position + 1, f.name, str(exc), _show(value)))
+    else:
+        mask = _missing(raw)
+        cleaned = raw.astype(object)
+        cleaned[mask] = None
+        codes, uniques = pd.factorize(pd.Series(cleaned, dtype=object))
+        table = np.empty(len(uniques) + 1, dtype=object)
+        errors: dict[int, str] = {}
+        for k in range(len(uniques)):
+            try:
+                table[k] = parse_value(f, uniques[k])
+            except ValueError as exc:
+                errors[k] = str(exc)
+        parsed = table[codes]
+        if errors:
+            for i in np.flatnonzero(np.isin(codes, list(errors))):
+                problems.append(
+                    RowProblem(int(i) + 1, f.name, errors[int(codes[i])], _show(raw[i]))
+                )
+    missing = np.array([v is None for v in parsed], dtype=bool)
+    bad_rows = {p.row - 1 for p in problems}
+    if f.default is not None and missing.any():
+        parsed[missing] = parse_value(f, f.default)
+    elif f.required:
+        for i in np.flatnonzero(missing):
+            if int(i) not in bad_rows:
+                problems.append(RowProblem(int(i) + 1, f.name, "required value is missing"))
+    return parsed, problems
+
+
+def _missing(raw: NDArray[np.object_]) -> NDArray[np.bool_]:
+    """Vectorised :func:`is_missing` for a column of scalars."""
+    series = pd.Series(raw, dtype=object)
+    try:
+        blank = series.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+    except AttributeError:  # no strings in the column
+        blank = np.zeros(len(series), dtype=bool)
+    return np.asarray(pd.isna(series).to_numpy(dtype=bool) | blank)
+
+
+def _show(value: object) -> str:
+    return str(value)[:200]
+
+
+def check_geometry(
+    geoms: NDArray[np.object_],
+    spec: LayerSpec,
+    crs: CRS,
+    area: AreaOfInterest | None,
+    repair: bool = False,
+    swap_xy: bool = False,
+) -> tuple[NDArray[np.object_], list[RowProblem]]:
+    """Geometries in lon/lat shaped for the layer; problems for the unusable ones."""
+    problems: dict[int, str] = {}
+    geoms = np.asarray(geoms, dtype=object)
+    for i in np.flatnonzero(shapely.is_missing(geoms)):
+        problems[int(i)] = "geometry is missing"
+    geoms = shapely.force_2d(geoms)
+    for i in np.flatnonzero(shapely.is_empty(geoms)):
+        problems[int(i)] = "geometry is empty"
+    geoms = _fit_type(geoms, spec, problems)
+    source = geoms
+    geoms = to_wgs84(geoms, crs, swap_xy)
+    finite = ~np.isnan(shapely.bounds(geoms)).any(axis=1)
+    for i in np.flatnonzero(~finite & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)):
+        problems.setdefault(int(i), "coordinates cannot be transformed to WGS 84")
+    ok = ~np.isin(np.arange(len(geoms)), list(problems))
+    invalid = np.flatnonzero(ok & ~shapely.is_valid(geoms))
+    for i in invalid:
+        reason = shapely.is_valid_reason(geoms[i])
+        if repair:
+            fixed = _repair(geoms[i], spec)
+            if fixed is not None:
+                geoms[i] = fixed
+                continue
+            problems[int(i)] = f"invalid geometry ({reason}) that --repair cannot fix"
+        else:
+            problems[int(i)] = f"invalid geometry: {reason} (use --repair to fix)"
+    if area is not None:
+        _check_area(geoms, source, crs, area, swap_xy, problems)
+    rows = [RowProblem(i + 1, GEOMETRY, msg) for i, msg in sorted(problems.items())]
+    return geoms, rows
+
+
+def _fit_type(
+    geoms: NDArray[np.object_], spec: LayerSpec, problems: dict[int, str]
+) -> NDArray[np.object_]:
+    type_ids = shapely.get_type_id(geoms)
+    families = np.where(type_ids >= 0, _FAMILY_OF_TYPE[np.clip(type_ids, 0, 7)], "")
+    known = type_ids >= 0
+    known[list(problems)] = False
+    for i in np.flatnonzero(known & (families != spec.geometry.family)):
+        problems[int(i)] = (
+            f"{geoms[i].geom_type} where layer {spec.name!r} holds {spec.geometry.value}"
+        )
+    fits = known & (families == spec.geometry.family)
+    out = geoms.copy()
+    if spec.geometry.is_multi:
+        single = np.flatnonzero(fits & (type_ids < 4))
+        if len(single):
+            maker = _MULTI_MAKERS[spec.geometry.family]
+            out[single] = maker(geoms[single], indices=np.arange(len(single)))
+        return out
+    multi = np.flatnonzero(fits & (type_ids >= 4))
+    parts = shapely.get_num_geometries(geoms[multi])
+    out[multi[parts == 1]] = shapely.get_geometry(geoms[multi[parts == 1]], 0)
+    for i, count in zip(multi[parts != 1], parts[parts != 1], strict=True):
+        problems[int(i)] = (
+            f"{geoms[i].geom_type} of {count} parts where layer {spec.name!r} "
+            f"holds single {spec.geometry.value}s"
+        )
+    return out
+
+
+def _repair(geom: object, spec: LayerSpec) -> object | None:
+    fixed = shapely.make_valid(geom)
+    wanted = {"point": (0, 4), "line": (1, 5), "polygon": (3, 6)}[spec.geometry.family]
+    parts = [g for g in shapely.get_parts(fixed) if shapely.get_type_id(g) in wanted]
+    parts = [p for part in parts for p in shapely.get_parts(part)]
+    if not parts:
+        return None
+    if spec.geometry.is_multi:
+        result: object = _MULTI_MAKERS[spec.geometry.family](parts)
+        return result
+    single: object = parts[0]
+    return single if len(parts) == 1 else None
+
+
+def _check_area(
+    geoms: NDArray[np.object_],
+    source: NDArray[np.object_],
+    crs: CRS,
+    area: AreaOfInterest,
+    swap_xy: bool,
+    problems: dict[int, str],
+) -> None:
+    usable = ~np.isin(np.arange(len(geoms)), list(problems))
+    bounds = shapely.bounds(geoms)
+    inside = area.contains(bounds[:, 0], bounds[:, 1]) & area.contains(bounds[:, 2], bounds[:, 3])
+    outside = np.flatnonzero(usable & ~inside)
+    if len(outside) == 0:
+        return
+    swap_fixes = (
+        swapped_inside(source[outside], crs, area)
+        if not swap_xy
+        else (np.zeros(len(outside), dtype=bool))
+    )
+    for i, fixes in zip(outside, swap_fixes, strict=True):
+        c = shapely.centroid(geoms[i])
+        message = (
+            f"lies at lon {shapely.get_x(c):.5f}, lat {shapely.get_y(c):.5f}, outside the area "
+            f"of interest ({area.describe()})"
+        )
+        if fixes:
+            message += (
+                "; with x and y swapped it would be inside: the axes look swapped "
+                "(northing first?), re-run with --swap-xy"
+            )
+        problems[int(i)] = message
+
+
+def duplicate_keys(
+    spec: LayerSpec, values: dict[str, NDArray[np.object_]], rejected: NDArray[np.bool_]
+) -> list[RowProblem]:
+    """Rows whose natural key occurs more than once among the otherwise valid rows."""
+    keys = pd.DataFrame({k: values[k] for k in spec.natural_key})
+    candidates = keys[~rejected]
+    dup = candidates[candidates.duplicated(keep=False)]
+    if dup.empty:
+        return []
+    problems: list[RowProblem] = []
+    groups = dup.groupby(list(spec.natural_key), sort=False).indices
+    for key, positions in groups.items():
+        rows = [int(dup.index[p]) + 1 for p in positions]
+        key_values = key if isinstance(key, tuple) else (key,)
+        shown = ", ".join(f"{k}={v!r}" for k, v in zip(spec.natural_key, key_values, strict=True))
+        for row in rows:
+            others = ", ".join(str(r) for r in rows if r != row)
+            problems.append(
+                RowProblem(
+                    row,
+                    spec.natural_key[0],
+                    f"duplicate natural key ({shown}) also in row {others}",
+                )
+            )
+    return problems

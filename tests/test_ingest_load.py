@@ -1,0 +1,205 @@
+"""Import semantics against a real PostGIS: modes, dry runs, skipped rows, CRSs, real data."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import psycopg
+import pytest
+import shapely
+from pyproj import Transformer
+
+from gisplatform.ingest import ImportOptions, Mode, export_layer, import_file
+from gisplatform.ingest.crs import AreaOfInterest
+from gisplatform.ingest.dms import parse_coordinate
+from gisplatform.registry import LayerRegistry
+from tests.ingest_helpers import LAYERS_DIR, run_cli, shelter, snapshot, write_geojson
+
+GEONAMES = Path(__file__).resolve().parents[2] / "shared" / "data" / "sumy" / (
+    "geographic-names-sumy.geojson")
+
+
+def _rows(url: str, query: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(query.encode()).fetchall()
+
+
+def test_append_upsert_replace(clean_db: str, tmp_path: Path) -> None:
+    first = write_geojson(tmp_path / "a.geojson", [shelter("A"), shelter("B")])
+    assert run_cli(clean_db, "import", "shelters", str(first)).exit_code == 0
+    second = write_geojson(tmp_path / "b.geojson", [
+        shelter("A"), shelter("B", capacity_persons=300), shelter("C")])
+    result = run_cli(clean_db, "import", "shelters", str(second), "--mode", "upsert")
+    assert result.exit_code == 0, result.output
+    assert _rows(clean_db, "SELECT shelter_code, capacity_persons, version FROM gis.shelters "
+                           "ORDER BY shelter_code") == [("A", 120, 1), ("B", 300, 2), ("C", 120, 1)]
+    actors = _rows(clean_db, "SELECT DISTINCT changed_by FROM history.feature_changes")
+    assert actors and all(a[0] for a in actors)
+    third = write_geojson(tmp_path / "c.geojson", [shelter("Z")])
+    assert run_cli(clean_db, "import", "shelters", str(third), "--mode", "replace").exit_code == 0
+    assert _rows(clean_db, "SELECT shelter_code FROM gis.shelters") == [("Z",)]
+    log = _rows(clean_db, "SELECT mode, status, counts->>'inserted' FROM history.imports "
+                          "ORDER BY id")
+    assert log == [("append", "succeeded", "2"), ("upsert", "succeeded", "1"),
+                   ("replace", "succeeded", "1")]
+
+
+def test_dry_run_changes_nothing(clean_db: str, tmp_path: Path) -> None:
+    path = write_geojson(tmp_path / "a.geojson", [shelter("A"), shelter("B")])
+    before = snapshot(clean_db)
+    result = run_cli(clean_db, "import", "shelters", str(path), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "dry run" in result.output
+    assert snapshot(clean_db) == before
+    assert _rows(clean_db, "SELECT status FROM history.imports") == [("dry_run",)]
+
+
+def test_skip_invalid_needs_and_fills_report(clean_db: str, tmp_path: Path) -> None:
+    path = write_geojson(tmp_path / "a.geojson", [
+        shelter("A"), shelter("B", readiness="???"), shelter("C", capacity_persons=-5)])
+    result = run_cli(clean_db, "import", "shelters", str(path), "--skip-invalid")
+    assert result.exit_code == 1 and "--report" in result.output
+    report = tmp_path / "rejected.csv"
+    result = run_cli(clean_db, "import", "shelters", str(path), "--skip-invalid",
+                     "--report", str(report))
+    assert result.exit_code == 2, result.output
+    assert _rows(clean_db, "SELECT shelter_code FROM gis.shelters") == [("A",)]
+    with report.open(encoding="utf-8") as handle:
+        lines = list(csv.DictReader(handle))
+    assert [(r["row"], r["field"], r["shelter_code"]) for r in lines] == [
+        ("2", "readiness", "B"), ("3", "capacity_persons", "C")]
+    assert "below the minimum" in lines[1]["reason"]
+
+
+def test_geographic_names_with_dms(clean_db: str, registry: LayerRegistry) -> None:
+    """The real register file: Ukrainian headers via aliases, points from its DMS strings."""
+    spec = registry.get("hydro_and_protected")
+    options = ImportOptions(dms=("Широта", "Довгота"), constants={"category": "geographic_name"},
+                            area=AreaOfInterest.parse("32.0,50.0,35.7,52.5"), skip_invalid=True,
+                            report=Path(os.devnull))
+    result = import_file(clean_db, spec, GEONAMES, options)
+    assert result.read == 1328 and result.valid > 1300
+    frame = gpd.read_file(GEONAMES)
+    near_romny = frame.cx[33.35:33.65, 50.65:50.85]
+    assert len(near_romny) >= 5
+    stored = {str(k): str(v) for k, v in _rows(
+        clean_db, "SELECT reg_no, ST_AsText(geom) FROM gis.hydro_and_protected")}
+    names = {r[0] for r in _rows(clean_db, "SELECT name FROM gis.hydro_and_protected")}
+    assert {"Бобрик", "Олава"} & names
+    geod = Transformer.from_crs(4326, 32636, always_xy=True)
+    for _, row in near_romny.iterrows():
+        lat, _ = parse_coordinate(row["Широта"])
+        lon, _ = parse_coordinate(row["Довгота"])
+        point = shapely.from_wkt(stored[row["Реєстраційний номер"]])
+        x0, y0 = geod.transform(lon, lat)
+        x1, y1 = geod.transform(point.x, point.y)
+        assert abs(x1 - x0) < 1 and abs(y1 - y0) < 1
+
+
+def test_ucs2000_geopackage(clean_db: str, registry: LayerRegistry, tmp_path: Path) -> None:
+    """EPSG:5564 (northing-first CRS) GeoPackage lands where pyproj says; export round-trips."""
+    spec = registry.get("shelters")
+    to_ucs = Transformer.from_crs(4326, 5564, always_xy=True)
+    known = {"U-1": (33.4746, 50.7515), "U-2": (33.5012, 50.7301), "U-3": (33.4411, 50.7702)}
+    rows = []
+    for code, (lon, lat) in known.items():
+        easting, northing = to_ucs.transform(lon, lat)
+        rows.append({**shelter(code)["properties"], "geometry": shapely.Point(easting, northing)})
+    gpkg = tmp_path / "ucs.gpkg"
+    gpd.GeoDataFrame(rows, crs="EPSG:5564").to_file(gpkg, driver="GPKG")
+    result = import_file(clean_db, spec, gpkg, ImportOptions())
+    assert result.counts.inserted == 3
+    geod = Transformer.from_crs(4326, 32636, always_xy=True)
+    for stored_code, wkt in _rows(clean_db,
+                                  "SELECT shelter_code, ST_AsText(geom) FROM gis.shelters"):
+        point = shapely.from_wkt(str(wkt))
+        x0, y0 = geod.transform(*known[str(stored_code)])
+        x1, y1 = geod.transform(point.x, point.y)
+        assert abs(x1 - x0) < 0.01 and abs(y1 - y0) < 0.01
+    out = tmp_path / "back.gpkg"
+    export_layer(clean_db, spec, out, crs="EPSG:5564")
+    back = gpd.read_file(out)
+    assert back.crs.to_epsg() == 5564
+    for _, row in back.iterrows():
+        easting, northing = to_ucs.transform(*known[row["shelter_code"]])
+        assert abs(row.geometry.x - easting) < 0.01 and abs(row.geometry.y - northing) < 0.01
+    # 4326 → 5564 → 4326 goes through a Helmert transformation and its approximate
+    # inverse: sub-millimetre drift is expected, so compare positions, not bytes.
+    again = import_file(clean_db, spec, out, ImportOptions(mode=Mode.UPSERT))
+    assert again.counts.inserted == 0 and again.rejected == 0
+    for stored_code, wkt in _rows(clean_db,
+                                  "SELECT shelter_code, ST_AsText(geom) FROM gis.shelters"):
+        point = shapely.from_wkt(str(wkt))
+        x0, y0 = geod.transform(*known[str(stored_code)])
+        x1, y1 = geod.transform(point.x, point.y)
+        assert abs(x1 - x0) < 0.01 and abs(y1 - y0) < 0.01
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp", ".fgb", ".csv"])
+def test_export_import_round_trip(suffix: str, clean_db: str, registry: LayerRegistry,
+                                  tmp_path: Path) -> None:
+    spec = registry.get("shelters")
+    features = [shelter("R-1", lon=33.4712345678, owner_edrpou="12345678", toilets=2),
+                shelter("R-2", lat=50.7612345678, heating=False, area_m2=None,
+                        name="Укриття «Школа №2», вхід з двору")]
+    import_file(clean_db, spec, write_geojson(tmp_path / "in.geojson", features), ImportOptions())
+    before = snapshot(clean_db)
+    out = tmp_path / f"out{suffix}"
+    assert export_layer(clean_db, spec, out) == 2
+    where = tmp_path / f"one{suffix}"
+    assert export_layer(clean_db, spec, where, where=["shelter_code=R-2"]) == 1
+    result = import_file(clean_db, spec, out, ImportOptions(mode=Mode.UPSERT))
+    assert (result.counts.inserted, result.counts.updated, result.counts.unchanged) == (0, 0, 2)
+    assert snapshot(clean_db) == before
+
+
+def test_where_is_validated(clean_db: str, registry: LayerRegistry, tmp_path: Path) -> None:
+    import_file(clean_db, registry.get("shelters"),
+                write_geojson(tmp_path / "in.geojson", [shelter("W-1")]), ImportOptions())
+    result = run_cli(clean_db, "export", "shelters", str(tmp_path / "x.geojson"),
+                     "--where", "name='x' OR 1=1; DROP TABLE gis.shelters")
+    assert result.exit_code == 0 and "exported 0 feature" in result.output  # a plain value
+    assert snapshot(clean_db)[0] == 1
+    result = run_cli(clean_db, "export", "shelters", str(tmp_path / "x.geojson"),
+                     "--where", "1=1")
+    assert result.exit_code == 1 and "FIELD=VALUE" in result.output
+    result = run_cli(clean_db, "export", "shelters", str(tmp_path / "x.geojson"),
+                     "--where", "capacity_persons=lots")
+    assert result.exit_code == 1 and "not an integer" in result.output
+
+
+def test_sigkill_mid_import_leaves_layer_unchanged(clean_db: str, tmp_path: Path) -> None:
+    seed = write_geojson(tmp_path / "seed.geojson", [shelter("KEEP-1"), shelter("KEEP-2")])
+    assert run_cli(clean_db, "import", "shelters", str(seed)).exit_code == 0
+    before = snapshot(clean_db)
+    big = write_geojson(tmp_path / "big.geojson", [
+        shelter(f"K-{i}", lon=33.3 + (i % 997) * 0.0003, lat=50.6 + (i // 997) * 0.0015)
+        for i in range(150_000)])
+    code = "import typer; from gisplatform.ingest.commands import import_command as c; typer.run(c)"
+    env = {**os.environ, "DATABASE_URL": clean_db, "GISPLATFORM_LAYERS_DIR": str(LAYERS_DIR)}
+    process = subprocess.Popen([sys.executable, "-c", code, "shelters", str(big), "--mode",
+                                "replace"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    busy: list[tuple[object, ...]] = []
+    while time.monotonic() < deadline and process.poll() is None and not busy:
+        busy = _rows(clean_db, "SELECT pid FROM pg_stat_activity WHERE application_name = "
+                               "'gisplatform-import' AND query ILIKE 'COPY%' AND state = 'active'")
+        time.sleep(0.05)
+    assert busy, "the import never reached COPY"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    for _ in range(100):  # the server notices the lost client and rolls back
+        if not _rows(clean_db, "SELECT 1 FROM pg_stat_activity "
+                               "WHERE application_name = 'gisplatform-import'"):
+            break
+        time.sleep(0.1)
+    assert snapshot(clean_db) == before
