@@ -18,19 +18,31 @@ LAYERS_DIR = Path(__file__).resolve().parents[1] / "layers"
 def shelter(code: str, lon: float = 33.4746, lat: float = 50.7515, **extra: Any) -> dict[str, Any]:
     """One valid shelters feature as a GeoJSON dict."""
     props = {
-        "shelter_code": code, "name": f"Укриття {code}", "shelter_type": "pru",
-        "capacity_persons": 120, "readiness": "ready", "readiness_checked_at": "2024-05-01",
-        "access_mode": "24_7", "accessible": "full", "area_m2": 55.5, "heating": True,
+        "shelter_code": code,
+        "name": f"Укриття {code}",
+        "shelter_type": "pru",
+        "capacity_persons": 120,
+        "readiness": "ready",
+        "readiness_checked_at": "2024-05-01",
+        "access_mode": "24_7",
+        "accessible": "full",
+        "area_m2": 55.5,
+        "heating": True,
     }
     props.update(extra)
-    return {"type": "Feature", "properties": props,
-            "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+    }
 
 
 def write_geojson(path: Path, features: list[dict[str, Any]]) -> Path:
     """Write a FeatureCollection (lon/lat, CRS84)."""
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features},
-                               ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+        encoding="utf-8",
+    )
     return path
 
 

@@ -16,8 +16,9 @@ SEED = [shelter("S-1"), shelter("S-2", lon=33.48)]
 @pytest.fixture
 def seeded(clean_db: str, tmp_path: Path) -> str:
     """The test database with two shelters already stored."""
-    result = run_cli(clean_db, "import", "shelters", str(write_geojson(tmp_path / "seed.geojson",
-                                                                     SEED)))
+    result = run_cli(
+        clean_db, "import", "shelters", str(write_geojson(tmp_path / "seed.geojson", SEED))
+    )
     assert result.exit_code == 0, result.output
     return clean_db
 
@@ -41,29 +42,44 @@ def _empty_geometry(p: Path) -> Path:
 
 
 def _no_crs_csv(p: Path) -> Path:
-    p.write_text("shelter_code,name,shelter_type,capacity_persons,readiness,"
-                 "readiness_checked_at,access_mode,accessible,x,y\n"
-                 "C-1,A,pru,10,ready,2024-05-01,24_7,full,533538,5624657\n", encoding="utf-8")
+    p.write_text(
+        "shelter_code,name,shelter_type,capacity_persons,readiness,"
+        "readiness_checked_at,access_mode,accessible,x,y\n"
+        "C-1,A,pru,10,ready,2024-05-01,24_7,full,533538,5624657\n",
+        encoding="utf-8",
+    )
     return p
 
 
 def _swapped_csv(p: Path) -> Path:
-    p.write_text("shelter_code,name,shelter_type,capacity_persons,readiness,"
-                 "readiness_checked_at,access_mode,accessible,lon,lat\n"
-                 "C-1,A,pru,10,ready,2024-05-01,24_7,full,50.7515,33.4746\n", encoding="utf-8")
+    p.write_text(
+        "shelter_code,name,shelter_type,capacity_persons,readiness,"
+        "readiness_checked_at,access_mode,accessible,lon,lat\n"
+        "C-1,A,pru,10,ready,2024-05-01,24_7,full,50.7515,33.4746\n",
+        encoding="utf-8",
+    )
     return p
 
 
 def _wrong_layer(p: Path) -> Path:
-    return write_geojson(p, [{"type": "Feature", "properties": {"pole_id": "L-1", "power_w": 50},
-                              "geometry": {"type": "Point", "coordinates": [33.47, 50.75]}}])
+    return write_geojson(
+        p,
+        [
+            {
+                "type": "Feature",
+                "properties": {"pole_id": "L-1", "power_w": 50},
+                "geometry": {"type": "Point", "coordinates": [33.47, 50.75]},
+            }
+        ],
+    )
 
 
 def _cp1251_csv(p: Path) -> Path:
-    p.write_bytes("shelter_code;name;shelter_type;capacity_persons;readiness;"
-                  "readiness_checked_at;access_mode;accessible;lon;lat\n"
-                  "C-1;Укриття школи;pru;10;ready;2024-05-01;24_7;full;33.47;50.75\n"
-                  .encode("cp1251"))
+    p.write_bytes(
+        "shelter_code;name;shelter_type;capacity_persons;readiness;"
+        "readiness_checked_at;access_mode;accessible;lon;lat\n"
+        "C-1;Укриття школи;pru;10;ready;2024-05-01;24_7;full;33.47;50.75\n".encode("cp1251")
+    )
     return p
 
 
@@ -73,30 +89,47 @@ CASES: dict[str, tuple[Callable[[Path], Path], list[str], list[str]]] = {
     "wrong geometry type": (_polygon, [], ["row 2", "'geometry'", "LineString", "Point"]),
     "empty geometry": (_empty_geometry, [], ["row 2", "'geometry'", "empty"]),
     "missing required field": (
-        lambda p: write_geojson(p, [shelter("T-0"), shelter("T-1", name="  ")]), [],
-        ["row 2", "'name'", "required value is missing"]),
+        lambda p: write_geojson(p, [shelter("T-0"), shelter("T-1", name="  ")]),
+        [],
+        ["row 2", "'name'", "required value is missing"],
+    ),
     "unknown enum value": (
-        lambda p: write_geojson(p, [shelter("T-1", readiness="maybe")]), [],
-        ["row 1", "'readiness'", "unknown value 'maybe'"]),
+        lambda p: write_geojson(p, [shelter("T-1", readiness="maybe")]),
+        [],
+        ["row 1", "'readiness'", "unknown value 'maybe'"],
+    ),
     "text in numeric field": (
         lambda p: write_geojson(p, [shelter("T-0"), shelter("T-1", capacity_persons="багато")]),
-        [], ["row 2", "'capacity_persons'", "is not an integer"]),
+        [],
+        ["row 2", "'capacity_persons'", "is not an integer"],
+    ),
     "value out of range": (
-        lambda p: write_geojson(p, [shelter("T-1", capacity_persons=20000)]), [],
-        ["row 1", "'capacity_persons'", "above the maximum 10000"]),
+        lambda p: write_geojson(p, [shelter("T-1", capacity_persons=20000)]),
+        [],
+        ["row 1", "'capacity_persons'", "above the maximum 10000"],
+    ),
     "pattern mismatch": (
-        lambda p: write_geojson(p, [shelter("T-1", owner_edrpou="12AB")]), [],
-        ["row 1", "'owner_edrpou'", "does not match"]),
+        lambda p: write_geojson(p, [shelter("T-1", owner_edrpou="12AB")]),
+        [],
+        ["row 1", "'owner_edrpou'", "does not match"],
+    ),
     "duplicate keys in file": (
-        lambda p: write_geojson(p, [shelter("T-1"), shelter("T-2"), shelter("T-1")]), [],
-        ["row 1", "row 3", "'shelter_code'", "duplicate natural key"]),
+        lambda p: write_geojson(p, [shelter("T-1"), shelter("T-2"), shelter("T-1")]),
+        [],
+        ["row 1", "row 3", "'shelter_code'", "duplicate natural key"],
+    ),
     "duplicate key against store": (
-        lambda p: write_geojson(p, [shelter("T-1"), shelter("S-2")]), [],
-        ["row 2", "'shelter_code'", "already exists"]),
+        lambda p: write_geojson(p, [shelter("T-1"), shelter("S-2")]),
+        [],
+        ["row 2", "'shelter_code'", "already exists"],
+    ),
     "no crs": (_no_crs_csv, [], ["no CRS in", "give --source-crs"]),
     "swapped axes": (_swapped_csv, [], ["row 1", "'geometry'", "axes look swapped"]),
-    "wrong layer": (_wrong_layer, [], ["no column for the required", "shelter_code",
-                                       "pole_id, power_w"]),
+    "wrong layer": (
+        _wrong_layer,
+        [],
+        ["no column for the required", "shelter_code", "pole_id, power_w"],
+    ),
     "zero rows": (lambda p: write_geojson(p, []), [], ["has no rows"]),
     "non-utf8 encoding": (_cp1251_csv, [], ["not UTF-8", "--encoding"]),
 }
@@ -120,9 +153,11 @@ def test_bad_input_rejected_and_layer_unchanged(kind: str, seeded: str, tmp_path
 def test_self_intersecting_polygon_named_and_repaired(clean_db: str, tmp_path: Path) -> None:
     """An invalid polygon is rejected with GEOS's reason; --repair makes it valid."""
     bowtie = [[[33.4, 50.7], [33.5, 50.8], [33.5, 50.7], [33.4, 50.8], [33.4, 50.7]]]
-    feature = {"type": "Feature",
-               "properties": {"код": "D-1", "назва": "Бантик", "центр округу": "UA" + "1" * 17},
-               "geometry": {"type": "Polygon", "coordinates": bowtie}}
+    feature = {
+        "type": "Feature",
+        "properties": {"код": "D-1", "назва": "Бантик", "центр округу": "UA" + "1" * 17},
+        "geometry": {"type": "Polygon", "coordinates": bowtie},
+    }
     layer = "starosta_districts"
     path = write_geojson(tmp_path / "bowtie.geojson", [feature])
     before = snapshot(clean_db, layer)

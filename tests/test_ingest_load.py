@@ -22,8 +22,13 @@ from gisplatform.ingest.dms import parse_coordinate
 from gisplatform.registry import LayerRegistry
 from tests.ingest_helpers import LAYERS_DIR, run_cli, shelter, snapshot, write_geojson
 
-GEONAMES = Path(__file__).resolve().parents[2] / "shared" / "data" / "sumy" / (
-    "geographic-names-sumy.geojson")
+GEONAMES = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "sumy"
+    / ("geographic-names-sumy.geojson")
+)
 
 
 def _rows(url: str, query: str) -> list[tuple[object, ...]]:
@@ -34,21 +39,28 @@ def _rows(url: str, query: str) -> list[tuple[object, ...]]:
 def test_append_upsert_replace(clean_db: str, tmp_path: Path) -> None:
     first = write_geojson(tmp_path / "a.geojson", [shelter("A"), shelter("B")])
     assert run_cli(clean_db, "import", "shelters", str(first)).exit_code == 0
-    second = write_geojson(tmp_path / "b.geojson", [
-        shelter("A"), shelter("B", capacity_persons=300), shelter("C")])
+    second = write_geojson(
+        tmp_path / "b.geojson", [shelter("A"), shelter("B", capacity_persons=300), shelter("C")]
+    )
     result = run_cli(clean_db, "import", "shelters", str(second), "--mode", "upsert")
     assert result.exit_code == 0, result.output
-    assert _rows(clean_db, "SELECT shelter_code, capacity_persons, version FROM gis.shelters "
-                           "ORDER BY shelter_code") == [("A", 120, 1), ("B", 300, 2), ("C", 120, 1)]
+    assert _rows(
+        clean_db,
+        "SELECT shelter_code, capacity_persons, version FROM gis.shelters ORDER BY shelter_code",
+    ) == [("A", 120, 1), ("B", 300, 2), ("C", 120, 1)]
     actors = _rows(clean_db, "SELECT DISTINCT changed_by FROM history.feature_changes")
     assert actors and all(a[0] for a in actors)
     third = write_geojson(tmp_path / "c.geojson", [shelter("Z")])
     assert run_cli(clean_db, "import", "shelters", str(third), "--mode", "replace").exit_code == 0
     assert _rows(clean_db, "SELECT shelter_code FROM gis.shelters") == [("Z",)]
-    log = _rows(clean_db, "SELECT mode, status, counts->>'inserted' FROM history.imports "
-                          "ORDER BY id")
-    assert log == [("append", "succeeded", "2"), ("upsert", "succeeded", "1"),
-                   ("replace", "succeeded", "1")]
+    log = _rows(
+        clean_db, "SELECT mode, status, counts->>'inserted' FROM history.imports ORDER BY id"
+    )
+    assert log == [
+        ("append", "succeeded", "2"),
+        ("upsert", "succeeded", "1"),
+        ("replace", "succeeded", "1"),
+    ]
 
 
 def test_dry_run_changes_nothing(clean_db: str, tmp_path: Path) -> None:
@@ -62,35 +74,46 @@ def test_dry_run_changes_nothing(clean_db: str, tmp_path: Path) -> None:
 
 
 def test_skip_invalid_needs_and_fills_report(clean_db: str, tmp_path: Path) -> None:
-    path = write_geojson(tmp_path / "a.geojson", [
-        shelter("A"), shelter("B", readiness="???"), shelter("C", capacity_persons=-5)])
+    path = write_geojson(
+        tmp_path / "a.geojson",
+        [shelter("A"), shelter("B", readiness="???"), shelter("C", capacity_persons=-5)],
+    )
     result = run_cli(clean_db, "import", "shelters", str(path), "--skip-invalid")
     assert result.exit_code == 1 and "--report" in result.output
     report = tmp_path / "rejected.csv"
-    result = run_cli(clean_db, "import", "shelters", str(path), "--skip-invalid",
-                     "--report", str(report))
+    result = run_cli(
+        clean_db, "import", "shelters", str(path), "--skip-invalid", "--report", str(report)
+    )
     assert result.exit_code == 2, result.output
     assert _rows(clean_db, "SELECT shelter_code FROM gis.shelters") == [("A",)]
     with report.open(encoding="utf-8") as handle:
         lines = list(csv.DictReader(handle))
     assert [(r["row"], r["field"], r["shelter_code"]) for r in lines] == [
-        ("2", "readiness", "B"), ("3", "capacity_persons", "C")]
+        ("2", "readiness", "B"),
+        ("3", "capacity_persons", "C"),
+    ]
     assert "below the minimum" in lines[1]["reason"]
 
 
 def test_geographic_names_with_dms(clean_db: str, registry: LayerRegistry) -> None:
     """The real register file: Ukrainian headers via aliases, points from its DMS strings."""
     spec = registry.get("hydro_and_protected")
-    options = ImportOptions(dms=("Широта", "Довгота"), constants={"category": "geographic_name"},
-                            area=AreaOfInterest.parse("32.0,50.0,35.7,52.5"), skip_invalid=True,
-                            report=Path(os.devnull))
+    options = ImportOptions(
+        dms=("Широта", "Довгота"),
+        constants={"category": "geographic_name"},
+        area=AreaOfInterest.parse("32.0,50.0,35.7,52.5"),
+        skip_invalid=True,
+        report=Path(os.devnull),
+    )
     result = import_file(clean_db, spec, GEONAMES, options)
     assert result.read == 1328 and result.valid > 1300
     frame = gpd.read_file(GEONAMES)
     near_romny = frame.cx[33.35:33.65, 50.65:50.85]
     assert len(near_romny) >= 5
-    stored = {str(k): str(v) for k, v in _rows(
-        clean_db, "SELECT reg_no, ST_AsText(geom) FROM gis.hydro_and_protected")}
+    stored = {
+        str(k): str(v)
+        for k, v in _rows(clean_db, "SELECT reg_no, ST_AsText(geom) FROM gis.hydro_and_protected")
+    }
     names = {r[0] for r in _rows(clean_db, "SELECT name FROM gis.hydro_and_protected")}
     assert {"Бобрик", "Олава"} & names
     geod = Transformer.from_crs(4326, 32636, always_xy=True)
@@ -117,8 +140,9 @@ def test_ucs2000_geopackage(clean_db: str, registry: LayerRegistry, tmp_path: Pa
     result = import_file(clean_db, spec, gpkg, ImportOptions())
     assert result.counts.inserted == 3
     geod = Transformer.from_crs(4326, 32636, always_xy=True)
-    for stored_code, wkt in _rows(clean_db,
-                                  "SELECT shelter_code, ST_AsText(geom) FROM gis.shelters"):
+    for stored_code, wkt in _rows(
+        clean_db, "SELECT shelter_code, ST_AsText(geom) FROM gis.shelters"
+    ):
         point = shapely.from_wkt(str(wkt))
         x0, y0 = geod.transform(*known[str(stored_code)])
         x1, y1 = geod.transform(point.x, point.y)
@@ -134,8 +158,9 @@ def test_ucs2000_geopackage(clean_db: str, registry: LayerRegistry, tmp_path: Pa
     # inverse: sub-millimetre drift is expected, so compare positions, not bytes.
     again = import_file(clean_db, spec, out, ImportOptions(mode=Mode.UPSERT))
     assert again.counts.inserted == 0 and again.rejected == 0
-    for stored_code, wkt in _rows(clean_db,
-                                  "SELECT shelter_code, ST_AsText(geom) FROM gis.shelters"):
+    for stored_code, wkt in _rows(
+        clean_db, "SELECT shelter_code, ST_AsText(geom) FROM gis.shelters"
+    ):
         point = shapely.from_wkt(str(wkt))
         x0, y0 = geod.transform(*known[str(stored_code)])
         x1, y1 = geod.transform(point.x, point.y)
@@ -143,12 +168,20 @@ def test_ucs2000_geopackage(clean_db: str, registry: LayerRegistry, tmp_path: Pa
 
 
 @pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp", ".fgb", ".csv"])
-def test_export_import_round_trip(suffix: str, clean_db: str, registry: LayerRegistry,
-                                  tmp_path: Path) -> None:
+def test_export_import_round_trip(
+    suffix: str, clean_db: str, registry: LayerRegistry, tmp_path: Path
+) -> None:
     spec = registry.get("shelters")
-    features = [shelter("R-1", lon=33.4712345678, owner_edrpou="12345678", toilets=2),
-                shelter("R-2", lat=50.7612345678, heating=False, area_m2=None,
-                        name="Укриття «Школа №2», вхід з двору")]
+    features = [
+        shelter("R-1", lon=33.4712345678, owner_edrpou="12345678", toilets=2),
+        shelter(
+            "R-2",
+            lat=50.7612345678,
+            heating=False,
+            area_m2=None,
+            name="Укриття «Школа №2», вхід з двору",
+        ),
+    ]
     import_file(clean_db, spec, write_geojson(tmp_path / "in.geojson", features), ImportOptions())
     before = snapshot(clean_db)
     out = tmp_path / f"out{suffix}"
@@ -161,17 +194,32 @@ def test_export_import_round_trip(suffix: str, clean_db: str, registry: LayerReg
 
 
 def test_where_is_validated(clean_db: str, registry: LayerRegistry, tmp_path: Path) -> None:
-    import_file(clean_db, registry.get("shelters"),
-                write_geojson(tmp_path / "in.geojson", [shelter("W-1")]), ImportOptions())
-    result = run_cli(clean_db, "export", "shelters", str(tmp_path / "x.geojson"),
-                     "--where", "name='x' OR 1=1; DROP TABLE gis.shelters")
+    import_file(
+        clean_db,
+        registry.get("shelters"),
+        write_geojson(tmp_path / "in.geojson", [shelter("W-1")]),
+        ImportOptions(),
+    )
+    result = run_cli(
+        clean_db,
+        "export",
+        "shelters",
+        str(tmp_path / "x.geojson"),
+        "--where",
+        "name='x' OR 1=1; DROP TABLE gis.shelters",
+    )
     assert result.exit_code == 0 and "exported 0 feature" in result.output  # a plain value
     assert snapshot(clean_db)[0] == 1
-    result = run_cli(clean_db, "export", "shelters", str(tmp_path / "x.geojson"),
-                     "--where", "1=1")
+    result = run_cli(clean_db, "export", "shelters", str(tmp_path / "x.geojson"), "--where", "1=1")
     assert result.exit_code == 1 and "FIELD=VALUE" in result.output
-    result = run_cli(clean_db, "export", "shelters", str(tmp_path / "x.geojson"),
-                     "--where", "capacity_persons=lots")
+    result = run_cli(
+        clean_db,
+        "export",
+        "shelters",
+        str(tmp_path / "x.geojson"),
+        "--where",
+        "capacity_persons=lots",
+    )
     assert result.exit_code == 1 and "not an integer" in result.output
 
 
@@ -179,27 +227,38 @@ def test_sigkill_mid_import_leaves_layer_unchanged(clean_db: str, tmp_path: Path
     seed = write_geojson(tmp_path / "seed.geojson", [shelter("KEEP-1"), shelter("KEEP-2")])
     assert run_cli(clean_db, "import", "shelters", str(seed)).exit_code == 0
     before = snapshot(clean_db)
-    big = write_geojson(tmp_path / "big.geojson", [
-        shelter(f"K-{i}", lon=33.3 + (i % 997) * 0.0003, lat=50.6 + (i // 997) * 0.0015)
-        for i in range(150_000)])
+    big = write_geojson(
+        tmp_path / "big.geojson",
+        [
+            shelter(f"K-{i}", lon=33.3 + (i % 997) * 0.0003, lat=50.6 + (i // 997) * 0.0015)
+            for i in range(150_000)
+        ],
+    )
     code = "import typer; from gisplatform.ingest.commands import import_command as c; typer.run(c)"
     env = {**os.environ, "DATABASE_URL": clean_db, "GISPLATFORM_LAYERS_DIR": str(LAYERS_DIR)}
-    process = subprocess.Popen([sys.executable, "-c", code, "shelters", str(big), "--mode",
-                                "replace"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "shelters", str(big), "--mode", "replace"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     busy: list[tuple[object, ...]] = []
     while time.monotonic() < deadline and process.poll() is None and not busy:
-        busy = _rows(clean_db, "SELECT pid FROM pg_stat_activity WHERE application_name = "
-                               "'gisplatform-import' AND query ILIKE 'COPY%' AND state = 'active'")
+        busy = _rows(
+            clean_db,
+            "SELECT pid FROM pg_stat_activity WHERE application_name = "
+            "'gisplatform-import' AND query ILIKE 'COPY%' AND state = 'active'",
+        )
         time.sleep(0.05)
     assert busy, "the import never reached COPY"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL
     for _ in range(100):  # the server notices the lost client and rolls back
-        if not _rows(clean_db, "SELECT 1 FROM pg_stat_activity "
-                               "WHERE application_name = 'gisplatform-import'"):
+        if not _rows(
+            clean_db, "SELECT 1 FROM pg_stat_activity WHERE application_name = 'gisplatform-import'"
+        ):
             break
         time.sleep(0.1)
     assert snapshot(clean_db) == before

@@ -18,15 +18,18 @@ from gisplatform.ingest.values import parse_value
 from gisplatform.registry import LayerRegistry
 
 
-@pytest.mark.parametrize(("text", "value", "axis"), [
-    ("N 50°50'22\"", 50 + 50 / 60 + 22 / 3600, "lat"),
-    ("50°50′22″ пн. ш.", 50 + 50 / 60 + 22 / 3600, "lat"),
-    ("E 33° 41’ 0\"", 33 + 41 / 60, "lon"),
-    ("33°29'10\" сх. д.", 33 + 29 / 60 + 10 / 3600, "lon"),
-    ("50 50 22.5 N", 50 + 50 / 60 + 22.5 / 3600, "lat"),
-    ("50,8394", 50.8394, None),
-    ("S 10°30'", -10.5, "lat"),
-])
+@pytest.mark.parametrize(
+    ("text", "value", "axis"),
+    [
+        ("N 50°50'22\"", 50 + 50 / 60 + 22 / 3600, "lat"),
+        ("50°50′22″ пн. ш.", 50 + 50 / 60 + 22 / 3600, "lat"),
+        ('E 33° 41’ 0"', 33 + 41 / 60, "lon"),
+        ("33°29'10\" сх. д.", 33 + 29 / 60 + 10 / 3600, "lon"),
+        ("50 50 22.5 N", 50 + 50 / 60 + 22.5 / 3600, "lat"),
+        ("50,8394", 50.8394, None),
+        ("S 10°30'", -10.5, "lat"),
+    ],
+)
 def test_dms(text: str, value: float, axis: str | None) -> None:
     parsed, found = parse_coordinate(text)
     assert parsed == pytest.approx(value, abs=1e-12) and found == axis
@@ -53,8 +56,17 @@ def test_values(registry: LayerRegistry) -> None:
 
 def test_mapping_aliases_and_explicit(registry: LayerRegistry) -> None:
     spec = registry.get("shelters")
-    columns = ["Код  Укриття", "НАЗВА", "Вид", "місткість", "Готовність", "Дата перевірки",
-               "Режим доступу", "Доступність", "extra"]
+    columns = [
+        "Код  Укриття",
+        "НАЗВА",
+        "Вид",
+        "місткість",
+        "Готовність",
+        "Дата перевірки",
+        "Режим доступу",
+        "Доступність",
+        "extra",
+    ]
     plan = plan_columns(spec, columns, "f.csv", {"extra": "source"})
     assert plan.fields["shelter_code"] == "Код  Укриття" and plan.fields["source"] == "extra"
     assert normalise("Вид географічного об’єкту") == normalise("вид географічного об'єкту")
@@ -79,8 +91,9 @@ def test_ucs2000_is_read_easting_first(tmp_path: Path) -> None:
     north_first = Transformer.from_crs(4326, 5564).transform(lat, lon)
     assert north_first == pytest.approx((northing, easting))  # the EPSG axis order
     path = tmp_path / "p.gpkg"
-    gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(easting, northing)],
-                     crs="EPSG:5564").to_file(path)
+    gpd.GeoDataFrame(
+        {"a": [1]}, geometry=[shapely.Point(easting, northing)], crs="EPSG:5564"
+    ).to_file(path)
     read = gpd.read_file(path)
     assert read.geometry[0].x == pytest.approx(easting)  # stored and read easting first
     back = to_wgs84(np.array([read.geometry[0]], dtype=object), CRS.from_epsg(5564))[0]
