@@ -365,8 +365,7 @@ def _compose_cli() -> list[str] | None:
 
 def test_compose_cli_config(tmp_path: Path) -> None:
     cli = _compose_cli()
-    if cli is None:
-        pytest.skip("no docker compose / docker-compose CLI installed")
+    assert cli is not None, "no docker compose CLI: scripts/bootstrap.sh installs docker-compose"
     env_file = tmp_path / "test.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in TEST_ENV.items()), encoding="utf-8")
     empty_env = tmp_path / "empty.env"

@@ -64,11 +64,12 @@ def log_import(
     schema: str = "history",
 ) -> int:
     """Insert one import record and return its id."""
-    query = sql.SQL(
-        "INSERT INTO {}.imports (layer, started_at, finished_at, actor, file_name, file_sha256,"
+    template = sql.SQL(
+        "INSERT INTO {table} (layer, started_at, finished_at, actor, file_name, file_sha256,"
         " mode, dry_run, status, counts) VALUES (%s, %s, clock_timestamp(), %s, %s, %s, %s, %s,"
         " %s, %s) RETURNING id"
-    ).format(sql.Identifier(schema))
+    )
+    query = template.format(table=sql.Identifier(schema, "imports"))
     row = conn.execute(
         query,
         (
