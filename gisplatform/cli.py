@@ -258,6 +258,20 @@ def map_export(
     console.print(f"[green]✓[/green] wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
 
 
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the web map (/), the OGC API (/ogc), health and metrics with uvicorn."""
+    import uvicorn
+
+    from gisplatform.ogcapi import create_app
+
+    settings = _settings()
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+
+
 def main() -> None:
     """Console-script entry point: domain errors become one readable line and exit 1."""
     try:

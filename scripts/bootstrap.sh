@@ -11,7 +11,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 # System packages needed besides PostgreSQL/PostGIS/pgRouting. Add more here (chromium, fonts…).
-EXTRA_APT_PACKAGES=(gdal-bin docker-compose)
+EXTRA_APT_PACKAGES=(gdal-bin docker-compose chromium fonts-dejavu-core)
+# Node.js + npm install the web map's browser libraries; taken from apt when missing.
+command -v npm >/dev/null 2>&1 || EXTRA_APT_PACKAGES+=(nodejs npm)
 
 VENV="${GISPLATFORM_VENV:-$ROOT/.venv}"
 STAMP="$VENV/.gisplatform-bootstrap-stamp"
@@ -177,7 +179,22 @@ python_env() {
     printf '%s\n' "$want" >"$STAMP"
 }
 
+web_assets() {
+    local lock="$ROOT/gisplatform/webmap/package-lock.json"
+    local vendor="$ROOT/gisplatform/webmap/static/vendor"
+    local want
+    want="$(sha256sum "$lock" "$ROOT/scripts/install-web-assets.sh" | sha256sum | cut -d' ' -f1)"
+    if [[ -f $vendor/.stamp && "$(cat "$vendor/.stamp")" == "$want" ]]; then
+        say "web map assets up to date"
+        return 0
+    fi
+    say "web map assets from npm (package-lock.json)"
+    bash "$ROOT/scripts/install-web-assets.sh"
+    printf '%s\n' "$want" >"$vendor/.stamp"
+}
+
 say "gisplatform bootstrap in $ROOT"
 system_packages
 python_env
+web_assets
 say "done: activate with 'source ${VENV}/bin/activate'"

@@ -23,7 +23,7 @@ LAYERS_DIR = PROJECT_ROOT / "layers"
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -54,7 +54,7 @@ def server_url() -> Iterator[str]:
 
     data_dir = Path(tempfile.mkdtemp(prefix="gisplatform-test-"))
     data_dir.chmod(0o755)
-    cluster = EmbeddedCluster(data_dir, _free_port(), "gisplatform_admin")
+    cluster = EmbeddedCluster(data_dir, free_port(), "gisplatform_admin")
     url = cluster.start()
     try:
         yield url

@@ -1,0 +1,171 @@
+"""Shared pieces of the analyses: schemas, SQL loading, input checks and input types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any
+
+import psycopg
+from psycopg import sql
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from gisplatform.registry import LayerRegistry, load_registry
+from gisplatform.settings import PROJECT_ROOT
+
+#: Metric CRS for Romny (UTM zone 36N); every distance and length is measured in it.
+METRIC_SRID = 32636
+
+
+@dataclass(frozen=True)
+class Schemas:
+    """Database schemas the analyses read from and write to."""
+
+    layers: str = "gis"
+    history: str = "history"
+    analysis: str = "analysis"
+
+    def identifiers(self) -> dict[str, sql.Identifier]:
+        """Placeholders for the SQL templates."""
+        return {
+            "gis": sql.Identifier(self.layers),
+            "history": sql.Identifier(self.history),
+            "analysis": sql.Identifier(self.analysis),
+        }
+
+
+DEFAULT_SCHEMAS = Schemas()
+
+
+@cache
+def _template(name: str) -> dict[str, str]:
+    text = resources.files("gisplatform.sql").joinpath("analyses", name).read_text("utf-8")
+    queries: dict[str, str] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        if line.startswith("-- name: "):
+            current = line.removeprefix("-- name: ").strip()
+            queries[current] = ""
+        elif current is not None:
+            queries[current] += line + "\n"
+    return queries
+
+
+def query(file: str, name: str, schemas: Schemas) -> sql.Composed:
+    """The statement ``name`` of ``sql/analyses/<file>`` with the schema names filled in."""
+    return sql.SQL(_template(file)[name]).format(**schemas.identifiers())
+
+
+def run_script(
+    conn: psycopg.Connection[Any],
+    file: str,
+    name: str,
+    schemas: Schemas,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Run the block ``name`` statement by statement (statements end with ``;`` at line end).
+
+    Each statement gets the parameters it names, so blocks may mix DDL and bound values.
+    """
+    statement = ""
+    for line in _template(file)[name].splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        statement += line
+        if line.rstrip().endswith(";"):
+            _execute(conn, statement, schemas, params)
+            statement = ""
+    if statement.strip():
+        _execute(conn, statement, schemas, params)
+
+
+def _execute(
+    conn: psycopg.Connection[Any], text: str, schemas: Schemas, params: dict[str, Any] | None
+) -> None:
+    composed = sql.SQL(text).format(**schemas.identifiers())
+    conn.execute(composed, params if params and "%(" in text else None)
+
+
+class AnalysisInput(BaseModel):
+    """Base of the analysis inputs: frozen, unknown inputs rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LonLat(AnalysisInput):
+    """A point in lon/lat (CRS84)."""
+
+    lon: float = Field(ge=-180, le=180, description="longitude, degrees east")
+    lat: float = Field(ge=-90, le=90, description="latitude, degrees north")
+
+
+def input_error(name: str, message: str, value: Any) -> PydanticValidationError:
+    """A pydantic validation error about input ``name`` (raised after the model was built)."""
+    detail = InitErrorDetails(
+        type=PydanticCustomError("value_error", "{message}", {"message": message}),
+        loc=(name,),
+        input=value,
+    )
+    return PydanticValidationError.from_exception_data("analysis input", [detail])
+
+
+def check_inside_hromada(
+    conn: psycopg.Connection[Any], name: str, point: LonLat, schemas: Schemas
+) -> None:
+    """Raise a validation error naming ``name`` unless ``point`` lies in the hromada."""
+    row = conn.execute(
+        query("common.sql", "inside_hromada", schemas), {"lon": point.lon, "lat": point.lat}
+    ).fetchone()
+    if not row or not row[0]:
+        raise input_error(name, "the point lies outside the hromada boundary", point.model_dump())
+
+
+@cache
+def default_registry() -> LayerRegistry:
+    """The project's own layer registry (used when the caller passes none)."""
+    return load_registry(PROJECT_ROOT / "layers")
+
+
+def _registry(info: ValidationInfo) -> LayerRegistry:
+    context = info.context if isinstance(info.context, dict) else {}
+    registry = context.get("registry")
+    return registry if isinstance(registry, LayerRegistry) else default_registry()
+
+
+def enum_codes(
+    layer: str, field: str, values: list[str] | None, info: ValidationInfo
+) -> list[str] | None:
+    """Codes of ``values`` (codes or uk/en labels) of an enum field; ValueError on unknown."""
+    if values is None:
+        return None
+    spec = _registry(info).get(layer).field(field)
+    codes: list[str] = []
+    for value in values:
+        entry = spec.enum_value(value)
+        if entry is None:
+            allowed = ", ".join(v.value for v in spec.values)
+            raise ValueError(f"unknown {field} value {value!r}; allowed: {allowed}")
+        codes.append(entry.value)
+    return sorted(set(codes))
+
+
+def _positive_speed(value: float) -> float:
+    if value <= 0:
+        raise ValueError("the walking speed must be positive")
+    return value
+
+
+#: Walking speed in km/h (4.5 default; about 3 for reduced mobility).
+Speed = Annotated[
+    float, Field(le=20, description="walking speed, km/h"), AfterValidator(_positive_speed)
+]
+#: A distance in metres, never negative.
+Metres = Annotated[float, Field(ge=0, le=100_000, description="metres")]
+
+
+def minutes(metres: float | None, speed_kmh: float) -> float | None:
+    """Walking time in minutes for ``metres`` at ``speed_kmh``."""
+    return None if metres is None else metres / (speed_kmh * 1000 / 60)

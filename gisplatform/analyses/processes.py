@@ -1,0 +1,339 @@
+"""pygeoapi processors around the analyses: OGC API – Processes for the public audience.
+
+Each processor is a thin adapter: its ``PROCESS_METADATA`` (inputs, outputs, titles) is
+generated from the analysis' pydantic input and result models, it validates the inputs with
+the same models (errors name the input) and runs the analysis on a connection of its own.
+Anonymous callers see public data only: inputs that would unlock restricted parts are not
+offered, and fields drawn from staff or restricted layer fields are removed from the result.
+This module imports pygeoapi; the generated config names its classes by dotted path.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import psycopg
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from pygeoapi.process.base import (  # type: ignore[import-untyped]
+    BaseProcessor,
+    ProcessorExecuteError,
+)
+
+from gisplatform.analyses.common import AnalysisInput
+from gisplatform.analyses.coverage import (
+    ShelterCoverageInput,
+    ShelterCoverageResult,
+    shelter_coverage,
+)
+from gisplatform.analyses.lighting import LightingGapsInput, LightingGapsResult, lighting_gaps
+from gisplatform.analyses.services import ServiceAccessInput, ServiceAccessResult, service_access
+from gisplatform.analyses.shelters import (
+    NearestShelterInput,
+    NearestShelterResult,
+    nearest_shelter,
+)
+from gisplatform.registry import LayerRegistry
+
+log = logging.getLogger("gisplatform.processes")
+
+#: message of an unexpected failure; the router answers it with a 500
+INTERNAL_ERROR = "internal error; the server log has the details"
+#: per-statement limit of a process run (whole-hromada analyses take seconds)
+STATEMENT_TIMEOUT = "120s"
+JSON = "application/json"
+#: analyses running at once in this process (sync and async); others wait their turn
+MAX_CONCURRENT_RUNS = 4
+_RUNS = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
+
+
+@dataclass(frozen=True)
+class ProcessSource:
+    """Where processors read from: a read-write database URL and the layer registry."""
+
+    url: str
+    registry: LayerRegistry
+
+
+_SOURCES: dict[str, ProcessSource] = {}
+
+
+def register_source(source: ProcessSource) -> str:
+    """Register ``source`` and return the key the generated config refers to."""
+    key = secrets.token_hex(8)
+    _SOURCES[key] = source
+    return key
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One analysis offered as a process."""
+
+    id: str
+    title: dict[str, str]
+    description: dict[str, str]
+    keywords: list[str]
+    inputs: type[AnalysisInput]
+    result: type[BaseModel]
+    run: Callable[[psycopg.Connection[Any], Any], BaseModel]
+    example: dict[str, Any]
+    #: inputs fixed for the public audience and not offered (naming one is an error)
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    #: result paths withheld from the public (lists are entered element by element)
+    withheld: tuple[tuple[str, ...], ...] = ()
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """The JSON Schema ``node`` with every local ``$ref`` replaced by its definition."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            target = defs[str(node["$ref"]).rsplit("/", 1)[-1]]
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return _inline({**target, **rest}, defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node
+
+
+def _drop_schema(node: dict[str, Any], path: tuple[str, ...]) -> None:
+    for branch in node.get("anyOf", [node]):
+        target = branch.get("items", branch) if branch.get("type") == "array" else branch
+        props = target.get("properties", {})
+        if path[0] not in props:
+            continue
+        if len(path) > 1:
+            _drop_schema(props[path[0]], path[1:])
+            continue
+        del props[path[0]]
+        if path[0] in target.get("required", []):
+            target["required"].remove(path[0])
+
+
+def _drop_value(value: Any, path: tuple[str, ...]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _drop_value(item, path)
+    elif isinstance(value, dict) and path[0] in value:
+        if len(path) == 1:
+            del value[path[0]]
+        else:
+            _drop_value(value[path[0]], path[1:])
+
+
+def _schema(model: type[BaseModel], mode: str) -> dict[str, Any]:
+    raw = model.model_json_schema(mode="validation" if mode == "validation" else "serialization")
+    schema: dict[str, Any] = _inline(raw, raw.get("$defs", {}))
+    return schema
+
+
+def process_metadata(spec: ProcessSpec) -> dict[str, Any]:
+    """The OGC process description of ``spec``, generated from its pydantic models."""
+    schema = _schema(spec.inputs, "validation")
+    required = set(schema.get("required", []))
+    inputs: dict[str, Any] = {}
+    for name, prop in schema["properties"].items():
+        if name in spec.fixed:
+            continue
+        inputs[name] = {
+            "title": spec.inputs.model_fields[name].title or name.replace("_", " "),
+            "description": prop.get("description", ""),
+            "schema": {k: v for k, v in prop.items() if k not in ("title", "description")},
+            "minOccurs": 1 if name in required else 0,
+            "maxOccurs": 1,
+        }
+    result = _schema(spec.result, "serialization")
+    for path in spec.withheld:
+        _drop_schema(result, path)
+    return {
+        "version": "1.0.0",
+        "id": spec.id,
+        "title": spec.title,
+        "description": spec.description,
+        "keywords": spec.keywords,
+        "jobControlOptions": ["sync-execute", "async-execute"],
+        "outputTransmission": ["value"],
+        "inputs": inputs,
+        "outputs": {
+            "result": {
+                "title": result.get("title", "result"),
+                "description": result.get("description", ""),
+                "schema": {**result, "contentMediaType": JSON},
+            }
+        },
+        "example": {"inputs": spec.example},
+    }
+
+
+def _input_message(err: PydanticValidationError) -> str:
+    parts = []
+    for item in err.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "inputs"
+        parts.append(f"{where}: {item['msg']}")
+    return "invalid input " + "; ".join(parts)
+
+
+def public_result(spec: ProcessSpec, result: BaseModel) -> dict[str, Any]:
+    """``result`` as JSON with the withheld paths removed."""
+    data = result.model_dump(mode="json")
+    for path in spec.withheld:
+        _drop_value(data, path)
+    return data
+
+
+class AnalysisProcessor(BaseProcessor):  # type: ignore[misc]
+    """Runs ``SPEC``'s analysis; the processor definition names the registered source."""
+
+    SPEC: ClassVar[ProcessSpec]
+
+    def __init__(self, processor_def: dict[str, Any]) -> None:
+        super().__init__(processor_def, process_metadata(self.SPEC))
+        self.source = _SOURCES[str(processor_def["source"])]
+
+    def parse(self, data: Mapping[str, Any]) -> AnalysisInput:
+        """Validated inputs; ProcessorExecuteError naming the input otherwise."""
+        for name in self.SPEC.fixed:
+            if name in data:
+                raise ProcessorExecuteError(
+                    f"invalid input {name}: not available to anonymous callers"
+                )
+        try:
+            return self.SPEC.inputs.model_validate(
+                {**data, **self.SPEC.fixed}, context={"registry": self.source.registry}
+            )
+        except PydanticValidationError as err:
+            raise ProcessorExecuteError(_input_message(err)) from err
+
+    def execute(
+        self, data: dict[str, Any], outputs: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """Validate, run the analysis and return its public result as JSON."""
+        params = self.parse(data or {})
+        try:
+            options = f"-c statement_timeout={STATEMENT_TIMEOUT}"
+            with _RUNS, psycopg.connect(self.source.url, options=options) as conn:
+                result = self.SPEC.run(conn, params)
+        except PydanticValidationError as err:  # checks that need the data, e.g. the boundary
+            raise ProcessorExecuteError(_input_message(err)) from err
+        except Exception as err:
+            log.exception("process %s failed", self.SPEC.id)
+            raise ProcessorExecuteError(INTERNAL_ERROR) from err
+        return JSON, public_result(self.SPEC, result)
+
+
+def _describe(uk: str, en: str, withheld: tuple[str, str] | None = None) -> dict[str, str]:
+    """Bilingual description ending with the public-data note (and what is withheld)."""
+    if withheld is None:
+        return {"uk": f"{uk} {PUBLIC_NOTE['uk']}.", "en": f"{en} {PUBLIC_NOTE['en']}."}
+    return {
+        "uk": f"{uk} {PUBLIC_NOTE['uk']}; не повертає: {withheld[0]}.",
+        "en": f"{en} {PUBLIC_NOTE['en']}; withheld: {withheld[1]}.",
+    }
+
+
+PUBLIC_NOTE = {
+    "uk": "Публічний процес: лише відкриті дані, як для анонімного користувача",
+    "en": "Public process: public data only, as for an anonymous caller",
+}
+ROMNY_CENTRE = {"lon": 33.475, "lat": 50.751}
+
+NEAREST_SHELTER = ProcessSpec(
+    id="nearest-shelter",
+    title={"uk": "Найближчі укриття", "en": "Nearest shelters"},
+    description=_describe(
+        "Найближчі до точки укриття за пішохідною відстанню вулицями, з маршрутами.",
+        "The shelters nearest to a point by walking distance on the streets, with routes.",
+    ),
+    keywords=["shelters", "укриття", "routing"],
+    inputs=NearestShelterInput,
+    result=NearestShelterResult,
+    run=nearest_shelter,
+    example={"origin": ROMNY_CENTRE, "limit": 3},
+)
+SHELTER_COVERAGE = ProcessSpec(
+    id="shelter-coverage",
+    title={"uk": "Охоплення укриттями", "en": "Shelter coverage"},
+    description=_describe(
+        "Пішохідний час від кожної будівлі до найближчого укриття, підсумки за населеними "
+        "пунктами і старостатами, навантаження укриттів і неохоплені території.",
+        "Walking time from every building to its nearest shelter, summaries per settlement "
+        "and starosta district, shelter loads and uncovered areas.",
+        (
+            "кількість мешканців окремих будівель (службові дані)",
+            "per-building population (staff data)",
+        ),
+    ),
+    keywords=["shelters", "укриття", "coverage"],
+    inputs=ShelterCoverageInput,
+    result=ShelterCoverageResult,
+    run=shelter_coverage,
+    example={"bands_minutes": [5, 10, 15], "include_buildings": False},
+    withheld=(("buildings", "population"),),
+)
+LIGHTING_GAPS = ProcessSpec(
+    id="lighting-gaps",
+    title={"uk": "Неосвітлені ділянки вулиць", "en": "Street-lighting gaps"},
+    description=_describe(
+        "Ділянки вулиць без справного ліхтаря в межах заданої відстані і темна довжина вулиць.",
+        "Street parts with no working light within a distance, and the dark length per street.",
+        (
+            "несправності за шафами керування (обмежені дані)",
+            "faults per control cabinet (restricted data)",
+        ),
+    ),
+    keywords=["lighting", "освітлення"],
+    inputs=LightingGapsInput,
+    result=LightingGapsResult,
+    run=lighting_gaps,
+    example={"distance_m": 50},
+    fixed={"include_cabinets": False},
+    withheld=(("cabinets",), ("restricted",)),
+)
+SERVICE_ACCESS = ProcessSpec(
+    id="service-access",
+    title={"uk": "Пішохідна доступність послуг", "en": "Walking access to services"},
+    description=_describe(
+        "Пішохідний час до найближчого ЦНАП, школи і закладу охорони здоров'я за населеними "
+        "пунктами (зважено за населенням).",
+        "Walking time to the nearest ЦНАП, school and health site per settlement "
+        "(population-weighted).",
+    ),
+    keywords=["services", "послуги", "accessibility"],
+    inputs=ServiceAccessInput,
+    result=ServiceAccessResult,
+    run=service_access,
+    example={"near_minutes": 15, "far_minutes": 30},
+)
+
+
+class NearestShelterProcessor(AnalysisProcessor):
+    """``nearest-shelter``."""
+
+    SPEC = NEAREST_SHELTER
+    PROCESS_METADATA = process_metadata(NEAREST_SHELTER)
+
+
+class ShelterCoverageProcessor(AnalysisProcessor):
+    """``shelter-coverage``."""
+
+    SPEC = SHELTER_COVERAGE
+    PROCESS_METADATA = process_metadata(SHELTER_COVERAGE)
+
+
+class LightingGapsProcessor(AnalysisProcessor):
+    """``lighting-gaps`` without the restricted per-cabinet part."""
+
+    SPEC = LIGHTING_GAPS
+    PROCESS_METADATA = process_metadata(LIGHTING_GAPS)
+
+
+class ServiceAccessProcessor(AnalysisProcessor):
+    """``service-access``."""
+
+    SPEC = SERVICE_ACCESS
+    PROCESS_METADATA = process_metadata(SERVICE_ACCESS)

@@ -1,0 +1,148 @@
+"""Nearest shelters from a point, by walking distance on the street network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+
+from gisplatform.analyses.common import (
+    DEFAULT_SCHEMAS,
+    AnalysisInput,
+    LonLat,
+    Metres,
+    Schemas,
+    Speed,
+    check_inside_hromada,
+    enum_codes,
+    minutes,
+    query,
+    run_script,
+)
+from gisplatform.analyses.network import VIRTUAL_BASE, ensure_graph
+from gisplatform.analyses.reach import link_points, start_points
+
+FILE = "shelters.sql"
+
+
+class ShelterFilters(AnalysisInput):
+    """Which shelters count; enum values are codes or Ukrainian/English labels."""
+
+    readiness: list[str] | None = Field(default=["ready"], description="readiness values")
+    accessible: list[str] | None = Field(default=None, description="step-free access values")
+    access_mode: list[str] | None = Field(default=None, description="access modes, e.g. 24_7")
+    min_capacity: int = Field(default=0, ge=0, description="minimum capacity, persons")
+
+    @field_validator("readiness", "accessible", "access_mode")
+    @classmethod
+    def _known(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        assert info.field_name is not None
+        return enum_codes("shelters", info.field_name, value, info)
+
+    def sql_params(self) -> dict[str, Any]:
+        """The filters as bound parameters."""
+        return {
+            "readiness": self.readiness,
+            "accessible": self.accessible,
+            "access_mode": self.access_mode,
+            "min_capacity": self.min_capacity,
+        }
+
+
+class NearestShelterInput(ShelterFilters):
+    """Inputs of ``nearest_shelter``."""
+
+    origin: LonLat
+    limit: int = Field(default=3, ge=1, le=50, description="how many shelters to return")
+    speed_kmh: Speed = 4.5
+    search_radius_m: Metres = Field(default=5000, gt=0, description="walking search radius")
+    max_snap_m: Metres = Field(default=500, description="farthest the origin may be from a street")
+
+
+class ShelterRoute(BaseModel):
+    """One reachable shelter with the walk to it."""
+
+    fid: int
+    shelter_code: str
+    name: str
+    readiness: str
+    accessible: str
+    access_mode: str
+    capacity_persons: int
+    walk_m: float
+    walk_minutes: float
+    straight_m: float
+    route: dict[str, Any] = Field(description="GeoJSON LineString, lon/lat")
+
+
+class NearestShelterResult(BaseModel):
+    """Shelters nearest to the origin by walking distance, nearest first."""
+
+    origin: LonLat
+    snapped: bool = Field(
+        description="false when the origin is farther than max_snap_m from streets"
+    )
+    snap_m: float | None
+    graph_revision: int
+    shelters: list[ShelterRoute]
+
+
+def nearest_shelter(
+    conn: psycopg.Connection[Any],
+    params: NearestShelterInput,
+    schemas: Schemas = DEFAULT_SCHEMAS,
+) -> NearestShelterResult:
+    """The ``limit`` nearest shelters by walking distance (``pgr_dijkstra`` one-to-many).
+
+    Candidates are the filtered shelters within ``search_radius_m`` in a straight line
+    (a walk is never shorter); the search runs on the edges inside that circle, so only
+    shelters within ``search_radius_m`` of walking are returned.
+    """
+    check_inside_hromada(conn, "origin", params.origin, schemas)
+    graph = ensure_graph(conn, schemas)
+    point = {"lon": params.origin.lon, "lat": params.origin.lat}
+    common = {**point, "radius": params.search_radius_m, "base": VIRTUAL_BASE}
+    with conn.transaction():
+        start_points(conn, schemas)
+        conn.execute(query(FILE, "origin", schemas), point)
+        conn.execute(
+            query(FILE, "candidates", schemas),
+            {**common, **params.sql_params(), "max_candidates": 200},
+        )
+        link_points(conn, params.max_snap_m, schemas)
+        snap = conn.execute(query(FILE, "origin_snap", schemas)).fetchone()
+        row = conn.execute(query(FILE, "targets", schemas), common).fetchone()
+        targets: list[int] = list(row[0]) if row else []
+        routes: list[ShelterRoute] = []
+        if snap is not None and targets:
+            run_script(conn, FILE, "subgraph", schemas, common)
+            rows = conn.execute(
+                query(FILE, "routes", schemas),
+                {**common, "targets": targets, "limit": params.limit},
+            ).fetchall()
+            routes = [_route(r, params.speed_kmh) for r in rows]
+    return NearestShelterResult(
+        origin=params.origin,
+        snapped=snap is not None,
+        snap_m=float(snap[0]) if snap else None,
+        graph_revision=graph.revision,
+        shelters=routes,
+    )
+
+
+def _route(row: tuple[Any, ...], speed_kmh: float) -> ShelterRoute:
+    fid, code, name, readiness, accessible, mode, capacity, walk_m, straight_m, route = row
+    return ShelterRoute(
+        fid=fid,
+        shelter_code=code,
+        name=name,
+        readiness=readiness,
+        accessible=accessible,
+        access_mode=mode,
+        capacity_persons=capacity,
+        walk_m=round(walk_m, 1),
+        walk_minutes=round(minutes(walk_m, speed_kmh) or 0.0, 2),
+        straight_m=round(straight_m, 1),
+        route=route,
+    )

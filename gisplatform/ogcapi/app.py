@@ -1,0 +1,112 @@
+"""The ASGI application: OGC API under ``/ogc``, operations endpoints at the root."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+from psycopg import AsyncConnection, sql
+from psycopg_pool import AsyncConnectionPool
+
+from gisplatform.crs import OFFERED_EPSG
+from gisplatform.ogcapi.common import build_common_router, landing_page
+from gisplatform.ogcapi.crs import CrsCatalogue
+from gisplatform.ogcapi.errors import install_error_handlers
+from gisplatform.ogcapi.features import build_features_router
+from gisplatform.ogcapi.observability import AccessLogMiddleware, Metrics, build_ops_router
+from gisplatform.ogcapi.processes import PROCESSES_CONFORMANCE, build_processes_router
+from gisplatform.ogcapi.records import (
+    RECORDS_CONFORMANCE,
+    build_records_router,
+    catalogue_collection,
+)
+from gisplatform.ogcapi.tiles import TILES_CONFORMANCE, build_tiles_router
+from gisplatform.registry import LayerRegistry, load_registry
+from gisplatform.settings import Settings
+from gisplatform.store.database import database_url
+from gisplatform.store.views import PUBLIC_ROLE
+from gisplatform.webmap import mount_webmap
+
+#: per-statement limit for anonymous reads
+STATEMENT_TIMEOUT_MS = 15_000
+POOL_MAX_SIZE = 10
+
+
+async def _configure(conn: AsyncConnection[Any]) -> None:
+    """Every pooled connection reads as the public role, with a statement timeout."""
+    await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(PUBLIC_ROLE)))
+    await conn.execute(
+        "SELECT set_config('statement_timeout', %s, false)", [str(STATEMENT_TIMEOUT_MS)]
+    )
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = AsyncConnectionPool(
+            database_url(settings),
+            min_size=1,
+            max_size=POOL_MAX_SIZE,
+            kwargs={"autocommit": True},
+            configure=_configure,
+            open=False,
+            name="gisplatform-public",
+        )
+        await pool.open(wait=True, timeout=30)
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT srid FROM spatial_ref_sys WHERE srid = ANY(%s)", [list(OFFERED_EPSG)]
+            )
+            app.state.crs = CrsCatalogue({int(row[0]) for row in await cursor.fetchall()})
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    return lifespan
+
+
+def create_app(settings: Settings, registry: LayerRegistry | None = None) -> FastAPI:
+    """The platform's HTTP app; the database pool opens in the lifespan."""
+    app = FastAPI(
+        title="gisplatform",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=_lifespan(settings),
+    )
+    app.state.settings = settings
+    app.state.registry = registry if registry is not None else load_registry(settings.layers_dir)
+    app.state.crs = CrsCatalogue()
+    app.state.stats = {}
+    app.state.metrics = Metrics()
+    app.state.extra_conformance = [
+        *RECORDS_CONFORMANCE,
+        *TILES_CONFORMANCE,
+        *PROCESSES_CONFORMANCE,
+    ]
+    app.state.catalogue_collection = catalogue_collection
+    app.state.has_tiles = True
+
+    ogc = APIRouter(prefix="/ogc")
+    ogc.include_router(build_common_router())
+    ogc.include_router(build_records_router())  # before features: /collections/catalogue…
+    ogc.include_router(build_features_router())
+    ogc.include_router(build_tiles_router())
+    ogc.include_router(build_processes_router())
+    app.include_router(ogc)
+    app.add_api_route("/ogc", landing_page, methods=["GET"], include_in_schema=False)
+    app.include_router(build_ops_router())
+    app.mount(
+        "/ogc/static",
+        StaticFiles(packages=[("gisplatform.ogcapi", "static")]),
+        name="ogc-static",
+    )
+    mount_webmap(app)
+    install_error_handlers(app)
+    app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
+    return app

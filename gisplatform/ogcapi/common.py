@@ -1,0 +1,237 @@
+"""Landing page, conformance declaration and the self-contained OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.openapi.utils import get_openapi
+
+from gisplatform.ogcapi.cql import FILTER_LANGS
+from gisplatform.ogcapi.crs import CrsCatalogue
+from gisplatform.ogcapi.deps import AUDIENCE, FormatDep, LangDep, base_url, get_registry
+from gisplatform.ogcapi.html import render
+
+OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
+OPENAPI_TYPE = "application/vnd.oai.openapi+json;version=3.0"
+_F1 = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
+_F3 = "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/"
+_CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
+_COMMON = "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/"
+
+FEATURES_CONFORMANCE = [
+    _COMMON + "core",
+    _COMMON + "landing-page",
+    _COMMON + "json",
+    _COMMON + "html",
+    _COMMON + "oas30",
+    "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/collections",
+    _F1 + "core",
+    _F1 + "oas30",
+    _F1 + "html",
+    _F1 + "geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    _F3 + "queryables",
+    _F3 + "queryables-query-parameters",
+    _F3 + "filter",
+    _F3 + "features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/core-roles-features",
+    _CQL2 + "cql2-text",
+    _CQL2 + "cql2-json",
+    _CQL2 + "basic-cql2",
+    _CQL2 + "advanced-comparison-operators",
+    _CQL2 + "case-insensitive-comparison",
+    _CQL2 + "basic-spatial-functions",
+    _CQL2 + "basic-spatial-functions-plus",
+    _CQL2 + "spatial-functions",
+    _CQL2 + "property-property",
+    _CQL2 + "arithmetic",
+]
+
+_DESCRIPTION = {
+    "uk": "Відкриті геодані громади за стандартами OGC API (Features, Tiles, Records).",
+    "en": "Open geodata of the hromada through OGC APIs (Features, Tiles, Records).",
+}
+
+
+def json_response(
+    body: Any, media_type: str = "application/json", headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON response serialised with orjson."""
+    return Response(orjson.dumps(body), media_type=media_type, headers=headers)
+
+
+def link(href: str, rel: str, type_: str, title: str) -> dict[str, str]:
+    """A link object; ``type`` is always present (clients such as GDAL need it)."""
+    return {"href": href, "rel": rel, "type": type_, "title": title}
+
+
+def conformance_classes(request: Request) -> list[str]:
+    """Our classes plus those of the tiles and records modules."""
+    return [*FEATURES_CONFORMANCE, *request.app.state.extra_conformance]
+
+
+async def landing_page(request: Request, f: FormatDep, lang: LangDep) -> Response:
+    """The landing page: links to the API definition, conformance, data and tiles."""
+    root = base_url(request)
+    links = [
+        link(f"{root}/?f=json", "self", "application/json", "this document"),
+        link(f"{root}/?f=html", "alternate", "text/html", "this document as HTML"),
+        link(f"{root}/api", "service-desc", OPENAPI_TYPE, "API definition"),
+        link(f"{root}/conformance", "conformance", "application/json", "conformance"),
+        link(f"{root}/conformance", OGC_REL + "conformance", "application/json", "conformance"),
+        link(f"{root}/collections", "data", "application/json", "collections"),
+        link(f"{root}/collections", OGC_REL + "data", "application/json", "collections"),
+        link(f"{root}/processes", OGC_REL + "processes", "application/json", "processes"),
+        link(f"{root}/jobs", OGC_REL + "job-list", "application/json", "jobs"),
+    ]
+    if request.app.state.has_tiles:
+        links += [
+            link(
+                f"{root}/tileMatrixSets",
+                OGC_REL + "tiling-schemes",
+                "application/json",
+                "tile matrix sets",
+            ),
+            link(
+                f"{root}/tiles",
+                OGC_REL + "tilesets-vector",
+                "application/json",
+                "vector tiles of all layers",
+            ),
+        ]
+    body = {"title": "gisplatform OGC API", "description": _DESCRIPTION[lang], "links": links}
+    if f == "html":
+        return render(request, "landing.html", lang, root=root, description=_DESCRIPTION[lang])
+    return json_response(body, headers={"Content-Language": lang})
+
+
+def build_common_router() -> APIRouter:
+    """Routes: ``/ogc``, ``/ogc/``, ``/ogc/conformance``, ``/ogc/api``."""
+    router = APIRouter(include_in_schema=False)
+
+    router.add_api_route("/", landing_page, methods=["GET"])
+
+    @router.get("/conformance")
+    async def conformance(request: Request, f: FormatDep, lang: LangDep) -> Response:
+        classes = conformance_classes(request)
+        if f == "html":
+            return render(
+                request, "conformance.html", lang, root=base_url(request), conforms=classes
+            )
+        return json_response({"conformsTo": classes})
+
+    @router.get("/api")
+    async def api(request: Request) -> Response:
+        return json_response(openapi_document(request), OPENAPI_TYPE)
+
+    return router
+
+
+def _param(name: str, schema: dict[str, Any], where: str = "query", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path", "schema": schema, **extra}
+
+
+def _responses(media: str) -> dict[str, Any]:
+    error = {"application/json": {"schema": {"type": "object"}}}
+    return {
+        "200": {"description": "OK", "content": {media: {"schema": {"type": "object"}}}},
+        "400": {"description": "invalid parameter", "content": error},
+        "404": {"description": "not found", "content": error},
+    }
+
+
+def _operation(
+    op_id: str, summary: str, params: list[dict[str, Any]], media: str
+) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": op_id,
+            "summary": summary,
+            "parameters": params,
+            "responses": _responses(media),
+        }
+    }
+
+
+def openapi_document(request: Request) -> dict[str, Any]:
+    """OpenAPI 3.0 of the public API, with no remote references."""
+    registry = get_registry(request)
+    catalogue: CrsCatalogue = request.app.state.crs
+    ids = [spec.name for spec in registry.list(AUDIENCE)]
+    crs_schema = {"type": "string", "enum": catalogue.uris}
+    f = _param("f", {"type": "string", "enum": ["json", "html"]})
+    lang = _param("lang", {"type": "string", "enum": ["uk", "en"]})
+    collection = _param("collectionId", {"type": "string", "enum": ids}, "path")
+    items_params = [
+        collection,
+        f,
+        lang,
+        _param(
+            "bbox",
+            {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+            style="form",
+            explode=False,
+        ),
+        _param("bbox-crs", crs_schema),
+        _param("datetime", {"type": "string"}),
+        _param("limit", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10}),
+        _param("offset", {"type": "integer", "minimum": 0, "default": 0}),
+        _param("crs", crs_schema),
+        _param("filter", {"type": "string"}),
+        _param("filter-lang", {"type": "string", "enum": [*FILTER_LANGS, "cql-text"]}),
+        _param("filter-crs", crs_schema),
+        _param("sortby", {"type": "string"}),
+        _param("properties", {"type": "string"}),
+        _param("skipGeometry", {"type": "boolean"}),
+    ]
+    feature_id = _param("featureId", {"type": "string"}, "path")
+    paths: dict[str, Any] = {
+        "/": _operation("getLandingPage", "landing page", [f, lang], "application/json"),
+        "/conformance": _operation("getConformance", "conformance", [f, lang], "application/json"),
+        "/collections": _operation("getCollections", "collections", [f, lang], "application/json"),
+        "/collections/{collectionId}": _operation(
+            "describeCollection", "one collection", [collection, f, lang], "application/json"
+        ),
+        "/collections/{collectionId}/items/{featureId}": _operation(
+            "getFeature",
+            "one feature",
+            [collection, feature_id, f, lang, _param("crs", crs_schema)],
+            "application/geo+json",
+        ),
+        "/collections/{collectionId}/queryables": _operation(
+            "getQueryables", "queryables", [collection, f, lang], "application/schema+json"
+        ),
+        "/collections/{collectionId}/schema": _operation(
+            "getSchema", "schema of the features", [collection, f, lang], "application/schema+json"
+        ),
+    }
+    for spec in registry.list(AUDIENCE):
+        queryable = [_param(field.name, {"type": "string"}) for field in spec.fields_for(AUDIENCE)]
+        paths[f"/collections/{spec.name}/items"] = _operation(
+            f"getFeatures_{spec.name}",
+            f"features of {spec.name}",
+            [*items_params[1:], *queryable],
+            "application/geo+json",
+        )
+    others = get_openapi(title="gisplatform", version="1", routes=request.app.routes)
+    other_paths = {
+        path.removeprefix("/ogc"): item
+        for path, item in others.get("paths", {}).items()
+        if path.startswith("/ogc/")
+    }
+    document: dict[str, Any] = {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "gisplatform OGC API",
+            "version": "1.0.0",
+            "description": _DESCRIPTION["en"],
+        },
+        "servers": [{"url": base_url(request)}],
+        "paths": {**other_paths, **paths},
+    }
+    if others.get("components"):
+        document["components"] = others["components"]
+    return document

@@ -1,0 +1,91 @@
+"""Typed request dependencies: the layer in the path, output format, language, parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from psycopg_pool import AsyncConnectionPool
+
+from gisplatform.errors import InvalidParameter
+from gisplatform.ogcapi.crs import CrsCatalogue
+from gisplatform.registry import Access, LayerRegistry, LayerSpec
+
+Format = Literal["json", "html"]
+Lang = Literal["uk", "en"]
+#: the audience every request is served as until authentication exists
+AUDIENCE = Access.PUBLIC
+
+_FORMATS: dict[str, Format] = {"json": "json", "geojson": "json", "html": "html"}
+
+
+def get_registry(request: Request) -> LayerRegistry:
+    """The layer registry of the running app."""
+    registry: LayerRegistry = request.app.state.registry
+    return registry
+
+
+def get_pool(request: Request) -> AsyncConnectionPool:
+    """The connection pool; every connection runs as the read-only public role."""
+    pool: AsyncConnectionPool = request.app.state.pool
+    return pool
+
+
+def get_crs(request: Request) -> CrsCatalogue:
+    """The CRSs this server offers."""
+    catalogue: CrsCatalogue = request.app.state.crs
+    return catalogue
+
+
+def get_layer(collectionId: str, request: Request) -> LayerSpec:
+    """The public layer named in the path; 404 for unknown and restricted layers alike."""
+    return get_registry(request).get(collectionId, AUDIENCE)
+
+
+def output_format(request: Request) -> Format:
+    """``f=json|html`` or, without ``f``, HTML for browsers and JSON otherwise."""
+    requested = request.query_params.get("f")
+    if requested is not None:
+        found = _FORMATS.get(requested.lower())
+        if found is None:
+            raise InvalidParameter("f", "use json or html")
+        return found
+    accept = request.headers.get("accept", "")
+    if "text/html" in accept and "json" not in accept.split("text/html")[0]:
+        return "html"
+    return "json"
+
+
+def language(request: Request) -> Lang:
+    """``lang=uk|en``, else the first of uk/en in Accept-Language; Ukrainian by default."""
+    requested = request.query_params.get("lang")
+    if requested is not None:
+        code = requested.lower()[:2]
+        if code not in ("uk", "en"):
+            raise InvalidParameter("lang", "use uk or en")
+        return "en" if code == "en" else "uk"
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.strip().lower()[:2]
+        if code in ("uk", "en"):
+            return "en" if code == "en" else "uk"
+    return "uk"
+
+
+def check_parameters(request: Request, allowed: set[str] | frozenset[str]) -> None:
+    """400 naming the first query parameter the endpoint does not know."""
+    for name in request.query_params:
+        if name not in allowed:
+            raise InvalidParameter(name, "unknown query parameter")
+
+
+def base_url(request: Request) -> str:
+    """Absolute URL of the OGC API root (``…/ogc``), without a trailing slash."""
+    return str(request.base_url).rstrip("/") + "/ogc"
+
+
+LayerDep = Annotated[LayerSpec, Depends(get_layer)]
+RegistryDep = Annotated[LayerRegistry, Depends(get_registry)]
+PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
+CrsDep = Annotated[CrsCatalogue, Depends(get_crs)]
+FormatDep = Annotated[Format, Depends(output_format)]
+LangDep = Annotated[Lang, Depends(language)]

@@ -1,0 +1,435 @@
+"""OGC API Features: collections, items, single features, queryables and schemas."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+import psycopg
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+from psycopg import AsyncConnection
+
+from gisplatform.errors import FeatureNotFound, InvalidParameter
+from gisplatform.ogcapi import queries
+from gisplatform.ogcapi.common import json_response, link
+from gisplatform.ogcapi.cql import FILTER_LANGS, compile_filter
+from gisplatform.ogcapi.crs import OutputCrs
+from gisplatform.ogcapi.deps import (
+    AUDIENCE,
+    CrsDep,
+    FormatDep,
+    LangDep,
+    LayerDep,
+    PoolDep,
+    RegistryDep,
+    base_url,
+    check_parameters,
+)
+from gisplatform.ogcapi.html import render
+from gisplatform.ogcapi.schemas import collection_body, json_schema, layer_stats, property_value
+from gisplatform.registry import FieldSpec, LayerSpec
+
+GEOJSON = "application/geo+json"
+SCHEMA_JSON = "application/schema+json"
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 10_000
+STREAM_BATCH = 500
+ITEMS_PARAMETERS = frozenset(
+    {
+        "f",
+        "lang",
+        "bbox",
+        "bbox-crs",
+        "datetime",
+        "limit",
+        "offset",
+        "crs",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "sortby",
+        "properties",
+        "skipGeometry",
+    }
+)
+ITEM_PARAMETERS = frozenset({"f", "lang", "crs"})
+TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+
+
+def _numbers(text: str) -> list[float]:
+    try:
+        numbers = [float(part) for part in text.split(",")]
+    except ValueError as exc:
+        raise InvalidParameter("bbox", "four or six comma-separated numbers") from exc
+    if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
+        raise InvalidParameter("bbox", "four or six comma-separated numbers")
+    return numbers
+
+
+def _integer(request: Request, name: str, default: int, minimum: int) -> int:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise InvalidParameter(name, "expected an integer") from exc
+    if value < minimum:
+        raise InvalidParameter(name, f"must be at least {minimum}")
+    return value
+
+
+def _boolean(name: str, text: str) -> bool:
+    folded = text.strip().lower()
+    if folded in ("true", "1", "yes"):
+        return True
+    if folded in ("false", "0", "no"):
+        return False
+    raise InvalidParameter(name, "expected true or false")
+
+
+def _names(text: str, public: dict[str, FieldSpec], parameter: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    for name in names:
+        if name not in public:
+            raise InvalidParameter(parameter, f"unknown property '{name}'")
+    return names
+
+
+def _sortby(text: str, public: dict[str, FieldSpec]) -> list[tuple[str, bool]]:
+    keys: list[tuple[str, bool]] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        desc = part.startswith("-")
+        name = part.lstrip("+-").strip()
+        if name not in public:
+            raise InvalidParameter("sortby", f"unknown property '{name}'")
+        keys.append((name, desc))
+    return keys
+
+
+@dataclass
+class ItemsRequest:
+    """The parsed parameters of one ``/items`` request."""
+
+    fields: tuple[FieldSpec, ...]
+    out: OutputCrs
+    skip_geometry: bool
+    where: queries.Where
+    sort: list[tuple[str, bool]]
+    limit: int
+    offset: int
+
+
+def parse_items(request: Request, spec: LayerSpec, crs: CrsDep) -> ItemsRequest:
+    """Validate every parameter of an items request (400 names the bad one)."""
+    public = {f.name: f for f in spec.fields_for(AUDIENCE)}
+    params = request.query_params
+    check_parameters(request, ITEMS_PARAMETERS | public.keys())
+    where = queries.Where()
+    if "bbox" in params:
+        bbox_crs = crs.parse(params.get("bbox-crs"), "bbox-crs")
+        where.add(*queries.bbox_clause(_numbers(params["bbox"]), bbox_crs))
+    elif "bbox-crs" in params:
+        crs.parse(params["bbox-crs"], "bbox-crs")
+    if "datetime" in params and spec.temporal_field:
+        where.add(*queries.datetime_clause(params["datetime"], spec.field(spec.temporal_field)))
+    if params.get("filter-lang", "cql2-text") not in (*FILTER_LANGS, "cql-text"):
+        raise InvalidParameter("filter-lang", "use cql2-text or cql2-json")
+    if "filter" in params:
+        filter_crs = crs.parse(params.get("filter-crs"), "filter-crs")
+        where.add(
+            *compile_filter(
+                params["filter"], params.get("filter-lang"), tuple(public.values()), filter_crs
+            )
+        )
+    for name, field in public.items():
+        if name in params:
+            where.add(*property_value(field, params[name]))
+    fields = tuple(public.values())
+    if "properties" in params:
+        chosen = _names(params["properties"], public, "properties")
+        fields = tuple(public[name] for name in chosen)
+    return ItemsRequest(
+        fields=fields,
+        out=crs.parse(params.get("crs"), "crs"),
+        skip_geometry=_boolean("skipGeometry", params.get("skipGeometry", "false")),
+        where=where,
+        sort=_sortby(params.get("sortby", ""), public),
+        limit=min(_integer(request, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT),
+        offset=_integer(request, "offset", 0, 0),
+    )
+
+
+def _page_links(
+    request: Request, spec: LayerSpec, parsed: ItemsRequest, returned: int, matched: int | None
+) -> list[dict[str, str]]:
+    root = f"{base_url(request)}/collections/{spec.name}/items"
+    params = dict(request.query_params)
+    params.pop("f", None)
+
+    def url(fmt: str, offset: int) -> str:
+        return f"{root}?{urlencode({**params, 'f': fmt, 'offset': str(offset)})}"
+
+    links = [
+        link(url("json", parsed.offset), "self", GEOJSON, "this page"),
+        link(url("html", parsed.offset), "alternate", "text/html", "this page as HTML"),
+        link(
+            f"{base_url(request)}/collections/{spec.name}",
+            "collection",
+            "application/json",
+            "the collection",
+        ),
+    ]
+    more = parsed.offset + returned < matched if matched is not None else returned == parsed.limit
+    if more and returned:
+        links.append(link(url("json", parsed.offset + parsed.limit), "next", GEOJSON, "next page"))
+    if parsed.offset > 0:
+        links.append(
+            link(
+                url("json", max(parsed.offset - parsed.limit, 0)), "prev", GEOJSON, "previous page"
+            )
+        )
+    return links
+
+
+async def _matched(
+    conn: AsyncConnection[Any], request: Request, spec: LayerSpec, where: queries.Where
+) -> int | None:
+    """Exact count when cheap: cached per revision unfiltered, capped when filtered."""
+    if not where.clauses:
+        return (await layer_stats(conn, request, spec)).count
+    query, params = queries.count_query(spec, where)
+    cursor = await conn.execute(query, params)
+    row = await cursor.fetchone()
+    count = int(row[0]) if row else 0
+    return count if count <= queries.COUNT_CAP else None
+
+
+def _client_error(exc: psycopg.Error) -> InvalidParameter:
+    """PostGIS rejected a value taken from the request (e.g. a degenerate geometry)."""
+    return InvalidParameter("filter", "the expression cannot be evaluated on this data")
+
+
+async def _stream_items(
+    request: Request, pool: PoolDep, spec: LayerSpec, parsed: ItemsRequest
+) -> AsyncIterator[bytes]:
+    """The FeatureCollection in chunks; the first chunk is produced after the query ran."""
+    query, params = queries.items_query(
+        spec,
+        parsed.fields,
+        parsed.out,
+        parsed.skip_geometry,
+        parsed.where,
+        parsed.sort,
+        parsed.limit,
+        parsed.offset,
+    )
+    async with pool.connection() as conn:
+        rows = conn.cursor().stream(query, params, size=STREAM_BATCH)
+        try:
+            matched = await _matched(conn, request, spec, parsed.where)
+            first = await anext(rows, None)
+        except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
+            raise _client_error(exc) from exc
+        returned = 0 if first is None else 1
+        batch: list[bytes] = [first[0].encode()] if first is not None else []
+        yield b'{"type":"FeatureCollection","features":[' + b",".join(batch)
+        batch = []
+        async for row in rows:
+            batch.append(row[0].encode())
+            returned += 1
+            if len(batch) >= STREAM_BATCH:
+                yield b"," + b",".join(batch)
+                batch = []
+        if batch:
+            yield b"," + b",".join(batch)
+    footer: dict[str, Any] = {"numberReturned": returned}
+    if matched is not None:
+        footer["numberMatched"] = matched
+    footer["timeStamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    footer["links"] = _page_links(request, spec, parsed, returned, matched)
+    yield b"]," + orjson.dumps(footer)[1:]
+
+
+async def _fetch_items(
+    request: Request, pool: PoolDep, spec: LayerSpec, parsed: ItemsRequest
+) -> tuple[list[Any], int | None]:
+    query, params = queries.items_query(
+        spec,
+        parsed.fields,
+        parsed.out,
+        parsed.skip_geometry,
+        parsed.where,
+        parsed.sort,
+        parsed.limit,
+        parsed.offset,
+    )
+    async with pool.connection() as conn:
+        try:
+            matched = await _matched(conn, request, spec, parsed.where)
+            cursor = await conn.execute(query, params)
+            rows = await cursor.fetchall()
+        except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
+            raise _client_error(exc) from exc
+    return [orjson.loads(row[0]) for row in rows], matched
+
+
+def build_features_router() -> APIRouter:
+    """Routes under ``/collections`` for every public layer."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/collections")
+    async def collections(
+        request: Request,
+        registry: RegistryDep,
+        pool: PoolDep,
+        crs: CrsDep,
+        f: FormatDep,
+        lang: LangDep,
+    ) -> Response:
+        root = base_url(request)
+        bodies = []
+        async with pool.connection() as conn:
+            for spec in registry.list(AUDIENCE):
+                stats = await layer_stats(conn, request, spec)
+                bodies.append(collection_body(request, spec, stats, lang, crs.uris))
+        catalogue = request.app.state.catalogue_collection
+        if catalogue is not None:
+            bodies.append(catalogue(request))
+        if f == "html":
+            return render(request, "collections.html", lang, root=root, collections=bodies)
+        body = {
+            "links": [
+                link(f"{root}/collections?f=json", "self", "application/json", "collections"),
+                link(f"{root}/collections?f=html", "alternate", "text/html", "collections as HTML"),
+            ],
+            "collections": bodies,
+            "crs": crs.uris,
+        }
+        return json_response(body, headers={"Content-Language": lang})
+
+    @router.get("/collections/{collectionId}")
+    async def collection(
+        request: Request, spec: LayerDep, pool: PoolDep, crs: CrsDep, f: FormatDep, lang: LangDep
+    ) -> Response:
+        async with pool.connection() as conn:
+            stats = await layer_stats(conn, request, spec)
+        body = collection_body(request, spec, stats, lang, crs.uris)
+        if f == "html":
+            return render(request, "collection.html", lang, root=base_url(request), c=body)
+        return json_response(body, headers={"Content-Language": lang})
+
+    @router.get("/collections/{collectionId}/items")
+    async def items(
+        request: Request, spec: LayerDep, pool: PoolDep, crs: CrsDep, f: FormatDep, lang: LangDep
+    ) -> Response:
+        parsed = parse_items(request, spec, crs)
+        headers = {"Content-Crs": f"<{parsed.out.uri}>", "Content-Language": lang}
+        if f == "html":
+            features, matched = await _fetch_items(request, pool, spec, parsed)
+            links = {
+                x["rel"]: x["href"]
+                for x in _page_links(request, spec, parsed, len(features), matched)
+            }
+            return render(
+                request,
+                "items.html",
+                lang,
+                root=base_url(request),
+                collection_id=spec.name,
+                title=spec.title.get(lang),
+                features=features,
+                matched=matched,
+                columns=[{"name": c.name, "title": c.title.get(lang)} for c in parsed.fields],
+                next_url=links.get("next", "").replace("f=json", "f=html"),
+                prev_url=links.get("prev", "").replace("f=json", "f=html"),
+            )
+        stream = _stream_items(request, pool, spec, parsed)
+        first = await anext(stream)  # opens the connection; errors surface before the response
+
+        async def body() -> AsyncIterator[bytes]:
+            yield first
+            async for chunk in stream:
+                yield chunk
+
+        return StreamingResponse(body(), media_type=GEOJSON, headers=headers)
+
+    @router.get("/collections/{collectionId}/items/{featureId}")
+    async def item(
+        request: Request,
+        spec: LayerDep,
+        featureId: str,
+        pool: PoolDep,
+        crs: CrsDep,
+        f: FormatDep,
+        lang: LangDep,
+    ) -> Response:
+        check_parameters(request, ITEM_PARAMETERS)
+        out = crs.parse(request.query_params.get("crs"), "crs")
+        if not featureId.isascii() or not featureId.isdigit() or len(featureId) > 18:
+            raise FeatureNotFound(featureId)
+        fields = spec.fields_for(AUDIENCE)
+        async with pool.connection() as conn:
+            cursor = await conn.execute(queries.item_query(spec, fields, out), [int(featureId)])
+            row = await cursor.fetchone()
+        if row is None:
+            raise FeatureNotFound(featureId)
+        feature = orjson.loads(row[0])
+        if f == "html":
+            return render(
+                request,
+                "item.html",
+                lang,
+                root=base_url(request),
+                collection_id=spec.name,
+                title=spec.title.get(lang),
+                feature=feature,
+                columns=[{"name": c.name, "title": c.title.get(lang)} for c in fields],
+            )
+        root = f"{base_url(request)}/collections/{spec.name}"
+        feature["links"] = [
+            link(f"{root}/items/{featureId}?f=json", "self", GEOJSON, "this feature"),
+            link(f"{root}/items/{featureId}?f=html", "alternate", "text/html", "as HTML"),
+            link(f"{root}?f=json", "collection", "application/json", "the collection"),
+        ]
+        return Response(
+            orjson.dumps(feature),
+            media_type=GEOJSON,
+            headers={"Content-Crs": f"<{out.uri}>", "Content-Language": lang},
+        )
+
+    @router.get("/collections/{collectionId}/queryables")
+    async def queryables(request: Request, spec: LayerDep, f: FormatDep, lang: LangDep) -> Response:
+        return _schema_response(request, spec, f, lang, "queryables")
+
+    @router.get("/collections/{collectionId}/schema")
+    async def schema(request: Request, spec: LayerDep, f: FormatDep, lang: LangDep) -> Response:
+        return _schema_response(request, spec, f, lang, "schema")
+
+    return router
+
+
+def _schema_response(request: Request, spec: LayerSpec, f: str, lang: str, kind: str) -> Response:
+    url = f"{base_url(request)}/collections/{spec.name}/{kind}"
+    document = json_schema(spec, lang, url, queryables=kind == "queryables")
+    if f == "html":
+        heading = "queryables" if kind == "queryables" else "schema"
+        return render(
+            request,
+            "schema.html",
+            "en" if lang == "en" else "uk",
+            root=base_url(request),
+            schema=document,
+            heading=heading,
+        )
+    return Response(
+        orjson.dumps(document), media_type=SCHEMA_JSON, headers={"Content-Language": lang}
+    )

@@ -1,0 +1,219 @@
+"""SQL for the feature endpoints, composed with ``psycopg.sql`` only.
+
+Every query reads the public audience view (``api_public.<layer>``) and builds
+GeoJSON in PostGIS. Identifiers come from the registry; values are parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from psycopg import sql
+
+from gisplatform.errors import InvalidParameter
+from gisplatform.ogcapi.crs import STORAGE_SRID, OutputCrs
+from gisplatform.registry import Access, FieldSpec, FieldType, LayerSpec
+from gisplatform.store.views import AUDIENCE_SCHEMAS
+
+PUBLIC_SCHEMA = AUDIENCE_SCHEMAS[Access.PUBLIC]
+#: filtered counts stop here; above it ``numberMatched`` is left out
+COUNT_CAP = 10_000
+#: segments per side when a projected bbox is turned into a lon/lat polygon
+BBOX_SEGMENTS = 32
+
+
+def view(spec: LayerSpec) -> sql.Identifier:
+    """The public view of ``spec``."""
+    return sql.Identifier(PUBLIC_SCHEMA, spec.name)
+
+
+def geometry_json(out: OutputCrs) -> sql.Composable:
+    """``ST_AsGeoJSON`` of the row's geometry in the output CRS and its axis order."""
+    expr: sql.Composable = sql.SQL("t.geom")
+    if out.srid != STORAGE_SRID:
+        expr = sql.SQL("ST_Transform({}, {})").format(expr, sql.Literal(out.srid))
+    if out.flip:
+        expr = sql.SQL("ST_FlipCoordinates({})").format(expr)
+    digits = 9 if out.geographic else 4
+    return sql.SQL("ST_AsGeoJSON({}, {}, 0)::json").format(expr, sql.Literal(digits))
+
+
+def feature_json(
+    fields: tuple[FieldSpec, ...], out: OutputCrs, skip_geometry: bool
+) -> sql.Composed:
+    """A GeoJSON Feature per row of ``t`` as text, built by PostgreSQL."""
+    if fields:
+        columns = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(f.name)) for f in fields)
+        properties: sql.Composable = sql.SQL(
+            "(SELECT row_to_json(p) FROM (SELECT {}) AS p)"
+        ).format(columns)
+    else:
+        properties = sql.SQL("'{}'::json")
+    geometry = sql.SQL("NULL::json") if skip_geometry else geometry_json(out)
+    return sql.SQL(
+        "json_build_object('type', 'Feature', 'id', t.fid, 'geometry', {}, 'properties', {})::text"
+    ).format(geometry, properties)
+
+
+@dataclass
+class Where:
+    """Conditions joined with AND, and their parameters in order."""
+
+    clauses: list[sql.Composable] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, clause: sql.Composable, params: list[Any]) -> None:
+        """Append one condition."""
+        self.clauses.append(clause)
+        self.params.extend(params)
+
+    def sql(self) -> sql.Composable:
+        """``WHERE …`` or nothing."""
+        if not self.clauses:
+            return sql.SQL("")
+        return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(self.clauses)
+
+
+def bbox_clause(numbers: list[float], crs: OutputCrs) -> tuple[sql.Composable, list[Any]]:
+    """Features intersecting a bbox given in ``crs`` (its own axis order)."""
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if crs.flip:
+        y1, x1, y2, x2 = numbers
+    else:
+        x1, y1, x2, y2 = numbers
+    if x1 > x2 and crs.geographic:
+        raise InvalidParameter("bbox", "boxes crossing the antimeridian are not supported")
+    if x1 > x2 or y1 > y2:
+        raise InvalidParameter("bbox", "the lower corner must come before the upper corner")
+    envelope = sql.SQL("ST_MakeEnvelope(%s, %s, %s, %s, {})").format(sql.Literal(crs.srid))
+    params: list[Any] = [x1, y1, x2, y2]
+    if crs.srid != STORAGE_SRID:
+        step = max(x2 - x1, y2 - y1) / BBOX_SEGMENTS or 1.0
+        envelope = sql.SQL("ST_Transform(ST_Segmentize({}, %s), {})").format(
+            envelope, sql.Literal(STORAGE_SRID)
+        )
+        params.append(step)
+    return sql.SQL("ST_Intersects(geom, {})").format(envelope), params
+
+
+def _instant(text: str) -> date | datetime | None:
+    if text in ("", ".."):
+        return None
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError as exc:
+        raise InvalidParameter("datetime", "expected an RFC 3339 instant or interval") from exc
+    if value.tzinfo is None:
+        raise InvalidParameter("datetime", "a date-time needs a time zone (e.g. Z)")
+    return value
+
+
+def datetime_clause(text: str, temporal: FieldSpec) -> tuple[sql.Composable, list[Any]]:
+    """Conditions on the temporal field for an instant or an (open) interval."""
+    column = sql.Identifier(temporal.name)
+    is_date = temporal.type is FieldType.DATE
+
+    def lower(value: date | datetime) -> Any:
+        return value.date() if is_date and isinstance(value, datetime) else value
+
+    def upper(value: date | datetime) -> tuple[str, Any]:
+        if is_date and isinstance(value, datetime):
+            return "<=", value.date()
+        if not is_date and not isinstance(value, datetime):
+            return "<", value + timedelta(days=1)
+        return "<=", value
+
+    if "/" not in text:
+        instant = _instant(text)
+        if instant is None:
+            raise InvalidParameter("datetime", "an instant cannot be open")
+        operator, end = upper(instant)
+        return sql.SQL("({} >= %s AND {} {} %s)").format(column, column, sql.SQL(operator)), [
+            lower(instant),
+            end,
+        ]
+    parts = text.split("/")
+    if len(parts) != 2:
+        raise InvalidParameter("datetime", "an interval has exactly one '/'")
+    start, stop = (_instant(p) for p in parts)
+    if start is None and stop is None:
+        return sql.SQL("TRUE"), []
+    clauses: list[sql.Composable] = []
+    params: list[Any] = []
+    if start is not None:
+        clauses.append(sql.SQL("{} >= %s").format(column))
+        params.append(lower(start))
+    if stop is not None:
+        operator, end = upper(stop)
+        clauses.append(sql.SQL("{} {} %s").format(column, sql.SQL(operator)))
+        params.append(end)
+    return sql.SQL("({})").format(sql.SQL(" AND ").join(clauses)), params
+
+
+def order_by(sort: list[tuple[str, bool]]) -> sql.Composable:
+    """``ORDER BY`` the requested fields (descending when True), then ``fid``."""
+    keys: list[sql.Composable] = [
+        sql.SQL("t.{} {}").format(sql.Identifier(name), sql.SQL("DESC" if desc else "ASC"))
+        for name, desc in sort
+    ]
+    keys.append(sql.SQL("t.fid ASC"))
+    return sql.SQL(" ORDER BY ") + sql.SQL(", ").join(keys)
+
+
+def items_query(
+    spec: LayerSpec,
+    fields: tuple[FieldSpec, ...],
+    out: OutputCrs,
+    skip_geometry: bool,
+    where: Where,
+    sort: list[tuple[str, bool]],
+    limit: int,
+    offset: int,
+) -> tuple[sql.Composed, list[Any]]:
+    """One page of features as GeoJSON text rows."""
+    query = sql.SQL("SELECT {} FROM {} AS t{}{} LIMIT %s OFFSET %s").format(
+        feature_json(fields, out, skip_geometry), view(spec), where.sql(), order_by(sort)
+    )
+    return query, [*where.params, limit, offset]
+
+
+def count_query(
+    spec: LayerSpec, where: Where, cap: int = COUNT_CAP
+) -> tuple[sql.Composed, list[Any]]:
+    """How many rows match, counting no further than ``cap + 1``."""
+    query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} AS t{} LIMIT %s) AS c").format(
+        view(spec), where.sql()
+    )
+    return query, [*where.params, cap + 1]
+
+
+def item_query(spec: LayerSpec, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.Composed:
+    """One feature by its ``fid`` (a primary-key lookup)."""
+    return sql.SQL("SELECT {} FROM {} AS t WHERE t.fid = %s").format(
+        feature_json(fields, out, False), view(spec)
+    )
+
+
+def stats_query(spec: LayerSpec, temporal: FieldSpec | None) -> sql.Composed:
+    """Extent (lon/lat), temporal range and row count of a layer's public view."""
+    if temporal is None:
+        times: sql.Composable = sql.SQL("NULL::text, NULL::text")
+    else:
+        column = sql.Identifier(temporal.name)
+        times = sql.SQL("min({})::text, max({})::text").format(column, column)
+    return sql.SQL(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), tmin, tmax, n FROM ("
+        "SELECT ST_Extent(geom) AS e, {} , count(*) AS n FROM {}) AS s(e, tmin, tmax, n)"
+    ).format(times, view(spec))
+
+
+def revision_query(history_schema: str) -> sql.Composed:
+    """Current revision of one layer (bumped by a trigger on each change)."""
+    return sql.SQL("SELECT revision FROM {} WHERE layer = %s").format(
+        sql.Identifier(history_schema, "layer_state")
+    )

@@ -1,0 +1,227 @@
+"""OGC API - Records: the catalogue of public layers as the collection ``catalogue``.
+
+One record per public layer, derived from the registry (titles, keywords, owner,
+licence) and from the data (extent, feature count, last change from
+``history.layer_state``). Counts and extents are recomputed only when a
+layer's revision moves, so the catalogue follows every edit and import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from gisplatform.errors import FeatureNotFound, InvalidParameter
+from gisplatform.ogcapi.tilequeries import LayerSummary, SummaryCache
+from gisplatform.ogcapi.tiles import REL_TILESETS_VECTOR
+from gisplatform.registry import Access, LayerRegistry, LayerSpec
+
+CATALOGUE_ID = "catalogue"
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+_RECORDS = "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/"
+RECORDS_CONFORMANCE: list[str] = [
+    _RECORDS + c
+    for c in ("record-core", "record-collection", "record-api", "json", "geojson", "searchable")
+]
+_THEMES_SCHEME = "https://gisplatform.org/themes"
+_ITEM_PARAMS = frozenset({"f", "lang", "q", "bbox", "limit", "offset", "ids", "type"})
+_TITLES = {
+    "uk": ("Каталог даних громади", "Набори геоданих, які публікує громада."),
+    "en": ("Hromada data catalogue", "Geospatial datasets published by the hromada."),
+}
+
+
+def _lang(request: Request) -> str:
+    lang = request.query_params.get("lang") or request.headers.get("accept-language", "uk")
+    return "en" if lang.lower().startswith("en") else "uk"
+
+
+def _base(request: Request) -> str:
+    return str(request.url_for("catalogue_collection")).removesuffix(f"/collections/{CATALOGUE_ID}")
+
+
+def _json(doc: dict[str, Any], media_type: str = JSON) -> Response:
+    return Response(orjson.dumps(doc), media_type=media_type)
+
+
+def catalogue_collection(request: Request) -> dict[str, Any]:
+    """The catalogue's entry in ``/collections`` (``itemType: record``)."""
+    lang, base = _lang(request), _base(request)
+    title, description = _TITLES[lang]
+    url = f"{base}/collections/{CATALOGUE_ID}"
+    return {
+        "id": CATALOGUE_ID,
+        "title": title,
+        "description": description,
+        "itemType": "record",
+        "type": "Catalog",
+        "conformsTo": [_RECORDS + "record-collection"],
+        "links": [
+            {"rel": "self", "type": JSON, "href": url},
+            {"rel": "items", "type": GEOJSON, "href": f"{url}/items"},
+        ],
+    }
+
+
+def _polygon(bbox: tuple[float, float, float, float] | None) -> dict[str, Any] | None:
+    if bbox is None:
+        return None
+    west, south, east, north = bbox
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def record(spec: LayerSpec, summary: LayerSummary, base: str, lang: str) -> dict[str, Any]:
+    """The catalogue record of one public layer."""
+    collection = f"{base}/collections/{spec.name}"
+    keywords = spec.keywords.en if lang == "en" else spec.keywords.uk
+    properties: dict[str, Any] = {
+        "type": "dataset",
+        "title": spec.title.get(lang),
+        "description": spec.description.get(lang),
+        "keywords": list(keywords),
+        "language": {"code": lang},
+        "languages": [{"code": "uk"}, {"code": "en"}],
+        "themes": [{"concepts": [{"id": spec.theme}], "scheme": _THEMES_SCHEME}],
+        "license": spec.licence,
+        "rights": spec.attribution or spec.owner.get(lang),
+        "contacts": [{"organization": spec.owner.get(lang), "roles": ["custodian", "owner"]}],
+        "formats": [
+            {"name": "GeoJSON", "mediaType": GEOJSON},
+            {"name": "Mapbox Vector Tiles", "mediaType": "application/vnd.mapbox-vector-tile"},
+        ],
+        "updated": summary.changed_at.isoformat() if summary.changed_at else None,
+        "updateFrequency": spec.update_frequency.value,
+        "featureCount": summary.count,
+        "geometryType": spec.geometry.value,
+    }
+    return {
+        "id": spec.name,
+        "type": "Feature",
+        "conformsTo": [_RECORDS + "record-core"],
+        "geometry": _polygon(summary.bbox),
+        "properties": properties,
+        "links": [
+            {
+                "rel": "self",
+                "type": GEOJSON,
+                "href": f"{base}/collections/{CATALOGUE_ID}/items/{spec.name}",
+            },
+            {"rel": "collection", "type": JSON, "href": f"{base}/collections/{CATALOGUE_ID}"},
+            {"rel": "describes", "type": JSON, "title": "Collection", "href": collection},
+            {"rel": "items", "type": GEOJSON, "title": "Features", "href": f"{collection}/items"},
+            {
+                "rel": REL_TILESETS_VECTOR,
+                "type": JSON,
+                "title": "Tiles",
+                "href": f"{collection}/tiles",
+            },
+        ],
+    }
+
+
+def _matches_text(spec: LayerSpec, terms: list[str]) -> bool:
+    texts = [spec.name, spec.theme, spec.title.uk, spec.title.en]
+    texts += [spec.description.uk, spec.description.en, *spec.keywords.uk, *spec.keywords.en]
+    haystack = " ".join(texts).casefold()
+    return any(term in haystack for term in terms)
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InvalidParameter("bbox", "four numbers: minLon,minLat,maxLon,maxLat") from None
+    if len(values) != 4 or values[0] > values[2] or values[1] > values[3]:
+        raise InvalidParameter("bbox", "four numbers: minLon,minLat,maxLon,maxLat")
+    return values[0], values[1], values[2], values[3]
+
+
+def _int(request: Request, name: str, default: int, upper: int) -> int:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or not 0 <= int(text) <= upper:
+        raise InvalidParameter(name, f"an integer from 0 to {upper}")
+    return int(text)
+
+
+def _overlaps(a: tuple[float, ...] | None, b: tuple[float, ...]) -> bool:
+    return a is not None and a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def build_records_router() -> APIRouter:
+    """Routes of the catalogue, relative to the OGC API root (``/ogc``)."""
+    summaries = SummaryCache()
+    router = APIRouter(tags=["Records"])
+
+    async def summaries_of(request: Request, specs: list[LayerSpec]) -> dict[str, LayerSummary]:
+        settings = getattr(request.app.state, "settings", None)
+        history = str(getattr(settings, "history_schema", "history"))
+        async with request.app.state.pool.connection() as conn:
+            return await summaries.get(conn, specs, history)
+
+    @router.get(f"/collections/{CATALOGUE_ID}", name="catalogue_collection")
+    async def collection(request: Request) -> Response:
+        doc = catalogue_collection(request)
+        registry: LayerRegistry = request.app.state.registry
+        known = await summaries_of(request, registry.list(Access.PUBLIC))
+        boxes = [s.bbox for s in known.values() if s.bbox is not None]
+        if boxes:
+            extent = [min(b[0] for b in boxes), min(b[1] for b in boxes)]
+            extent += [max(b[2] for b in boxes), max(b[3] for b in boxes)]
+            doc["extent"] = {"spatial": {"bbox": [extent]}}
+        return _json(doc)
+
+    @router.get(f"/collections/{CATALOGUE_ID}/items")
+    async def items(request: Request) -> Response:
+        unknown = set(request.query_params) - _ITEM_PARAMS
+        if unknown:
+            raise InvalidParameter(sorted(unknown)[0], "unknown parameter")
+        registry: LayerRegistry = request.app.state.registry
+        specs = registry.list(Access.PUBLIC)
+        params = request.query_params
+        if params.get("type") not in (None, "dataset"):
+            specs = []
+        if params.get("ids"):
+            wanted = set(params["ids"].split(","))
+            specs = [s for s in specs if s.name in wanted]
+        if params.get("q"):
+            terms = [t.strip().casefold() for t in params["q"].split(",") if t.strip()]
+            specs = [s for s in specs if _matches_text(s, terms)]
+        known = await summaries_of(request, specs)
+        if params.get("bbox"):
+            box = _bbox(params["bbox"])
+            specs = [s for s in specs if _overlaps(known[s.name].bbox, box)]
+        limit, offset = _int(request, "limit", 100, 1000), _int(request, "offset", 0, 10_000)
+        lang, base = _lang(request), _base(request)
+        page = specs[offset : offset + limit]
+        links = [
+            {"rel": "self", "type": GEOJSON, "href": str(request.url)},
+            {"rel": "collection", "type": JSON, "href": f"{base}/collections/{CATALOGUE_ID}"},
+        ]
+        if offset + limit < len(specs):
+            following = request.url.include_query_params(offset=offset + limit, limit=limit)
+            links.append({"rel": "next", "type": GEOJSON, "href": str(following)})
+        doc = {
+            "type": "FeatureCollection",
+            "numberMatched": len(specs),
+            "numberReturned": len(page),
+            "features": [record(s, known[s.name], base, lang) for s in page],
+            "links": links,
+        }
+        return _json(doc, GEOJSON)
+
+    @router.get(f"/collections/{CATALOGUE_ID}/items/{{recordId}}")
+    async def item(request: Request, recordId: str) -> Response:
+        registry: LayerRegistry = request.app.state.registry
+        if recordId not in {s.name for s in registry.list(Access.PUBLIC)}:
+            raise FeatureNotFound(recordId)
+        spec = registry.get(recordId, Access.PUBLIC)
+        known = await summaries_of(request, [spec])
+        return _json(record(spec, known[spec.name], _base(request), _lang(request)), GEOJSON)
+
+    return router

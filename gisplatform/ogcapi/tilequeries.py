@@ -1,0 +1,257 @@
+"""SQL for vector tiles and layer summaries, composed with ``psycopg.sql`` only.
+
+Tiles are built by PostGIS (``ST_AsMVT``/``ST_AsMVTGeom``) from the public
+views. The bbox filter runs on the stored EPSG:4326 geometry so the GiST index
+is used; the target SRID of ``ST_Transform`` is an integer (a text SRID builds
+a PROJ pipeline per row on PostGIS 3.3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import morecantile
+from psycopg import AsyncConnection, sql
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gisplatform.registry import Access, FieldSpec, FieldType, LayerSpec
+from gisplatform.store.views import AUDIENCE_SCHEMAS
+
+#: bump when the tile SQL changes, so ETags and cache keys change with it
+TILE_FORMAT_VERSION = "1"
+#: the two tile matrix sets served, from morecantile's registry
+TILE_MATRIX_SETS = ("WebMercatorQuad", "WorldCRS84Quad")
+PUBLIC_SCHEMA = AUDIENCE_SCHEMAS[Access.PUBLIC]
+_WEB_MERCATOR_HALF = 20037508.342789244
+
+
+class TileSettings(BaseSettings):
+    """Vector-tile settings (environment prefix ``GISPLATFORM_TILES_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GISPLATFORM_TILES_", extra="ignore")
+
+    cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0, description="in-memory tile cache")
+    max_features: int = Field(
+        default=20_000, ge=1, description="features per layer per tile; more is reported"
+    )
+    detail_zoom: int = Field(
+        default=14, ge=0, le=24, description="below this zoom: label/category fields only"
+    )
+    extent: int = Field(default=4096, ge=256, le=16384, description="MVT tile extent")
+    buffer: int = Field(default=64, ge=0, le=1024, description="MVT buffer in tile units")
+    max_age: int = Field(default=60, ge=0, description="Cache-Control max-age in seconds")
+
+    @property
+    def fingerprint(self) -> str:
+        """A short digest of everything that changes tile bytes."""
+        text = (
+            f"{TILE_FORMAT_VERSION}:{self.max_features}:{self.detail_zoom}:"
+            f"{self.extent}:{self.buffer}"
+        )
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class TileAddress:
+    """One tile of a tile matrix set; ``y`` is the row, ``x`` the column."""
+
+    tms: morecantile.TileMatrixSet
+    z: int
+    x: int
+    y: int
+
+    @property
+    def tms_id(self) -> str:
+        """The tile matrix set identifier."""
+        return str(self.tms.id)
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    """What the catalogue and tile metadata need to know about a layer's data."""
+
+    revision: int
+    changed_at: datetime | None
+    count: int
+    bbox: tuple[float, float, float, float] | None
+
+
+def tile_fields(spec: LayerSpec, z: int, settings: TileSettings) -> list[FieldSpec]:
+    """Public fields carried by tiles at zoom ``z`` (only label/category ones at low zoom)."""
+    public = list(spec.fields_for(Access.PUBLIC))
+    if z >= settings.detail_zoom:
+        return public
+    wanted = {spec.style.label_field, spec.style.categorize_by}
+    return [f for f in public if f.name in wanted]
+
+
+def _column(field: FieldSpec) -> sql.Composable:
+    column = sql.Identifier("t", field.name)
+    if field.type is FieldType.STRING_LIST:
+        value: sql.Composable = sql.SQL("array_to_string({}, ', ')").format(column)
+    elif field.type in (FieldType.DATE, FieldType.DATETIME):
+        value = sql.SQL("{}::text").format(column)
+    else:
+        value = column
+    return sql.SQL("{} AS {}").format(value, sql.Identifier(field.name))
+
+
+def _envelopes(address: TileAddress, settings: TileSettings) -> tuple[sql.SQL, dict[str, Any]]:
+    """The clip envelope and the 4326 bbox filter (with the buffer margin) of a tile."""
+    margin = settings.buffer / settings.extent
+    if address.tms_id == "WebMercatorQuad":
+        width = 2 * _WEB_MERCATOR_HALF / 2**address.z
+        envelopes = sql.SQL(
+            "SELECT ST_TileEnvelope(%(z)s::integer, %(x)s::integer, %(y)s::integer) AS clip, "
+            "ST_Transform(ST_TileEnvelope(%(z)s::integer, %(x)s::integer, %(y)s::integer, "
+            "margin => %(margin)s::float8), 4326) AS filter"
+        )
+        params: dict[str, Any] = {"z": address.z, "x": address.x, "y": address.y}
+        params["margin"] = margin
+    else:
+        left, bottom, right, top = address.tms.xy_bounds(
+            morecantile.Tile(address.x, address.y, address.z)
+        )
+        width = right - left
+        dx, dy = width * margin, (top - bottom) * margin
+        envelopes = sql.SQL(
+            "SELECT ST_MakeEnvelope(%(w)s::float8, %(s)s::float8, %(e)s::float8, "
+            "%(n)s::float8, 4326) AS clip, ST_MakeEnvelope(%(fw)s::float8, %(fs)s::float8, "
+            "%(fe)s::float8, %(fn)s::float8, 4326) AS filter"
+        )
+        params = {"w": left, "s": bottom, "e": right, "n": top}
+        params |= {"fw": left - dx, "fs": bottom - dy, "fe": right + dx, "fn": top + dy}
+    params |= {
+        "extent": settings.extent,
+        "buffer": settings.buffer,
+        "limit": settings.max_features,
+        "probe": settings.max_features + 1,
+        "tolerance": width / settings.extent,
+    }
+    return envelopes, params
+
+
+def tile_query(
+    specs: list[LayerSpec], address: TileAddress, settings: TileSettings
+) -> tuple[sql.Composed, dict[str, Any]]:
+    """One statement giving, per layer, the feature count (capped + 1) and the MVT layer."""
+    envelopes, params = _envelopes(address, settings)
+    mercator = address.tms_id == "WebMercatorQuad"
+    ctes: list[sql.Composable] = [sql.SQL("b AS ({})").format(envelopes)]
+    outputs: list[sql.Composable] = []
+    for index, spec in enumerate(specs):
+        geom: sql.Composable = (
+            sql.SQL("ST_Transform(t.geom, 3857)") if mercator else sql.SQL("t.geom")
+        )
+        if spec.geometry.family != "point" and address.z < settings.detail_zoom:
+            geom = sql.SQL("ST_Simplify({}, %(tolerance)s::float8, true)").format(geom)
+        columns: list[sql.Composable] = [sql.SQL("t.fid")]
+        columns += [_column(f) for f in tile_fields(spec, address.z, settings)]
+        cte = sql.Identifier(f"l{index}")
+        ctes.append(
+            sql.SQL(
+                "{cte} AS (SELECT * FROM (SELECT {columns}, ST_AsMVTGeom({geom}, b.clip, "
+                "%(extent)s::integer, %(buffer)s::integer, true) AS geom "
+                "FROM {view} AS t, b WHERE t.geom && b.filter) AS s "
+                "WHERE s.geom IS NOT NULL LIMIT %(probe)s)"
+            ).format(
+                cte=cte,
+                columns=sql.SQL(", ").join(columns),
+                geom=geom,
+                view=sql.Identifier(PUBLIC_SCHEMA, spec.name),
+            )
+        )
+        name = sql.Placeholder(f"name{index}")
+        params[f"name{index}"] = spec.name
+        outputs.append(
+            sql.SQL(
+                "(SELECT count(*) FROM {cte}), (SELECT ST_AsMVT(r, {name}::text, "
+                "%(extent)s::integer, 'geom', 'fid') "
+                "FROM (SELECT * FROM {cte} LIMIT %(limit)s) AS r)"
+            ).format(cte=cte, name=name)
+        )
+    query = sql.SQL("WITH {} SELECT {}").format(
+        sql.SQL(", ").join(ctes), sql.SQL(", ").join(outputs)
+    )
+    return query, params
+
+
+async def render_tile(
+    conn: AsyncConnection[Any],
+    specs: list[LayerSpec],
+    address: TileAddress,
+    settings: TileSettings,
+) -> tuple[bytes, list[tuple[str, int]]]:
+    """The MVT of ``specs`` at ``address`` and the layers cut short by the feature cap."""
+    if not specs:
+        return b"", []
+    query, params = tile_query(specs, address, settings)
+    cursor = await conn.execute(query, params)
+    row = await cursor.fetchone()
+    assert row is not None
+    body = bytearray()
+    truncated: list[tuple[str, int]] = []
+    for index, spec in enumerate(specs):
+        count, layer = row[2 * index], row[2 * index + 1]
+        if count > settings.max_features:
+            truncated.append((spec.name, settings.max_features))
+        if layer:
+            body += bytes(layer)
+    return bytes(body), truncated
+
+
+async def read_states(
+    conn: AsyncConnection[Any], history_schema: str, names: list[str]
+) -> dict[str, tuple[int, datetime | None]]:
+    """Revision and last change of each named layer (0/None when never changed)."""
+    cursor = await conn.execute(
+        sql.SQL("SELECT layer, revision, changed_at FROM {} WHERE layer = ANY(%s)").format(
+            sql.Identifier(history_schema, "layer_state")
+        ),
+        [names],
+    )
+    found = {layer: (int(rev), changed) for layer, rev, changed in await cursor.fetchall()}
+    return {name: found.get(name, (0, None)) for name in names}
+
+
+async def read_summary(
+    conn: AsyncConnection[Any], spec: LayerSpec, revision: int, changed_at: datetime | None
+) -> LayerSummary:
+    """Exact feature count and extent (lon/lat) of a layer's public view."""
+    cursor = await conn.execute(
+        sql.SQL(
+            "SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+            "FROM (SELECT count(*) AS n, ST_Extent(geom) AS e FROM {}) AS x"
+        ).format(sql.Identifier(PUBLIC_SCHEMA, spec.name))
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    count = int(row[0])
+    bbox = None if row[1] is None else (row[1], row[2], row[3], row[4])
+    return LayerSummary(revision, changed_at, count, bbox)
+
+
+class SummaryCache:
+    """Layer summaries kept per (layer, revision): recomputed only after a change."""
+
+    def __init__(self) -> None:
+        self._summaries: dict[str, LayerSummary] = {}
+
+    async def get(
+        self, conn: AsyncConnection[Any], specs: list[LayerSpec], history_schema: str
+    ) -> dict[str, LayerSummary]:
+        """Summaries of ``specs``, reading layer state once and the views when stale."""
+        states = await read_states(conn, history_schema, [s.name for s in specs])
+        result: dict[str, LayerSummary] = {}
+        for spec in specs:
+            revision, changed_at = states[spec.name]
+            known = self._summaries.get(spec.name)
+            if known is None or known.revision != revision or known.changed_at != changed_at:
+                known = await read_summary(conn, spec, revision, changed_at)
+                self._summaries[spec.name] = known
+            result[spec.name] = known
+        return result

@@ -1,0 +1,100 @@
+"""Every string the web map shows that does not come from the layer registry, in uk and en."""
+
+from __future__ import annotations
+
+LANGUAGES = ("uk", "en")
+DEFAULT_LANGUAGE = "uk"
+
+#: UI strings: key -> {"uk": ..., "en": ...}
+STRINGS: dict[str, dict[str, str]] = {
+    "app_title": {"uk": "Карта громади", "en": "Hromada map"},
+    "app_subtitle": {"uk": "Роменська громада", "en": "Romny hromada"},
+    "layers": {"uk": "Шари", "en": "Layers"},
+    "legend": {"uk": "Легенда", "en": "Legend"},
+    "filters": {"uk": "Фільтри", "en": "Filters"},
+    "any": {"uk": "будь-яке", "en": "any"},
+    "yes": {"uk": "так", "en": "yes"},
+    "no": {"uk": "ні", "en": "no"},
+    "shown": {"uk": "показано", "en": "shown"},
+    "of": {"uk": "з", "en": "of"},
+    "zoom_in_to_see": {"uk": "наблизьте, щоб побачити", "en": "zoom in to see"},
+    "basemap": {"uk": "Підкладка (онлайн)", "en": "Basemap (online)"},
+    "search": {"uk": "Пошук за назвою чи адресою", "en": "Search by name or address"},
+    "no_results": {"uk": "Нічого не знайдено", "en": "Nothing found"},
+    "go_to": {"uk": "Перейти до…", "en": "Go to…"},
+    "hromada": {"uk": "Уся громада", "en": "Whole hromada"},
+    "districts": {"uk": "Старостинські округи", "en": "Starosta districts"},
+    "settlements": {"uk": "Населені пункти", "en": "Settlements"},
+    "nearest_title": {"uk": "Найближче укриття", "en": "Nearest shelter"},
+    "nearest_click": {"uk": "Клацніть на карті", "en": "Click on the map"},
+    "nearest_here": {"uk": "Від мого місця", "en": "From my location"},
+    "nearest_hint": {
+        "uk": "Клацніть точку на карті — покажемо найближчі укриття (з урахуванням фільтрів).",
+        "en": "Click a point on the map to list the nearest shelters (filters apply).",
+    },
+    "nearest_none": {
+        "uk": "Немає укриттів за цими фільтрами",
+        "en": "No shelter matches the filters",
+    },
+    "straight_line": {"uk": "по прямій", "en": "straight line"},
+    "distance": {"uk": "Відстань", "en": "Distance"},
+    "measure": {"uk": "Виміряти відстань", "en": "Measure distance"},
+    "measure_hint": {
+        "uk": "Клацайте точки; подвійне клацання чи Esc — завершити",
+        "en": "Click points; double-click or Esc to finish",
+    },
+    "total": {"uk": "Разом", "en": "Total"},
+    "fullscreen": {"uk": "На весь екран", "en": "Full screen"},
+    "exit_fullscreen": {"uk": "Вийти з повного екрана", "en": "Exit full screen"},
+    "locate": {"uk": "Моє місцезнаходження", "en": "Show my location"},
+    "open_feature": {"uk": "Об'єкт в OGC API", "en": "Feature in the OGC API"},
+    "load_error": {"uk": "Не вдалося завантажити шар", "en": "Could not load the layer"},
+    "language": {"uk": "Мова", "en": "Language"},
+    "km": {"uk": "км", "en": "km"},
+    "m": {"uk": "м", "en": "m"},
+    "static_note": {
+        "uk": "Статична копія; дані на момент експорту",
+        "en": "Static copy; data as of the export",
+    },
+}
+
+#: Layer-panel group titles for the registry's ``theme`` identifiers.
+THEMES: dict[str, dict[str, str]] = {
+    "boundaries": {"uk": "Межі та населені пункти", "en": "Boundaries and settlements"},
+    "safety": {"uk": "Безпека", "en": "Safety"},
+    "services": {"uk": "Послуги та заклади", "en": "Services and facilities"},
+    "transport": {"uk": "Транспорт", "en": "Transport"},
+    "buildings": {"uk": "Будівлі", "en": "Buildings"},
+    "lighting": {"uk": "Освітлення", "en": "Lighting"},
+    "nature": {"uk": "Природа та вода", "en": "Nature and water"},
+    "utilities": {"uk": "Комунальні мережі", "en": "Utilities"},
+}
+
+#: How the registry's ``unit`` codes are written in each language.
+UNITS: dict[str, dict[str, str]] = {
+    "persons": {"uk": "осіб", "en": "persons"},
+    "m": {"uk": "м", "en": "m"},
+    "m2": {"uk": "м²", "en": "m²"},
+    "km2": {"uk": "км²", "en": "km²"},
+    "km": {"uk": "км", "en": "km"},
+    "ha": {"uk": "га", "en": "ha"},
+    "W": {"uk": "Вт", "en": "W"},
+    "kW": {"uk": "кВт", "en": "kW"},
+    "seats": {"uk": "місць", "en": "seats"},
+    "floors": {"uk": "пов.", "en": "floors"},
+}
+
+
+def language(value: str | None) -> str:
+    """A supported language code: ``value`` if known, else Ukrainian."""
+    return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def theme_title(theme: str) -> dict[str, str]:
+    """The panel title of ``theme`` in both languages (the identifier if untranslated)."""
+    return THEMES.get(theme, {"uk": theme, "en": theme.replace("_", " ").capitalize()})
+
+
+def unit_label(unit: str) -> dict[str, str]:
+    """``unit`` in both languages (the code itself if untranslated)."""
+    return UNITS.get(unit, {"uk": unit, "en": unit})

@@ -1,0 +1,251 @@
+/* gisplatform web map, tools: search, go-to, nearest shelter, measure, cursor position, controls. */
+(function () {
+  'use strict';
+  const gp = (window.gisplatform = window.gisplatform || {});
+  const SHELTERS = 'shelters';
+  const EARTH_RADIUS_M = 6371008.8;
+
+  /** Great-circle distance in metres between two [lat, lon] points. */
+  gp.haversine = function (lat1, lon1, lat2, lon2) {
+    const rad = Math.PI / 180;
+    const a = Math.sin(((lat2 - lat1) * rad) / 2) ** 2 +
+      Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(((lon2 - lon1) * rad) / 2) ** 2;
+    return 2 * EARTH_RADIUS_M * Math.asin(Math.sqrt(a));
+  };
+  gp.formatDistance = (m) => (m < 1000 ? `${Math.round(m)} ${gp.t('m')}`
+    : `${(m / 1000).toFixed(m < 10000 ? 2 : 1)} ${gp.t('km')}`);
+
+  /**
+   * The nearest shelters to (lat, lon) that pass the current shelter filters, nearest first:
+   * [{fid, properties, lat, lon, distance}]. Straight-line for now; this is the one function to
+   * swap for POST {apiBase}/processes/nearest-shelter/execution (walking distance) later.
+   */
+  gp.nearestShelters = async function (lat, lon, count = 5) {
+    const data = await gp.loadLayer(SHELTERS);
+    if (!data) return [];
+    return data.features
+      .filter((f) => f.geometry && gp.passes(SHELTERS, f.properties))
+      .map((f) => {
+        const [x, y] = f.geometry.coordinates;
+        return { fid: f.id, properties: f.properties, lat: y, lon: x, distance: gp.haversine(lat, lon, y, x) };
+      })
+      .sort((a, b) => a.distance - b.distance)
+      .slice(0, count);
+  };
+
+  function nearestTool(state, box) {
+    const lc = state.cfg.layers.find((l) => l.name === SHELTERS);
+    if (!lc) return;
+    const t = gp.t;
+    box.innerHTML = `<h2>${gp.esc(t('nearest_title'))}</h2><div class="gp-buttons">` +
+      `<button type="button" id="gp-nearest-pick">${gp.esc(t('nearest_click'))}</button>` +
+      `<button type="button" id="gp-nearest-here">${gp.esc(t('nearest_here'))}</button></div>` +
+      `<p class="gp-hint">${gp.esc(t('nearest_hint'))}</p><ol id="gp-nearest-results"></ol>`;
+    const marks = L.layerGroup().addTo(state.map);
+    const field = (name) => lc.fields.find((f) => f.name === name);
+    let picking = false;
+    const pickButton = box.querySelector('#gp-nearest-pick');
+    const setPicking = (on) => {
+      picking = on;
+      pickButton.classList.toggle('gp-active', on);
+      state.map.getContainer().classList.toggle('gp-crosshair', on);
+    };
+    gp.showNearest = async function (lat, lon) {
+      const found = await gp.nearestShelters(lat, lon);
+      const list = box.querySelector('#gp-nearest-results');
+      marks.clearLayers();
+      L.circleMarker([lat, lon], { radius: 6, color: '#000', fillColor: '#fff', fillOpacity: 1, weight: 2 }).addTo(marks);
+      if (!found.length) { list.innerHTML = `<li class="gp-empty">${gp.esc(t('nearest_none'))}</li>`; return found; }
+      L.polyline([[lat, lon], [found[0].lat, found[0].lon]], { color: '#000', dashArray: '4 4', weight: 2 }).addTo(marks);
+      list.innerHTML = found.map((s) => {
+        const value = (name) => gp.esc(gp.formatValue(field(name), s.properties[name]) || '—');
+        return `<li data-fid="${gp.esc(s.fid)}"><a href="#" class="gp-nearest-name">${gp.esc(s.properties.name || s.fid)}</a>` +
+          `<div><b class="gp-distance">${gp.esc(gp.formatDistance(s.distance))}</b> (${gp.esc(t('straight_line'))})</div>` +
+          `<div>${gp.esc(gp.loc(field('readiness').title))}: ${value('readiness')}</div>` +
+          `<div>${gp.esc(gp.loc(field('accessible').title))}: ${value('accessible')}</div></li>`;
+      }).join('');
+      list.querySelectorAll('li[data-fid]').forEach((item, i) => item.querySelector('a').addEventListener('click', (ev) => {
+        ev.preventDefault();
+        const s = found[i];
+        state.map.setView([s.lat, s.lon], Math.max(state.map.getZoom(), 16));
+        L.popup().setLatLng([s.lat, s.lon]).setContent(gp.popupHtml(lc, s.properties, s.fid)).openOn(state.map);
+      }));
+      gp.emit('nearest', found);
+      return found;
+    };
+    pickButton.addEventListener('click', () => setPicking(!picking));
+    // A DOM listener: the map's own 'click' does not fire when a feature is under the cursor.
+    L.DomEvent.on(state.map.getContainer(), 'click', (ev) => {
+      if (!picking || ev.target.closest('.leaflet-control')) return;
+      setPicking(false);
+      state.map.closePopup();
+      const at = state.map.mouseEventToLatLng(ev);
+      gp.showNearest(at.lat, at.lng);
+    });
+    box.querySelector('#gp-nearest-here').addEventListener('click', () => {
+      state.map.once('locationfound', (e) => gp.showNearest(e.latlng.lat, e.latlng.lng));
+      state.map.locate({ enableHighAccuracy: true });
+    });
+  }
+
+  function searchText(entry, feature) {
+    return entry.lc.search.map((name) => feature.properties[name]).filter(Boolean).join(' · ');
+  }
+
+  /** Zoom to a GeoJSON feature of ``name`` and open its popup (the layer is switched on). */
+  gp.zoomToFeature = function (name, feature) {
+    const entry = gp.state.entries[name];
+    gp.setLayer(name, true);
+    const shape = L.geoJSON(feature);
+    if (feature.geometry.type === 'Point') {
+      const [x, y] = feature.geometry.coordinates;
+      gp.map.setView([y, x], Math.max(gp.map.getZoom(), entry.lc.minZoom, 16));
+    } else {
+      gp.map.fitBounds(shape.getBounds(), { maxZoom: 17 });
+    }
+    const center = shape.getBounds().getCenter();
+    L.popup({ maxWidth: 360 }).setLatLng(center).setContent(gp.popupHtml(entry.lc, feature.properties, feature.id)).openOn(gp.map);
+  };
+
+  function searchTool(state, box) {
+    const t = gp.t;
+    box.insertAdjacentHTML('beforeend', `<input type="search" id="gp-search" placeholder="${gp.esc(t('search'))}" autocomplete="off">` +
+      '<ul id="gp-search-results"></ul>');
+    const input = box.querySelector('#gp-search');
+    const out = box.querySelector('#gp-search-results');
+    const searchable = Object.values(state.entries).filter((e) => e.lc.search.length);
+    input.addEventListener('focus', () => searchable.forEach((e) => e.load && e.load()), { once: true });
+    let serial = 0;
+    const run = async () => {
+      const query = input.value.trim().toLowerCase();
+      const mine = ++serial;
+      if (query.length < 2) { out.innerHTML = ''; return; }
+      await Promise.all(searchable.filter((e) => e.load).map((e) => e.load()));
+      const hits = [];
+      searchable.forEach((e) => e.features().forEach((f) => {
+        const text = searchText(e, f);
+        if (text.toLowerCase().includes(query)) hits.push({ entry: e, feature: f, text });
+      }));
+      hits.push(...(await gp.searchServer(state, query)));
+      if (mine !== serial) return;
+      out.innerHTML = hits.slice(0, 15).map((h, i) => `<li><a href="#" data-hit="${i}">${gp.esc(h.text)}</a>` +
+        `<span>${gp.esc(gp.loc(h.entry.lc.title))}</span></li>`).join('') || `<li class="gp-empty">${gp.esc(t('no_results'))}</li>`;
+      out.querySelectorAll('a[data-hit]').forEach((a) => a.addEventListener('click', (ev) => {
+        ev.preventDefault();
+        const hit = hits[Number(a.dataset.hit)];
+        gp.zoomToFeature(hit.entry.lc.name, hit.feature);
+      }));
+    };
+    let timer = null;
+    input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(run, 250); });
+  }
+
+  /** Tiled layers are not in the browser: ask the OGC API with a CQL2 text filter. */
+  gp.searchServer = async function (state, query) {
+    if (!state.cfg.apiBase || query.length < 3) return [];
+    const like = `%${query.replace(/'/g, "''")}%`;
+    const tiled = Object.values(state.entries).filter((e) => e.lc.source === 'tiles' && e.lc.search.length);
+    const results = await Promise.all(tiled.map(async (e) => {
+      const filter = e.lc.search.map((n) => `CASEI(${n}) LIKE CASEI('${like}')`).join(' OR ');
+      const url = `${state.cfg.apiBase}/collections/${e.lc.name}/items?f=json&limit=5&filter-lang=cql2-text&filter=${encodeURIComponent(filter)}`;
+      try {
+        const r = await fetch(url, { headers: { Accept: 'application/geo+json' } });
+        const data = r.ok ? await r.json() : { features: [] };
+        return data.features.map((f) => ({ entry: e, feature: f, text: searchText(e, f) }));
+      } catch (err) { return []; }
+    }));
+    return results.flat();
+  };
+
+  function gotoTool(state, box) {
+    const select = gp.el('select', { id: 'gp-goto' });
+    box.appendChild(select);
+    const fill = () => {
+      const opt = (value, label) => `<option value="${gp.esc(value)}">${gp.esc(label)}</option>`;
+      const group = (name, label) => {
+        const e = state.entries[name];
+        if (!e || !e.features().length) return '';
+        const items = e.features().map((f, i) => [i, f.properties[e.lc.labelField] || f.id])
+          .sort((a, b) => String(a[1]).localeCompare(String(b[1]), 'uk'));
+        return `<optgroup label="${gp.esc(label)}">${items.map(([i, l]) => opt(`${name}:${i}`, l)).join('')}</optgroup>`;
+      };
+      select.innerHTML = opt('', gp.t('go_to')) + opt('hromada_boundary:0', gp.t('hromada')) +
+        group('starosta_districts', gp.t('districts')) + group('settlements', gp.t('settlements'));
+    };
+    ['starosta_districts', 'settlements'].forEach((n) => state.entries[n] && state.entries[n].load && state.entries[n].load());
+    gp.on('data', fill);
+    fill();
+    select.addEventListener('change', () => {
+      const [name, index] = select.value.split(':');
+      const feature = name && state.entries[name].features()[Number(index)];
+      if (!feature) return;
+      const shape = L.geoJSON(feature);
+      if (feature.geometry.type === 'Point') gp.map.setView(shape.getBounds().getCenter(), 14);
+      else gp.map.fitBounds(shape.getBounds(), { padding: [10, 10] });
+      select.value = '';
+    });
+  }
+
+  function measureTool(state) {
+    const t = gp.t;
+    const map = state.map;
+    let line = null;
+    let active = false;
+    const control = L.control({ position: 'topleft' });
+    control.onAdd = () => {
+      const bar = gp.el('div', { class: 'leaflet-bar gp-measure' });
+      bar.innerHTML = `<a href="#" role="button" title="${gp.esc(t('measure'))}" aria-label="${gp.esc(t('measure'))}">` +
+        '<svg width="18" height="18" viewBox="0 0 18 18"><path d="M2 13 13 2l3 3L5 16z" fill="none" stroke="#333" stroke-width="1.5"/>' +
+        '<path d="M5 10l1.5 1.5M7.5 7.5 9 9M10 5l1.5 1.5" stroke="#333"/></svg></a>';
+      L.DomEvent.disableClickPropagation(bar);
+      bar.querySelector('a').addEventListener('click', (ev) => { ev.preventDefault(); toggle(!active); });
+      return bar;
+    };
+    const length = () => line.getLatLngs().reduce((sum, p, i, all) => (i ? sum + gp.haversine(all[i - 1].lat, all[i - 1].lng, p.lat, p.lng) : 0), 0);
+    const label = () => line.bindTooltip(`${t('total')}: ${gp.formatDistance(length())}`, { permanent: true, className: 'gp-measure-label' }).openTooltip(line.getLatLngs().slice(-1)[0]);
+    const add = (e) => { if (!line) line = L.polyline([], { color: '#d62728', weight: 3, dashArray: '6 4' }).addTo(map); line.addLatLng(e.latlng); label(); };
+    const key = (e) => { if (e.key === 'Escape') toggle(false); };
+    function toggle(on) {
+      active = on;
+      map.getContainer().classList.toggle('gp-crosshair', on);
+      if (on) {
+        if (line) { map.removeLayer(line); line = null; }
+        map.doubleClickZoom.disable();
+        map.on('click', add);
+        map.once('dblclick', () => toggle(false));
+        document.addEventListener('keydown', key);
+        map.getContainer().title = t('measure_hint');
+      } else {
+        map.off('click', add);
+        map.doubleClickZoom.enable();
+        document.removeEventListener('keydown', key);
+        map.getContainer().title = '';
+      }
+    }
+    control.addTo(map);
+  }
+
+  function cursorPosition(state) {
+    const control = L.control({ position: 'bottomleft' });
+    control.onAdd = () => gp.el('div', { class: 'gp-cursor', id: 'gp-cursor' }, '&nbsp;');
+    control.addTo(state.map);
+    state.map.on('mousemove', (e) => {
+      document.getElementById('gp-cursor').textContent = `${e.latlng.lat.toFixed(5)}, ${e.latlng.lng.toFixed(5)}`;
+    });
+  }
+
+  gp.buildTools = function (state, panel) {
+    const box = panel.querySelector('#gp-tools');
+    searchTool(state, box);
+    gotoTool(state, box);
+    nearestTool(state, panel.querySelector('#gp-nearest'));
+    measureTool(state);
+    cursorPosition(state);
+    if (L.Control.FullScreen) {
+      state.map.addControl(new L.Control.FullScreen({ position: 'topleft', title: gp.t('fullscreen'), titleCancel: gp.t('exit_fullscreen') }));
+    }
+    if (L.control.locate) {
+      L.control.locate({ position: 'topleft', strings: { title: gp.t('locate') }, showPopup: false }).addTo(state.map);
+    }
+  };
+})();
