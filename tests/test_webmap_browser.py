@@ -180,29 +180,117 @@ def test_filters_change_map_and_count(page: Any, base_url: str, demo_db_url: str
     assert not page.log.errors, page.log.errors
 
 
-def test_nearest_shelter_matches_postgis(page: Any, base_url: str, demo_db_url: str) -> None:
-    lat, lon = 50.7440, 33.4870
-    nearest = _one(
-        demo_db_url,
+#: (lat, lon) where the nearest shelter on foot is not the nearest in a straight line
+WALK_ORIGIN = (50.745, 33.465)
+#: (lat, lon) outside the hromada: the process refuses it and the map falls back
+OUTSIDE = (50.60, 33.20)
+#: Chromium's console line for the process' expected 400 answer
+HTTP_400 = "status of 400"
+
+
+def _straight_nearest(url: str, lat: float, lon: float) -> int:
+    fid: int = _one(
+        url,
         "SELECT fid FROM api_public.shelters "
         "ORDER BY geom::geography <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography LIMIT 1",
         lon,
         lat,
     )[0]
-    page.goto(base_url + "/")
-    wait_ready(page)
-    page.evaluate("([lat, lon]) => window.gisplatform.map.setView([lat, lon], 15)", [lat, lon])
+    return fid
+
+
+def _walking_nearest(url: str, lat: float, lon: float, readiness: list[str] | None) -> Any:
+    from gisplatform.analyses import NearestShelterInput, nearest_shelter
+
+    params = NearestShelterInput.model_validate(
+        {"origin": {"lon": lon, "lat": lat}, "limit": 1, "readiness": readiness}
+    )
+    with psycopg.connect(url) as conn:
+        return nearest_shelter(conn, params).shelters[0]
+
+
+def _pick(page: Any, lat: float, lon: float, zoom: int = 16) -> Any:
+    """Centre the map on (lat, lon), pick that point and wait for the shelter list."""
+    page.evaluate(
+        "([lat, lon, z]) => window.gisplatform.map.setView([lat, lon], z)", [lat, lon, zoom]
+    )
+    page.wait_for_timeout(300)
     page.click("#gp-nearest-pick")
     point = page.evaluate(
         "([lat, lon]) => window.gisplatform.map.latLngToContainerPoint([lat, lon])", [lat, lon]
     )
     box = page.locator(".folium-map").bounding_box()
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-    first = page.locator("#gp-nearest-results li").first
-    first.wait_for(timeout=10_000)
-    assert first.get_attribute("data-fid") == str(nearest)
-    assert "Готовність" in first.inner_text() and " м" in first.inner_text()
+    page.wait_for_selector("#gp-nearest-method[data-method]:not([data-method=''])", timeout=20_000)
+    return page.locator("#gp-nearest-results li").first
+
+
+def _metres(text: str) -> int:
+    return int(re.sub(r"\D", "", text))
+
+
+def test_nearest_shelter_walks_the_streets(page: Any, base_url: str, demo_db_url: str) -> None:
+    lat, lon = WALK_ORIGIN
+    walking = _walking_nearest(demo_db_url, lat, lon, None)
+    assert walking.fid != _straight_nearest(demo_db_url, lat, lon)  # the rankings differ here
+    page.goto(base_url + "/?lang=uk")
+    wait_ready(page)
+    _wait_drawn(page, "shelters")
+    first = _pick(page, lat, lon, zoom=17)
+    assert page.locator("#gp-nearest-method").get_attribute("data-method") == "walking"
+    assert "Пішохідна відстань" in page.locator("#gp-nearest-method").inner_text()
+    assert first.get_attribute("data-fid") == str(walking.fid)
+    assert abs(_metres(first.locator(".gp-walk").inner_text()) - walking.walk_m) <= 1
+    assert abs(_metres(first.locator(".gp-distance").inner_text()) - walking.straight_m) <= 1
+    labels = {"ready": "готова", "limited_ready": "обмежено готова", "not_ready": "не готова"}
+    text = first.inner_text()
+    assert f"Готовність: {labels[walking.readiness]}" in text and "хв пішки" in text
+    assert "Доступність для маломобільних" in text
+    route = page.locator("path.gp-route")
+    assert route.count() == 1 and route.first.is_visible()
+    screenshot(page, "webmap-uk-walking-route.png")
+    # the shelter filters become process inputs
+    page.locator('details.gp-filters[data-layer="shelters"] > summary').click()
+    page.select_option('select[data-layer="shelters"][data-field="readiness"]', "ready")
+    ready = _walking_nearest(demo_db_url, lat, lon, ["ready"])
+    first = _pick(page, lat, lon)
+    assert first.get_attribute("data-fid") == str(ready.fid)
+    assert abs(_metres(first.locator(".gp-walk").inner_text()) - ready.walk_m) <= 1
+    posts = [u for u in page.log.requests if u.endswith("/processes/nearest-shelter/execution")]
+    assert len(posts) == 2
+    foreign = [u for u in page.log.requests if not u.startswith(base_url + "/")]
+    assert not foreign, foreign
     assert not page.log.errors, page.log.errors
+
+
+def test_nearest_shelter_falls_back_outside_the_hromada(
+    page: Any, base_url: str, demo_db_url: str
+) -> None:
+    lat, lon = OUTSIDE
+    inside = _one(
+        demo_db_url,
+        "SELECT bool_or(ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))) "
+        "FROM api_public.hromada_boundary",
+        lon,
+        lat,
+    )[0]
+    assert inside is False
+    page.goto(base_url + "/?lang=en")
+    wait_ready(page)
+    _wait_drawn(page, "shelters")
+    first = _pick(page, lat, lon, zoom=12)
+    method = page.locator("#gp-nearest-method")
+    assert method.get_attribute("data-method") == "straight"
+    text = method.inner_text()
+    assert "The server could not compute a walking route" in text
+    assert "outside the hromada boundary" in text and "straight-line distance" in text
+    assert first.get_attribute("data-fid") == str(_straight_nearest(demo_db_url, lat, lon))
+    assert "straight line" in first.inner_text() and first.locator(".gp-walk").count() == 0
+    assert page.locator("path.gp-straight-line").count() == 1
+    assert page.locator("path.gp-route").count() == 0
+    screenshot(page, "webmap-en-nearest-fallback.png")
+    errors = [e for e in page.log.errors if HTTP_400 not in e]
+    assert not errors, errors
 
 
 def test_english_switch_and_persistence(page: Any, base_url: str, demo_db_url: str) -> None:

@@ -105,6 +105,13 @@ def test_static_export_opens_offline(
         assert drawn["shelters"] == 80
         assert page.locator(".leaflet-overlay-pane path, .leaflet-pane path").count() > 80
         screenshot(page, "webmap-static-export.png")
+        # no server to route on: the nearest shelters are measured in a straight line, and say so
+        page.evaluate("() => window.gisplatform.showNearest(50.745, 33.465)")
+        method = page.locator("#gp-nearest-method")
+        assert method.get_attribute("data-method") == "straight"
+        assert method.inner_text() == STRINGS["method_static"]["uk"]
+        first = page.locator("#gp-nearest-results li").first
+        assert "по прямій" in first.inner_text() and first.locator(".gp-walk").count() == 0
         browser.close()
     assert not blocked, blocked
     assert not log.errors, log.errors

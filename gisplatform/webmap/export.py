@@ -45,6 +45,8 @@ def export_static_map(
 
     Data come from the database's public views only, so restricted layers and fields can
     never leak into the file; asking for a non-public layer raises ``LayerNotFound``.
+    The file has no server to route on, so its nearest-shelter tool measures and labels
+    straight-line distances (the served map asks the ``nearest-shelter`` process).
     """
     config = map_config(registry, lang, api_base=None, tiles=False, layers=layers)
     for entry in config["layers"]:

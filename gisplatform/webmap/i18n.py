@@ -36,6 +36,33 @@ STRINGS: dict[str, dict[str, str]] = {
         "uk": "Немає укриттів за цими фільтрами",
         "en": "No shelter matches the filters",
     },
+    "nearest_loading": {"uk": "Прокладаємо пішохідні маршрути…", "en": "Finding walking routes…"},
+    "nearest_unreachable": {
+        "uk": "Поблизу немає досяжних пішки укриттів за цими фільтрами",
+        "en": "No shelter matching the filters is within walking reach",
+    },
+    "nearest_off_network": {
+        "uk": "Точка надто далеко від вулиць, щоб прокласти пішохідний маршрут",
+        "en": "The point is too far from the streets for a walking route",
+    },
+    "method_walking": {
+        "uk": "Пішохідна відстань вулицями (маршрути розраховує сервер)",
+        "en": "Walking distance along the streets (routes computed by the server)",
+    },
+    "method_straight": {
+        "uk": "Показано відстань по прямій, не пішохідну.",
+        "en": "Showing straight-line distance, not walking.",
+    },
+    "method_static": {
+        "uk": "Статична копія без сервера: відстань по прямій, не пішохідна",
+        "en": "Static copy without a server: straight-line distance, not walking",
+    },
+    "walking_failed": {
+        "uk": "Сервер не проклав пішохідний маршрут",
+        "en": "The server could not compute a walking route",
+    },
+    "walk": {"uk": "пішки", "en": "on foot"},
+    "min": {"uk": "хв", "en": "min"},
     "straight_line": {"uk": "по прямій", "en": "straight line"},
     "distance": {"uk": "Відстань", "en": "Distance"},
     "measure": {"uk": "Виміряти відстань", "en": "Measure distance"},

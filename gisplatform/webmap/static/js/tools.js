@@ -14,23 +14,74 @@
   };
   gp.formatDistance = (m) => (m < 1000 ? `${Math.round(m)} ${gp.t('m')}`
     : `${(m / 1000).toFixed(m < 10000 ? 2 : 1)} ${gp.t('km')}`);
+  gp.formatMetres = (m) => `${new Intl.NumberFormat(gp.state.lang === 'uk' ? 'uk-UA' : 'en-GB').format(Math.round(m))} ${gp.t('m')}`;
+
+  /** The loaded shelters that pass every current filter, by fid. */
+  async function filteredShelters() {
+    const data = await gp.loadLayer(SHELTERS);
+    const byFid = new Map();
+    (data ? data.features : []).forEach((f) => {
+      if (f.geometry && gp.passes(SHELTERS, f.properties)) byFid.set(String(f.id), f);
+    });
+    return byFid;
+  }
+
+  /** Straight-line nearest shelters: [{fid, properties, lat, lon, straight}], nearest first. */
+  gp.straightNearest = async function (lat, lon, count) {
+    const shelters = await filteredShelters();
+    return [...shelters.values()].map((f) => {
+      const [x, y] = f.geometry.coordinates;
+      return { fid: f.id, properties: f.properties, lat: y, lon: x, straight: gp.haversine(lat, lon, y, x) };
+    }).sort((a, b) => a.straight - b.straight).slice(0, count);
+  };
+
+  /** The shelter filters the nearest-shelter process understands (null: any value). */
+  const PROCESS_FILTERS = ['readiness', 'accessible', 'access_mode'];
 
   /**
-   * The nearest shelters to (lat, lon) that pass the current shelter filters, nearest first:
-   * [{fid, properties, lat, lon, distance}]. Straight-line for now; this is the one function to
-   * swap for POST {apiBase}/processes/nearest-shelter/execution (walking distance) later.
+   * Walking nearest shelters from the nearest-shelter process: {snapped, shelters: [{fid,
+   * properties, lat, lon, walk, minutes, straight, route}]}. Filters the process does not
+   * know (e.g. shelter type) are applied here to a longer list. Throws the server's message.
+   */
+  gp.walkingNearest = async function (lat, lon, count) {
+    const wanted = gp.state.filters[SHELTERS] || {};
+    const inputs = { origin: { lon, lat }, limit: count };
+    PROCESS_FILTERS.forEach((name) => { inputs[name] = wanted[name] ? [wanted[name]] : null; });
+    if (Object.keys(wanted).some((name) => wanted[name] && !PROCESS_FILTERS.includes(name))) inputs.limit = 50;
+    const response = await fetch(`${gp.state.cfg.apiBase}/processes/nearest-shelter/execution`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ inputs }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const message = body.description || body.detail || `HTTP ${response.status}`;
+      throw new Error(String(message).replace(/^Error executing process: /, ''));
+    }
+    const shelters = await filteredShelters();
+    const found = body.shelters.filter((s) => shelters.has(String(s.fid))).slice(0, count).map((s) => {
+      const feature = shelters.get(String(s.fid));
+      const [x, y] = feature.geometry.coordinates;
+      return { fid: s.fid, properties: feature.properties, lat: y, lon: x,
+        walk: s.walk_m, minutes: s.walk_minutes, straight: s.straight_m, route: s.route };
+    });
+    return { snapped: body.snapped, shelters: found };
+  };
+
+  /**
+   * The nearest shelters to (lat, lon) under the current filters: {method, shelters, error}.
+   * Walking distance from the server; straight line only in a static copy or when the
+   * process answers an error (its message is kept in ``error``).
    */
   gp.nearestShelters = async function (lat, lon, count = 5) {
-    const data = await gp.loadLayer(SHELTERS);
-    if (!data) return [];
-    return data.features
-      .filter((f) => f.geometry && gp.passes(SHELTERS, f.properties))
-      .map((f) => {
-        const [x, y] = f.geometry.coordinates;
-        return { fid: f.id, properties: f.properties, lat: y, lon: x, distance: gp.haversine(lat, lon, y, x) };
-      })
-      .sort((a, b) => a.distance - b.distance)
-      .slice(0, count);
+    if (!gp.state.cfg.apiBase) {
+      return { method: 'straight', shelters: await gp.straightNearest(lat, lon, count), error: null };
+    }
+    try {
+      return { method: 'walking', error: null, ...(await gp.walkingNearest(lat, lon, count)) };
+    } catch (err) {
+      return { method: 'straight', shelters: await gp.straightNearest(lat, lon, count), error: err.message };
+    }
   };
 
   function nearestTool(state, box) {
@@ -40,48 +91,98 @@
     box.innerHTML = `<h2>${gp.esc(t('nearest_title'))}</h2><div class="gp-buttons">` +
       `<button type="button" id="gp-nearest-pick">${gp.esc(t('nearest_click'))}</button>` +
       `<button type="button" id="gp-nearest-here">${gp.esc(t('nearest_here'))}</button></div>` +
-      `<p class="gp-hint">${gp.esc(t('nearest_hint'))}</p><ol id="gp-nearest-results"></ol>`;
+      `<p class="gp-hint">${gp.esc(t('nearest_hint'))}</p><p id="gp-nearest-method"></p><ol id="gp-nearest-results"></ol>`;
     const marks = L.layerGroup().addTo(state.map);
+    const route = L.layerGroup().addTo(state.map);
     const field = (name) => lc.fields.find((f) => f.name === name);
+    const list = box.querySelector('#gp-nearest-results');
+    const method = box.querySelector('#gp-nearest-method');
     let picking = false;
+    let serial = 0;
     const pickButton = box.querySelector('#gp-nearest-pick');
     const setPicking = (on) => {
       picking = on;
       pickButton.classList.toggle('gp-active', on);
       state.map.getContainer().classList.toggle('gp-crosshair', on);
     };
+    const showMethod = (result) => {
+      let text = t('method_walking');
+      if (result.method === 'straight') text = result.error ? `${t('walking_failed')}: ${result.error}. ${t('method_straight')}` : t('method_static');
+      method.className = `gp-method gp-method-${result.method}${result.error ? ' gp-warn' : ''}`;
+      method.dataset.method = result.method;
+      method.textContent = text;
+    };
+    /** Draw the walk to shelter ``s`` (or a dashed straight line without a route). */
+    const drawRoute = (s, from) => {
+      route.clearLayers();
+      list.querySelectorAll('li').forEach((li) => li.classList.toggle('gp-current', li.dataset.fid === String(s.fid)));
+      if (!s.route) {
+        L.polyline([from, [s.lat, s.lon]], { color: '#000', dashArray: '4 4', weight: 2, pane: 'gp-lines', className: 'gp-straight-line', interactive: false }).addTo(route);
+        return null;
+      }
+      const line = L.polyline(s.route.coordinates.map(([x, y]) => [y, x]), {
+        color: '#6a3d9a', weight: 5, opacity: 0.85, pane: 'gp-lines', className: 'gp-route', interactive: false,
+      }).addTo(route);
+      return line.getBounds().extend(from);
+    };
+    const item = (s) => {
+      const value = (name) => gp.esc(gp.formatValue(field(name), s.properties[name]) || '—');
+      const straight = (format) => gp.esc(`${format(s.straight)} ${t('straight_line')}`);
+      const distance = s.walk === undefined ? `<b class="gp-distance">${straight(gp.formatDistance)}</b>`
+        : `<b class="gp-walk">${gp.esc(gp.formatMetres(s.walk))}</b> · ${gp.esc(`${Math.max(1, Math.round(s.minutes))} ${t('min')} ${t('walk')}`)}` +
+          ` · <span class="gp-distance">${straight(gp.formatMetres)}</span>`;
+      return `<li data-fid="${gp.esc(s.fid)}"><a href="#" class="gp-nearest-name">${gp.esc(s.properties.name || s.fid)}</a>` +
+        `<div>${distance}</div>` +
+        `<div>${gp.esc(gp.loc(field('readiness').title))}: ${value('readiness')}</div>` +
+        `<div>${gp.esc(gp.loc(field('accessible').title))}: ${value('accessible')}</div></li>`;
+    };
     gp.showNearest = async function (lat, lon) {
-      const found = await gp.nearestShelters(lat, lon);
-      const list = box.querySelector('#gp-nearest-results');
+      const mine = ++serial;
       marks.clearLayers();
-      L.circleMarker([lat, lon], { radius: 6, color: '#000', fillColor: '#fff', fillOpacity: 1, weight: 2 }).addTo(marks);
-      if (!found.length) { list.innerHTML = `<li class="gp-empty">${gp.esc(t('nearest_none'))}</li>`; return found; }
-      L.polyline([[lat, lon], [found[0].lat, found[0].lon]], { color: '#000', dashArray: '4 4', weight: 2 }).addTo(marks);
-      list.innerHTML = found.map((s) => {
-        const value = (name) => gp.esc(gp.formatValue(field(name), s.properties[name]) || '—');
-        return `<li data-fid="${gp.esc(s.fid)}"><a href="#" class="gp-nearest-name">${gp.esc(s.properties.name || s.fid)}</a>` +
-          `<div><b class="gp-distance">${gp.esc(gp.formatDistance(s.distance))}</b> (${gp.esc(t('straight_line'))})</div>` +
-          `<div>${gp.esc(gp.loc(field('readiness').title))}: ${value('readiness')}</div>` +
-          `<div>${gp.esc(gp.loc(field('accessible').title))}: ${value('accessible')}</div></li>`;
-      }).join('');
-      list.querySelectorAll('li[data-fid]').forEach((item, i) => item.querySelector('a').addEventListener('click', (ev) => {
-        ev.preventDefault();
-        const s = found[i];
-        state.map.setView([s.lat, s.lon], Math.max(state.map.getZoom(), 16));
-        L.popup().setLatLng([s.lat, s.lon]).setContent(gp.popupHtml(lc, s.properties, s.fid)).openOn(state.map);
-      }));
-      gp.emit('nearest', found);
-      return found;
+      route.clearLayers();
+      L.circleMarker([lat, lon], { radius: 6, color: '#000', fillColor: '#fff', fillOpacity: 1, weight: 2, pane: 'gp-points', interactive: false }).addTo(marks);
+      method.className = 'gp-method';
+      method.dataset.method = '';
+      method.textContent = state.cfg.apiBase ? t('nearest_loading') : '';
+      list.innerHTML = '';
+      const result = await gp.nearestShelters(lat, lon);
+      if (mine !== serial) return result;
+      showMethod(result);
+      const found = result.shelters;
+      if (!found.length) {
+        const why = result.method === 'walking' && !result.snapped ? 'nearest_off_network'
+          : result.method === 'walking' ? 'nearest_unreachable' : 'nearest_none';
+        list.innerHTML = `<li class="gp-empty">${gp.esc(t(why))}</li>`;
+      } else {
+        list.innerHTML = found.map(item).join('');
+        list.querySelectorAll('li[data-fid]').forEach((li, i) => {
+          li.addEventListener('mouseenter', () => drawRoute(found[i], [lat, lon]));
+          li.querySelector('a').addEventListener('click', (ev) => {
+            ev.preventDefault();
+            const s = found[i];
+            const bounds = drawRoute(s, [lat, lon]);
+            if (bounds) state.map.fitBounds(bounds, { padding: [40, 40], maxZoom: 17 });
+            else state.map.setView([s.lat, s.lon], Math.max(state.map.getZoom(), 16));
+            L.popup().setLatLng([s.lat, s.lon]).setContent(gp.popupHtml(lc, s.properties, s.fid)).openOn(state.map);
+          });
+        });
+        const bounds = drawRoute(found[0], [lat, lon]);
+        if (bounds && !state.map.getBounds().contains(bounds)) state.map.fitBounds(bounds, { padding: [40, 40], maxZoom: 17 });
+      }
+      box.scrollIntoView({ block: 'nearest' });
+      gp.emit('nearest', result);
+      return result;
     };
     pickButton.addEventListener('click', () => setPicking(!picking));
-    // A DOM listener: the map's own 'click' does not fire when a feature is under the cursor.
-    L.DomEvent.on(state.map.getContainer(), 'click', (ev) => {
+    // A capturing DOM listener: it sees clicks on features too and keeps their popups shut.
+    state.map.getContainer().addEventListener('click', (ev) => {
       if (!picking || ev.target.closest('.leaflet-control')) return;
+      ev.stopPropagation();
       setPicking(false);
       state.map.closePopup();
       const at = state.map.mouseEventToLatLng(ev);
       gp.showNearest(at.lat, at.lng);
-    });
+    }, true);
     box.querySelector('#gp-nearest-here').addEventListener('click', () => {
       state.map.once('locationfound', (e) => gp.showNearest(e.latlng.lat, e.latlng.lng));
       state.map.locate({ enableHighAccuracy: true });
