@@ -262,3 +262,31 @@ def test_sigkill_mid_import_leaves_layer_unchanged(clean_db: str, tmp_path: Path
             break
         time.sleep(0.1)
     assert snapshot(clean_db) == before
+
+
+def test_bulk_load_into_empty_layer_rebuilds_its_indexes(
+    clean_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gisplatform.ingest.importer.BULK_ROWS", 1)
+    catalogue = (
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'gis' AND tablename = 'shelters' "
+        "UNION ALL SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'gis.shelters'::regclass ORDER BY 1"
+    )
+    before = _rows(clean_db, catalogue)
+    path = write_geojson(tmp_path / "a.geojson", [shelter("B"), shelter("A"), shelter("C")])
+    assert run_cli(clean_db, "import", "shelters", str(path)).exit_code == 0
+    assert _rows(clean_db, catalogue) == before
+    assert _rows(clean_db, "SELECT shelter_code FROM gis.shelters ORDER BY fid") == [
+        ("B",),
+        ("A",),
+        ("C",),
+    ]
+    history = _rows(
+        clean_db,
+        "SELECT operation, new_values->>'shelter_code', new_values->'geom'->>'type' "
+        "FROM history.feature_changes ORDER BY fid",
+    )
+    assert history == [("INSERT", c, "Point") for c in "BAC"]
+    again = run_cli(clean_db, "import", "shelters", str(path))
+    assert again.exit_code != 0 and "already exists" in again.output

@@ -1,4 +1,4 @@
-"""The import pipeline: read → map columns → validate → stage → merge, with a log entry."""
+"""The import pipeline: read → map columns → validate → COPY (upserts: stage → merge), logged."""
 
 from __future__ import annotations
 
@@ -25,7 +25,14 @@ from gisplatform.ingest.columns import (
 )
 from gisplatform.ingest.crs import ROMNY, WGS84, AreaOfInterest, parse_crs
 from gisplatform.ingest.errors import IngestError, RowProblem, RowsRejected
-from gisplatform.ingest.load import ImportRecord, LoadCounts, Loader, Mode, log_import
+from gisplatform.ingest.load import (
+    BULK_ROWS,
+    ImportRecord,
+    LoadCounts,
+    Loader,
+    Mode,
+    log_import,
+)
 from gisplatform.ingest.readers import SourceData, read_source
 from gisplatform.ingest.validate import check_geometry, duplicate_keys, validate_column
 from gisplatform.ingest.values import parse_value
@@ -187,17 +194,12 @@ def prepare(
     return prepared
 
 
-def _rows(prepared: Prepared, names: list[str]) -> Any:
-    valid = np.flatnonzero(prepared.valid)
+def _columns(prepared: Prepared, names: list[str], rows: NDArray[np.intp]) -> list[list[Any]]:
+    """The values of ``rows`` as one list per field, then the geometries as EWKB hex."""
     ewkb = shapely.to_wkb(
-        shapely.set_srid(prepared.geometry[valid], 4326), hex=True, include_srid=True
+        shapely.set_srid(prepared.geometry[rows], 4326), hex=True, include_srid=True
     )
-    columns = [
-        (valid + 1).tolist(),
-        *(prepared.values[n][valid].tolist() for n in names),
-        ewkb.tolist(),
-    ]
-    return zip(*columns, strict=True)
+    return [*(prepared.values[n][rows].tolist() for n in names), ewkb.tolist()]
 
 
 def import_file(
@@ -267,18 +269,35 @@ def _load(
     names = list(prepared.values)
     loader = Loader(conn, spec, schema, names)
     loader.begin(record.actor)
-    valid_count = int(prepared.valid.sum())
-    reporter.start("copying", valid_count)
-    loader.stage_rows(_rows(prepared, names), reporter.advance)
-    if options.mode is Mode.APPEND:
-        existing = loader.existing_keys()
-        if existing and not options.skip_invalid:
-            raise RowsRejected(existing)
-        if existing:
-            loader.drop_rows(p.row for p in existing)
-            problems = sorted(problems + existing, key=lambda p: p.row)
-    reporter.start("merging")
-    counts = loader.merge(options.mode)
+    rows = np.flatnonzero(prepared.valid)
+    counts = LoadCounts()
+    if options.mode is Mode.UPSERT:
+        reporter.start("copying", len(rows))
+        numbers = (rows + 1).tolist()
+        loader.stage_rows(
+            zip(numbers, *_columns(prepared, names, rows), strict=True), reporter.advance
+        )
+        reporter.start("merging")
+        counts = loader.upsert()
+    else:
+        empty = options.mode is Mode.APPEND and loader.is_empty()
+        if options.mode is Mode.APPEND and not empty:
+            keys = [prepared.values[k][rows].tolist() for k in spec.natural_key]
+            loader.stage_keys(zip((rows + 1).tolist(), *keys, strict=True))
+            existing = loader.existing_keys()
+            if existing and not options.skip_invalid:
+                raise RowsRejected(existing)
+            if existing:
+                rows = np.setdiff1d(rows, np.array([p.row - 1 for p in existing]))
+                problems = sorted(problems + existing, key=lambda p: p.row)
+        if options.mode is Mode.REPLACE:
+            counts.deleted = loader.delete_all()
+        reporter.start("copying", len(rows))
+        counts.inserted = loader.insert_rows(
+            zip(*_columns(prepared, names, rows), strict=True),
+            reporter.advance,
+            build_indexes_after=empty and len(rows) >= BULK_ROWS,
+        )
     rejected = len({p.row for p in problems})
     summary = {"read": len(prepared.geometry), "rejected": rejected, **vars(counts)}
     status = "dry_run" if options.dry_run else ("partial" if rejected else "succeeded")

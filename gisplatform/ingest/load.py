@@ -1,5 +1,9 @@
-"""Writing validated rows: COPY into a temporary staging table, then one merge.
+"""Writing validated rows: COPY straight into the layer, or via a staging table for upserts.
 
+Appends and replacements COPY into the layer table itself (its triggers and
+constraints apply to COPY as to INSERT); only the natural keys are staged
+first when the layer already has rows, to name the rows that clash. Upserts
+COPY into a temporary staging table and merge with one statement.
 Everything happens in a single transaction, so a failure of any kind (a bad
 row found by the database, Ctrl-C, a killed process, a lost connection)
 leaves the layer exactly as it was.
@@ -22,6 +26,8 @@ from gisplatform.registry import LayerSpec
 
 STAGE = "gisplatform_import_stage"
 ROW = "_row"
+#: From this many rows on, a load into an empty layer builds its indexes after the COPY.
+BULK_ROWS = 10_000
 Progress = Callable[[int], None]
 
 
@@ -89,7 +95,7 @@ def log_import(
 
 
 class Loader:
-    """Stages rows and merges them into one layer table inside the caller's transaction."""
+    """COPYs rows into one layer table (upserts: stages and merges) in the caller's transaction."""
 
     def __init__(
         self, conn: psycopg.Connection[Any], spec: LayerSpec, schema: str, columns: Sequence[str]
@@ -97,6 +103,7 @@ class Loader:
         self.conn = conn
         self.spec = spec
         self.table = sql.Identifier(schema, spec.name)
+        self.table_name = (schema, spec.name)
         self.columns = list(columns)
         self.stage = sql.Identifier(STAGE)
 
@@ -111,6 +118,97 @@ class Loader:
         self.conn.execute("SELECT set_config('gisplatform.actor', %s, true)", (actor,))
         self.conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(self.table))
 
+    def is_empty(self) -> bool:
+        """True when the layer has no rows (stable: :meth:`begin` locked out writers)."""
+        row = self.conn.execute(
+            sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(self.table)
+        ).fetchone()
+        return bool(row and row[0])
+
+    def _copy(
+        self,
+        target: sql.Composable,
+        columns: sql.Composable,
+        rows: Iterable[Sequence[object]],
+        progress: Progress | None,
+        every: int,
+    ) -> int:
+        query = sql.SQL("COPY {} ({}) FROM STDIN").format(target, columns)
+        n = 0
+        with self.conn.cursor() as cur:
+            with cur.copy(query) as cp:
+                for n, row in enumerate(rows, 1):
+                    cp.write_row(row)
+                    if progress is not None and n % every == 0:
+                        progress(every)
+            return cur.rowcount if cur.rowcount >= 0 else n
+
+    def _create_stage(self, columns: sql.Composable) -> None:
+        self.conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT 0 AS {row}, {cols} "
+                "FROM {table} WITH NO DATA"
+            ).format(stage=self.stage, row=sql.Identifier(ROW), cols=columns, table=self.table)
+        )
+
+    def insert_rows(
+        self,
+        rows: Iterable[Sequence[object]],
+        progress: Progress | None = None,
+        every: int = 10_000,
+        build_indexes_after: bool = False,
+    ) -> int:
+        """COPY ``(*columns, geom_ewkb_hex)`` tuples into the layer; the number inserted.
+
+        With ``build_indexes_after`` (for bulk loads into an empty layer) the spatial
+        and natural-key indexes are dropped first and built once after the COPY, several
+        times cheaper than maintaining them row by row. That locks the layer against
+        readers too until commit; they would see no rows before the commit anyway.
+        """
+        rebuild = self._drop_secondary_indexes() if build_indexes_after else []
+        count = self._copy(self.table, self._cols(), rows, progress, every)
+        for statement in rebuild:
+            self.conn.execute(statement)
+        return count
+
+    def _drop_secondary_indexes(self) -> list[sql.Composed | sql.SQL]:
+        """Drop the indexes besides the primary key; the statements that rebuild them.
+
+        Unique constraints referenced by a foreign key are left alone.
+        """
+        relid = sql.SQL("to_regclass(format('%%I.%%I', %s::text, %s::text))")
+        constraints = self.conn.execute(
+            sql.SQL(
+                "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+                "WHERE c.conrelid = {rel} AND c.contype = 'u' AND NOT EXISTS "
+                "(SELECT FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)"
+            ).format(rel=relid),
+            self.table_name,
+        ).fetchall()
+        indexes = self.conn.execute(
+            sql.SQL(
+                "SELECT n.nspname, x.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "JOIN pg_class x ON x.oid = i.indexrelid "
+                "JOIN pg_namespace n ON n.oid = x.relnamespace "
+                "WHERE i.indrelid = {rel} AND NOT i.indisprimary "
+                "AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)"
+            ).format(rel=relid),
+            self.table_name,
+        ).fetchall()
+        rebuild: list[sql.Composed | sql.SQL] = []
+        for name, definition in constraints:
+            constraint = sql.Identifier(name)
+            self.conn.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(self.table, constraint)
+            )
+            # The definitions are the catalogue's own renderings (pg_get_*def).
+            add = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(self.table, constraint)
+            rebuild.append(add + sql.SQL(definition))
+        for schema, name, definition in indexes:
+            self.conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, name)))
+            rebuild.append(sql.SQL(definition))
+        return rebuild
+
     def stage_rows(
         self,
         rows: Iterable[Sequence[object]],
@@ -118,20 +216,15 @@ class Loader:
         every: int = 10_000,
     ) -> None:
         """COPY ``(_row, *columns, geom_ewkb_hex)`` tuples into a temporary staging table."""
-        self.conn.execute(
-            sql.SQL(
-                "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT 0 AS {row}, {cols} "
-                "FROM {table} WITH NO DATA"
-            ).format(stage=self.stage, row=sql.Identifier(ROW), cols=self._cols(), table=self.table)
-        )
-        copy = sql.SQL("COPY {} ({}, {}) FROM STDIN").format(
-            self.stage, sql.Identifier(ROW), self._cols()
-        )
-        with self.conn.cursor().copy(copy) as cp:
-            for n, row in enumerate(rows, 1):
-                cp.write_row(row)
-                if progress is not None and n % every == 0:
-                    progress(every)
+        self._create_stage(self._cols())
+        columns = sql.SQL("{}, {}").format(sql.Identifier(ROW), self._cols())
+        self._copy(self.stage, columns, rows, progress, every)
+
+    def stage_keys(self, rows: Iterable[Sequence[object]]) -> None:
+        """COPY ``(_row, *natural_key)`` tuples into the staging table for :meth:`existing_keys`."""
+        keys = sql.SQL(", ").join(sql.Identifier(k) for k in self.spec.natural_key)
+        self._create_stage(keys)
+        self._copy(self.stage, sql.SQL("{}, {}").format(sql.Identifier(ROW), keys), rows, None, 1)
 
     def existing_keys(self) -> list[RowProblem]:
         """Staged rows whose natural key is already in the layer (append mode)."""
@@ -161,25 +254,15 @@ class Loader:
             )
         return problems
 
-    def drop_rows(self, rows: Iterable[int]) -> None:
-        """Remove rejected rows from the staging table."""
-        self.conn.execute(
-            sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(self.stage, sql.Identifier(ROW)),
-            (list(rows),),
-        )
+    def delete_all(self) -> int:
+        """Delete every row of the layer (replace mode); the number deleted."""
+        return self.conn.execute(sql.SQL("DELETE FROM {}").format(self.table)).rowcount
 
-    def merge(self, mode: Mode) -> LoadCounts:
-        """Apply the staged rows to the layer table."""
-        counts = LoadCounts()
-        if mode is Mode.REPLACE:
-            delete = sql.SQL("DELETE FROM {}").format(self.table)
-            counts.deleted = self.conn.execute(delete).rowcount
+    def upsert(self) -> LoadCounts:
+        """Merge the staged rows into the layer by natural key, in file order."""
         insert = sql.SQL(
             "INSERT INTO {table} AS t ({cols}) SELECT {cols} FROM {stage} ORDER BY {row}"
         ).format(table=self.table, cols=self._cols(), stage=self.stage, row=sql.Identifier(ROW))
-        if mode is not Mode.UPSERT:
-            counts.inserted = self.conn.execute(insert).rowcount
-            return counts
         changed = sql.SQL("({}) IS DISTINCT FROM ({})").format(
             self._cols("t"), self._cols("excluded")
         )
@@ -198,7 +281,7 @@ class Loader:
         )
         result = self.conn.execute(upsert).fetchone()
         assert result is not None
-        counts.inserted, counts.updated = int(result[0]), int(result[1])
+        counts = LoadCounts(inserted=int(result[0]), updated=int(result[1]))
         counts.unchanged = int(result[2]) - counts.inserted - counts.updated
         return counts
 

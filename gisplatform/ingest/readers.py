@@ -11,7 +11,9 @@ import csv
 import tempfile
 import warnings
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 #: Formats that are plain text and must be decodable before GDAL sees them.
 TEXT_SUFFIXES = (*CSV_SUFFIXES, ".geojson", ".json", ".kml", ".gml", ".geojsonl")
 SINGLE_LAYER_SUFFIXES = (".geojson", ".json", ".geojsonl", ".fgb", ".shp")
+_HAS_ARROW = find_spec("pyarrow") is not None
 
 
 @dataclass(frozen=True)
@@ -63,14 +66,7 @@ def read_source(
             gdal_path = _transcode(path, encoding, Path(tmp))
             encoding = None
         layer = _choose_layer(path, gdal_path, source_layer)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                frame = pyogrio.read_dataframe(gdal_path, layer=layer, encoding=encoding)
-        except Exception as exc:  # GDAL reports corrupt input through many error types
-            raise IngestError(
-                f"cannot read {path.name}: {exc} (is the file truncated or corrupt?)"
-            ) from exc
+        frame = _read_gdal(path, gdal_path, layer, encoding)
     geometry: NDArray[np.object_] | None = None
     crs: CRS | None = None
     if "geometry" in frame.columns and hasattr(frame, "crs"):
@@ -78,6 +74,23 @@ def read_source(
         crs = frame.crs
         frame = pd.DataFrame(frame.drop(columns="geometry"))
     return SourceData(path, layer, frame.astype(object), geometry, crs)
+
+
+def _read_gdal(path: Path, gdal_path: str, layer: str | None, encoding: str | None) -> Any:
+    """The file as a GeoDataFrame: through Arrow when possible (much faster), else row-wise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if encoding is None and _HAS_ARROW:
+            try:
+                return pyogrio.read_dataframe(gdal_path, layer=layer, use_arrow=True)
+            except Exception:  # e.g. text not in UTF-8: the row-wise reader copes or explains
+                pass
+        try:
+            return pyogrio.read_dataframe(gdal_path, layer=layer, encoding=encoding)
+        except Exception as exc:  # GDAL reports corrupt input through many error types
+            raise IngestError(
+                f"cannot read {path.name}: {exc} (is the file truncated or corrupt?)"
+            ) from exc
 
 
 def _check_encoding(path: Path, encoding: str | None) -> None:

@@ -1,7 +1,8 @@
 """Validation of a whole source table against a layer spec, row by row.
 
-Attribute columns are parsed once per distinct value; geometry checks run on
-shapely arrays. Every rejection is a :class:`RowProblem` naming row and field.
+Attribute columns are parsed once per distinct value (plain strings vectorised);
+geometry checks run on shapely arrays. Every rejection is a :class:`RowProblem`
+naming row and field.
 """
 
 from __future__ import annotations
@@ -63,25 +64,28 @@ def validate_column(
             except ValueError as exc:
                 parsed[position] = None
                 problems.append(RowProblem(position + 1, f.name, str(exc), _show(value)))
+        missing = np.array([v is None for v in parsed], dtype=bool)
     else:
-        mask = _missing(raw)
-        cleaned = raw.astype(object)
-        cleaned[mask] = None
-        codes, uniques = pd.factorize(pd.Series(cleaned, dtype=object))
+        # Missing values get code -1 (the table's last slot, None); blanks parse to None.
+        codes, uniques = pd.factorize(pd.Series(raw, dtype=object))
         table = np.empty(len(uniques) + 1, dtype=object)
         errors: dict[int, str] = {}
-        for k in range(len(uniques)):
+        plain = _plain_strings(f, uniques) if f.type is FieldType.STRING else None
+        if plain is not None:
+            table[:-1] = plain
+        for k in range(len(uniques)) if plain is None else np.flatnonzero(pd.isna(plain)):
             try:
                 table[k] = parse_value(f, uniques[k])
             except ValueError as exc:
-                errors[k] = str(exc)
+                table[k] = None
+                errors[int(k)] = str(exc)
         parsed = table[codes]
         if errors:
             for i in np.flatnonzero(np.isin(codes, list(errors))):
                 problems.append(
                     RowProblem(int(i) + 1, f.name, errors[int(codes[i])], _show(raw[i]))
                 )
-    missing = np.array([v is None for v in parsed], dtype=bool)
+        missing = np.array([v is None for v in table], dtype=bool)[codes]
     bad_rows = {p.row - 1 for p in problems}
     if f.default is not None and missing.any():
         parsed[missing] = parse_value(f, f.default)
@@ -92,14 +96,24 @@ def validate_column(
     return parsed, problems
 
 
-def _missing(raw: NDArray[np.object_]) -> NDArray[np.bool_]:
-    """Vectorised :func:`is_missing` for a column of scalars."""
-    series = pd.Series(raw, dtype=object)
+def _plain_strings(f: FieldSpec, uniques: NDArray[np.object_]) -> NDArray[np.object_] | None:
+    """Vectorised parsing of a string field's distinct values.
+
+    Each value stripped, or NaN where it needs the full parser (not a string, blank,
+    too long, NUL, pattern mismatch), which then gives the exact message; ``None``
+    when no value is a string.
+    """
     try:
-        blank = series.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-    except AttributeError:  # no strings in the column
-        blank = np.zeros(len(series), dtype=bool)
-    return np.asarray(pd.isna(series).to_numpy(dtype=bool) | blank)
+        stripped = pd.Series(uniques, dtype=object).str.strip()
+    except AttributeError:  # no strings at all
+        return None
+    length = stripped.str.len()
+    ok = length.gt(0) & ~stripped.str.contains("\x00", regex=False, na=True)
+    if f.max_length is not None:
+        ok &= length.le(f.max_length)
+    if f.pattern is not None:
+        ok &= stripped.str.contains(f.pattern, regex=True, na=False)
+    return np.asarray(stripped.where(ok).to_numpy(dtype=object))
 
 
 def _show(value: object) -> str:

@@ -17,9 +17,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from psycopg import sql
+from pyproj import CRS
+from pyproj.enums import WktVersion
 from sqlalchemy import Connection, MetaData, Table, create_engine, inspect
 from sqlalchemy import text as sa_text
 
+from gisplatform.crs import OFFERED_EPSG
 from gisplatform.errors import MigrationRefused
 from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.settings import Settings
@@ -104,31 +107,42 @@ def _existing_triggers(conn: Connection, schema: str, table: str) -> set[str]:
     return {name for (name,) in rows}
 
 
-#: name -> (when, transition tables, level, function in the history schema)
+#: name -> (when, transition tables, level, WHEN condition, function in the history schema).
+#: The columns default to the stamps an INSERT gets, so the insert stamp runs only when
+#: a client sends a value of its own (and a bulk insert pays no per-row PL/pgSQL call).
+_CLIENT_STAMPED = (
+    "(NEW.created_at IS DISTINCT FROM now() OR NEW.updated_at IS DISTINCT FROM now() "
+    "OR NEW.version IS DISTINCT FROM 1)"
+)
 TRIGGERS = {
-    "gisplatform_stamp": ("BEFORE INSERT OR UPDATE", "", "ROW", "stamp_row"),
+    "gisplatform_stamp_insert": ("BEFORE INSERT", "", "ROW", _CLIENT_STAMPED, "stamp_row"),
+    "gisplatform_stamp_update": ("BEFORE UPDATE", "", "ROW", "", "stamp_row"),
     "gisplatform_history_insert": (
         "AFTER INSERT",
         "REFERENCING NEW TABLE AS new_rows",
         "STATEMENT",
+        "",
         "record_insert",
     ),
     "gisplatform_history_update": (
         "AFTER UPDATE",
         "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
         "STATEMENT",
+        "",
         "record_update",
     ),
     "gisplatform_history_delete": (
         "AFTER DELETE",
         "REFERENCING OLD TABLE AS old_rows",
         "STATEMENT",
+        "",
         "record_delete",
     ),
     "gisplatform_revision": (
         "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE",
         "",
         "STATEMENT",
+        "",
         "touch_layer",
     ),
 }
@@ -289,16 +303,45 @@ class _Migrator:
         for obsolete in sorted(n for n in existing - set(TRIGGERS) if n.startswith(_PREFIX)):
             query = sql.SQL("DROP TRIGGER {} ON {}").format(sql.Identifier(obsolete), table)
             execute(self.conn, query)
-        for name, (when, transition, level, function) in TRIGGERS.items():
+        for name, (when, transition, level, condition, function) in TRIGGERS.items():
+            condition = f"WHEN {condition} " if condition else ""
             query = sql.SQL(
                 "CREATE OR REPLACE TRIGGER {name} " + when + " ON {table} " + transition + " "
-                "FOR EACH " + level + " EXECUTE FUNCTION {function}()"
+                "FOR EACH " + level + " " + condition + "EXECUTE FUNCTION {function}()"
             ).format(
                 name=sql.Identifier(name),
                 table=table,
                 function=sql.Identifier(self.history, function),
             )
             execute(self.conn, query)
+
+
+def ensure_srids(conn: Connection, codes: tuple[int, ...] = OFFERED_EPSG) -> list[int]:
+    """Add offered EPSG codes that this PostGIS's ``spatial_ref_sys`` lacks (e.g. 9856).
+
+    The definition comes from PROJ's database through pyproj (no lossy PROJ string);
+    returns the codes added.
+    """
+    rows = execute(
+        conn, sql.SQL("SELECT srid FROM spatial_ref_sys WHERE srid = ANY(%s)"), [list(codes)]
+    ).fetchall()
+    present = {int(row[0]) for row in rows}
+    added = []
+    for code in codes:
+        if code in present:
+            continue
+        crs = CRS.from_epsg(code)
+        execute(
+            conn,
+            sql.SQL(
+                "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext, proj4text) "
+                "VALUES (%s, 'EPSG', %s, %s, %s) ON CONFLICT (srid) DO NOTHING"
+            ),
+            # PostGIS 3 resolves EPSG codes through PROJ; srtext is the fallback.
+            [code, code, crs.to_wkt(WktVersion.WKT1_GDAL), ""],
+        )
+        added.append(code)
+    return added
 
 
 def ensure_extensions(conn: Connection) -> None:
@@ -329,6 +372,8 @@ def migrate(
         with engine.begin() as conn:
             conn.execute(sa_text("SELECT pg_advisory_xact_lock(hashtext('gisplatform.migrate'))"))
             ensure_extensions(conn)
+            for code in ensure_srids(conn):
+                log.info("migrate: added EPSG:%d to spatial_ref_sys", code)
             migrator = _Migrator(conn, registry, settings)
             migrator.diff()
             plan = migrator.plan
