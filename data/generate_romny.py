@@ -170,6 +170,16 @@ def multipolygon_geom(geom: BaseGeometry) -> Props:
     return {"type": "MultiPolygon", "coordinates": [polygon_coords(p) for p in parts]}
 
 
+def make_feature(props: Props, geometry: Props) -> Props:
+    """A GeoJSON Feature."""
+    return {"type": "Feature", "properties": props, "geometry": geometry}
+
+
+def demo_feature(props: Props, geometry: Props) -> Props:
+    """A Feature of synthetic data: ``props`` followed by the synthetic source and demo flag."""
+    return make_feature({**props, "source": SYNTHETIC, "is_demo": True}, geometry)
+
+
 def allocate(total: int, weights: np.ndarray) -> list[int]:
     """Split ``total`` into integers proportional to ``weights`` (largest remainder)."""
     share = weights / weights.sum() * total
@@ -906,7 +916,7 @@ class Generator:
             "source": "код і назва — КАТОТТГ; межа синтетична (демо); населення — оцінка",
             "is_demo": True,
         }
-        return {"type": "Feature", "properties": props, "geometry": multipolygon_geom(boundary)}
+        return make_feature(props, multipolygon_geom(boundary))
 
     def district_features(self, districts: list[tuple[str, Polygon, Settlement]]) -> list[Props]:
         """Synthetic starosta districts (labelled as demo)."""
@@ -927,12 +937,8 @@ class Generator:
                 "starosta_office_address": None
                 if city
                 else f"демо-адреса, с. {seed.name}, старостат",
-                "source": SYNTHETIC,
-                "is_demo": True,
             }
-            out.append(
-                {"type": "Feature", "properties": props, "geometry": multipolygon_geom(poly)}
-            )
+            out.append(demo_feature(props, multipolygon_geom(poly)))
         return out
 
     def settlement_features(self) -> list[Props]:
@@ -952,7 +958,7 @@ class Generator:
                 else KATOTTG_SOURCE,
                 "is_demo": True,
             }
-            out.append({"type": "Feature", "properties": props, "geometry": point_geom(s.xy)})
+            out.append(make_feature(props, point_geom(s.xy)))
         return out
 
     def street_features(self) -> list[Props]:
@@ -978,7 +984,7 @@ class Generator:
                 "type": "MultiLineString",
                 "coordinates": [[coords[a], coords[b]] for a, b in s.segments],
             }
-            out.append({"type": "Feature", "properties": props, "geometry": geom})
+            out.append(make_feature(props, geom))
         return out
 
     def building_features(self) -> list[Props]:
@@ -1012,12 +1018,8 @@ class Generator:
                 "population": b.population,
                 "owner_type": owner,
                 "settlement_katottg": b.settlement,
-                "source": SYNTHETIC,
-                "is_demo": True,
             }
-            out.append(
-                {"type": "Feature", "properties": props, "geometry": multipolygon_geom(b.poly)}
-            )
+            out.append(demo_feature(props, multipolygon_geom(b.poly)))
         return out
 
     def shelter_features(
@@ -1121,10 +1123,8 @@ class Generator:
                 "key_holder_name": None,
                 "key_holder_phone": None,
                 "photo_url": None,
-                "source": SYNTHETIC,
-                "is_demo": True,
             }
-            out.append({"type": "Feature", "properties": props, "geometry": point_geom(b.front)})
+            out.append(demo_feature(props, point_geom(b.front)))
         return out, school_shelter
 
     def by_name_code(self, code: str) -> str:
@@ -1164,16 +1164,8 @@ class Generator:
                 "pupils": int(cap * float(rng.uniform(0.5, 0.95))),
                 "shelter_code": shelters.get(i),
                 "settlement_katottg": b.settlement,
-                "source": SYNTHETIC,
-                "is_demo": True,
             }
-            out.append(
-                {
-                    "type": "Feature",
-                    "properties": props,
-                    "geometry": point_geom(b.poly.centroid.coords[0]),
-                }
-            )
+            out.append(demo_feature(props, point_geom(b.poly.centroid.coords[0])))
         return out
 
     def health_features(self, facilities: dict[str, list[tuple[int, str]]]) -> list[Props]:
@@ -1200,16 +1192,8 @@ class Generator:
                 "nszu_contract": kind in ("likarnia", "tsentr_pmd", "ambulatoriia", "fap"),
                 "accessible": choice(rng, ["full", "partial", "none"], [0.4, 0.4, 0.2]),
                 "settlement_katottg": b.settlement,
-                "source": SYNTHETIC,
-                "is_demo": True,
             }
-            out.append(
-                {
-                    "type": "Feature",
-                    "properties": props,
-                    "geometry": point_geom(b.poly.centroid.coords[0]),
-                }
-            )
+            out.append(demo_feature(props, point_geom(b.poly.centroid.coords[0])))
         return out
 
     def admin_features(self, facilities: dict[str, list[tuple[int, str]]]) -> list[Props]:
@@ -1248,10 +1232,8 @@ class Generator:
                 "accessible": "full" if kind == "cnap" else "partial",
                 "services_url": None,
                 "settlement_katottg": settlement,
-                "source": SYNTHETIC,
-                "is_demo": True,
             }
-            out.append({"type": "Feature", "properties": props, "geometry": point_geom(xy)})
+            out.append(demo_feature(props, point_geom(xy)))
         return out
 
     def _segment_points(
@@ -1306,10 +1288,8 @@ class Generator:
                 "pavilion": bool(n == 1 or rng.random() < 0.55),
                 "accessible": choice(rng, ["full", "partial", "none"], [0.3, 0.4, 0.3]),
                 "street_name": street,
-                "source": SYNTHETIC,
-                "is_demo": True,
             }
-            out.append({"type": "Feature", "properties": props, "geometry": point_geom(xy)})
+            out.append(demo_feature(props, point_geom(xy)))
         return out
 
     def utility_features(self) -> list[Props]:
@@ -1375,10 +1355,8 @@ class Generator:
                 else "демо-КП водоканалу та тепломереж",
                 "backup_power": bool(rng.random() < 0.5),
                 "settlement_katottg": settlement,
-                "source": SYNTHETIC,
-                "is_demo": True,
             }
-            out.append({"type": "Feature", "properties": props, "geometry": point_geom(xy)})
+            out.append(demo_feature(props, point_geom(xy)))
         return out
 
     def lighting_features(self) -> tuple[list[Props], list[Props]]:
@@ -1452,16 +1430,8 @@ class Generator:
                 "supply_substation_ref": sub,
                 "metering_point_id": f"DEMO-MP-{n:03d}",
                 "inspected_on": random_day(rng, date(2024, 9, 1), date(2025, 10, 31)),
-                "source": SYNTHETIC,
-                "is_demo": True,
             }
-            cabinets.append(
-                {
-                    "type": "Feature",
-                    "properties": props,
-                    "geometry": point_geom((float(cxy[0]), float(cxy[1]))),
-                }
-            )
+            cabinets.append(demo_feature(props, point_geom((float(cxy[0]), float(cxy[1])))))
         statuses = ["ok", "defective_lamp", "broken_lantern", "column_issue"]
         techs = ["led", "hps", "mh", "cfl", "mercury", "incandescent", "lps"]
         power = {
@@ -1512,10 +1482,8 @@ class Generator:
                 else None,
                 "cabinet_id": f"DEMO-LC-{int(cab) + 1:03d}",
                 "phase": ["l1", "l2", "l3"][n % 3],
-                "source": SYNTHETIC,
-                "is_demo": True,
             }
-            lights.append({"type": "Feature", "properties": props, "geometry": point_geom(pxy)})
+            lights.append(demo_feature(props, point_geom(pxy)))
         return lights, cabinets
 
     def register_features(self, boundary: Polygon) -> list[Props]:
@@ -1545,7 +1513,7 @@ class Generator:
                     "is_demo": False,
                 }
                 geom = {"type": "Point", "coordinates": [lon, lat]}
-                out.append({"type": "Feature", "properties": props, "geometry": geom})
+                out.append(make_feature(props, geom))
         return out
 
 

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import shapely
 from pyproj import Transformer
+from typer.testing import Result
 
 from gisplatform.ingest import ImportOptions, Mode, export_layer, import_file
 from gisplatform.ingest.crs import AreaOfInterest
@@ -126,6 +127,16 @@ def test_geographic_names_with_dms(clean_db: str, registry: LayerRegistry) -> No
         assert abs(x1 - x0) < 1 and abs(y1 - y0) < 1
 
 
+def _assert_shelters_at(url: str, known: dict[str, tuple[float, float]]) -> None:
+    """Every stored shelter lies within 1 cm (in UTM 36N) of its ``known`` lon/lat."""
+    geod = Transformer.from_crs(4326, 32636, always_xy=True)
+    for stored_code, wkt in _rows(url, "SELECT shelter_code, ST_AsText(geom) FROM gis.shelters"):
+        point = shapely.from_wkt(str(wkt))
+        x0, y0 = geod.transform(*known[str(stored_code)])
+        x1, y1 = geod.transform(point.x, point.y)
+        assert abs(x1 - x0) < 0.01 and abs(y1 - y0) < 0.01
+
+
 def test_ucs2000_geopackage(clean_db: str, registry: LayerRegistry, tmp_path: Path) -> None:
     """EPSG:5564 (northing-first CRS) GeoPackage lands where pyproj says; export round-trips."""
     spec = registry.get("shelters")
@@ -139,14 +150,7 @@ def test_ucs2000_geopackage(clean_db: str, registry: LayerRegistry, tmp_path: Pa
     gpd.GeoDataFrame(rows, crs="EPSG:5564").to_file(gpkg, driver="GPKG")
     result = import_file(clean_db, spec, gpkg, ImportOptions())
     assert result.counts.inserted == 3
-    geod = Transformer.from_crs(4326, 32636, always_xy=True)
-    for stored_code, wkt in _rows(
-        clean_db, "SELECT shelter_code, ST_AsText(geom) FROM gis.shelters"
-    ):
-        point = shapely.from_wkt(str(wkt))
-        x0, y0 = geod.transform(*known[str(stored_code)])
-        x1, y1 = geod.transform(point.x, point.y)
-        assert abs(x1 - x0) < 0.01 and abs(y1 - y0) < 0.01
+    _assert_shelters_at(clean_db, known)
     out = tmp_path / "back.gpkg"
     export_layer(clean_db, spec, out, crs="EPSG:5564")
     back = gpd.read_file(out)
@@ -158,13 +162,7 @@ def test_ucs2000_geopackage(clean_db: str, registry: LayerRegistry, tmp_path: Pa
     # inverse: sub-millimetre drift is expected, so compare positions, not bytes.
     again = import_file(clean_db, spec, out, ImportOptions(mode=Mode.UPSERT))
     assert again.counts.inserted == 0 and again.rejected == 0
-    for stored_code, wkt in _rows(
-        clean_db, "SELECT shelter_code, ST_AsText(geom) FROM gis.shelters"
-    ):
-        point = shapely.from_wkt(str(wkt))
-        x0, y0 = geod.transform(*known[str(stored_code)])
-        x1, y1 = geod.transform(point.x, point.y)
-        assert abs(x1 - x0) < 0.01 and abs(y1 - y0) < 0.01
+    _assert_shelters_at(clean_db, known)
 
 
 @pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp", ".fgb", ".csv"])
@@ -200,26 +198,17 @@ def test_where_is_validated(clean_db: str, registry: LayerRegistry, tmp_path: Pa
         write_geojson(tmp_path / "in.geojson", [shelter("W-1")]),
         ImportOptions(),
     )
-    result = run_cli(
-        clean_db,
-        "export",
-        "shelters",
-        str(tmp_path / "x.geojson"),
-        "--where",
-        "name='x' OR 1=1; DROP TABLE gis.shelters",
-    )
+
+    def export(where: str) -> Result:
+        out = str(tmp_path / "x.geojson")
+        return run_cli(clean_db, "export", "shelters", out, "--where", where)
+
+    result = export("name='x' OR 1=1; DROP TABLE gis.shelters")
     assert result.exit_code == 0 and "exported 0 feature" in result.output  # a plain value
     assert snapshot(clean_db)[0] == 1
-    result = run_cli(clean_db, "export", "shelters", str(tmp_path / "x.geojson"), "--where", "1=1")
+    result = export("1=1")
     assert result.exit_code == 1 and "FIELD=VALUE" in result.output
-    result = run_cli(
-        clean_db,
-        "export",
-        "shelters",
-        str(tmp_path / "x.geojson"),
-        "--where",
-        "capacity_persons=lots",
-    )
+    result = export("capacity_persons=lots")
     assert result.exit_code == 1 and "not an integer" in result.output
 
 

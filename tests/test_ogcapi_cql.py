@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import psycopg
@@ -22,164 +23,108 @@ BOX_JSON = {
     ],
 }
 
+Case = tuple[str, str, str, str]
+
+
+def _text(cql: str, where: str | None = None, layer: str = "shelters") -> Case:
+    """A cql2-text case; ``where`` defaults to the filter itself (the same text in SQL)."""
+    return (layer, cql, "cql2-text", cql if where is None else where)
+
+
+def _json(expression: dict[str, Any], where: str) -> Case:
+    """A cql2-json case on the shelters."""
+    return ("shelters", json.dumps(expression), "cql2-json", where)
+
+
+def _prop(name: str) -> dict[str, str]:
+    """A CQL2 JSON property reference."""
+    return {"property": name}
+
+
 # (layer, filter, filter-lang, WHERE clause written by hand)
-CASES: list[tuple[str, str, str, str]] = [
-    ("shelters", "capacity_persons > 100", "cql2-text", "capacity_persons > 100"),
-    (
-        "shelters",
-        "capacity_persons >= 100 AND readiness = 'ready'",
-        "cql2-text",
-        "capacity_persons >= 100 AND readiness = 'ready'",
-    ),
-    ("shelters", "readiness <> 'ready'", "cql2-text", "readiness <> 'ready'"),
-    (
-        "shelters",
-        "capacity_persons < 50 OR seats <= 10",
-        "cql2-text",
-        "capacity_persons < 50 OR seats <= 10",
-    ),
-    ("shelters", "NOT (readiness = 'ready')", "cql2-text", "NOT (readiness = 'ready')"),
-    (
-        "shelters",
-        "capacity_persons BETWEEN 50 AND 150",
-        "cql2-text",
-        "capacity_persons BETWEEN 50 AND 150",
-    ),
-    (
-        "shelters",
-        "capacity_persons NOT BETWEEN 50 AND 150",
-        "cql2-text",
-        "capacity_persons NOT BETWEEN 50 AND 150",
-    ),
-    ("shelters", "shelter_type IN ('pru', 'spp')", "cql2-text", "shelter_type IN ('pru', 'spp')"),
-    ("shelters", "shelter_type NOT IN ('pru')", "cql2-text", "shelter_type NOT IN ('pru')"),
-    ("shelters", "name LIKE 'Демо-укриття 1%'", "cql2-text", "name LIKE 'Демо-укриття 1%'"),
-    (
-        "shelters",
-        "CASEI(name) LIKE casei('ДЕМО-УКРИТТЯ 2%')",
-        "cql2-text",
-        "lower(name) LIKE lower('ДЕМО-УКРИТТЯ 2%')",
-    ),
-    ("shelters", "CASEI(readiness) = casei('READY')", "cql2-text", "lower(readiness) = 'ready'"),
-    ("shelters", "opening_hours IS NULL", "cql2-text", "opening_hours IS NULL"),
-    ("shelters", "opening_hours IS NOT NULL", "cql2-text", "opening_hours IS NOT NULL"),
-    (
-        "shelters",
-        "heating = TRUE AND water_drinking = FALSE",
-        "cql2-text",
-        "heating AND NOT water_drinking",
-    ),
-    (
-        "shelters",
-        "readiness_checked_at > DATE('2025-06-01')",
-        "cql2-text",
-        "readiness_checked_at > '2025-06-01'",
-    ),
-    (
-        "shelters",
+CASES: list[Case] = [
+    _text("capacity_persons > 100"),
+    _text("capacity_persons >= 100 AND readiness = 'ready'"),
+    _text("readiness <> 'ready'"),
+    _text("capacity_persons < 50 OR seats <= 10"),
+    _text("NOT (readiness = 'ready')"),
+    _text("capacity_persons BETWEEN 50 AND 150"),
+    _text("capacity_persons NOT BETWEEN 50 AND 150"),
+    _text("shelter_type IN ('pru', 'spp')"),
+    _text("shelter_type NOT IN ('pru')"),
+    _text("name LIKE 'Демо-укриття 1%'"),
+    _text("CASEI(name) LIKE casei('ДЕМО-УКРИТТЯ 2%')", "lower(name) LIKE lower('ДЕМО-УКРИТТЯ 2%')"),
+    _text("CASEI(readiness) = casei('READY')", "lower(readiness) = 'ready'"),
+    _text("opening_hours IS NULL"),
+    _text("opening_hours IS NOT NULL"),
+    _text("heating = TRUE AND water_drinking = FALSE", "heating AND NOT water_drinking"),
+    _text("readiness_checked_at > DATE('2025-06-01')", "readiness_checked_at > '2025-06-01'"),
+    _text(
         "readiness_checked_at < TIMESTAMP('2025-03-01T00:00:00Z')",
-        "cql2-text",
         "readiness_checked_at < '2025-03-01'",
     ),
-    ("shelters", "seats * 2 > capacity_persons", "cql2-text", "seats * 2 > capacity_persons"),
-    ("shelters", "seats > beds", "cql2-text", "seats > beds"),
-    ("shelters", f"S_INTERSECTS(geom, {BOX})", "cql2-text", f"ST_Intersects(geom, {BOX_SQL})"),
-    ("shelters", f"S_WITHIN(geometry, {BOX})", "cql2-text", f"ST_Within(geom, {BOX_SQL})"),
-    ("shelters", f"S_DISJOINT(geom, {BOX})", "cql2-text", f"ST_Disjoint(geom, {BOX_SQL})"),
-    (
-        "shelters",
+    _text("seats * 2 > capacity_persons"),
+    _text("seats > beds"),
+    _text(f"S_INTERSECTS(geom, {BOX})", f"ST_Intersects(geom, {BOX_SQL})"),
+    _text(f"S_WITHIN(geometry, {BOX})", f"ST_Within(geom, {BOX_SQL})"),
+    _text(f"S_DISJOINT(geom, {BOX})", f"ST_Disjoint(geom, {BOX_SQL})"),
+    _text(
         "S_INTERSECTS(geom, BBOX(33.45, 50.74, 33.49, 50.76))",
-        "cql2-text",
         "ST_Intersects(geom, ST_MakeEnvelope(33.45, 50.74, 33.49, 50.76, 4326))",
     ),
-    (
-        "starosta_districts",
+    _text(
         "S_CONTAINS(geom, POINT(33.47 50.75))",
-        "cql2-text",
         "ST_Contains(geom, ST_SetSRID(ST_MakePoint(33.47, 50.75), 4326))",
+        "starosta_districts",
     ),
-    (
-        "streets",
+    _text(
         f"S_CROSSES(geom, {BOX.replace('POLYGON((', 'LINESTRING(').replace('))', ')')})",
-        "cql2-text",
         f"ST_Crosses(geom, ST_Boundary({BOX_SQL}))",
+        "streets",
     ),
-    (
-        "street_lights",
+    _text(
         "S_INTERSECTS(geom, POLYGON((33.46 50.745, 33.48 50.745, 33.48 50.755, "
         "33.46 50.755, 33.46 50.745))) AND status <> 'ok'",
-        "cql2-text",
         "ST_Intersects(geom, ST_MakeEnvelope(33.46, 50.745, 33.48, 50.755, 4326))"
         " AND status <> 'ok'",
+        "street_lights",
     ),
-    (
-        "shelters",
-        json.dumps(
-            {
-                "op": "and",
-                "args": [
-                    {"op": ">", "args": [{"property": "capacity_persons"}, 100]},
-                    {"op": "=", "args": [{"property": "readiness"}, "ready"]},
-                ],
-            }
-        ),
-        "cql2-json",
+    _json(
+        {
+            "op": "and",
+            "args": [
+                {"op": ">", "args": [_prop("capacity_persons"), 100]},
+                {"op": "=", "args": [_prop("readiness"), "ready"]},
+            ],
+        },
         "capacity_persons > 100 AND readiness = 'ready'",
     ),
-    (
-        "shelters",
-        json.dumps({"op": "between", "args": [{"property": "capacity_persons"}, 50, 150]}),
-        "cql2-json",
+    _json(
+        {"op": "between", "args": [_prop("capacity_persons"), 50, 150]},
         "capacity_persons BETWEEN 50 AND 150",
     ),
-    (
-        "shelters",
-        json.dumps({"op": "in", "args": [{"property": "shelter_type"}, ["pru", "spp"]]}),
-        "cql2-json",
+    _json(
+        {"op": "in", "args": [_prop("shelter_type"), ["pru", "spp"]]},
         "shelter_type IN ('pru', 'spp')",
     ),
-    (
-        "shelters",
-        json.dumps(
-            {"op": "like", "args": [{"op": "casei", "args": [{"property": "name"}]}, "%укриття 3%"]}
-        ),
-        "cql2-json",
+    _json(
+        {"op": "like", "args": [{"op": "casei", "args": [_prop("name")]}, "%укриття 3%"]},
         "lower(name) LIKE '%укриття 3%'",
     ),
-    (
-        "shelters",
-        json.dumps({"op": "s_intersects", "args": [{"property": "geom"}, BOX_JSON]}),
-        "cql2-json",
+    _json(
+        {"op": "s_intersects", "args": [_prop("geom"), BOX_JSON]},
         f"ST_Intersects(geom, {BOX_SQL})",
     ),
-    (
-        "shelters",
-        json.dumps(
-            {
-                "op": "s_within",
-                "args": [{"property": "geom"}, {"bbox": [33.45, 50.74, 33.49, 50.76]}],
-            }
-        ),
-        "cql2-json",
+    _json(
+        {"op": "s_within", "args": [_prop("geom"), {"bbox": [33.45, 50.74, 33.49, 50.76]}]},
         "ST_Within(geom, ST_MakeEnvelope(33.45, 50.74, 33.49, 50.76, 4326))",
     ),
-    (
-        "shelters",
-        json.dumps(
-            {"op": "not", "args": [{"op": "isNull", "args": [{"property": "opening_hours"}]}]}
-        ),
-        "cql2-json",
+    _json(
+        {"op": "not", "args": [{"op": "isNull", "args": [_prop("opening_hours")]}]},
         "opening_hours IS NOT NULL",
     ),
-    (
-        "shelters",
-        json.dumps(
-            {
-                "op": "t_after",
-                "args": [{"property": "readiness_checked_at"}, {"date": "2025-06-01"}],
-            }
-        ),
-        "cql2-json",
+    _json(
+        {"op": "t_after", "args": [_prop("readiness_checked_at"), {"date": "2025-06-01"}]},
         "readiness_checked_at > '2025-06-01'",
     ),
 ]

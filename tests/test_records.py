@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import psycopg
 import pytest
 
 from gisplatform.ogcapi.records import RECORDS_CONFORMANCE
 from gisplatform.registry import Access, LayerRegistry
+from tests import tiles_helpers
 from tests.test_tiles import RESTRICTED, ROMNY, _insert_shelter
-from tests.tiles_helpers import make_app
+from tests.tiles_helpers import asgi_client, make_app
 
 pytestmark = [pytest.mark.db, pytest.mark.anyio]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def client(demo_db_url: str, registry: LayerRegistry) -> AsyncIterator[httpx.AsyncClient]:
-    app = make_app(demo_db_url, registry)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+anyio_backend = tiles_helpers.anyio_backend
+client = tiles_helpers.client
 
 
 async def test_catalogue_lists_every_public_layer_and_nothing_else(
@@ -83,16 +70,14 @@ async def test_search_by_text_bbox_and_limit(client: httpx.AsyncClient) -> None:
 async def test_record_follows_edits_to_the_layer(clean_db: str, registry: LayerRegistry) -> None:
     app = make_app(clean_db, registry)
     url = "/ogc/collections/catalogue/items/shelters"
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            with psycopg.connect(clean_db, autocommit=True) as conn:
-                _insert_shelter(conn, "R-1", *ROMNY)
-            first = (await http.get(url)).json()
-            assert first["properties"]["featureCount"] == 1
-            with psycopg.connect(clean_db, autocommit=True) as conn:
-                _insert_shelter(conn, "R-2", ROMNY[0] + 0.05, ROMNY[1] + 0.05)
-            second = (await http.get(url)).json()
+    async with asgi_client(app) as http:
+        with psycopg.connect(clean_db, autocommit=True) as conn:
+            _insert_shelter(conn, "R-1", *ROMNY)
+        first = (await http.get(url)).json()
+        assert first["properties"]["featureCount"] == 1
+        with psycopg.connect(clean_db, autocommit=True) as conn:
+            _insert_shelter(conn, "R-2", ROMNY[0] + 0.05, ROMNY[1] + 0.05)
+        second = (await http.get(url)).json()
     assert second["properties"]["featureCount"] == 2
     assert second["properties"]["updated"] > first["properties"]["updated"]
     ring = second["geometry"]["coordinates"][0]

@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +18,16 @@ from psycopg import sql
 
 from gisplatform.ogcapi.tilequeries import TileSettings
 from gisplatform.registry import Access, LayerRegistry
-from tests.tiles_helpers import live_server, make_app
+from tests import tiles_helpers
+from tests.tiles_helpers import asgi_client, live_server, make_app
 
 pytestmark = [pytest.mark.db, pytest.mark.anyio]
+anyio_backend = tiles_helpers.anyio_backend
+client = tiles_helpers.client
 
 RESTRICTED = ("lighting_cabinets", "utility_facilities")
 ROMNY = (33.4746, 50.7515)  # lon/lat of the town centre
 MERCATOR = morecantile.tms.get("WebMercatorQuad")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def client(demo_db_url: str, registry: LayerRegistry) -> AsyncIterator[httpx.AsyncClient]:
-    app = make_app(demo_db_url, registry)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
 
 
 def _tile_url(path: str, lon: float, lat: float, z: int) -> str:
@@ -178,10 +166,8 @@ async def test_feature_cap_is_reported_not_silent(
     demo_db_url: str, registry: LayerRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = make_app(demo_db_url, registry, TileSettings(max_features=5))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            response = await http.get(_tile_url("/tiles", *ROMNY, 15))
+    async with asgi_client(app) as http:
+        response = await http.get(_tile_url("/tiles", *ROMNY, 15))
     assert response.status_code == 200
     assert "layer=buildings; limit=5" in response.headers["x-tile-truncated"]
     layers = mapbox_vector_tile.decode(response.content)
@@ -211,26 +197,24 @@ async def test_etag_304_and_an_edit_invalidates_the_cached_tile(
         fid = _insert_shelter(conn, "T-1", *ROMNY)
     app = make_app(clean_db, registry)
     url = _tile_url("/collections/shelters/tiles", *ROMNY, 15)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            first = await http.get(url)
-            etag = first.headers["etag"]
-            assert first.status_code == 200 and etag.startswith('"')
-            assert "public" in first.headers["cache-control"]
-            assert first.headers["x-tile-cache"] == "miss"
-            again = await http.get(url)
-            assert again.headers["x-tile-cache"] == "hit" and again.content == first.content
-            unchanged = await http.get(url, headers={"If-None-Match": etag})
-            assert unchanged.status_code == 304 and not unchanged.content
-            with psycopg.connect(clean_db, autocommit=True) as conn:
-                conn.execute("UPDATE gis.shelters SET name = 'Нова назва' WHERE fid = %s", [fid])
-            edited = await http.get(url, headers={"If-None-Match": etag})
-            assert edited.status_code == 200 and edited.headers["etag"] != etag
-            assert edited.headers["x-tile-cache"] == "miss"
-            feature = mapbox_vector_tile.decode(edited.content)["shelters"]["features"][0]
-            assert feature["properties"]["name"] == "Нова назва"
-            assert "key_holder_phone" not in feature["properties"]
+    async with asgi_client(app) as http:
+        first = await http.get(url)
+        etag = first.headers["etag"]
+        assert first.status_code == 200 and etag.startswith('"')
+        assert "public" in first.headers["cache-control"]
+        assert first.headers["x-tile-cache"] == "miss"
+        again = await http.get(url)
+        assert again.headers["x-tile-cache"] == "hit" and again.content == first.content
+        unchanged = await http.get(url, headers={"If-None-Match": etag})
+        assert unchanged.status_code == 304 and not unchanged.content
+        with psycopg.connect(clean_db, autocommit=True) as conn:
+            conn.execute("UPDATE gis.shelters SET name = 'Нова назва' WHERE fid = %s", [fid])
+        edited = await http.get(url, headers={"If-None-Match": etag})
+        assert edited.status_code == 200 and edited.headers["etag"] != etag
+        assert edited.headers["x-tile-cache"] == "miss"
+        feature = mapbox_vector_tile.decode(edited.content)["shelters"]["features"][0]
+        assert feature["properties"]["name"] == "Нова назва"
+        assert "key_holder_phone" not in feature["properties"]
 
 
 @pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo is not installed")

@@ -190,6 +190,13 @@ class AnalysisProcessor(BaseProcessor):  # type: ignore[misc]
     """Runs ``SPEC``'s analysis; the processor definition names the registered source."""
 
     SPEC: ClassVar[ProcessSpec]
+    #: the process description of ``SPEC``, set on each subclass that names one
+    PROCESS_METADATA: ClassVar[dict[str, Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "SPEC" in cls.__dict__:
+            cls.PROCESS_METADATA = process_metadata(cls.SPEC)
 
     def __init__(self, processor_def: dict[str, Any]) -> None:
         super().__init__(processor_def, process_metadata(self.SPEC))
@@ -315,25 +322,21 @@ class NearestShelterProcessor(AnalysisProcessor):
     """``nearest-shelter``."""
 
     SPEC = NEAREST_SHELTER
-    PROCESS_METADATA = process_metadata(NEAREST_SHELTER)
 
 
 class ShelterCoverageProcessor(AnalysisProcessor):
     """``shelter-coverage``."""
 
     SPEC = SHELTER_COVERAGE
-    PROCESS_METADATA = process_metadata(SHELTER_COVERAGE)
 
 
 class LightingGapsProcessor(AnalysisProcessor):
     """``lighting-gaps`` without the restricted per-cabinet part."""
 
     SPEC = LIGHTING_GAPS
-    PROCESS_METADATA = process_metadata(LIGHTING_GAPS)
 
 
 class ServiceAccessProcessor(AnalysisProcessor):
     """``service-access``."""
 
     SPEC = SERVICE_ACCESS
-    PROCESS_METADATA = process_metadata(SERVICE_ACCESS)
