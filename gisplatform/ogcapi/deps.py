@@ -1,4 +1,8 @@
-"""Typed request dependencies: the layer in the path, output format, language, parameters."""
+"""Typed request dependencies: the layer in the path, output format, language, parameters.
+
+The dependencies are coroutines: FastAPI runs a plain ``def`` dependency in a worker
+thread, and five thread hops per request cost more than the work they wrap.
+"""
 
 from __future__ import annotations
 
@@ -25,24 +29,24 @@ def get_registry(request: Request) -> LayerRegistry:
     return registry
 
 
-def get_pool(request: Request) -> AsyncConnectionPool:
+async def get_pool(request: Request) -> AsyncConnectionPool:
     """The connection pool; every connection runs as the read-only public role."""
     pool: AsyncConnectionPool = request.app.state.pool
     return pool
 
 
-def get_crs(request: Request) -> CrsCatalogue:
+async def get_crs(request: Request) -> CrsCatalogue:
     """The CRSs this server offers."""
     catalogue: CrsCatalogue = request.app.state.crs
     return catalogue
 
 
-def get_layer(collectionId: str, request: Request) -> LayerSpec:
+async def get_layer(collectionId: str, request: Request) -> LayerSpec:
     """The public layer named in the path; 404 for unknown and restricted layers alike."""
     return get_registry(request).get(collectionId, AUDIENCE)
 
 
-def output_format(request: Request) -> Format:
+async def output_format(request: Request) -> Format:
     """``f=json|html`` or, without ``f``, HTML for browsers and JSON otherwise."""
     requested = request.query_params.get("f")
     if requested is not None:
@@ -56,7 +60,7 @@ def output_format(request: Request) -> Format:
     return "json"
 
 
-def language(request: Request) -> Lang:
+async def language(request: Request) -> Lang:
     """``lang=uk|en``, else the first of uk/en in Accept-Language; Ukrainian by default."""
     requested = request.query_params.get("lang")
     if requested is not None:
@@ -83,8 +87,13 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/ogc"
 
 
+async def registry_dependency(request: Request) -> LayerRegistry:
+    """:func:`get_registry` as a dependency."""
+    return get_registry(request)
+
+
 LayerDep = Annotated[LayerSpec, Depends(get_layer)]
-RegistryDep = Annotated[LayerRegistry, Depends(get_registry)]
+RegistryDep = Annotated[LayerRegistry, Depends(registry_dependency)]
 PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
 CrsDep = Annotated[CrsCatalogue, Depends(get_crs)]
 FormatDep = Annotated[Format, Depends(output_format)]

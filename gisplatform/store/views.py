@@ -24,6 +24,8 @@ AUDIENCE_SCHEMAS = {Access.PUBLIC: "api_public"}
 PUBLIC_ROLE = "gisplatform_public"
 #: system columns every view exposes
 VIEW_SYSTEM_COLUMNS = ("fid", "geom", "is_demo", "updated_at")
+#: bump when the view DDL changes, so ``migrate`` recreates existing views
+VIEW_FORMAT_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def view_definition(spec: LayerSpec, audience: Access, layer_schema: str) -> Vie
         sql.Identifier(layer_schema, spec.name),
     )
     fingerprint = hashlib.sha1(
-        f"{layer_schema}.{spec.name}:{','.join(columns)}".encode()
+        f"{VIEW_FORMAT_VERSION}:{layer_schema}.{spec.name}:{','.join(columns)}".encode()
     ).hexdigest()
     return ViewDefinition(schema, spec.name, query, f"gisplatform view {fingerprint}")
 
@@ -116,10 +118,12 @@ def apply_views(
             continue
         audience = next(a for a, s in AUDIENCE_SCHEMAS.items() if s == schema)
         definition = view_definition(registry.get(name), audience, layer_schema)
-        _driver_execute(
-            conn,
-            sql.SQL("CREATE VIEW {} WITH (security_barrier) AS {}").format(view, definition.query),
-        )
+        # No security_barrier: the views hide columns, not rows, so a barrier protects
+        # nothing, while it stops the planner from flattening the view: non-leakproof quals
+        # (ST_Intersects) stay outside it and ORDER BY fid cannot use the key, so bbox
+        # queries, tiles and pages all became sequential scans. A view that ever filters
+        # rows must put the barrier back.
+        _driver_execute(conn, sql.SQL("CREATE VIEW {} AS {}").format(view, definition.query))
         _driver_execute(
             conn,
             sql.SQL("COMMENT ON VIEW {} IS {}").format(view, sql.Literal(definition.fingerprint)),
