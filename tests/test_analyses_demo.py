@@ -42,8 +42,8 @@ def _frame(url: str, query: str) -> gpd.GeoDataFrame:
         engine.dispose()
 
 
-def _independent_within(url: str, limit_m: float) -> dict[str, int]:
-    """Population per settlement within ``limit_m`` of a ready shelter, by networkx."""
+def _independent_within(url: str, limit_m: float, sources_sql: str) -> dict[str, int]:
+    """Population per settlement within ``limit_m`` of a source point, by networkx."""
     streets = _frame(url, "SELECT geom FROM gis.streets").explode(index_parts=False)
     lines = list(streets.to_crs(32636).geometry)
     graph = nx.Graph()
@@ -63,7 +63,7 @@ def _independent_within(url: str, limit_m: float) -> dict[str, int]:
         distance = line.distance(point)
         return None if distance > MAX_SNAP else (index, line.project(point), distance)
 
-    shelters = _frame(url, "SELECT fid, geom FROM gis.shelters WHERE readiness = 'ready'")
+    shelters = _frame(url, sources_sql)
     shelter_snaps = [s for s in map(snap, shelters.to_crs(32636).geometry) if s is not None]
     for n, (index, along, distance) in enumerate(shelter_snaps):
         line = lines[index]
@@ -103,7 +103,9 @@ def test_shelter_coverage_matches_networkx(demo_db_url: str) -> None:
         result = shelter_coverage(conn, ShelterCoverageInput())
         elapsed = time.perf_counter() - started
     print(f"\nshelter_coverage (whole demo hromada): {elapsed:.2f} s")
-    expected = _independent_within(demo_db_url, TEN_MINUTES_M)
+    expected = _independent_within(
+        demo_db_url, TEN_MINUTES_M, "SELECT geom FROM gis.shelters WHERE readiness = 'ready'"
+    )
     got = {
         area.id: next(b.population for b in area.within if b.minutes == 10)
         for area in result.settlements
@@ -134,6 +136,21 @@ def test_lighting_gaps_match_shapely(demo_db_url: str) -> None:
     assert result.cabinets and all(c.access == "restricted" for c in result.cabinets)
     faulty = sum(c.faulty for c in result.cabinets)
     assert faulty == 3997 - 3536
+
+
+def test_service_access_matches_networkx(demo_db_url: str) -> None:
+    with psycopg.connect(demo_db_url) as conn:
+        result = service_access(conn, ServiceAccessInput())
+    cnap = next(s for s in result.services if s.service == "cnap")
+    near_m = 15 * 4500 / 60
+    expected = _independent_within(
+        demo_db_url, near_m, "SELECT geom FROM gis.admin_service_centres"
+    )
+    for area in cnap.settlements:
+        got = round(area.share_within_near * area.population)
+        # the share is rounded to 4 decimals: allow that plus the snapping tolerance
+        expected_here = expected.get(area.settlement_katottg, 0)
+        assert got == pytest.approx(expected_here, abs=3 + area.population * 1e-4)
 
 
 def test_service_access_is_consistent(demo_db_url: str) -> None:
