@@ -311,3 +311,24 @@ def test_english_switch_and_persistence(page: Any, base_url: str, demo_db_url: s
     wait_ready(page)
     assert page.locator(".gp-panel h2").first.inner_text().strip().lower() == "layers"
     assert not page.log.errors, page.log.errors
+
+
+def test_search_finds_loaded_and_tiled_features(page: Any, base_url: str, demo_db_url: str) -> None:
+    """Search covers layers loaded in the page and tiled layers (asked of the OGC API)."""
+    (shelter,) = _one(demo_db_url, "SELECT name FROM gis.shelters ORDER BY fid LIMIT 1")
+    (street,) = _one(
+        demo_db_url, "SELECT name_uk FROM gis.streets WHERE name_uk ILIKE '%%соборна%%' LIMIT 1"
+    )
+    page.goto(base_url + "/?lang=uk")
+    wait_ready(page)
+    results = page.locator("#gp-search-results")
+    page.fill("#gp-search", shelter.lower())
+    results.locator("a", has_text=shelter).first.wait_for(timeout=15_000)
+    page.fill("#gp-search", "соборна")
+    hit = results.locator("li").filter(has_text="Вулиці").filter(has_text=street)
+    hit.first.wait_for(timeout=15_000)
+    tiled = [u for u in page.log.requests if "/items?" in u and "filter=" in u]
+    assert tiled, "tiled layers are searched through the OGC API with a CQL2 filter"
+    hit.first.locator("a").click()
+    page.wait_for_function("() => window.gisplatform.map.getZoom() >= 14", timeout=10_000)
+    assert not page.log.errors, page.log.errors

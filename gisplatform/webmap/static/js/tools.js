@@ -229,11 +229,17 @@
       }));
       hits.push(...(await gp.searchServer(state, query)));
       if (mine !== serial) return;
-      out.innerHTML = hits.slice(0, 15).map((h, i) => `<li><a href="#" data-hit="${i}">${gp.esc(h.text)}</a>` +
+      // at most three hits per layer, so one busy layer cannot hide the others
+      const perLayer = {};
+      const shown = hits.filter((h) => {
+        perLayer[h.entry.lc.name] = (perLayer[h.entry.lc.name] || 0) + 1;
+        return perLayer[h.entry.lc.name] <= 3;
+      }).slice(0, 15);
+      out.innerHTML = shown.map((h, i) => `<li><a href="#" data-hit="${i}">${gp.esc(h.text)}</a>` +
         `<span>${gp.esc(gp.loc(h.entry.lc.title))}</span></li>`).join('') || `<li class="gp-empty">${gp.esc(t('no_results'))}</li>`;
       out.querySelectorAll('a[data-hit]').forEach((a) => a.addEventListener('click', (ev) => {
         ev.preventDefault();
-        const hit = hits[Number(a.dataset.hit)];
+        const hit = shown[Number(a.dataset.hit)];
         gp.zoomToFeature(hit.entry.lc.name, hit.feature);
       }));
     };
