@@ -250,7 +250,9 @@
   /** Tiled layers are not in the browser: ask the OGC API with a CQL2 text filter. */
   gp.searchServer = async function (state, query) {
     if (!state.cfg.apiBase || query.length < 3) return [];
-    const like = `%${query.replace(/'/g, "''")}%`;
+    // the user's text is matched literally: escape LIKE wildcards, then quote for CQL2
+    const literal = query.replace(/[\\%_]/g, '\\$&').replace(/'/g, "''");
+    const like = `%${literal}%`;
     const tiled = Object.values(state.entries).filter((e) => e.lc.source === 'tiles' && e.lc.search.length);
     const results = await Promise.all(tiled.map(async (e) => {
       const filter = e.lc.search.map((n) => `CASEI(${n}) LIKE CASEI('${like}')`).join(' OR ');
