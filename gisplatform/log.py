@@ -28,9 +28,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record.
+
+    A plain StreamHandler keeps the stream it was created with; when that stream is
+    replaced and closed (a test runner capturing output), later records would fail.
+    """
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO", json_format: bool = False) -> None:
     """Configure the root logger: readable text on a terminal, JSON lines otherwise."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderrHandler()
     if json_format:
         handler.setFormatter(JsonFormatter())
     else:

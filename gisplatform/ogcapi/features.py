@@ -40,6 +40,8 @@ SCHEMA_JSON = "application/schema+json"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
 STREAM_BATCH = 500
+#: pages up to this many features are read at once and sent as one body
+BUFFERED_PAGE_LIMIT = 100
 ITEMS_PARAMETERS = frozenset(
     {
         "f",
@@ -233,24 +235,36 @@ async def _stream_items(
         parsed.offset,
     )
     async with pool.connection() as conn:
-        rows = conn.cursor().stream(query, params, size=STREAM_BATCH)
-        try:
-            matched = await _matched(conn, request, spec, parsed.where)
-            first = await anext(rows, None)
-        except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
-            raise _client_error(exc) from exc
-        returned = 0 if first is None else 1
-        batch: list[bytes] = [first[0].encode()] if first is not None else []
-        yield b'{"type":"FeatureCollection","features":[' + b",".join(batch)
-        batch = []
-        async for row in rows:
-            batch.append(row[0].encode())
-            returned += 1
-            if len(batch) >= STREAM_BATCH:
+        if parsed.limit <= BUFFERED_PAGE_LIMIT:  # small page: one round trip, one chunk
+            try:
+                matched = await _matched(conn, request, spec, parsed.where)
+                cursor = await conn.execute(query, params)
+                page = await cursor.fetchall()
+            except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
+                raise _client_error(exc) from exc
+            returned = len(page)
+            yield b'{"type":"FeatureCollection","features":[' + b",".join(
+                row[0].encode() for row in page
+            )
+        else:
+            rows = conn.cursor().stream(query, params, size=STREAM_BATCH)
+            try:
+                matched = await _matched(conn, request, spec, parsed.where)
+                first = await anext(rows, None)
+            except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
+                raise _client_error(exc) from exc
+            returned = 0 if first is None else 1
+            batch: list[bytes] = [first[0].encode()] if first is not None else []
+            yield b'{"type":"FeatureCollection","features":[' + b",".join(batch)
+            batch = []
+            async for row in rows:
+                batch.append(row[0].encode())
+                returned += 1
+                if len(batch) >= STREAM_BATCH:
+                    yield b"," + b",".join(batch)
+                    batch = []
+            if batch:
                 yield b"," + b",".join(batch)
-                batch = []
-        if batch:
-            yield b"," + b",".join(batch)
     footer: dict[str, Any] = {"numberReturned": returned}
     if matched is not None:
         footer["numberMatched"] = matched
@@ -353,6 +367,9 @@ def build_features_router() -> APIRouter:
                 prev_url=links.get("prev", "").replace("f=json", "f=html"),
             )
         stream = _stream_items(request, pool, spec, parsed)
+        if parsed.limit <= BUFFERED_PAGE_LIMIT:  # small pages: one body, no chunked streaming
+            whole = b"".join([chunk async for chunk in stream])
+            return Response(whole, media_type=GEOJSON, headers=headers)
         first = await anext(stream)  # opens the connection; errors surface before the response
 
         async def body() -> AsyncIterator[bytes]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from psycopg import sql
@@ -40,10 +41,11 @@ def geometry_json(out: OutputCrs) -> sql.Composable:
     return sql.SQL("ST_AsGeoJSON({}, {}, 0)::json").format(expr, sql.Literal(digits))
 
 
+@lru_cache(maxsize=512)
 def feature_json(
     fields: tuple[FieldSpec, ...], out: OutputCrs, skip_geometry: bool
 ) -> sql.Composed:
-    """A GeoJSON Feature per row of ``t`` as text, built by PostgreSQL."""
+    """A GeoJSON Feature per row of ``t`` as text, built by PostgreSQL (cached: immutable)."""
     if fields:
         columns = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(f.name)) for f in fields)
         properties: sql.Composable = sql.SQL(

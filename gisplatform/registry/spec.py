@@ -84,7 +84,10 @@ class Access(StrEnum):
     @property
     def rank(self) -> int:
         """Order of openness: 0 = public, 2 = restricted."""
-        return list(Access).index(self)
+        return _ACCESS_RANK[self]
+
+
+_ACCESS_RANK = {access: rank for rank, access in enumerate(Access)}
 
 
 class GeometryType(StrEnum):
