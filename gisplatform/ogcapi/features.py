@@ -13,7 +13,7 @@ import orjson
 import psycopg
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
 from gisplatform.errors import FeatureNotFound, InvalidParameter
 from gisplatform.ogcapi import queries
@@ -220,11 +220,9 @@ def _client_error(exc: psycopg.Error) -> InvalidParameter:
     return InvalidParameter("filter", "the expression cannot be evaluated on this data")
 
 
-async def _stream_items(
-    request: Request, pool: PoolDep, spec: LayerSpec, parsed: ItemsRequest
-) -> AsyncIterator[bytes]:
-    """The FeatureCollection in chunks; the first chunk is produced after the query ran."""
-    query, params = queries.items_query(
+def _page_query(spec: LayerSpec, parsed: ItemsRequest) -> tuple[sql.Composed, list[Any]]:
+    """The SQL of one page of items."""
+    return queries.items_query(
         spec,
         parsed.fields,
         parsed.out,
@@ -234,6 +232,13 @@ async def _stream_items(
         parsed.limit,
         parsed.offset,
     )
+
+
+async def _stream_items(
+    request: Request, pool: PoolDep, spec: LayerSpec, parsed: ItemsRequest
+) -> AsyncIterator[bytes]:
+    """The FeatureCollection in chunks; the first chunk is produced after the query ran."""
+    query, params = _page_query(spec, parsed)
     async with pool.connection() as conn:
         if parsed.limit <= BUFFERED_PAGE_LIMIT:  # small page: one round trip, one chunk
             try:
@@ -276,16 +281,7 @@ async def _stream_items(
 async def _fetch_items(
     request: Request, pool: PoolDep, spec: LayerSpec, parsed: ItemsRequest
 ) -> tuple[list[Any], int | None]:
-    query, params = queries.items_query(
-        spec,
-        parsed.fields,
-        parsed.out,
-        parsed.skip_geometry,
-        parsed.where,
-        parsed.sort,
-        parsed.limit,
-        parsed.offset,
-    )
+    query, params = _page_query(spec, parsed)
     async with pool.connection() as conn:
         try:
             matched = await _matched(conn, request, spec, parsed.where)
