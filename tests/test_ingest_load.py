@@ -253,29 +253,96 @@ def test_sigkill_mid_import_leaves_layer_unchanged(clean_db: str, tmp_path: Path
     assert snapshot(clean_db) == before
 
 
-def test_bulk_load_into_empty_layer_rebuilds_its_indexes(
-    clean_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+def two_row_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read files two rows at a time, so that small files span several batches."""
+    monkeypatch.setattr("gisplatform.ingest.readers.BATCH_ROWS", 2)
+
+
+@pytest.mark.usefixtures("two_row_batches")
+@pytest.mark.parametrize("suffix", [".geojson", ".csv"])
+def test_batches_load_in_file_order_with_history(
+    clean_db: str, tmp_path: Path, suffix: str
 ) -> None:
-    monkeypatch.setattr("gisplatform.ingest.importer.BULK_ROWS", 1)
-    catalogue = (
+    codes = "EBDAC"
+    catalogue = (  # indexes dropped for the load into the empty layer come back alike
         "SELECT indexdef FROM pg_indexes WHERE schemaname = 'gis' AND tablename = 'shelters' "
         "UNION ALL SELECT pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid = 'gis.shelters'::regclass ORDER BY 1"
     )
-    before = _rows(clean_db, catalogue)
-    path = write_geojson(tmp_path / "a.geojson", [shelter("B"), shelter("A"), shelter("C")])
-    assert run_cli(clean_db, "import", "shelters", str(path)).exit_code == 0
-    assert _rows(clean_db, catalogue) == before
+    indexes = _rows(clean_db, catalogue)
+    path = write_geojson(tmp_path / "a.geojson", [shelter(c) for c in codes])
+    if suffix == ".csv":
+        frame = gpd.read_file(path)
+        frame["lon"], frame["lat"] = frame.geometry.x, frame.geometry.y
+        path = tmp_path / "a.csv"
+        frame.drop(columns="geometry").to_csv(path, index=False)
+    result = run_cli(clean_db, "import", "shelters", str(path))
+    assert result.exit_code == 0, result.output
+    assert _rows(clean_db, "SELECT shelter_code FROM gis.shelters ORDER BY fid") == [
+        (c,) for c in codes
+    ]
+    assert _rows(
+        clean_db,
+        "SELECT h.operation, h.new_values, s.version FROM history.feature_changes h "
+        "JOIN gis.shelters s USING (fid) ORDER BY h.fid",
+    ) == [("INSERT", None, 1)] * len(codes)
+    assert _rows(clean_db, catalogue) == indexes
+
+
+@pytest.mark.usefixtures("two_row_batches")
+def test_bad_row_in_a_late_batch_loads_nothing(clean_db: str, tmp_path: Path) -> None:
+    rows = [shelter(c) for c in "ABCDE"] + [shelter("F", capacity_persons=-1)]
+    path = write_geojson(tmp_path / "a.geojson", rows)
+    before = snapshot(clean_db)
+    result = run_cli(clean_db, "import", "shelters", str(path))
+    assert result.exit_code != 0
+    assert "row 6" in result.output and "capacity_persons" in result.output
+    assert snapshot(clean_db) == before
+
+
+@pytest.mark.usefixtures("two_row_batches")
+def test_duplicates_across_batches_are_skipped_together(clean_db: str, tmp_path: Path) -> None:
+    path = write_geojson(tmp_path / "a.geojson", [shelter(c) for c in "ABCDA"])
+    report = tmp_path / "rejected.csv"
+    result = run_cli(
+        clean_db, "import", "shelters", str(path), "--skip-invalid", "--report", str(report)
+    )
+    assert result.exit_code == 2, result.output
     assert _rows(clean_db, "SELECT shelter_code FROM gis.shelters ORDER BY fid") == [
         ("B",),
-        ("A",),
         ("C",),
+        ("D",),
     ]
-    history = _rows(
+    with report.open(encoding="utf-8") as handle:
+        rejected = list(csv.DictReader(handle))
+    assert [(r["row"], r["shelter_code"]) for r in rejected] == [("1", "A"), ("5", "A")]
+    assert _rows(clean_db, "SELECT count(*) FROM history.feature_changes") == [(3,)]
+
+
+def test_inserted_values_are_kept_until_the_first_change(clean_db: str, tmp_path: Path) -> None:
+    """An INSERT entry holds no values: version 1 lives in the layer, then in old_values."""
+    path = write_geojson(tmp_path / "a.geojson", [shelter("A"), shelter("B")])
+    assert run_cli(clean_db, "import", "shelters", str(path)).exit_code == 0
+    with psycopg.connect(clean_db) as conn:
+        conn.execute("UPDATE gis.shelters SET capacity_persons = 99 WHERE shelter_code = 'A'")
+        conn.execute("DELETE FROM gis.shelters WHERE shelter_code = 'B'")
+    changes = _rows(
         clean_db,
-        "SELECT operation, new_values->>'shelter_code', new_values->'geom'->>'type' "
-        "FROM history.feature_changes ORDER BY fid",
+        "SELECT operation, old_values->>'shelter_code', (old_values->>'capacity_persons')::int,"
+        " old_values->'geom'->>'type', (old_values->>'version')::int"
+        " FROM history.feature_changes WHERE operation <> 'INSERT' ORDER BY id",
     )
-    assert history == [("INSERT", c, "Point") for c in "BAC"]
-    again = run_cli(clean_db, "import", "shelters", str(path))
-    assert again.exit_code != 0 and "already exists" in again.output
+    assert changes == [("UPDATE", "A", 120, "Point", 1), ("DELETE", "B", 120, "Point", 1)]
+
+
+def test_truncate_is_recorded_as_deletes(clean_db: str, tmp_path: Path) -> None:
+    path = write_geojson(tmp_path / "a.geojson", [shelter("A"), shelter("B")])
+    assert run_cli(clean_db, "import", "shelters", str(path)).exit_code == 0
+    with psycopg.connect(clean_db) as conn:
+        conn.execute("TRUNCATE gis.shelters")
+    assert _rows(
+        clean_db,
+        "SELECT old_values->>'shelter_code' FROM history.feature_changes "
+        "WHERE operation = 'DELETE' ORDER BY 1",
+    ) == [("A",), ("B",)]

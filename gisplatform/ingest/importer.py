@@ -1,39 +1,45 @@
-"""The import pipeline: read → map columns → validate → COPY (upserts: stage → merge), logged."""
+"""The import pipeline: read → map columns → validate → COPY (upserts: stage → merge), logged.
+
+Files are read, validated and written batch by batch, so that the database works on one
+batch while the next is parsed."""
 
 from __future__ import annotations
 
+import bisect
 import csv
 import getpass
 import hashlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 import psycopg
+import pyarrow as pa
 import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
 from gisplatform.ingest.columns import (
-    ColumnPlan,
     build_geometry,
     detect_geometry_columns,
     plan_columns,
 )
+from gisplatform.ingest.copydata import column_array, csv_data, geometry_array
 from gisplatform.ingest.crs import ROMNY, WGS84, AreaOfInterest, parse_crs
 from gisplatform.ingest.errors import IngestError, RowProblem, RowsRejected
 from gisplatform.ingest.load import (
-    BULK_ROWS,
     ImportRecord,
     LoadCounts,
     Loader,
     Mode,
     log_import,
 )
-from gisplatform.ingest.readers import SourceData, read_source
+from gisplatform.ingest.readers import Source, SourceBatch, open_source
 from gisplatform.ingest.validate import check_geometry, duplicate_keys, validate_column
 from gisplatform.ingest.values import parse_value
 from gisplatform.registry import LayerSpec
@@ -79,22 +85,172 @@ class ImportOptions:
 
 
 @dataclass
-class Prepared:
-    """A file read and validated, ready to load."""
+class CheckedBatch:
+    """One batch validated: parsed values, layer-ready geometries, problems (file row numbers)."""
 
-    source: SourceData
-    plan: ColumnPlan
+    offset: int
+    frame: pd.DataFrame
     values: dict[str, NDArray[np.object_]]
     geometry: NDArray[np.object_]
     problems: list[RowProblem]
 
-    @property
-    def valid(self) -> NDArray[np.bool_]:
-        """Mask of the rows without problems."""
+    def valid_positions(self) -> NDArray[np.intp]:
+        """Positions in the batch of the rows without problems."""
         mask = np.ones(len(self.geometry), dtype=bool)
         if self.problems:
-            mask[np.array([p.row - 1 for p in self.problems])] = False
-        return mask
+            mask[np.array([p.row - 1 - self.offset for p in self.problems])] = False
+        return np.flatnonzero(mask)
+
+    def copy_data(
+        self, spec: LayerSpec, names: list[str], positions: NDArray[np.intp], numbered: bool = False
+    ) -> bytes:
+        """CSV rows ``([row number,] *values, geometry as EWKB hex)`` of ``positions``."""
+        columns = [column_array(spec.field(n).type, self.values[n][positions]) for n in names]
+        if numbered:
+            columns.insert(0, pa.array(positions + self.offset + 1))
+        columns.append(geometry_array(self.geometry[positions]))
+        return csv_data(columns)
+
+    def key_data(self, spec: LayerSpec, positions: NDArray[np.intp]) -> bytes:
+        """CSV rows ``(row number, *natural key)`` of ``positions``."""
+        keys = [
+            column_array(spec.field(k).type, self.values[k][positions]) for k in spec.natural_key
+        ]
+        return csv_data([pa.array(positions + self.offset + 1), *keys])
+
+
+@dataclass
+class Prepared:
+    """A whole file read and validated: its batches, in file order."""
+
+    batches: list[CheckedBatch]
+    names: list[str]
+    #: Problems between rows: keys twice in the file or already in the layer.
+    key_problems: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def read(self) -> int:
+        """Rows in the file."""
+        return sum(len(b.geometry) for b in self.batches)
+
+    @property
+    def problems(self) -> list[RowProblem]:
+        """Every problem found, by row."""
+        found = [p for b in self.batches for p in b.problems] + self.key_problems
+        return sorted(found, key=lambda p: p.row)
+
+    def valid_rows(self) -> Iterator[tuple[CheckedBatch, NDArray[np.intp]]]:
+        """Each batch with the positions of its rows that have no problem."""
+        duplicated = {p.row for p in self.key_problems}
+        for batch in self.batches:
+            positions = batch.valid_positions()
+            if duplicated:
+                keep = ~np.isin(positions + batch.offset + 1, list(duplicated))
+                positions = positions[keep]
+            yield batch, positions
+
+    def find_duplicates(self, spec: LayerSpec) -> None:
+        """Reject rows whose natural key occurs twice in the file (both, or all, of them)."""
+        if not self.batches or not all(k in self.names for k in spec.natural_key):
+            return
+        values = {k: np.concatenate([b.values[k] for b in self.batches]) for k in spec.natural_key}
+        rejected = np.ones(self.read, dtype=bool)
+        for batch in self.batches:
+            rejected[batch.valid_positions() + batch.offset] = False
+        self.key_problems += duplicate_keys(spec, values, rejected)
+
+    def original_row(self, row: int) -> list[Any]:
+        """The values of file row ``row`` (1-based) as read."""
+        index = bisect.bisect_right([b.offset for b in self.batches], row - 1) - 1
+        batch = self.batches[index]
+        return list(batch.frame.iloc[row - 1 - batch.offset].tolist())
+
+    @property
+    def columns(self) -> list[str]:
+        """The file's attribute columns."""
+        return [str(c) for c in self.batches[0].frame.columns] if self.batches else []
+
+
+class BatchValidator:
+    """Validation decided once from the file's columns and first rows, applied to each batch."""
+
+    def __init__(self, spec: LayerSpec, source: Source, options: ImportOptions) -> None:
+        self.spec = spec
+        self.options = options
+        self.source = source
+        first = next(source.batches, None)
+        if first is None or len(first) == 0:
+            raise IngestError(f"{source.path.name} has no rows; nothing to import")
+        self._first: SourceBatch | None = first
+        has_geometry = first.geometry is not None and not shapely.is_missing(first.geometry).all()
+        asked = options.dms or options.x or options.y or options.wkt
+        self.geometry_columns = (
+            detect_geometry_columns(source.columns, options.x, options.y, options.wkt, options.dms)
+            if asked or not has_geometry
+            else None
+        )
+        if self.geometry_columns is None and not has_geometry:
+            raise IngestError(
+                f"{source.path.name} has no geometry; name its columns with --lon/--lat, "
+                "--x/--y, --wkt or --dms-columns LAT,LON"
+            )
+        self.crs = _crs_for(
+            source,
+            self.geometry_columns is not None,
+            bool(self.geometry_columns and self.geometry_columns.lonlat),
+            options.source_crs,
+        )
+        used = set(self.geometry_columns.names if self.geometry_columns else ())
+        self.plan = plan_columns(
+            spec,
+            [c for c in source.columns if c not in used],
+            source.path.name,
+            options.mapping,
+            options.constants,
+        )
+        self.constants: dict[str, Any] = {}
+        for name, raw in self.plan.constants.items():
+            try:
+                self.constants[name] = parse_value(spec.field(name), raw)
+            except ValueError as exc:
+                raise IngestError(f"--set {name}={raw}: {exc}") from exc
+
+    @property
+    def names(self) -> list[str]:
+        """The layer fields this file gives values for."""
+        return [*self.constants, *self.plan.fields]
+
+    def __iter__(self) -> Iterator[CheckedBatch]:
+        first, self._first = self._first, None
+        if first is None:
+            raise RuntimeError("a file's batches can be validated only once")
+        yield self.check(first)
+        for batch in self.source.batches:
+            yield self.check(batch)
+
+    def check(self, batch: SourceBatch) -> CheckedBatch:
+        """Parse and validate one batch; problems carry file row numbers."""
+        n, offset = len(batch), batch.offset
+        problems: list[RowProblem] = []
+        if self.geometry_columns is not None:
+            geometry, problems = build_geometry(batch.frame, self.geometry_columns)
+        else:
+            assert batch.geometry is not None
+            geometry = batch.geometry
+        values = {name: np.full(n, c, dtype=object) for name, c in self.constants.items()}
+        for name, column in self.plan.fields.items():
+            raw = batch.frame[column].to_numpy(object)
+            values[name], found = validate_column(self.spec.field(name), raw)
+            problems += [RowProblem(p.row, p.field, p.message, p.value, column) for p in found]
+        o = self.options
+        geometry, geometry_problems = check_geometry(
+            geometry, self.spec, self.crs, o.area, o.repair, o.swap_xy
+        )
+        problems += geometry_problems
+        shifted = [
+            RowProblem(p.row + offset, p.field, p.message, p.value, p.column) for p in problems
+        ]
+        return CheckedBatch(offset, batch.frame, values, geometry, shifted)
 
 
 @dataclass
@@ -122,7 +278,7 @@ class ImportResult:
         return 2 if self.rejected else 0
 
 
-def _crs_for(source: SourceData, from_columns: bool, lonlat: bool, given: str | None) -> CRS:
+def _crs_for(source: Source, from_columns: bool, lonlat: bool, given: str | None) -> CRS:
     if given is not None:
         return parse_crs(given)
     if from_columns and lonlat:
@@ -138,68 +294,16 @@ def prepare(
     """Read ``path`` and validate every row against ``spec`` (no database needed)."""
     reporter = reporter or _Silent()
     reporter.start(f"reading {path.name}")
-    source = read_source(path, options.source_layer, options.encoding)
-    n = len(source)
-    if n == 0:
-        raise IngestError(f"{path.name} has no rows; nothing to import")
-    reporter.start("validating", n)
-    has_geometry = source.geometry is not None and not shapely.is_missing(source.geometry).all()
-    asked = options.dms or options.x or options.y or options.wkt
-    columns = (
-        detect_geometry_columns(source.columns, options.x, options.y, options.wkt, options.dms)
-        if asked or not has_geometry
-        else None
-    )
-    problems: list[RowProblem] = []
-    if columns is not None:
-        geometry, problems = build_geometry(source.frame, columns)
-    elif source.geometry is not None and has_geometry:
-        geometry = source.geometry
-    else:
-        raise IngestError(
-            f"{path.name} has no geometry; name its columns with --lon/--lat, --x/--y, "
-            "--wkt or --dms-columns LAT,LON"
-        )
-    crs = _crs_for(
-        source, columns is not None, bool(columns and columns.lonlat), options.source_crs
-    )
-    used = set(columns.names if columns else ())
-    plan = plan_columns(
-        spec,
-        [c for c in source.columns if c not in used],
-        path.name,
-        options.mapping,
-        options.constants,
-    )
-    values: dict[str, NDArray[np.object_]] = {}
-    for name, raw in plan.constants.items():
-        try:
-            constant = parse_value(spec.field(name), raw)
-        except ValueError as exc:
-            raise IngestError(f"--set {name}={raw}: {exc}") from exc
-        values[name] = np.full(n, constant, dtype=object)
-    for name, column in plan.fields.items():
-        parsed, found = validate_column(spec.field(name), source.frame[column].to_numpy(object))
-        values[name] = parsed
-        problems += [RowProblem(p.row, p.field, p.message, p.value, column) for p in found]
-        reporter.advance(n // max(len(plan.fields), 1))
-    geometry, geometry_problems = check_geometry(
-        geometry, spec, crs, options.area, options.repair, options.swap_xy
-    )
-    problems += geometry_problems
-    prepared = Prepared(source, plan, values, geometry, problems)
-    if all(k in values for k in spec.natural_key):
-        problems += duplicate_keys(spec, values, ~prepared.valid)
-    problems.sort(key=lambda p: p.row)
+    with open_source(path, options.source_layer, options.encoding) as source:
+        validator = BatchValidator(spec, source, options)
+        reporter.start("validating")
+        batches = []
+        for batch in validator:
+            batches.append(batch)
+            reporter.advance(len(batch.geometry))
+    prepared = Prepared(batches, validator.names)
+    prepared.find_duplicates(spec)
     return prepared
-
-
-def _columns(prepared: Prepared, names: list[str], rows: NDArray[np.intp]) -> list[list[Any]]:
-    """The values of ``rows`` as one list per field, then the geometries as EWKB hex."""
-    ewkb = shapely.to_wkb(
-        shapely.set_srid(prepared.geometry[rows], 4326), hex=True, include_srid=True
-    )
-    return [*(prepared.values[n][rows].tolist() for n in names), ewkb.tolist()]
 
 
 def import_file(
@@ -231,8 +335,13 @@ def import_file(
         raise IngestError("--skip-invalid needs --report FILE to list the rejected rows")
     with psycopg.connect(url, application_name="gisplatform-import") as conn:
         try:
-            prepared = prepare(spec, path, options, reporter)
-            result = _load(conn, spec, prepared, options, record, schema, history_schema, reporter)
+            reporter.start(f"reading {path.name}")
+            with open_source(path, options.source_layer, options.encoding) as source:
+                validator = BatchValidator(spec, source, options)
+                loader = Loader(conn, spec, schema, validator.names)
+                loader.begin(record.actor)
+                prepared, counts = _load(loader, validator, options, reporter)
+            result = _finish(conn, spec, path, prepared, counts, options, record, history_schema)
         except BaseException as exc:
             conn.rollback()
             problems = exc.problems if isinstance(exc, RowsRejected) else []
@@ -254,63 +363,125 @@ def import_file(
 
 
 def _load(
+    loader: Loader, validator: BatchValidator, options: ImportOptions, reporter: Reporter
+) -> tuple[Prepared, LoadCounts]:
+    """Validate the batches and write the valid rows as the mode says, in one transaction.
+
+    Appends to an empty layer and replacements COPY each batch into the layer as soon as
+    it is validated, so that the database writes while the next batch is read; the
+    first problem stops the writing (the transaction is rolled back afterwards) unless
+    invalid rows are to be skipped. Other modes need every key first, so they load
+    after the last batch.
+    """
+    counts = LoadCounts()
+    mode, spec = options.mode, validator.spec
+    streamed = mode is Mode.REPLACE or (mode is Mode.APPEND and loader.is_empty())
+    if mode is Mode.REPLACE:
+        counts.deleted = loader.delete_all()
+    reporter.start("validating and loading" if streamed else "validating")
+    prepared = Prepared([], validator.names)
+    if streamed:
+        loader.conn.execute("SAVEPOINT gisplatform_rows")
+        writing, seen = True, _KeysSeen(spec.natural_key)
+        with loader.copy_rows(build_indexes_after=mode is Mode.APPEND) as write:
+            for batch in validator:
+                prepared.batches.append(batch)
+                writing = writing and (options.skip_invalid or not batch.problems)
+                writing = writing and seen.add(batch)  # a repeated key would break the COPY
+                if writing:
+                    positions = batch.valid_positions()
+                    write(batch.copy_data(spec, prepared.names, positions))
+                    counts.inserted += len(positions)
+                reporter.advance(len(batch.geometry))
+    else:
+        for batch in validator:
+            prepared.batches.append(batch)
+            reporter.advance(len(batch.geometry))
+    prepared.find_duplicates(spec)
+    if prepared.problems and not options.skip_invalid:
+        raise RowsRejected(prepared.problems)
+    if streamed and prepared.key_problems:  # rows already written: write the valid ones again
+        loader.conn.execute("ROLLBACK TO SAVEPOINT gisplatform_rows")
+        counts.inserted = _insert(loader, prepared, reporter)
+    elif mode is Mode.UPSERT:
+        reporter.start("merging")
+        with loader.stage_rows() as write:
+            for batch, positions in prepared.valid_rows():
+                write(batch.copy_data(spec, prepared.names, positions, numbered=True))
+        counts = loader.upsert()
+    elif not streamed:
+        existing = _existing_keys(loader, prepared)
+        if existing and not options.skip_invalid:
+            raise RowsRejected(existing)
+        prepared.key_problems += existing
+        counts.inserted = _insert(loader, prepared, reporter)
+    return prepared, counts
+
+
+class _KeysSeen:
+    """The natural keys of the rows written so far, to stop before one repeats."""
+
+    def __init__(self, natural_key: tuple[str, ...]) -> None:
+        self.natural_key = natural_key
+        self.keys: set[tuple[Any, ...]] = set()
+
+    def add(self, batch: CheckedBatch) -> bool:
+        """Add the keys of the batch's valid rows; False if one was seen before."""
+        if not all(k in batch.values for k in self.natural_key):
+            return True
+        positions = batch.valid_positions()
+        columns = [batch.values[k][positions].tolist() for k in self.natural_key]
+        keys = list(zip(*columns, strict=True))
+        fresh = set(keys)
+        if len(fresh) < len(keys) or not self.keys.isdisjoint(fresh):
+            return False
+        self.keys |= fresh
+        return True
+
+
+def _insert(loader: Loader, prepared: Prepared, reporter: Reporter) -> int:
+    reporter.start("loading")
+    inserted = 0
+    with loader.copy_rows() as write:
+        for batch, positions in prepared.valid_rows():
+            write(batch.copy_data(loader.spec, prepared.names, positions))
+            inserted += len(positions)
+    return inserted
+
+
+def _existing_keys(loader: Loader, prepared: Prepared) -> list[RowProblem]:
+    """Rows whose natural key is already in the layer."""
+    with loader.stage_keys() as write:
+        for batch, positions in prepared.valid_rows():
+            write(batch.key_data(loader.spec, positions))
+    return loader.existing_keys()
+
+
+def _finish(
     conn: psycopg.Connection[Any],
     spec: LayerSpec,
+    path: Path,
     prepared: Prepared,
+    counts: LoadCounts,
     options: ImportOptions,
     record: ImportRecord,
-    schema: str,
     history_schema: str,
-    reporter: Reporter,
 ) -> ImportResult:
-    problems = list(prepared.problems)
-    if problems and not options.skip_invalid:
-        raise RowsRejected(problems)
-    names = list(prepared.values)
-    loader = Loader(conn, spec, schema, names)
-    loader.begin(record.actor)
-    rows = np.flatnonzero(prepared.valid)
-    counts = LoadCounts()
-    if options.mode is Mode.UPSERT:
-        reporter.start("copying", len(rows))
-        numbers = (rows + 1).tolist()
-        loader.stage_rows(
-            zip(numbers, *_columns(prepared, names, rows), strict=True), reporter.advance
-        )
-        reporter.start("merging")
-        counts = loader.upsert()
-    else:
-        empty = options.mode is Mode.APPEND and loader.is_empty()
-        if options.mode is Mode.APPEND and not empty:
-            keys = [prepared.values[k][rows].tolist() for k in spec.natural_key]
-            loader.stage_keys(zip((rows + 1).tolist(), *keys, strict=True))
-            existing = loader.existing_keys()
-            if existing and not options.skip_invalid:
-                raise RowsRejected(existing)
-            if existing:
-                rows = np.setdiff1d(rows, np.array([p.row - 1 for p in existing]))
-                problems = sorted(problems + existing, key=lambda p: p.row)
-        if options.mode is Mode.REPLACE:
-            counts.deleted = loader.delete_all()
-        reporter.start("copying", len(rows))
-        counts.inserted = loader.insert_rows(
-            zip(*_columns(prepared, names, rows), strict=True),
-            reporter.advance,
-            build_indexes_after=empty and len(rows) >= BULK_ROWS,
-        )
+    """Log the import, commit (roll back a dry run) and write the report."""
+    problems = prepared.problems
     rejected = len({p.row for p in problems})
-    summary = {"read": len(prepared.geometry), "rejected": rejected, **vars(counts)}
+    summary = {"read": prepared.read, "rejected": rejected, **vars(counts)}
     status = "dry_run" if options.dry_run else ("partial" if rejected else "succeeded")
     if options.dry_run:
         conn.rollback()
     import_id = log_import(conn, record, status, summary, history_schema)
     conn.commit()
     if options.report is not None and problems:
-        write_report(options.report, problems, prepared.source)
+        write_report(options.report, problems, prepared)
     return ImportResult(
         spec.name,
-        prepared.source.path,
-        len(prepared.geometry),
+        path,
+        prepared.read,
         rejected,
         counts,
         problems,
@@ -320,14 +491,14 @@ def _load(
     )
 
 
-def write_report(path: Path, problems: list[RowProblem], source: SourceData | None) -> None:
+def write_report(path: Path, problems: list[RowProblem], prepared: Prepared | None) -> None:
     """Write the rejected rows as CSV: row, field, column, value, reason, then the row itself."""
-    columns = source.columns if source is not None else []
+    columns = prepared.columns if prepared is not None else []
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "field", "column", "value", "reason", *columns])
         for p in problems:
-            original = source.frame.iloc[p.row - 1].tolist() if source is not None else []
+            original = prepared.original_row(p.row) if prepared is not None else []
             writer.writerow(
                 [
                     p.row,

@@ -12,7 +12,8 @@ leaves the layer exactly as it was.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -26,9 +27,6 @@ from gisplatform.registry import LayerSpec
 
 STAGE = "gisplatform_import_stage"
 ROW = "_row"
-#: From this many rows on, a load into an empty layer builds its indexes after the COPY.
-BULK_ROWS = 10_000
-Progress = Callable[[int], None]
 
 
 class Mode(StrEnum):
@@ -125,23 +123,14 @@ class Loader:
         ).fetchone()
         return bool(row and row[0])
 
+    @contextmanager
     def _copy(
-        self,
-        target: sql.Composable,
-        columns: sql.Composable,
-        rows: Iterable[Sequence[object]],
-        progress: Progress | None,
-        every: int,
-    ) -> int:
-        query = sql.SQL("COPY {} ({}) FROM STDIN").format(target, columns)
-        n = 0
-        with self.conn.cursor() as cur:
-            with cur.copy(query) as cp:
-                for n, row in enumerate(rows, 1):
-                    cp.write_row(row)
-                    if progress is not None and n % every == 0:
-                        progress(every)
-            return cur.rowcount if cur.rowcount >= 0 else n
+        self, target: sql.Composable, columns: sql.Composable
+    ) -> Iterator[Callable[[bytes], None]]:
+        """One ``COPY … (FORMAT csv)``, fed by calls of the yielded ``write(csv_data)``."""
+        query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, columns)
+        with self.conn.cursor() as cur, cur.copy(query) as cp:
+            yield cp.write
 
     def _create_stage(self, columns: sql.Composable) -> None:
         self.conn.execute(
@@ -151,25 +140,20 @@ class Loader:
             ).format(stage=self.stage, row=sql.Identifier(ROW), cols=columns, table=self.table)
         )
 
-    def insert_rows(
-        self,
-        rows: Iterable[Sequence[object]],
-        progress: Progress | None = None,
-        every: int = 10_000,
-        build_indexes_after: bool = False,
-    ) -> int:
-        """COPY ``(*columns, geom_ewkb_hex)`` tuples into the layer; the number inserted.
+    @contextmanager
+    def copy_rows(self, build_indexes_after: bool = False) -> Iterator[Callable[[bytes], None]]:
+        """A COPY into the layer, fed with CSV rows ``(*columns, geom_ewkb_hex)``.
 
-        With ``build_indexes_after`` (for bulk loads into an empty layer) the spatial
-        and natural-key indexes are dropped first and built once after the COPY, several
+        With ``build_indexes_after`` (for loads into an empty layer) the spatial and
+        natural-key indexes are dropped first and built once after the COPY, several
         times cheaper than maintaining them row by row. That locks the layer against
         readers too until commit; they would see no rows before the commit anyway.
         """
         rebuild = self._drop_secondary_indexes() if build_indexes_after else []
-        count = self._copy(self.table, self._cols(), rows, progress, every)
+        with self._copy(self.table, self._cols()) as write:
+            yield write
         for statement in rebuild:
             self.conn.execute(statement)
-        return count
 
     def _drop_secondary_indexes(self) -> list[sql.Composed | sql.SQL]:
         """Drop the indexes besides the primary key; the statements that rebuild them.
@@ -209,22 +193,22 @@ class Loader:
             rebuild.append(sql.SQL(definition))
         return rebuild
 
-    def stage_rows(
-        self,
-        rows: Iterable[Sequence[object]],
-        progress: Progress | None = None,
-        every: int = 10_000,
-    ) -> None:
-        """COPY ``(_row, *columns, geom_ewkb_hex)`` tuples into a temporary staging table."""
+    @contextmanager
+    def stage_rows(self) -> Iterator[Callable[[bytes], None]]:
+        """A COPY of CSV rows ``(_row, *columns, geom_ewkb_hex)`` into a staging table."""
         self._create_stage(self._cols())
-        columns = sql.SQL("{}, {}").format(sql.Identifier(ROW), self._cols())
-        self._copy(self.stage, columns, rows, progress, every)
+        with self._copy(
+            self.stage, sql.SQL("{}, {}").format(sql.Identifier(ROW), self._cols())
+        ) as w:
+            yield w
 
-    def stage_keys(self, rows: Iterable[Sequence[object]]) -> None:
-        """COPY ``(_row, *natural_key)`` tuples into the staging table for :meth:`existing_keys`."""
+    @contextmanager
+    def stage_keys(self) -> Iterator[Callable[[bytes], None]]:
+        """A COPY of CSV rows ``(_row, *natural_key)`` into the stage for :meth:`existing_keys`."""
         keys = sql.SQL(", ").join(sql.Identifier(k) for k in self.spec.natural_key)
         self._create_stage(keys)
-        self._copy(self.stage, sql.SQL("{}, {}").format(sql.Identifier(ROW), keys), rows, None, 1)
+        with self._copy(self.stage, sql.SQL("{}, {}").format(sql.Identifier(ROW), keys)) as write:
+            yield write
 
     def existing_keys(self) -> list[RowProblem]:
         """Staged rows whose natural key is already in the layer (append mode)."""

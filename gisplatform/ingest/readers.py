@@ -1,4 +1,4 @@
-"""Reading source files into one shape: an attribute table plus optional geometries.
+"""Reading source files batch by batch, each an attribute table plus optional geometries.
 
 Spatial formats (Shapefile, zipped Shapefile, GeoPackage, GeoJSON, FlatGeobuf,
 KML, XLSX …) go through GDAL via pyogrio; CSV is read with pandas as text so
@@ -8,16 +8,22 @@ that every value is validated by the same parsers.
 from __future__ import annotations
 
 import csv
+import queue
 import tempfile
+import threading
 import warnings
-from dataclasses import dataclass
-from importlib.util import find_spec
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
+import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
@@ -27,70 +33,207 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 #: Formats that are plain text and must be decodable before GDAL sees them.
 TEXT_SUFFIXES = (*CSV_SUFFIXES, ".geojson", ".json", ".kml", ".gml", ".geojsonl")
 SINGLE_LAYER_SUFFIXES = (".geojson", ".json", ".geojsonl", ".fgb", ".shp")
-_HAS_ARROW = find_spec("pyarrow") is not None
+
+
+#: Rows per batch: reading, validating and COPYing overlap batch by batch.
+BATCH_ROWS = 20_000
 
 
 @dataclass(frozen=True)
-class SourceData:
-    """What a file holds: attributes (original column names), geometries and CRS."""
+class SourceBatch:
+    """A run of consecutive rows of a file: attributes (original names) and geometries."""
 
-    path: Path
-    layer: str | None
+    offset: int  # rows of the file before this batch
     frame: pd.DataFrame
     geometry: NDArray[np.object_] | None
-    crs: CRS | None
-
-    @property
-    def columns(self) -> list[str]:
-        """The attribute column names, in file order."""
-        return [str(c) for c in self.frame.columns]
 
     def __len__(self) -> int:
         return len(self.frame)
 
 
-def read_source(
-    path: Path, source_layer: str | None = None, encoding: str | None = None
-) -> SourceData:
-    """Read ``path`` (choosing ``source_layer`` in multi-layer files)."""
+@dataclass(frozen=True)
+class Source:
+    """An open file: its columns and CRS, known up front, and its rows in batches."""
+
+    path: Path
+    layer: str | None
+    columns: list[str]
+    has_geometry: bool
+    crs: CRS | None
+    batches: Iterator[SourceBatch]
+
+
+@contextmanager
+def open_source(
+    path: Path,
+    source_layer: str | None = None,
+    encoding: str | None = None,
+    batch_rows: int | None = None,
+) -> Iterator[Source]:
+    """Open ``path`` (choosing ``source_layer`` in multi-layer files) for batch-wise reading.
+
+    Spatial formats stream through GDAL's Arrow interface; text files are checked to
+    decode (as UTF-8 or ``encoding``) while GDAL parses them.
+    """
     if not path.is_file():
         raise IngestError(f"no such file: {path}")
+    batch_rows = batch_rows or BATCH_ROWS
     suffix = path.suffix.lower()
-    if suffix in TEXT_SUFFIXES:
-        _check_encoding(path, encoding)
     if suffix in CSV_SUFFIXES:
-        return _read_csv(path, encoding)
+        _check_encoding(path, encoding)
+        source = _open_csv(path, encoding, batch_rows)
+        with prefetched(source.batches) as batches:
+            yield replace(source, batches=batches)
+        return
     gdal_path = f"/vsizip/{path}" if suffix == ".zip" else str(path)
-    with tempfile.TemporaryDirectory(prefix="gisplatform-import-") as tmp:
-        if encoding and suffix in TEXT_SUFFIXES:
-            gdal_path = _transcode(path, encoding, Path(tmp))
-            encoding = None
+    with (
+        tempfile.TemporaryDirectory(prefix="gisplatform-import-") as tmp,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        if suffix in TEXT_SUFFIXES and encoding:
+            _check_encoding(path, encoding)
+            gdal_path, encoding = _transcode(path, encoding, Path(tmp)), None
+            checked = None
+        else:  # GDAL releases the GIL: the check runs beside its first pass
+            checked = pool.submit(_check_encoding, path, None) if suffix in TEXT_SUFFIXES else None
         layer = _choose_layer(path, gdal_path, source_layer)
-        frame = _read_gdal(path, gdal_path, layer, encoding)
-    geometry: NDArray[np.object_] | None = None
-    crs: CRS | None = None
-    if "geometry" in frame.columns and hasattr(frame, "crs"):
-        geometry = np.asarray(frame.geometry.to_numpy(), dtype=object)
-        crs = frame.crs
-        frame = pd.DataFrame(frame.drop(columns="geometry"))
-    return SourceData(path, layer, frame.astype(object), geometry, crs)
+        with ExitStack() as stack:
+            try:
+                source = _open_gdal(stack, path, gdal_path, layer, encoding, batch_rows)
+            finally:
+                if checked is not None:
+                    checked.result()  # a decoding error explains more than GDAL's
+            yield source
 
 
-def _read_gdal(path: Path, gdal_path: str, layer: str | None, encoding: str | None) -> Any:
-    """The file as a GeoDataFrame: through Arrow when possible (much faster), else row-wise."""
+def _open_gdal(
+    stack: ExitStack,
+    path: Path,
+    gdal_path: str,
+    layer: str | None,
+    encoding: str | None,
+    batch_rows: int,
+) -> Source:
+    """A GDAL layer as an Arrow stream; the row-wise reader when Arrow cannot read it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        if encoding is None and _HAS_ARROW:
+        if encoding is None:
             try:
-                return pyogrio.read_dataframe(gdal_path, layer=layer, use_arrow=True)
+                meta, reader = stack.enter_context(
+                    pyogrio.open_arrow(
+                        gdal_path, layer=layer, batch_size=batch_rows, use_pyarrow=True
+                    )
+                )
             except Exception:  # e.g. text not in UTF-8: the row-wise reader copes or explains
                 pass
+            else:
+                geometry_name = meta.get("geometry_name") or "wkb_geometry"
+                has_geometry = (
+                    meta.get("geometry_type") is not None and geometry_name in reader.schema.names
+                )
+                return Source(
+                    path,
+                    layer,
+                    [n for n in reader.schema.names if not (has_geometry and n == geometry_name)],
+                    has_geometry,
+                    CRS(meta["crs"]) if meta.get("crs") else None,
+                    stack.enter_context(
+                        prefetched(
+                            _arrow_batches(path, reader, geometry_name if has_geometry else None)
+                        )
+                    ),
+                )
         try:
-            return pyogrio.read_dataframe(gdal_path, layer=layer, encoding=encoding)
+            frame = pyogrio.read_dataframe(gdal_path, layer=layer, encoding=encoding)
         except Exception as exc:  # GDAL reports corrupt input through many error types
             raise IngestError(
                 f"cannot read {path.name}: {exc} (is the file truncated or corrupt?)"
             ) from exc
+    geometry = None
+    if "geometry" in frame.columns:
+        geometry = np.asarray(frame.geometry.to_numpy(), dtype=object)
+        frame = pd.DataFrame(frame.drop(columns="geometry"))
+    crs = frame.crs if geometry is not None and hasattr(frame, "crs") else None
+    batch = SourceBatch(0, frame.astype(object), geometry)
+    return Source(
+        path, layer, [str(c) for c in frame.columns], geometry is not None, crs, iter([batch])
+    )
+
+
+def _arrow_batches(
+    path: Path, reader: pa.RecordBatchReader, geometry_name: str | None
+) -> Iterator[SourceBatch]:
+    offset = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise IngestError(
+                f"cannot read {path.name} after row {offset}: {exc} "
+                "(is the file truncated or corrupt?)"
+            ) from exc
+        geometry = None
+        if geometry_name is not None:
+            wkb = batch.column(geometry_name).to_numpy(zero_copy_only=False)
+            geometry = shapely.from_wkb(wkb)
+            batch = batch.drop_columns([geometry_name])
+        frame = batch.to_pandas().astype(object)
+        yield SourceBatch(offset, frame, geometry)
+        offset += len(frame)
+
+
+@dataclass(frozen=True)
+class _End:
+    error: BaseException | None = None
+
+
+@contextmanager
+def prefetched[T](items: Iterator[T], depth: int = 2) -> Iterator[Iterator[T]]:
+    """``items`` produced by a background thread up to ``depth`` ahead of the consumer.
+
+    GDAL, Arrow and shapely release the GIL, so the next batch is parsed while the
+    current one is validated. Leaving the context stops and joins the thread.
+    """
+    ready: queue.Queue[T | _End] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: T | _End) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(_End(exc))
+        else:
+            put(_End())
+
+    def consume() -> Iterator[T]:
+        while True:
+            item = ready.get()
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
+                return
+            yield item
+
+    thread = threading.Thread(target=produce, name="gisplatform-read", daemon=True)
+    thread.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _check_encoding(path: Path, encoding: str | None) -> None:
@@ -140,7 +283,7 @@ def _choose_layer(path: Path, gdal_path: str, wanted: str | None) -> str | None:
     return layers[0] if layers else None
 
 
-def _read_csv(path: Path, encoding: str | None) -> SourceData:
+def _open_csv(path: Path, encoding: str | None, batch_rows: int) -> Source:
     enc = encoding or "utf-8-sig"
     with path.open(encoding=enc, newline="") as handle:
         sample = handle.read(65536)
@@ -148,17 +291,29 @@ def _read_csv(path: Path, encoding: str | None) -> SourceData:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = ","
+    options: dict[str, Any] = {
+        "dtype": str,
+        "keep_default_na": False,
+        "na_values": [""],
+        "encoding": enc,
+        "sep": delimiter,
+    }
     try:
-        frame = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            encoding=enc,
-            sep=delimiter,
-        )
+        columns = [str(c) for c in pd.read_csv(path, nrows=0, **options).columns]
     except pd.errors.EmptyDataError:
-        frame = pd.DataFrame()
+        return Source(path, None, [], False, None, iter([]))
     except (pd.errors.ParserError, ValueError) as exc:
         raise IngestError(f"cannot read {path.name} as CSV: {exc}") from exc
-    return SourceData(path, None, frame.astype(object), None, None)
+    return Source(path, None, columns, False, None, _csv_batches(path, options, batch_rows))
+
+
+def _csv_batches(path: Path, options: dict[str, Any], batch_rows: int) -> Iterator[SourceBatch]:
+    offset = 0
+    try:
+        with pd.read_csv(path, chunksize=batch_rows, **options) as chunks:
+            for chunk in chunks:
+                frame = chunk.reset_index(drop=True).astype(object)
+                yield SourceBatch(offset, frame, None)
+                offset += len(frame)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise IngestError(f"cannot read {path.name} as CSV: {exc}") from exc

@@ -7,7 +7,7 @@ naming row and field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -25,28 +25,13 @@ GEOMETRY = "geometry"
 _FAMILY_OF_TYPE = np.array(
     ["point", "line", "line", "polygon", "point", "line", "polygon", "mixed"]
 )
+#: Field types whose values need no parsing when they already have this Python type.
+_NATIVE: dict[FieldType, type] = {FieldType.DATE: date, FieldType.BOOLEAN: bool}
 _MULTI_MAKERS = {
     "point": shapely.multipoints,
     "line": shapely.multilinestrings,
     "polygon": shapely.multipolygons,
 }
-
-
-@dataclass
-class ValidatedRows:
-    """Parsed values of every row, the stored geometries and the problems found."""
-
-    values: dict[str, NDArray[np.object_]]
-    geometry: NDArray[np.object_]
-    problems: list[RowProblem]
-
-    @property
-    def invalid_rows(self) -> NDArray[np.bool_]:
-        """Mask of rows with at least one problem."""
-        mask = np.zeros(len(self.geometry), dtype=bool)
-        if self.problems:
-            mask[np.array([p.row - 1 for p in self.problems])] = True
-        return mask
 
 
 def validate_column(
@@ -67,13 +52,21 @@ def validate_column(
         missing = np.array([v is None for v in parsed], dtype=bool)
     else:
         # Missing values get code -1 (the table's last slot, None); blanks parse to None.
-        codes, uniques = pd.factorize(pd.Series(raw, dtype=object))
+        codes, found = pd.factorize(pd.Series(raw, dtype=object))
+        uniques = np.asarray(found, dtype=object)
         table = np.empty(len(uniques) + 1, dtype=object)
         errors: dict[int, str] = {}
-        plain = _plain_strings(f, uniques) if f.type is FieldType.STRING else None
-        if plain is not None:
-            table[:-1] = plain
-        for k in range(len(uniques)) if plain is None else np.flatnonzero(pd.isna(plain)):
+        todo = np.arange(len(uniques))
+        if f.type is FieldType.STRING:
+            plain = _plain_strings(f, uniques)
+            if plain is not None:
+                table[:-1] = plain
+                todo = np.flatnonzero(pd.isna(plain))
+        elif f.type in _NATIVE:  # e.g. dates read from a typed column: nothing to parse
+            native = np.fromiter((type(u) is _NATIVE[f.type] for u in uniques), bool, len(uniques))
+            table[:-1][native] = uniques[native]
+            todo = np.flatnonzero(~native)
+        for k in todo:
             try:
                 table[k] = parse_value(f, uniques[k])
             except ValueError as exc:

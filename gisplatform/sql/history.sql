@@ -78,14 +78,17 @@ $$;
 
 -- Statement-level, set-based recording: one INSERT … SELECT per statement over the
 -- transition tables, so bulk imports pay for the history once, not once per row.
+-- An INSERT entry says who created the feature and when; the values it was created
+-- with are its version 1, which stays in the layer until the first UPDATE or DELETE
+-- copies it into that entry's old_values (the pre-image model of SQL:2011 system
+-- versioning). Rendering every inserted row as JSON would triple the cost of a bulk
+-- import and store each value twice.
 CREATE OR REPLACE FUNCTION {history}.record_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE format(
-        'INSERT INTO {history}.feature_changes (layer, fid, operation, changed_by, new_values) '
-        'SELECT $1, n.fid, ''INSERT'', $2, %s FROM new_rows AS n',
-        {history}.row_jsonb_sql(TG_RELID, 'n')
-    ) USING TG_TABLE_NAME, {history}.current_actor();
+    INSERT INTO {history}.feature_changes (layer, fid, operation, changed_by)
+    SELECT TG_TABLE_NAME, n.fid, 'INSERT', actor.name
+    FROM new_rows AS n CROSS JOIN (SELECT {history}.current_actor() AS name) AS actor;
     RETURN NULL;
 END
 $$;
@@ -121,6 +124,20 @@ BEGIN
         'INSERT INTO {history}.feature_changes (layer, fid, operation, changed_by, old_values) '
         'SELECT $1, o.fid, ''DELETE'', $2, %s FROM old_rows AS o',
         {history}.row_jsonb_sql(TG_RELID, 'o')
+    ) USING TG_TABLE_NAME, {history}.current_actor();
+    RETURN NULL;
+END
+$$;
+
+-- TRUNCATE bypasses row-level triggers: record every row it removes as a DELETE.
+CREATE OR REPLACE FUNCTION {history}.record_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format(
+        'INSERT INTO {history}.feature_changes (layer, fid, operation, changed_by, old_values) '
+        'SELECT $1, o.fid, ''DELETE'', $2, %s FROM %s AS o',
+        {history}.row_jsonb_sql(TG_RELID, 'o'),
+        TG_RELID::regclass
     ) USING TG_TABLE_NAME, {history}.current_actor();
     RETURN NULL;
 END
