@@ -5,8 +5,9 @@ scratch database filled with the synthetic Romny data of the benchmark anchors, 
 uvicorn with one worker. Every scenario is first checked against plain SQL, then timed:
 
 * latency: sequential single requests, servers interleaved (start rotated each round), medians;
-* raw SQL: the statements our server runs for the answer, executed in-process with psycopg
-  (execute + fetch + encode to bytes) — the ceiling for any HTTP server on top of them;
+* raw SQL: the ceiling — the statements our server runs for the answer behind a bare ASGI app
+  (``thin_server.py``: no framework, checks, links or logging), one uvicorn worker like the
+  others; and the same statements in-process with psycopg (execute + fetch + encode, no HTTP);
 * throughput: ``wrk -t1 -c8 -d10s``, median of 3 runs, servers rotated.
 
     .venv/bin/python bench/bench_api.py            # full run (~20 min)
@@ -34,20 +35,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
-import morecantile
 import psycopg
 from psycopg import sql
 
-from gisplatform.ogcapi import queries
-from gisplatform.ogcapi.cql import compile_filter
-from gisplatform.ogcapi.crs import CRS84_CRS
-from gisplatform.ogcapi.tilequeries import TileAddress, TileSettings, tile_query
-from gisplatform.registry import Access, LayerRegistry, load_registry
+from gisplatform.ogcapi.tilequeries import TileSettings
+from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.migrate import migrate
 from gisplatform.store.views import PUBLIC_ROLE
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from thin_server import plan
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -85,7 +85,9 @@ CQL_SQL = "status = 'faulty' AND power_w > 100"
 ITEM_ID = 12345
 TILES = {"z14": (14, 9715, 5502), "z10": (10, 607, 343)}  # (z, x = column, y = row)
 TILE_MAX_FEATURES = 250_000
-PORTS = {"ours": 8091, "ours-cold": 8092, "tipg": 8093, "pygeoapi": 8094}
+PORTS = {"ours": 8091, "ours-cold": 8092, "tipg": 8093, "pygeoapi": 8094, "raw": 8095}
+OURS_ITEMS = "/ogc/collections/{t}"
+OURS_TILE = "/ogc/collections/{t}/tiles/WebMercatorQuad/{z}/{y}/{x}"
 HTTP_TIMEOUT_S = 120.0
 
 
@@ -240,7 +242,6 @@ def make_servers(url: str, work: Path) -> list[Server]:
         "PYTHONPATH": str(HERE),
     }
     ours_app = ("--factory", "api_server:create_server")
-    ours_tile = "/ogc/collections/{t}/tiles/WebMercatorQuad/{z}/{y}/{x}"
     peer_python = PEER_VENV / "bin" / "python"
     config = write_pygeoapi_config(url, work)
     return [
@@ -249,16 +250,26 @@ def make_servers(url: str, work: Path) -> list[Server]:
             PORTS["ours"],
             _uvicorn(REPO / ".venv/bin/python", PORTS["ours"], *ours_app),
             ours_env,
-            "/ogc/collections/{t}",
-            ours_tile,
+            OURS_ITEMS,
+            OURS_TILE,
+        ),
+        Server(
+            "raw",
+            PORTS["raw"],
+            _uvicorn(
+                REPO / ".venv/bin/python", PORTS["raw"], "--factory", "thin_server:create_server"
+            ),
+            ours_env,
+            OURS_ITEMS,
+            OURS_TILE,
         ),
         Server(
             "ours-cold",
             PORTS["ours-cold"],
             _uvicorn(REPO / ".venv/bin/python", PORTS["ours-cold"], *ours_app),
             {**ours_env, "GISPLATFORM_TILES_CACHE_BYTES": "0"},
-            "/ogc/collections/{t}",
-            ours_tile,
+            OURS_ITEMS,
+            OURS_TILE,
             kinds=("tile",),
         ),
         Server(
@@ -390,7 +401,7 @@ def start(server: Server, work: Path) -> None:
         cwd=work,
         start_new_session=True,
     )
-    path = server.items.format(t="lamps")
+    path = server.items.format(t="lamps") + "/items?limit=1"
     for _ in range(300):
         if server.process.poll() is not None:
             raise SystemExit(f"{server.name} died: see {work / (server.name + '.log')}")
@@ -449,53 +460,26 @@ class Client:
             self.conn = None
 
 
-class RawSql:
-    """The statements our server runs for an answer, run in-process: execute, fetch, encode."""
+class SqlOnly:
+    """The statements of the thin server run in-process: execute, fetch, encode; no HTTP."""
 
     def __init__(self, url: str, registry: LayerRegistry, tiles: TileSettings) -> None:
         self.conn = psycopg.connect(url, autocommit=True)
         self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(PUBLIC_ROLE)))
         self.registry, self.tiles = registry, tiles
+        self.paths = Server("sql", 0, [], {}, OURS_ITEMS, OURS_TILE)
 
     def run(self, s: Scenario) -> tuple[int, bytes, float]:
         """Status 200, the answer's bytes and seconds taken."""
-        spec = self.registry.get(s.table)
-        fields = spec.fields_for(Access.PUBLIC)
+        path, _, query_string = self.paths.url(s).partition("?")
         started = time.perf_counter()
-        if s.kind == "tile":
-            z, x, y = TILES[s.tile]
-            address = TileAddress(morecantile.tms.get("WebMercatorQuad"), z, x, y)
-            query, named = tile_query([spec], address, self.tiles)
-            row = self.conn.execute(query, named).fetchone()
-            assert row is not None
-            return 200, bytes(row[1] or b""), time.perf_counter() - started
-        if s.kind == "item":
-            row = self.conn.execute(
-                queries.item_query(spec, fields, CRS84_CRS), [ITEM_ID]
-            ).fetchone()
-            assert row is not None
-            return 200, row[0].encode(), time.perf_counter() - started
-        where = queries.Where()
-        if "bbox" in s.query:
-            box = [float(v) for v in s.query["bbox"].split(",")]
-            where.add(*queries.bbox_clause(box, CRS84_CRS))
-        if "filter" in s.query:
-            where.add(*compile_filter(s.query["filter"], "cql2-text", fields, CRS84_CRS))
-        if where.clauses:
-            self.conn.execute(*queries.count_query(spec, where)).fetchone()
-        else:  # the server reads the revision of its cached count
-            self.conn.execute(queries.revision_query("history"), [spec.name]).fetchone()
-        query, params = queries.items_query(
-            spec, fields, CRS84_CRS, False, where, [], s.limit, s.offset
-        )
-        # never prepared, as the server streams it (a generic plan of a bbox page is a full sort)
-        rows = self.conn.execute(query, params, prepare=False).fetchall()
-        body = (
-            b'{"type":"FeatureCollection","features":['
-            + b",".join(r[0].encode() for r in rows)
-            + b"]}"
-        )
-        return 200, body, time.perf_counter() - started
+        found = plan(self.registry, self.tiles, path, dict(parse_qsl(query_string)))
+        assert found is not None, path
+        for statement, args in found.before:
+            self.conn.execute(statement, args).fetchall()
+        query, args = found.answer
+        rows = self.conn.execute(query, args, prepare=found.kind != "items").fetchall()
+        return 200, found.body(rows), time.perf_counter() - started
 
     def close(self) -> None:
         """Close the connection."""
@@ -596,7 +580,7 @@ def validate(s: Scenario, server: str, status: int, body: bytes) -> str | None:
         return f"HTTP {status}: {body[:160]!r}"
     if s.kind == "tile":
         n = mvt_features(body)
-        want = s.expected["tile_buffered" if server.startswith(("ours", "raw")) else "tile"]
+        want = s.expected["tile_buffered" if server.startswith(("ours", "raw", "sql")) else "tile"]
         return None if abs(n - want) <= want * 0.005 + 10 else f"{n} features, expected {want}"
     doc = json.loads(body)
     if s.kind == "item":
@@ -610,7 +594,7 @@ def validate(s: Scenario, server: str, status: int, body: bytes) -> str | None:
             return f"ids differ: got {len(ids)} {ids[:3]}…, want {len(s.expected['ids'])}"
         if doc.get("numberMatched") not in (None, s.expected["matched"]):
             return f"numberMatched {doc.get('numberMatched')} != {s.expected['matched']}"
-        if server != "raw" and doc.get("numberReturned") not in (None, len(features)):
+        if server not in ("raw", "sql") and doc.get("numberReturned") not in (None, len(features)):
             return f"numberReturned {doc.get('numberReturned')} != {len(features)}"
         feature = features[0]
     pole, x, y = s.expected["first"]
@@ -632,21 +616,25 @@ def _http_fetch(server: Server, accept: str) -> Fetch:
     return lambda sc: client.get(server.url(sc), accept)
 
 
-def fetchers(servers: list[Server], raw: RawSql, s: Scenario) -> dict[str, Fetch]:
+def fetchers(servers: list[Server], sql_only: SqlOnly, s: Scenario) -> dict[str, Fetch]:
     """One request function per participant in scenario ``s``."""
     accept = "*/*" if s.kind == "tile" else "application/geo+json"
     out = {sv.name: _http_fetch(sv, accept) for sv in servers if s.kind in sv.kinds}
-    out["raw"] = raw.run
+    out["sql"] = sql_only.run
     return out
 
 
 def phase_latency(
-    scens: list[Scenario], servers: list[Server], raw: RawSql, quick: bool, res: dict[str, Any]
+    scens: list[Scenario],
+    servers: list[Server],
+    sql_only: SqlOnly,
+    quick: bool,
+    res: dict[str, Any],
 ) -> None:
     """Medians of interleaved sequential requests; wrong answers are reported, not timed."""
     print("\n== latency (sequential, interleaved, medians) ==", flush=True)
     for s in scens:
-        calls = fetchers(servers, raw, s)
+        calls = fetchers(servers, sql_only, s)
         names = list(calls)
         reps = 5 if quick else s.reps
         rec: dict[str, dict[str, Any]] = {n: {"samples": [], "error": None} for n in names}
@@ -751,12 +739,14 @@ def report(scens: list[Scenario], res: dict[str, Any], meta: dict[str, Any]) -> 
         f"gisplatform {meta['ours_commit']} vs tipg 1.6.1, pygeoapi 0.24.0; one uvicorn worker "
         f"each; {meta['mode']} run; load average {meta['load_before']} → {meta['load_after']}.",
         "Latency: median of interleaved sequential requests (n in brackets). raw SQL = our "
-        "server's statements run in-process (execute + fetch + encode). Tiles: *warm* = our "
+        "server's statements behind a bare ASGI app (`thin_server.py`), the ceiling of an HTTP "
+        "server; SQL only = the same statements in-process, no HTTP. Tiles: *warm* = our "
         "tile cache hit, *cold* = a second instance with the cache off (PostgreSQL's buffers "
         "are warm for everyone). Ratios < 1: we are faster.",
         "",
-        "| scenario | ours | tipg | pygeoapi | raw SQL | ours/tipg | ours/raw | bytes (ours) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| scenario | ours | tipg | pygeoapi | raw SQL | SQL only | ours/tipg | ours/raw "
+        "| bytes (ours) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     latency = res.get("latency", {})
     for s in scens:
@@ -778,12 +768,14 @@ def report(scens: list[Scenario], res: dict[str, Any], meta: dict[str, Any]) -> 
             cold = _median(rec.get("ours-cold"))
             lines.append(
                 f"| {label} (cold) | {cell('ours-cold')} | {cell('tipg')} | — | {cell('raw')} | "
-                f"{_ratio(cold, tipg)} | {_ratio(cold, raw)} | {rec['ours-cold'].get('bytes')} |"
+                f"{cell('sql')} | {_ratio(cold, tipg)} | {_ratio(cold, raw)} | "
+                f"{rec['ours-cold'].get('bytes')} |"
             )
             label += " (warm)"
         lines.append(
             f"| {label} | {cell('ours')} | {cell('tipg')} | {cell('pygeoapi')} | {cell('raw')} | "
-            f"{_ratio(ours, tipg)} | {_ratio(ours, raw)} | {rec['ours'].get('bytes')} |"
+            f"{cell('sql')} | {_ratio(ours, tipg)} | {_ratio(ours, raw)} | "
+            f"{rec['ours'].get('bytes')} |"
         )
     wrk = res.get("wrk", {})
     if wrk:
@@ -924,15 +916,19 @@ def main() -> int:
         for sv in servers:
             start(sv, work)
         print("servers up: " + ", ".join(f"{sv.name}:{sv.port}" for sv in servers), flush=True)
-        raw = RawSql(url, registry, TileSettings(max_features=TILE_MAX_FEATURES))
+        sql_only = SqlOnly(url, registry, TileSettings(max_features=TILE_MAX_FEATURES))
         # items first, then throughput, tiles last: big tiles disturb the pools afterwards
         if "latency" in args.phases:
-            phase_latency([s for s in scens if s.kind != "tile"], servers, raw, args.quick, res)
+            phase_latency(
+                [s for s in scens if s.kind != "tile"], servers, sql_only, args.quick, res
+            )
         if "wrk" in args.phases:
             phase_wrk(scens, servers, args.quick, res)
         if "latency" in args.phases:
-            phase_latency([s for s in scens if s.kind == "tile"], servers, raw, args.quick, res)
-        raw.close()
+            phase_latency(
+                [s for s in scens if s.kind == "tile"], servers, sql_only, args.quick, res
+            )
+        sql_only.close()
     finally:
         for sv in servers:
             stop(sv)

@@ -1,0 +1,160 @@
+"""The raw-SQL ceiling of the API benchmark: our server's statements behind a bare ASGI app.
+
+For each benchmark request it runs the statements gisplatform runs for that answer
+(``gisplatform.ogcapi.queries`` and ``tilequeries``: the layer revision or a capped
+count, then the page; the item; the tile) as the public role, and sends what PostGIS
+built. No framework, parameter checks, links, HTML, logging or metrics: what remains is
+HTTP plus SQL, the least any Python server on these statements can cost.
+
+``plan`` is shared with the in-process variant in ``bench_api.py`` (no HTTP at all).
+
+    uvicorn --factory thin_server:create_server --port 8095   # env as for api_server.py
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import morecantile
+from psycopg import AsyncConnection, sql
+from psycopg_pool import AsyncConnectionPool
+
+from gisplatform.ogcapi import queries
+from gisplatform.ogcapi.cql import compile_filter
+from gisplatform.ogcapi.crs import CRS84_CRS
+from gisplatform.ogcapi.tilequeries import TileAddress, TileSettings, tile_query
+from gisplatform.registry import Access, LayerRegistry, load_registry
+from gisplatform.settings import Settings
+from gisplatform.store.database import database_url
+from gisplatform.store.views import PUBLIC_ROLE
+
+ITEMS = re.compile(r"^/ogc/collections/(\w+)/items$")
+ITEM = re.compile(r"^/ogc/collections/(\w+)/items/(\d+)$")
+TILE = re.compile(r"^/ogc/collections/(\w+)/tiles/WebMercatorQuad/(\d+)/(\d+)/(\d+)$")
+Statement = tuple[sql.Composed, Any]
+CONTENT_TYPES = {
+    "items": b"application/geo+json",
+    "item": b"application/geo+json",
+    "tile": b"application/vnd.mapbox-vector-tile",
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The statements of one answer: ``before`` (results unused), then the one answering."""
+
+    kind: str  # items | item | tile
+    before: list[Statement]
+    answer: Statement
+
+    def body(self, rows: list[tuple[Any, ...]]) -> bytes:
+        """The response body from the rows of the answering statement."""
+        if self.kind == "tile":
+            return bytes(rows[0][1] or b"") if rows else b""
+        if self.kind == "item":
+            return str(rows[0][0]).encode() if rows else b""
+        features = b",".join(str(r[0]).encode() for r in rows)
+        return b'{"type":"FeatureCollection","features":[' + features + b"]}"
+
+
+def plan(
+    registry: LayerRegistry, tiles: TileSettings, path: str, params: dict[str, str]
+) -> Plan | None:
+    """The statements for ``path`` and query ``params``; None for paths it does not serve."""
+    if m := TILE.match(path):
+        spec = registry.get(m.group(1))
+        z, row, col = (int(v) for v in m.group(2, 3, 4))
+        address = TileAddress(morecantile.tms.get("WebMercatorQuad"), z, col, row)
+        return Plan("tile", [], tile_query([spec], address, tiles))
+    if m := ITEM.match(path):
+        spec = registry.get(m.group(1))
+        fields = spec.fields_for(Access.PUBLIC)
+        return Plan("item", [], (queries.item_query(spec, fields, CRS84_CRS), [int(m.group(2))]))
+    if m := ITEMS.match(path):
+        spec = registry.get(m.group(1))
+        fields = spec.fields_for(Access.PUBLIC)
+        where = queries.Where()
+        if "bbox" in params:
+            box = [float(v) for v in params["bbox"].split(",")]
+            where.add(*queries.bbox_clause(box, CRS84_CRS))
+        if "filter" in params:
+            where.add(*compile_filter(params["filter"], "cql2-text", fields, CRS84_CRS))
+        before: Statement = (
+            queries.count_query(spec, where)
+            if where.clauses
+            else (queries.revision_query("history"), [spec.name])
+        )
+        page = queries.items_query(
+            spec,
+            fields,
+            CRS84_CRS,
+            False,
+            where,
+            [],
+            int(params.get("limit", 10)),
+            int(params.get("offset", 0)),
+        )
+        return Plan("items", [before], page)
+    return None
+
+
+async def _configure(conn: AsyncConnection[Any]) -> None:
+    await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(PUBLIC_ROLE)))
+
+
+class ThinServer:
+    """A bare ASGI app over one connection pool of the public role."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.registry = load_registry(settings.layers_dir)
+        self.tiles = TileSettings()  # GISPLATFORM_TILES_* from the environment
+        self.pool = AsyncConnectionPool(
+            database_url(settings),
+            min_size=1,
+            max_size=10,
+            kwargs={"autocommit": True},
+            configure=_configure,
+            open=False,
+        )
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await self.pool.open(wait=True)
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await self.pool.close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        params = dict(parse_qsl(scope["query_string"].decode()))
+        found = plan(self.registry, self.tiles, scope["path"], params)
+        if found is None:
+            await _send(send, 404, b"not found", b"text/plain")
+            return
+        async with self.pool.connection() as conn:
+            for query, args in found.before:
+                await (await conn.execute(query, args)).fetchall()
+            # a page is never prepared, as in the server (a generic plan of a bbox page sorts all)
+            query, args = found.answer
+            cursor = await conn.execute(query, args, prepare=found.kind != "items")
+            rows = await cursor.fetchall()
+        if found.kind == "item" and not rows:
+            await _send(send, 404, b"no such feature", b"text/plain")
+            return
+        await _send(send, 200, found.body(rows), CONTENT_TYPES[found.kind])
+
+
+async def _send(send: Any, status: int, body: bytes, content_type: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_server() -> ThinServer:
+    """The thin server configured from the environment, as ``api_server.py`` is."""
+    return ThinServer(Settings())
