@@ -40,7 +40,7 @@ from urllib.parse import parse_qsl, urlencode
 import psycopg
 from psycopg import sql
 
-from gisplatform.ogcapi.tilequeries import TileSettings
+from gisplatform.ogcapi.tilequeries import SERIAL_SETTING, TileSettings
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.migrate import migrate
@@ -478,7 +478,12 @@ class SqlOnly:
         for statement, args in found.before:
             self.conn.execute(statement, args).fetchall()
         query, args = found.answer
+        if found.serial:  # SET LOCAL needs a transaction; others run without, as in the server
+            self.conn.execute("BEGIN")
+            self.conn.execute(SERIAL_SETTING)
         rows = self.conn.execute(query, args, prepare=found.kind != "items").fetchall()
+        if found.serial:
+            self.conn.execute("COMMIT")
         return 200, found.body(rows), time.perf_counter() - started
 
     def close(self) -> None:

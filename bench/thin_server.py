@@ -25,7 +25,13 @@ from psycopg_pool import AsyncConnectionPool
 from gisplatform.ogcapi import queries
 from gisplatform.ogcapi.cql import compile_filter
 from gisplatform.ogcapi.crs import CRS84_CRS
-from gisplatform.ogcapi.tilequeries import TileAddress, TileSettings, tile_query
+from gisplatform.ogcapi.tilequeries import (
+    SERIAL_SETTING,
+    TileAddress,
+    TileSettings,
+    serial_plan,
+    tile_query,
+)
 from gisplatform.registry import Access, LayerRegistry, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.database import database_url
@@ -49,6 +55,7 @@ class Plan:
     kind: str  # items | item | tile
     before: list[Statement]
     answer: Statement
+    serial: bool = False  # answer in a transaction without parallel workers, as tiles.py does
 
     def body(self, rows: list[tuple[Any, ...]]) -> bytes:
         """The response body from the rows of the answering statement."""
@@ -68,7 +75,8 @@ def plan(
         spec = registry.get(m.group(1))
         z, row, col = (int(v) for v in m.group(2, 3, 4))
         address = TileAddress(morecantile.tms.get("WebMercatorQuad"), z, col, row)
-        return Plan("tile", [], tile_query([spec], address, tiles))
+        serial = serial_plan([spec], address)
+        return Plan("tile", [], tile_query([spec], address, tiles), serial)
     if m := ITEM.match(path):
         spec = registry.get(m.group(1))
         fields = spec.fields_for(Access.PUBLIC)
@@ -139,14 +147,23 @@ class ThinServer:
         async with self.pool.connection() as conn:
             for query, args in found.before:
                 await (await conn.execute(query, args)).fetchall()
-            # a page is never prepared, as in the server (a generic plan of a bbox page sorts all)
-            query, args = found.answer
-            cursor = await conn.execute(query, args, prepare=found.kind != "items")
-            rows = await cursor.fetchall()
+            if found.serial:
+                async with conn.transaction():
+                    await conn.execute(SERIAL_SETTING)
+                    rows = await _answer(conn, found)
+            else:
+                rows = await _answer(conn, found)
         if found.kind == "item" and not rows:
             await _send(send, 404, b"no such feature", b"text/plain")
             return
         await _send(send, 200, found.body(rows), CONTENT_TYPES[found.kind])
+
+
+async def _answer(conn: AsyncConnection[Any], found: Plan) -> list[tuple[Any, ...]]:
+    query, args = found.answer
+    # a page is never prepared, as in the server (a generic plan of a bbox page sorts all)
+    cursor = await conn.execute(query, args, prepare=found.kind != "items")
+    return await cursor.fetchall()
 
 
 async def _send(send: Any, status: int, body: bytes, content_type: bytes) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import psycopg
+import pyogrio
 import pytest
 import shapely
 from pyproj import Transformer
@@ -346,3 +347,29 @@ def test_truncate_is_recorded_as_deletes(clean_db: str, tmp_path: Path) -> None:
         "SELECT old_values->>'shelter_code' FROM history.feature_changes "
         "WHERE operation = 'DELETE' ORDER BY 1",
     ) == [("A",), ("B",)]
+
+
+@pytest.mark.parametrize(("suffix", "driver"), [(".kml", "LIBKML"), (".xlsx", "XLSX")])
+def test_kml_and_xlsx(clean_db: str, tmp_path: Path, suffix: str, driver: str) -> None:
+    places = {"A": (33.4801, 50.7502), "B": (33.4702, 50.7555)}
+    source = write_geojson(
+        tmp_path / "a.geojson", [shelter(c, lon=x, lat=y) for c, (x, y) in places.items()]
+    )
+    frame = gpd.read_file(source)
+    path = tmp_path / f"shelters{suffix}"
+    if driver == "XLSX":  # a list with coordinate columns, as registers are kept
+        table = frame.drop(columns="geometry")
+        table["lon"], table["lat"] = frame.geometry.x, frame.geometry.y
+        pyogrio.write_dataframe(table, path, driver=driver)
+    else:
+        pyogrio.write_dataframe(frame, path, driver=driver)
+    result = run_cli(clean_db, "import", "shelters", str(path))
+    assert result.exit_code == 0, result.output
+    rows = _rows(
+        clean_db,
+        "SELECT shelter_code, name, capacity_persons, heating, readiness_checked_at::text,"
+        " ST_X(geom), ST_Y(geom) FROM gis.shelters ORDER BY shelter_code",
+    )
+    assert [r[:5] for r in rows] == [(c, f"Укриття {c}", 120, True, "2024-05-01") for c in places]
+    for code, *_, x, y in rows:
+        assert (x, y) == pytest.approx(places[str(code)], abs=1e-9)

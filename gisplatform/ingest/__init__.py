@@ -1,9 +1,11 @@
 """Import and export of real-world files: validated, CRS-correct, all-or-nothing."""
 
+from gisplatform.ingest.batches import prepare
 from gisplatform.ingest.errors import IngestError, RowProblem, RowsRejected
 from gisplatform.ingest.export import export_layer
-from gisplatform.ingest.importer import ImportOptions, ImportResult, import_file, prepare
+from gisplatform.ingest.importer import ImportResult, import_file
 from gisplatform.ingest.load import Mode
+from gisplatform.ingest.options import ImportOptions
 
 __all__ = [
     "ImportOptions",

@@ -18,8 +18,9 @@ from gisplatform.errors import GisPlatformError
 from gisplatform.ingest.crs import ROMNY, AreaOfInterest
 from gisplatform.ingest.errors import RowsRejected
 from gisplatform.ingest.export import export_layer
-from gisplatform.ingest.importer import ImportOptions, ImportResult, import_file
+from gisplatform.ingest.importer import ImportResult, import_file
 from gisplatform.ingest.load import Mode
+from gisplatform.ingest.options import ImportOptions
 from gisplatform.registry import load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.database import database_url

@@ -31,6 +31,7 @@ _WEB_MERCATOR_HALF = 20037508.342789244
 #: gather cost more than they save (measured on 200,000 lamps: z14 72 → 58 ms). Lines and
 #: polygons cost more per row and keep their parallel scans (buildings z14: 52 vs 60 ms).
 SERIAL_FROM_ZOOM = 12
+SERIAL_SETTING = "SET LOCAL max_parallel_workers_per_gather = 0"
 
 
 class TileSettings(BaseSettings):
@@ -184,12 +185,17 @@ def tile_query(
     return query, params
 
 
+def serial_plan(specs: list[LayerSpec], address: TileAddress) -> bool:
+    """True when the tile is built without parallel workers (points from SERIAL_FROM_ZOOM)."""
+    return address.z >= SERIAL_FROM_ZOOM and all(s.geometry.family == "point" for s in specs)
+
+
 async def _run_tile(
     conn: AsyncConnection[Any], query: sql.Composed, params: dict[str, Any], serial: bool
 ) -> tuple[Any, ...]:
     async with conn.transaction():
         if serial:
-            await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            await conn.execute(SERIAL_SETTING)
         cursor = await conn.execute(query, params)
         row = await cursor.fetchone()
     assert row is not None
@@ -206,7 +212,7 @@ async def render_tile(
     if not specs:
         return b"", []
     query, params = tile_query(specs, address, settings)
-    serial = address.z >= SERIAL_FROM_ZOOM and all(s.geometry.family == "point" for s in specs)
+    serial = serial_plan(specs, address)
     row = await _run_tile(conn, query, params, serial)
     counts = row[0::2]
     truncated = [

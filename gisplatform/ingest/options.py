@@ -1,0 +1,51 @@
+"""What an import is told (its options) and how it reports progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from gisplatform.ingest.crs import ROMNY, AreaOfInterest
+from gisplatform.ingest.load import Mode
+
+
+class Reporter(Protocol):
+    """Receives progress: a new stage with an optional total, then advances."""
+
+    def start(self, task: str, total: int | None = None) -> None: ...
+
+    def advance(self, amount: int) -> None: ...
+
+
+class Silent:
+    """A reporter that shows nothing."""
+
+    def start(self, task: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, amount: int) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Everything an import can be told besides the layer and the file."""
+
+    mode: Mode = Mode.APPEND
+    source_layer: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    source_crs: str | None = None
+    dry_run: bool = False
+    skip_invalid: bool = False
+    repair: bool = False
+    x: str | None = None
+    y: str | None = None
+    wkt: str | None = None
+    dms: tuple[str, str] | None = None
+    encoding: str | None = None
+    area: AreaOfInterest | None = ROMNY
+    swap_xy: bool = False
+    report: Path | None = None
+    actor: str | None = None
