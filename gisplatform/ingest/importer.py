@@ -126,9 +126,10 @@ def _load(
         counts.deleted = loader.delete_all()
     reporter.start("validating and loading" if streamed else "validating")
     prepared = Prepared([], validator.names)
+    writing = streamed  # still writing: no batch so far stopped the stream
     if streamed:
         loader.conn.execute("SAVEPOINT gisplatform_rows")
-        writing, seen = True, KeysSeen(spec.natural_key)
+        seen = KeysSeen(spec.natural_key)
         with loader.copy_rows(build_indexes_after=mode is Mode.APPEND) as write:
             for batch in validator:
                 prepared.batches.append(batch)
@@ -143,7 +144,8 @@ def _load(
         for batch in validator:
             prepared.batches.append(batch)
             reporter.advance(len(batch.geometry))
-    prepared.find_duplicates(spec)
+    if not writing:  # every key was seen once when the stream wrote every batch
+        prepared.find_duplicates(spec)
     if prepared.problems and not options.skip_invalid:
         raise RowsRejected(prepared.problems)
     if streamed and prepared.key_problems:  # rows already written: write the valid ones again

@@ -23,6 +23,7 @@ import psycopg
 from psycopg import sql
 
 from gisplatform.ingest.errors import RowProblem
+from gisplatform.ingest.threads import in_background
 from gisplatform.registry import LayerSpec
 
 STAGE = "gisplatform_import_stage"
@@ -142,15 +143,24 @@ class Loader:
 
     @contextmanager
     def copy_rows(self, build_indexes_after: bool = False) -> Iterator[Callable[[bytes], None]]:
-        """A COPY into the layer, fed with CSV rows ``(*columns, geom_ewkb_hex)``.
+        """A ``write(csv_data)`` of CSV rows ``(*columns, geom_ewkb_hex)`` into the layer.
 
+        Each call is one COPY statement, run by a helper thread: while the database
+        stores a batch (and its history trigger records it), the caller prepares the
+        next. The caller must not use the connection until the context is left.
         With ``build_indexes_after`` (for loads into an empty layer) the spatial and
         natural-key indexes are dropped first and built once after the COPY, several
         times cheaper than maintaining them row by row. That locks the layer against
         readers too until commit; they would see no rows before the commit anyway.
         """
         rebuild = self._drop_secondary_indexes() if build_indexes_after else []
-        with self._copy(self.table, self._cols()) as write:
+        query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(self.table, self._cols())
+
+        def copy(data: bytes) -> None:
+            with self.conn.cursor() as cur, cur.copy(query) as cp:
+                cp.write(data)
+
+        with in_background(copy) as write:
             yield write
         for statement in rebuild:
             self.conn.execute(statement)

@@ -8,9 +8,7 @@ that every value is validated by the same parsers.
 from __future__ import annotations
 
 import csv
-import queue
 import tempfile
-import threading
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +26,7 @@ from numpy.typing import NDArray
 from pyproj import CRS
 
 from gisplatform.ingest.errors import IngestError
+from gisplatform.ingest.threads import prefetched
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 #: Formats that are plain text and must be decodable before GDAL sees them.
@@ -182,58 +181,6 @@ def _arrow_batches(
         frame = batch.to_pandas().astype(object)
         yield SourceBatch(offset, frame, geometry)
         offset += len(frame)
-
-
-@dataclass(frozen=True)
-class _End:
-    error: BaseException | None = None
-
-
-@contextmanager
-def prefetched[T](items: Iterator[T], depth: int = 2) -> Iterator[Iterator[T]]:
-    """``items`` produced by a background thread up to ``depth`` ahead of the consumer.
-
-    GDAL, Arrow and shapely release the GIL, so the next batch is parsed while the
-    current one is validated. Leaving the context stops and joins the thread.
-    """
-    ready: queue.Queue[T | _End] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: T | _End) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(_End(exc))
-        else:
-            put(_End())
-
-    def consume() -> Iterator[T]:
-        while True:
-            item = ready.get()
-            if isinstance(item, _End):
-                if item.error is not None:
-                    raise item.error
-                return
-            yield item
-
-    thread = threading.Thread(target=produce, name="gisplatform-read", daemon=True)
-    thread.start()
-    try:
-        yield consume()
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _check_encoding(path: Path, encoding: str | None) -> None:
