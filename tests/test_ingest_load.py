@@ -373,3 +373,17 @@ def test_kml_and_xlsx(clean_db: str, tmp_path: Path, suffix: str, driver: str) -
     assert [r[:5] for r in rows] == [(c, f"Укриття {c}", 120, True, "2024-05-01") for c in places]
     for code, *_, x, y in rows:
         assert (x, y) == pytest.approx(places[str(code)], abs=1e-9)
+
+
+def test_cp1251_shapefile_without_cpg(clean_db: str, tmp_path: Path) -> None:
+    """Old municipal Shapefiles carry cp1251 DBFs and no .cpg: --encoding reads them."""
+    frame = gpd.read_file(write_geojson(tmp_path / "a.geojson", [shelter("A"), shelter("B")]))
+    path = tmp_path / "shelters.shp"
+    pyogrio.write_dataframe(frame.to_crs(5564), path, encoding="cp1251")
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    result = run_cli(clean_db, "import", "shelters", str(path), "--encoding", "cp1251")
+    assert result.exit_code == 0, result.output
+    rows = _rows(clean_db, "SELECT name, ST_X(geom), ST_Y(geom) FROM gis.shelters ORDER BY 1")
+    assert [r[0] for r in rows] == ["Укриття A", "Укриття B"]
+    for _, x, y in rows:  # the CRS came from the .prj: back in lon/lat
+        assert (x, y) == pytest.approx((33.4746, 50.7515), abs=1e-7)

@@ -148,11 +148,11 @@ def _open_gdal(
             raise IngestError(
                 f"cannot read {path.name}: {exc} (is the file truncated or corrupt?)"
             ) from exc
-    geometry = None
+    geometry, crs = None, None
     if "geometry" in frame.columns:
         geometry = np.asarray(frame.geometry.to_numpy(), dtype=object)
+        crs = frame.crs
         frame = pd.DataFrame(frame.drop(columns="geometry"))
-    crs = frame.crs if geometry is not None and hasattr(frame, "crs") else None
     batch = SourceBatch(0, frame.astype(object), geometry)
     return Source(
         path, layer, [str(c) for c in frame.columns], geometry is not None, crs, iter([batch])
