@@ -57,7 +57,6 @@ class Source:
     path: Path
     layer: str | None
     columns: list[str]
-    has_geometry: bool
     crs: CRS | None
     batches: Iterator[SourceBatch]
 
@@ -134,7 +133,6 @@ def _open_gdal(
                     path,
                     layer,
                     [n for n in reader.schema.names if not (has_geometry and n == geometry_name)],
-                    has_geometry,
                     CRS(meta["crs"]) if meta.get("crs") else None,
                     stack.enter_context(
                         prefetched(
@@ -154,9 +152,7 @@ def _open_gdal(
         crs = frame.crs
         frame = pd.DataFrame(frame.drop(columns="geometry"))
     batch = SourceBatch(0, frame.astype(object), geometry)
-    return Source(
-        path, layer, [str(c) for c in frame.columns], geometry is not None, crs, iter([batch])
-    )
+    return Source(path, layer, [str(c) for c in frame.columns], crs, iter([batch]))
 
 
 def _arrow_batches(
@@ -248,10 +244,10 @@ def _open_csv(path: Path, encoding: str | None, batch_rows: int) -> Source:
     try:
         columns = [str(c) for c in pd.read_csv(path, nrows=0, **options).columns]
     except pd.errors.EmptyDataError:
-        return Source(path, None, [], False, None, iter([]))
+        return Source(path, None, [], None, iter([]))
     except (pd.errors.ParserError, ValueError) as exc:
         raise IngestError(f"cannot read {path.name} as CSV: {exc}") from exc
-    return Source(path, None, columns, False, None, _csv_batches(path, options, batch_rows))
+    return Source(path, None, columns, None, _csv_batches(path, options, batch_rows))
 
 
 def _csv_batches(path: Path, options: dict[str, Any], batch_rows: int) -> Iterator[SourceBatch]:
