@@ -788,8 +788,8 @@ def report(scens: list[Scenario], res: dict[str, Any], meta: dict[str, Any]) -> 
             "",
             "Throughput, `wrk -t1 -c8`, requests/s, median of the repetitions (higher is better):",
             "",
-            "| scenario | ours | tipg | pygeoapi | ours/tipg |",
-            "|---|---|---|---|---|",
+            "| scenario | ours | tipg | pygeoapi | raw SQL | ours/tipg | ours/raw |",
+            "|---|---|---|---|---|---|---|",
         ]
         for s in scens:
             rates = wrk.get(s.name)
@@ -798,7 +798,8 @@ def report(scens: list[Scenario], res: dict[str, Any], meta: dict[str, Any]) -> 
             med = {n: statistics.median(r) for n, r in rates.items()}
             lines.append(
                 f"| {s.label} | {med['ours']:.1f} | {med['tipg']:.1f} | "
-                f"{med.get('pygeoapi', 0):.1f} | {_ratio(med['ours'], med['tipg'])} |"
+                f"{med.get('pygeoapi', 0):.1f} | {med.get('raw', 0):.1f} | "
+                f"{_ratio(med['ours'], med['tipg'])} | {_ratio(med['ours'], med.get('raw'))} |"
             )
     return "\n".join(lines) + "\n"
 
