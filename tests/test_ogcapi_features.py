@@ -175,6 +175,11 @@ def test_crs_axis_order_and_bbox_crs(
 def test_item_by_id_and_errors(api: httpx.Client) -> None:
     one = api.get("/collections/shelters/items/3")
     assert one.status_code == 200 and one.json()["id"] == 3
+    feature = one.json()
+    assert feature["type"] == "Feature" and feature["geometry"]["type"] == "Point"
+    links = {link["rel"]: link for link in feature["links"]}
+    assert links["self"]["href"].endswith("/collections/shelters/items/3?f=json")
+    assert {"alternate", "collection"} <= links.keys()
     assert one.headers["content-type"].startswith("application/geo+json")
     for path in (
         "/collections/shelters/items/abc",

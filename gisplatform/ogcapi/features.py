@@ -395,8 +395,8 @@ def build_features_router() -> APIRouter:
             row = await cursor.fetchone()
         if row is None:
             raise FeatureNotFound(featureId)
-        feature = orjson.loads(row[0])
         if f == "html":
+            feature = orjson.loads(row[0])
             return render(
                 request,
                 "item.html",
@@ -408,13 +408,15 @@ def build_features_router() -> APIRouter:
                 columns=[{"name": c.name, "title": c.title.get(lang)} for c in fields],
             )
         root = f"{base_url(request)}/collections/{spec.name}"
-        feature["links"] = [
+        links = [
             link(f"{root}/items/{featureId}?f=json", "self", GEOJSON, "this feature"),
             link(f"{root}/items/{featureId}?f=html", "alternate", "text/html", "as HTML"),
             link(f"{root}?f=json", "collection", "application/json", "the collection"),
         ]
+        # PostgreSQL built the feature object: the links go in before its closing brace
+        body = row[0].encode().rstrip()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
         return Response(
-            orjson.dumps(feature),
+            body,
             media_type=GEOJSON,
             headers={"Content-Crs": f"<{out.uri}>", "Content-Language": lang},
         )

@@ -41,10 +41,17 @@ def geometry_json(out: OutputCrs) -> sql.Composable:
     return sql.SQL("ST_AsGeoJSON({}, {}, 0)::json").format(expr, sql.Literal(digits))
 
 
+def rendered(query: sql.Composable) -> sql.SQL:
+    """``query`` rendered to text once (identifiers quoted, literals inlined).
+
+    A composed query is walked again each time it is sent; the rendered one is not,
+    which matters for the hottest small requests.
+    """
+    return sql.SQL(query.as_string())
+
+
 @lru_cache(maxsize=512)
-def feature_json(
-    fields: tuple[FieldSpec, ...], out: OutputCrs, skip_geometry: bool
-) -> sql.Composed:
+def feature_json(fields: tuple[FieldSpec, ...], out: OutputCrs, skip_geometry: bool) -> sql.SQL:
     """A GeoJSON Feature per row of ``t`` as text, built by PostgreSQL (cached: immutable)."""
     if fields:
         columns = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(f.name)) for f in fields)
@@ -54,9 +61,12 @@ def feature_json(
     else:
         properties = sql.SQL("'{}'::json")
     geometry = sql.SQL("NULL::json") if skip_geometry else geometry_json(out)
-    return sql.SQL(
-        "json_build_object('type', 'Feature', 'id', t.fid, 'geometry', {}, 'properties', {})::text"
-    ).format(geometry, properties)
+    return rendered(
+        sql.SQL(
+            "json_build_object('type', 'Feature', 'id', t.fid, 'geometry', {}, "
+            "'properties', {})::text"
+        ).format(geometry, properties)
+    )
 
 
 @dataclass
@@ -200,10 +210,17 @@ def count_query(
     return query, [*where.params, cap + 1]
 
 
-def item_query(spec: LayerSpec, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.Composed:
+def item_query(spec: LayerSpec, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.SQL:
     """One feature by its ``fid`` (a primary-key lookup)."""
-    return sql.SQL("SELECT {} FROM {} AS t WHERE t.fid = %s").format(
-        feature_json(fields, out, False), view(spec)
+    return _item_query(spec.name, fields, out)
+
+
+@lru_cache(maxsize=512)
+def _item_query(layer: str, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.SQL:
+    return rendered(
+        sql.SQL("SELECT {} FROM {} AS t WHERE t.fid = %s").format(
+            feature_json(fields, out, False), sql.Identifier(PUBLIC_SCHEMA, layer)
+        )
     )
 
 
