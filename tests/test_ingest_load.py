@@ -375,6 +375,7 @@ def test_kml_and_xlsx(clean_db: str, tmp_path: Path, suffix: str, driver: str) -
         assert (x, y) == pytest.approx(places[str(code)], abs=1e-9)
 
 
+@pytest.mark.filterwarnings("ignore:Normalized/laundered field name", "ignore:Field .* created as")
 def test_cp1251_shapefile_without_cpg(clean_db: str, tmp_path: Path) -> None:
     """Old municipal Shapefiles carry cp1251 DBFs and no .cpg: --encoding reads them."""
     frame = gpd.read_file(write_geojson(tmp_path / "a.geojson", [shelter("A"), shelter("B")]))
