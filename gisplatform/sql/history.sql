@@ -117,27 +117,16 @@ BEGIN
 END
 $$;
 
+-- DELETE reads its transition table. TRUNCATE bypasses row-level triggers and has no
+-- transition table: its BEFORE trigger reads the rows from the table itself.
 CREATE OR REPLACE FUNCTION {history}.record_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format(
-        'INSERT INTO {history}.feature_changes (layer, fid, operation, changed_by, old_values) '
-        'SELECT $1, o.fid, ''DELETE'', $2, %s FROM old_rows AS o',
-        {history}.row_jsonb_sql(TG_RELID, 'o')
-    ) USING TG_TABLE_NAME, {history}.current_actor();
-    RETURN NULL;
-END
-$$;
-
--- TRUNCATE bypasses row-level triggers: record every row it removes as a DELETE.
-CREATE OR REPLACE FUNCTION {history}.record_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE format(
         'INSERT INTO {history}.feature_changes (layer, fid, operation, changed_by, old_values) '
         'SELECT $1, o.fid, ''DELETE'', $2, %s FROM %s AS o',
         {history}.row_jsonb_sql(TG_RELID, 'o'),
-        TG_RELID::regclass
+        CASE WHEN TG_OP = 'TRUNCATE' THEN TG_RELID::regclass::text ELSE 'old_rows' END
     ) USING TG_TABLE_NAME, {history}.current_actor();
     RETURN NULL;
 END

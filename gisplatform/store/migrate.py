@@ -138,7 +138,7 @@ TRIGGERS = {
         "",
         "record_delete",
     ),
-    "gisplatform_history_truncate": ("BEFORE TRUNCATE", "", "STATEMENT", "", "record_truncate"),
+    "gisplatform_history_truncate": ("BEFORE TRUNCATE", "", "STATEMENT", "", "record_delete"),
     "gisplatform_revision": (
         "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE",
         "",
