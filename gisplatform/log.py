@@ -10,6 +10,27 @@ from typing import Any
 _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
+def _extra(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a record was given with ``extra=``."""
+    return {
+        key: value
+        for key, value in record.__dict__.items()
+        if key not in _STANDARD_ATTRS and not key.startswith("_")
+    }
+
+
+class TextFormatter(logging.Formatter):
+    """``LEVEL logger: message key=value …``: readable, and the ``extra`` fields kept."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        fields = " ".join(f"{key}={value}" for key, value in _extra(record).items())
+        return f"{text} {fields}" if fields else text
+
+
 class JsonFormatter(logging.Formatter):
     """Render a record as one JSON object per line, with any ``extra`` fields."""
 
@@ -20,9 +41,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                payload[key] = value
+        payload.update(_extra(record))
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=False, default=str)
@@ -50,9 +69,10 @@ def configure_logging(level: str = "INFO", json_format: bool = False) -> None:
     if json_format:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("pyogrio", "fiona", "urllib3", "alembic", "httpx"):
+    # uvicorn's access log would repeat each request that gisplatform.access logs with its id
+    for noisy in ("pyogrio", "fiona", "urllib3", "alembic", "httpx", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
