@@ -24,6 +24,7 @@ from gisplatform.ogcapi.deps import (
     AUDIENCE,
     CrsDep,
     FormatDep,
+    Lang,
     LangDep,
     LayerDep,
     PoolDep,
@@ -349,16 +350,14 @@ def build_features_router() -> APIRouter:
                 x["rel"]: x["href"]
                 for x in _page_links(request, spec, parsed, len(features), matched)
             }
-            return render(
+            return _feature_page(
                 request,
                 "items.html",
+                spec,
+                parsed.fields,
                 lang,
-                root=base_url(request),
-                collection_id=spec.name,
-                title=spec.title.get(lang),
                 features=features,
                 matched=matched,
-                columns=[{"name": c.name, "title": c.title.get(lang)} for c in parsed.fields],
                 next_url=links.get("next", "").replace("f=json", "f=html"),
                 prev_url=links.get("prev", "").replace("f=json", "f=html"),
             )
@@ -396,16 +395,8 @@ def build_features_router() -> APIRouter:
         if row is None:
             raise FeatureNotFound(featureId)
         if f == "html":
-            feature = orjson.loads(row[0])
-            return render(
-                request,
-                "item.html",
-                lang,
-                root=base_url(request),
-                collection_id=spec.name,
-                title=spec.title.get(lang),
-                feature=feature,
-                columns=[{"name": c.name, "title": c.title.get(lang)} for c in fields],
+            return _feature_page(
+                request, "item.html", spec, fields, lang, feature=orjson.loads(row[0])
             )
         root = f"{base_url(request)}/collections/{spec.name}"
         links = [
@@ -430,6 +421,27 @@ def build_features_router() -> APIRouter:
         return _schema_response(request, spec, f, lang, "schema")
 
     return router
+
+
+def _feature_page(
+    request: Request,
+    template: str,
+    spec: LayerSpec,
+    fields: tuple[FieldSpec, ...],
+    lang: Lang,
+    **context: Any,
+) -> Response:
+    """An HTML page of a layer's features, with a column per field shown."""
+    return render(
+        request,
+        template,
+        lang,
+        root=base_url(request),
+        collection_id=spec.name,
+        title=spec.title.get(lang),
+        columns=[{"name": c.name, "title": c.title.get(lang)} for c in fields],
+        **context,
+    )
 
 
 def _schema_response(request: Request, spec: LayerSpec, f: str, lang: str, kind: str) -> Response:
