@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from gisplatform.errors import GisPlatformError, LayerSpecError
 from gisplatform.ingest.commands import export_command, import_command
@@ -58,20 +59,54 @@ def _root(
 # --- layers ---------------------------------------------------------------------------------
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
 @layers_app.command("list")
-def layers_list() -> None:
+def layers_list(as_json: JsonOption = False) -> None:
     """List the layers with their geometry, access level and field count."""
     registry = _registry(_settings())
-    table = Table("name", "title (uk)", "title (en)", "geometry", "access", "fields", "theme")
+    rows = [
+        {
+            "name": spec.name,
+            "title": {"uk": spec.title.uk, "en": spec.title.en},
+            "geometry": spec.geometry.value,
+            "access": spec.access.value,
+            "fields": len(spec.fields),
+            "theme": spec.theme,
+        }
+        for spec in registry
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+
+    # the name is what a user types next: never wrapped or cut, whatever the width;
+    # titles wrap instead (all of it, in both languages, is in --json)
+    def fixed(header: str, width: int = 0) -> Column:
+        return Column(header, no_wrap=True, overflow="ignore", min_width=width or None)
+
+    table = Table(
+        fixed("name", max(len(spec.name) for spec in registry)),
+        fixed("geometry"),
+        fixed("access"),
+        fixed("fields"),
+        Column("title"),
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
     for spec in registry:
         table.add_row(
             spec.name,
-            spec.title.uk,
-            spec.title.en,
             spec.geometry.value,
             spec.access.value,
             str(len(spec.fields)),
-            spec.theme,
+            spec.title.uk,
         )
     console.print(table)
 
@@ -83,6 +118,7 @@ def layers_validate(
     ] = None,
 ) -> None:
     """Validate layer definitions; every problem names its file and field path."""
+    from gisplatform.registry.hromada import PROFILE_FILE, load_profile
     from gisplatform.registry.loader import layer_files, load_layer_file
 
     settings = _settings()
@@ -98,6 +134,12 @@ def layers_validate(
             problems.extend(exc.problems)
     if not files:
         problems.append((str(paths), "(directory)", "no layer definitions found"))
+    profiles = [d / PROFILE_FILE for d in paths or [settings.layers_dir] if d.is_dir()]
+    for profile in [p for p in profiles if p.is_file()]:
+        try:
+            load_profile(profile)
+        except LayerSpecError as exc:
+            problems.extend(exc.problems)
     for source, field_path, message in problems:
         err_console.print(f"[red]✗[/red] {source}: [bold]{field_path}[/bold]: {message}")
     if problems:
@@ -149,28 +191,50 @@ def db_stop() -> None:
     console.print("[green]✓[/green] embedded database stopped")
 
 
-@db_app.command("status")
-def db_status() -> None:
-    """Where the database runs and the URL to paste into QGIS or psql."""
+def _db_status_data(settings: Settings) -> dict[str, object]:
+    """Where the database runs, as plain data."""
     from gisplatform.store.database import normalize_url
     from gisplatform.store.embedded import EmbeddedCluster
 
-    settings = _settings()
     if not settings.uses_embedded_db:
         assert settings.database_url is not None
-        console.print("database: external (DATABASE_URL)")
-        console.print(f"url:      {normalize_url(settings.database_url)}")
-        return
+        return {
+            "database": "external",
+            "running": None,
+            "url": normalize_url(settings.database_url),
+        }
     status = EmbeddedCluster(settings.data_dir, settings.db_port, settings.db_name).status()
-    console.print("database: embedded PostgreSQL + PostGIS")
-    console.print(f"data dir: {status.data_dir.resolve()}")
-    console.print(
-        f"version:  {status.pg_version or 'unknown'}  ({status.bin_dir or 'no binaries'})"
-    )
-    console.print(f"running:  {'yes' if status.running else 'no'} (port {status.port})")
-    if status.url:
-        console.print(f"url:      {status.url}")
-    if not status.running:
+    return {
+        "database": "embedded",
+        "data_dir": str(status.data_dir.resolve()),
+        "version": status.pg_version,
+        "bin_dir": str(status.bin_dir) if status.bin_dir else None,
+        "running": status.running,
+        "port": status.port,
+        "url": status.url,
+    }
+
+
+@db_app.command("status")
+def db_status(as_json: JsonOption = False) -> None:
+    """Where the database runs and the URL to paste into QGIS or psql (exit 3: not running)."""
+    data = _db_status_data(_settings())
+    if as_json:
+        _print_json(data)
+    elif data["database"] == "external":
+        console.print("database: external (DATABASE_URL)")
+        console.print(f"url:      {data['url']}")
+    else:
+        console.print("database: embedded PostgreSQL + PostGIS")
+        console.print(f"data dir: {data['data_dir']}")
+        console.print(
+            f"version:  {data['version'] or 'unknown'}  ({data['bin_dir'] or 'no binaries'})"
+        )
+        running = "yes" if data["running"] else "no"
+        console.print(f"running:  {running} (port {data['port']})")
+        if data["url"]:
+            console.print(f"url:      {data['url']}")
+    if data["running"] is False:
         raise typer.Exit(3)
 
 

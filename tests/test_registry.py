@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from gisplatform.cli import app
 from gisplatform.errors import LayerNotFound, LayerSpecError
 from gisplatform.registry import Access, LayerRegistry, load_layer_file, load_registry
+from gisplatform.registry.loader import layer_files
 from gisplatform.registry.schema import layer_json_schema
 from gisplatform.settings import PROJECT_ROOT
 
@@ -170,7 +171,7 @@ def test_invalid_yaml_is_reported_with_file(tmp_path: Path) -> None:
 
 def test_json_schema_validates_project_layers_and_is_committed() -> None:
     schema = layer_json_schema()
-    for path in sorted(LAYERS.glob("*.yaml")):
+    for path in layer_files(LAYERS):
         jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), schema)
     committed = json.loads((LAYERS / "layer.schema.json").read_text(encoding="utf-8"))
     assert committed == schema, (

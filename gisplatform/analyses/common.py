@@ -16,24 +16,33 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import PROJECT_ROOT
 
-#: Metric CRS for Romny (UTM zone 36N); every distance and length is measured in it.
-METRIC_SRID = 32636
-
 
 @dataclass(frozen=True)
 class Schemas:
-    """Database schemas the analyses read from and write to."""
+    """Database schemas the analyses read from and write to, and the metric CRS they use.
+
+    ``metric_srid`` is the hromada profile's metric CRS (every distance and length is
+    measured in it); ``None`` takes the one of the project's own profile.
+    """
 
     layers: str = "gis"
     history: str = "history"
     analysis: str = "analysis"
+    metric_srid: int | None = None
 
-    def identifiers(self) -> dict[str, sql.Identifier]:
+    @classmethod
+    def for_registry(cls, registry: LayerRegistry, **schemas: str) -> Schemas:
+        """The schemas with the metric CRS of ``registry``'s hromada."""
+        return cls(**schemas, metric_srid=registry.hromada.metric_crs)
+
+    def identifiers(self) -> dict[str, sql.Composable]:
         """Placeholders for the SQL templates."""
+        srid = self.metric_srid or default_registry().hromada.metric_crs
         return {
             "gis": sql.Identifier(self.layers),
             "history": sql.Identifier(self.history),
             "analysis": sql.Identifier(self.analysis),
+            "metric_srid": sql.Literal(srid),
         }
 
 

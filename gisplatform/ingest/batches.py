@@ -40,12 +40,16 @@ class CheckedBatch:
     values: dict[str, NDArray[np.object_]]
     geometry: NDArray[np.object_]
     problems: list[RowProblem]
+    #: rows left out because they lie outside the hromada (``keep_inside``); empty: none
+    outside: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def valid_positions(self) -> NDArray[np.intp]:
-        """Positions in the batch of the rows without problems."""
+        """Positions in the batch of the rows without problems and inside the hromada."""
         mask = np.ones(len(self.geometry), dtype=bool)
         if self.problems:
             mask[np.array([p.row - 1 - self.offset for p in self.problems])] = False
+        if len(self.outside):
+            mask &= ~self.outside
         return np.flatnonzero(mask)
 
     def copy_data(
@@ -79,6 +83,11 @@ class Prepared:
     def read(self) -> int:
         """Rows in the file."""
         return sum(len(b.geometry) for b in self.batches)
+
+    @property
+    def outside_rows(self) -> list[int]:
+        """File rows (1-based) left out because they lie outside the hromada."""
+        return [int(i) + b.offset + 1 for b in self.batches for i in np.flatnonzero(b.outside)]
 
     @property
     def problems(self) -> list[RowProblem]:
@@ -194,10 +203,15 @@ class BatchValidator:
             geometry, self.spec, self.crs, o.area, o.repair, o.swap_xy
         )
         problems += geometry_problems
+        outside = np.zeros(0, dtype=bool)
+        if o.keep_inside is not None:
+            finite = ~np.isnan(shapely.bounds(geometry)).any(axis=1)
+            outside = finite & ~o.keep_inside.contains(geometry)
+            problems = [p for p in problems if not outside[p.row - 1]]  # left out, not rejected
         shifted = [
             RowProblem(p.row + offset, p.field, p.message, p.value, p.column) for p in problems
         ]
-        return CheckedBatch(offset, batch.frame, values, geometry, shifted)
+        return CheckedBatch(offset, batch.frame, values, geometry, shifted, outside)
 
 
 class KeysSeen:

@@ -6,6 +6,7 @@ rejected but the valid ones were loaded (``--skip-invalid``), 1 on failure.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -15,15 +16,17 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from gisplatform.errors import GisPlatformError
-from gisplatform.ingest.crs import ROMNY, AreaOfInterest
+from gisplatform.ingest.area import area_of_interest, territory
+from gisplatform.ingest.crs import AreaOfInterest
 from gisplatform.ingest.errors import RowsRejected
 from gisplatform.ingest.export import export_layer
 from gisplatform.ingest.importer import ImportResult, import_file
 from gisplatform.ingest.load import Mode
 from gisplatform.ingest.options import ImportOptions
+from gisplatform.ingest.validate import OUTSIDE_AREA
 from gisplatform.registry import load_registry
 from gisplatform.settings import Settings
-from gisplatform.store.database import database_url
+from gisplatform.store.database import connect, database_url
 
 console = Console(stderr=True)
 
@@ -57,35 +60,38 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
     return result
 
 
-def _summary(result: ImportResult) -> Table:
-    table = Table(title=f"import into {result.layer}" + (" (dry run)" if result.dry_run else ""))
-    for name in (
-        "read",
-        "valid",
-        "rejected",
-        "inserted",
-        "updated",
-        "unchanged",
-        "deleted",
-        "time",
-    ):
-        table.add_column(name, justify="right")
+def summary_data(result: ImportResult) -> dict[str, object]:
+    """The import's outcome as plain data (``--json``)."""
     c = result.counts
-    table.add_row(
-        *(
-            str(v)
-            for v in (
-                result.read,
-                result.valid,
-                result.rejected,
-                c.inserted,
-                c.updated,
-                c.unchanged,
-                c.deleted,
-            )
-        ),
-        f"{result.seconds:.1f} s",
+    return {
+        "layer": result.layer,
+        "file": str(result.file),
+        "dry_run": result.dry_run,
+        "read": result.read,
+        "valid": result.valid,
+        "rejected": result.rejected,
+        "outside": result.outside,
+        "inserted": c.inserted,
+        "updated": c.updated,
+        "unchanged": c.unchanged,
+        "deleted": c.deleted,
+        "seconds": round(result.seconds, 3),
+        "import_id": result.import_id,
+    }
+
+
+def _summary(result: ImportResult) -> Table:
+    table = Table(
+        title=f"import into {result.layer}" + (" (dry run)" if result.dry_run else ""),
+        show_header=False,
     )
+    table.add_column("what")
+    table.add_column("rows", justify="right", no_wrap=True)
+    data = summary_data(result)
+    for name in ("read", "valid", "rejected", "outside", "inserted", "updated", "unchanged"):
+        table.add_row(name, f"{data[name]:,}")
+    table.add_row("deleted", f"{data['deleted']:,}")
+    table.add_row("time", f"{result.seconds:.1f} s")
     return table
 
 
@@ -126,11 +132,25 @@ def import_command(
     aoi: Annotated[
         str | None,
         typer.Option(
-            help="area of interest min_lon,min_lat,max_lon,max_lat (default: Romny hromada)"
+            help="area of interest min_lon,min_lat,max_lon,max_lat "
+            "(default: the hromada's boundary, or its profile's extent)"
         ),
     ] = None,
     no_aoi: Annotated[bool, typer.Option(help="do not check the area of interest")] = False,
+    inside_hromada: Annotated[
+        bool,
+        typer.Option(
+            help="keep only features that touch the hromada (its boundary layer, else the "
+            "profile's extent); the rest are counted as outside, not rejected"
+        ),
+    ] = False,
+    buffer_m: Annotated[
+        float, typer.Option(min=0, help="with --inside-hromada: widen the boundary by metres")
+    ] = 0.0,
     swap_xy: Annotated[bool, typer.Option(help="swap x and y of every coordinate")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the summary as JSON on standard output")
+    ] = False,
 ) -> None:
     """Import a file into a layer: every row validated, all or nothing."""
     dms: tuple[str, str] | None = None
@@ -139,10 +159,21 @@ def import_command(
         if len(parts) != 2:
             raise typer.BadParameter("expected LAT,LON", param_hint="--dms-columns")
         dms = (parts[0], parts[1])
+    if buffer_m and not inside_hromada:
+        raise typer.BadParameter("needs --inside-hromada", param_hint="--buffer-m")
     try:
-        area: AreaOfInterest | None = (
-            None if no_aoi else (AreaOfInterest.parse(aoi) if aoi else ROMNY)
-        )
+        settings = Settings()
+        registry = load_registry(settings.layers_dir)
+        spec = registry.get(layer)
+        url = database_url(settings)
+        area: AreaOfInterest | None = AreaOfInterest.parse(aoi) if aoi else None
+        keep_inside = None
+        if inside_hromada or not (aoi or no_aoi):
+            with connect(url) as conn:
+                if inside_hromada:
+                    keep_inside = territory(conn, registry, settings.layer_schema, buffer_m)
+                elif area is None:
+                    area = area_of_interest(conn, registry, settings.layer_schema)
         options = ImportOptions(
             mode=mode,
             source_layer=source_layer,
@@ -158,12 +189,10 @@ def import_command(
             dms=dms,
             encoding=encoding,
             area=area,
+            keep_inside=keep_inside,
             swap_xy=swap_xy,
             report=report,
         )
-        settings = Settings()
-        spec = load_registry(settings.layers_dir).get(layer)
-        url = database_url(settings)
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -184,11 +213,23 @@ def import_command(
         console.print(f"[red]import failed[/red]: {exc}")
         if report is not None:
             console.print(f"rejected rows written to {report}")
+        if any(OUTSIDE_AREA in p.message for p in exc.problems):
+            console.print(
+                "hint: if the file covers more than the hromada (e.g. an oblast register), "
+                "add --inside-hromada to keep only the hromada's features; the others are "
+                "counted as outside, not rejected"
+            )
         raise typer.Exit(1) from None
     except GisPlatformError as exc:
         console.print(f"[red]import failed[/red]: {exc}")
         raise typer.Exit(1) from None
-    console.print(_summary(result))
+    if as_json:
+        typer.echo(json.dumps(summary_data(result), ensure_ascii=False))
+    else:
+        console.print(_summary(result))
+    if result.outside:
+        where = keep_inside.description if keep_inside else "the hromada"
+        console.print(f"{result.outside} feature(s) outside the hromada ({where}) left out")
     for problem in result.problems[:20]:
         console.print(f"[yellow]rejected[/yellow] {problem}")
     if result.problems:

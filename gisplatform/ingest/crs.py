@@ -27,10 +27,10 @@ DEGREE_DECIMALS = 9
 class AreaOfInterest:
     """A lon/lat box; features outside it (plus ``margin`` degrees) are rejected."""
 
-    min_lon: float = 33.25
-    min_lat: float = 50.58
-    max_lon: float = 33.72
-    max_lat: float = 50.92
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
     margin: float = 0.15
 
     @classmethod
@@ -63,9 +63,6 @@ class AreaOfInterest:
             f"lon {self.min_lon - m:.2f}…{self.max_lon + m:.2f}, "
             f"lat {self.min_lat - m:.2f}…{self.max_lat + m:.2f}"
         )
-
-
-ROMNY = AreaOfInterest()
 
 
 def parse_crs(text: str) -> CRS:

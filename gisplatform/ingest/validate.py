@@ -21,6 +21,8 @@ from gisplatform.ingest.values import parse_value
 from gisplatform.registry import FieldSpec, FieldType, LayerSpec
 
 GEOMETRY = "geometry"
+#: how a row outside the area of interest is described (the CLI adds a hint to it)
+OUTSIDE_AREA = "outside the area of interest"
 # shapely type ids 0..7: Point, LineString, LinearRing, Polygon, Multi*, GeometryCollection
 _FAMILY_OF_TYPE = np.array(
     ["point", "line", "line", "polygon", "point", "line", "polygon", "mixed"]
@@ -219,8 +221,8 @@ def _check_area(
     for i, fixes in zip(outside, swap_fixes, strict=True):
         c = shapely.centroid(geoms[i])
         message = (
-            f"lies at lon {shapely.get_x(c):.5f}, lat {shapely.get_y(c):.5f}, outside the area "
-            f"of interest ({area.describe()})"
+            f"lies at lon {shapely.get_x(c):.5f}, lat {shapely.get_y(c):.5f}, {OUTSIDE_AREA} "
+            f"({area.describe()})"
         )
         if fixes:
             message += (

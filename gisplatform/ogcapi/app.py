@@ -11,7 +11,6 @@ from fastapi.staticfiles import StaticFiles
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
-from gisplatform.crs import OFFERED_EPSG
 from gisplatform.ogcapi.common import build_common_router, landing_page
 from gisplatform.ogcapi.crs import CrsCatalogue
 from gisplatform.ogcapi.errors import install_error_handlers
@@ -56,11 +55,12 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             name="gisplatform-public",
         )
         await pool.open(wait=True, timeout=30)
+        offered = app.state.registry.hromada.offered_crs
         async with pool.connection() as conn:
             cursor = await conn.execute(
-                "SELECT srid FROM spatial_ref_sys WHERE srid = ANY(%s)", [list(OFFERED_EPSG)]
+                "SELECT srid FROM spatial_ref_sys WHERE srid = ANY(%s)", [list(offered)]
             )
-            app.state.crs = CrsCatalogue({int(row[0]) for row in await cursor.fetchall()})
+            app.state.crs = CrsCatalogue(offered, {int(row[0]) for row in await cursor.fetchall()})
         app.state.pool = pool
         try:
             yield
@@ -81,7 +81,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     )
     app.state.settings = settings
     app.state.registry = registry if registry is not None else load_registry(settings.layers_dir)
-    app.state.crs = CrsCatalogue()
+    app.state.crs = CrsCatalogue(app.state.registry.hromada.offered_crs)
     app.state.stats = {}
     app.state.metrics = Metrics()
     app.state.extra_conformance = [

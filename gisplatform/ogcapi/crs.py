@@ -14,7 +14,6 @@ from functools import lru_cache
 
 from pyproj import CRS
 
-from gisplatform.crs import OFFERED_EPSG
 from gisplatform.errors import InvalidParameter
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -88,10 +87,8 @@ def epsg_uri(code: int) -> str:
 class CrsCatalogue:
     """The CRSs this server offers, limited to those its PostGIS can transform to."""
 
-    def __init__(self, available_srids: set[int] | None = None) -> None:
-        codes = [
-            code for code in OFFERED_EPSG if available_srids is None or code in available_srids
-        ]
+    def __init__(self, offered: tuple[int, ...], available_srids: set[int] | None = None) -> None:
+        codes = [code for code in offered if available_srids is None or code in available_srids]
         self._by_code = {code: OutputCrs(epsg_uri(code), code, north_first(code)) for code in codes}
 
     @property

@@ -22,9 +22,9 @@ from pyproj.enums import WktVersion
 from sqlalchemy import Connection, MetaData, Table, create_engine, inspect
 from sqlalchemy import text as sa_text
 
-from gisplatform.crs import OFFERED_EPSG
 from gisplatform.errors import MigrationRefused
 from gisplatform.registry import LayerRegistry, LayerSpec
+from gisplatform.registry.hromada import BASE_CRS
 from gisplatform.settings import Settings
 from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import sqlalchemy_url
@@ -317,7 +317,7 @@ class _Migrator:
             execute(self.conn, query)
 
 
-def ensure_srids(conn: Connection, codes: tuple[int, ...] = OFFERED_EPSG) -> list[int]:
+def ensure_srids(conn: Connection, codes: tuple[int, ...]) -> list[int]:
     """Add offered EPSG codes that this PostGIS's ``spatial_ref_sys`` lacks (e.g. 9856).
 
     The definition comes from PROJ's database through pyproj (no lossy PROJ string);
@@ -373,7 +373,8 @@ def migrate(
         with engine.begin() as conn:
             conn.execute(sa_text("SELECT pg_advisory_xact_lock(hashtext('gisplatform.migrate'))"))
             ensure_extensions(conn)
-            for code in ensure_srids(conn):
+            offered = registry.hromada.offered_crs if registry.has_hromada else BASE_CRS
+            for code in ensure_srids(conn, offered):
                 log.info("migrate: added EPSG:%d to spatial_ref_sys", code)
             migrator = _Migrator(conn, registry, settings)
             migrator.diff()

@@ -17,9 +17,6 @@ TILED_LAYERS = frozenset({"buildings", "street_lights", "streets"})
 DEFAULT_ON = frozenset(
     {"hromada_boundary", "starosta_districts", "settlements", "shelters", "streets", "buildings"}
 )
-#: Where the map opens before the boundary is loaded (Romny).
-DEFAULT_CENTER = (50.751, 33.475)
-DEFAULT_ZOOM = 11
 #: Feature limit of one GeoJSON request (the small layers hold far fewer).
 ITEMS_LIMIT = 10000
 API_BASE = "/ogc"
@@ -103,6 +100,11 @@ def map_config(
     for spec in public:
         tiled = tiles and api_base is not None and spec.name in TILED_LAYERS
         entries.append(layer_config(spec, "tiles" if tiled else "geojson", api_base))
+    hromada = registry.hromada
+    strings = {
+        **i18n.STRINGS,
+        "app_subtitle": {"uk": hromada.short_name.uk, "en": hromada.short_name.en},
+    }
     order = list(i18n.THEMES)
     themes = sorted(
         dict.fromkeys(spec.theme for spec in public),
@@ -111,13 +113,19 @@ def map_config(
     return {
         "lang": i18n.language(lang),
         "languages": list(i18n.LANGUAGES),
-        "strings": i18n.STRINGS,
+        "strings": strings,
+        "hromada": {
+            "katottg": hromada.katottg,
+            "name": {"uk": hromada.name.uk, "en": hromada.name.en},
+            "boundaryLayer": hromada.boundary_layer,
+        },
         "themes": [{"id": t, "title": i18n.theme_title(t)} for t in themes],
         "layers": entries,
         "apiBase": api_base,
         "tilesUrl": f"{api_base}{TILES_PATH}" if tiles and api_base is not None else None,
-        "center": list(DEFAULT_CENTER),
-        "zoom": DEFAULT_ZOOM,
+        # where the map opens before the boundary layer is loaded (lat, lon for Leaflet)
+        "center": [hromada.centre.lat, hromada.centre.lon],
+        "zoom": hromada.zoom,
         "basemap": {"url": basemap_url, "attribution": basemap_attribution or ""}
         if basemap_url
         else None,

@@ -8,7 +8,6 @@ DEFAULT_LANGUAGE = "uk"
 #: UI strings: key -> {"uk": ..., "en": ...}
 STRINGS: dict[str, dict[str, str]] = {
     "app_title": {"uk": "Карта громади", "en": "Hromada map"},
-    "app_subtitle": {"uk": "Роменська громада", "en": "Romny hromada"},
     "layers": {"uk": "Шари", "en": "Layers"},
     "legend": {"uk": "Легенда", "en": "Legend"},
     "filters": {"uk": "Фільтри", "en": "Filters"},

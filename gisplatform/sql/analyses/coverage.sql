@@ -2,7 +2,7 @@
 
 -- name: facilities
 INSERT INTO pg_temp.analysis_points
-SELECT 'facility', s.fid, ST_Transform(s.geom, 32636)
+SELECT 'facility', s.fid, ST_Transform(s.geom, {metric_srid})
 FROM {gis}.shelters s
 WHERE s.geom IS NOT NULL
   AND (%(readiness)s::text[] IS NULL OR s.readiness = ANY (%(readiness)s::text[]))
@@ -12,7 +12,7 @@ WHERE s.geom IS NOT NULL
 
 -- name: buildings
 INSERT INTO pg_temp.analysis_points
-SELECT 'target', b.fid, ST_Transform(ST_Centroid(b.geom), 32636)
+SELECT 'target', b.fid, ST_Transform(ST_Centroid(b.geom), {metric_srid})
 FROM {gis}.buildings b WHERE b.geom IS NOT NULL
 
 -- name: building_rows
@@ -26,7 +26,7 @@ ORDER BY b.fid
 DROP TABLE IF EXISTS pg_temp.analysis_tagged;
 CREATE TEMP TABLE analysis_tagged AS
 SELECT b.fid, b.settlement_katottg, coalesce(b.population, 0) AS pop, d.facility, d.distance_m,
-       ST_Transform(ST_Centroid(b.geom), 32636) AS geom_m,
+       ST_Transform(ST_Centroid(b.geom), {metric_srid}) AS geom_m,
        (SELECT z.district_id FROM {gis}.starosta_districts z
         WHERE ST_Covers(z.geom, ST_Centroid(b.geom)) ORDER BY z.district_id LIMIT 1) AS district
 FROM {gis}.buildings b JOIN pg_temp.analysis_distances d ON d.pid = b.fid;

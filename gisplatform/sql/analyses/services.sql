@@ -2,22 +2,22 @@
 
 -- name: cnap
 INSERT INTO pg_temp.analysis_points
-SELECT 'facility', f.fid, ST_Transform(f.geom, 32636) FROM {gis}.admin_service_centres f
+SELECT 'facility', f.fid, ST_Transform(f.geom, {metric_srid}) FROM {gis}.admin_service_centres f
 WHERE f.geom IS NOT NULL AND f.centre_type = ANY (%(types)s::text[])
 
 -- name: school
 INSERT INTO pg_temp.analysis_points
-SELECT 'facility', f.fid, ST_Transform(f.geom, 32636) FROM {gis}.education f
+SELECT 'facility', f.fid, ST_Transform(f.geom, {metric_srid}) FROM {gis}.education f
 WHERE f.geom IS NOT NULL AND f.facility_type = ANY (%(types)s::text[])
 
 -- name: health
 INSERT INTO pg_temp.analysis_points
-SELECT 'facility', f.fid, ST_Transform(f.geom, 32636) FROM {gis}.health f
+SELECT 'facility', f.fid, ST_Transform(f.geom, {metric_srid}) FROM {gis}.health f
 WHERE f.geom IS NOT NULL AND f.facility_type = ANY (%(types)s::text[])
 
 -- name: buildings
 INSERT INTO pg_temp.analysis_points
-SELECT 'target', b.fid, ST_Transform(ST_Centroid(b.geom), 32636)
+SELECT 'target', b.fid, ST_Transform(ST_Centroid(b.geom), {metric_srid})
 FROM {gis}.buildings b WHERE b.geom IS NOT NULL
 
 -- name: summary

@@ -275,7 +275,7 @@
     if (gp.buildUi) gp.buildUi(state);
     map.on('zoomend', () => Object.values(state.entries).forEach((entry) => entry.sync()));
     map.on('moveend', () => gp.emit('change'));
-    const boundary = Object.values(state.entries).find((e) => e.lc.name === 'hromada_boundary');
+    const boundary = Object.values(state.entries).find((e) => e.lc.name === cfg.hromada.boundaryLayer);
     Object.values(state.entries).forEach((entry) => { if (entry.on && entry.load) entry.load(); entry.sync(); });
     const fit = boundary ? boundary.load() : Promise.resolve(null);
     fit.then(() => {

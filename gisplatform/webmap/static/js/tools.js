@@ -278,7 +278,7 @@
           .sort((a, b) => String(a[1]).localeCompare(String(b[1]), 'uk'));
         return `<optgroup label="${gp.esc(label)}">${items.map(([i, l]) => opt(`${name}:${i}`, l)).join('')}</optgroup>`;
       };
-      select.innerHTML = opt('', gp.t('go_to')) + opt('hromada_boundary:0', gp.t('hromada')) +
+      select.innerHTML = opt('', gp.t('go_to')) + opt(`${state.cfg.hromada.boundaryLayer}:0`, gp.t('hromada')) +
         group('starosta_districts', gp.t('districts')) + group('settlements', gp.t('settlements'));
     };
     ['starosta_districts', 'settlements'].forEach((n) => state.entries[n] && state.entries[n].load && state.entries[n].load());
