@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -180,7 +181,8 @@ def test_filters_change_map_and_count(page: Any, base_url: str, demo_db_url: str
     assert not page.log.errors, page.log.errors
 
 
-#: (lat, lon) where the nearest shelter on foot is not the nearest in a straight line
+SHELTERS = "shelters"
+#: (lat, lon) where the nearest shelter on foot, whatever its readiness, is not ready
 WALK_ORIGIN = (50.745, 33.465)
 #: (lat, lon) outside the hromada: the process refuses it and the map falls back
 OUTSIDE = (50.60, 33.20)
@@ -188,25 +190,29 @@ OUTSIDE = (50.60, 33.20)
 HTTP_400 = "status of 400"
 
 
-def _straight_nearest(url: str, lat: float, lon: float) -> int:
+def _straight_nearest(url: str, lat: float, lon: float, safe: dict[str, list[str]]) -> int:
+    """The nearest shelter in a straight line among those the safe defaults allow."""
     fid: int = _one(
         url,
-        "SELECT fid FROM api_public.shelters "
+        "SELECT fid FROM api_public.shelters WHERE readiness = ANY(%s) AND access_mode = ANY(%s) "
         "ORDER BY geom::geography <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography LIMIT 1",
+        safe["readiness"],
+        safe["access_mode"],
         lon,
         lat,
     )[0]
     return fid
 
 
-def _walking_nearest(url: str, lat: float, lon: float, readiness: list[str] | None) -> Any:
+def _walking_nearest(url: str, lat: float, lon: float, limit: int = 1, **filters: Any) -> Any:
+    """The process's answer computed in Python (``filters``: its inputs, e.g. readiness)."""
     from gisplatform.analyses import NearestShelterInput, nearest_shelter
 
     params = NearestShelterInput.model_validate(
-        {"origin": {"lon": lon, "lat": lat}, "limit": 1, "readiness": readiness}
+        {"origin": {"lon": lon, "lat": lat}, "limit": limit, **filters}
     )
     with psycopg.connect(url) as conn:
-        return nearest_shelter(conn, params).shelters[0]
+        return nearest_shelter(conn, params).shelters
 
 
 def _pick(page: Any, lat: float, lon: float, zoom: int = 16) -> Any:
@@ -229,42 +235,106 @@ def _metres(text: str) -> int:
     return int(re.sub(r"\D", "", text))
 
 
-def test_nearest_shelter_walks_the_streets(page: Any, base_url: str, demo_db_url: str) -> None:
+def _label(registry: LayerRegistry, layer: str, field: str, code: str, lang: str = "uk") -> str:
+    entry = registry.get(layer).field(field).enum_value(code)
+    assert entry is not None
+    return entry.label(lang)
+
+
+def _posted_inputs(page: Any) -> list[dict[str, Any]]:
+    """The inputs of every nearest-shelter execution the page sent (recorded by the test)."""
+    inputs: list[dict[str, Any]] = page.posted
+    return inputs
+
+
+def _record_posts(page: Any) -> None:
+    page.posted = []
+
+    def record(request: Any) -> None:
+        if request.url.endswith("/processes/nearest-shelter/execution"):
+            page.posted.append(json.loads(request.post_data)["inputs"])
+
+    page.on("request", record)
+
+
+def _safe_defaults(registry: LayerRegistry) -> dict[str, list[str]]:
+    nearest = registry.get(SHELTERS).map.nearest
+    assert nearest is not None
+    return {name: list(codes) for name, codes in nearest.defaults.items()}
+
+
+def test_nearest_shelter_is_safe_by_default(
+    page: Any, base_url: str, demo_db_url: str, registry: LayerRegistry
+) -> None:
+    """From a point whose nearest shelter on foot is not ready, only safe shelters are listed."""
     lat, lon = WALK_ORIGIN
-    walking = _walking_nearest(demo_db_url, lat, lon, None)
-    assert walking.fid != _straight_nearest(demo_db_url, lat, lon)  # the rankings differ here
+    safe = _safe_defaults(registry)
+    assert safe["readiness"] == ["ready"]
+    assert set(safe["access_mode"]) == {"24_7", "during_alert"}
+    (unsafe,) = _walking_nearest(demo_db_url, lat, lon, readiness=None)
+    assert unsafe.readiness != "ready" or unsafe.access_mode not in safe["access_mode"]
+    expected = _walking_nearest(demo_db_url, lat, lon, limit=5, **safe)
+    assert expected and unsafe.fid not in [s.fid for s in expected]
+    _record_posts(page)
     page.goto(base_url + "/?lang=uk")
     wait_ready(page)
-    _wait_drawn(page, "shelters")
+    _wait_drawn(page, SHELTERS)
     first = _pick(page, lat, lon, zoom=17)
     assert page.locator("#gp-nearest-method").get_attribute("data-method") == "walking"
     assert "Пішохідна відстань" in page.locator("#gp-nearest-method").inner_text()
-    assert first.get_attribute("data-fid") == str(walking.fid)
-    assert abs(_metres(first.locator(".gp-walk").inner_text()) - walking.walk_m) <= 1
-    assert abs(_metres(first.locator(".gp-distance").inner_text()) - walking.straight_m) <= 1
-    labels = {"ready": "готова", "limited_ready": "обмежено готова", "not_ready": "не готова"}
-    text = first.inner_text()
-    assert f"Готовність: {labels[walking.readiness]}" in text and "хв пішки" in text
-    assert "Доступність для маломобільних" in text
+    items = page.locator("#gp-nearest-results li[data-fid]")
+    fids = [int(items.nth(i).get_attribute("data-fid")) for i in range(items.count())]
+    assert fids == [s.fid for s in expected]
+    with psycopg.connect(demo_db_url) as conn:
+        rows = conn.execute(
+            "SELECT fid, readiness, access_mode, address_text FROM api_public.shelters "
+            "WHERE fid = ANY(%s)",
+            (fids,),
+        ).fetchall()
+    assert {r[0] for r in rows} == set(fids)
+    for fid, readiness, access_mode, address in rows:
+        assert readiness in safe["readiness"] and access_mode in safe["access_mode"], fid
+        text = page.locator(f'#gp-nearest-results li[data-fid="{fid}"]').inner_text()
+        assert address in text
+        assert f"Режим доступу: {_label(registry, SHELTERS, 'access_mode', access_mode)}" in text
+    assert first.get_attribute("data-fid") == str(expected[0].fid)
+    assert abs(_metres(first.locator(".gp-walk").inner_text()) - expected[0].walk_m) <= 1
+    assert abs(_metres(first.locator(".gp-distance").inner_text()) - expected[0].straight_m) <= 1
+    assert "хв пішки" in first.inner_text()
+    only = page.locator("#gp-nearest-only").inner_text()
+    assert _label(registry, SHELTERS, "readiness", "ready") in only
+    assert "під час повітряної тривоги" in only
     route = page.locator("path.gp-route")
     assert route.count() == 1 and route.first.is_visible()
     screenshot(page, "webmap-uk-walking-route.png")
-    # the shelter filters become process inputs
-    page.locator('details.gp-filters[data-layer="shelters"] > summary').click()
-    page.select_option('select[data-layer="shelters"][data-field="readiness"]', "ready")
-    ready = _walking_nearest(demo_db_url, lat, lon, ["ready"])
+    # a choice narrows the defaults; "усі" sends the defaults again, never null
+    page.locator("details.gp-nearest-filters > summary").click()
+    select = 'select[data-nearest-field="access_mode"]'
+    assert page.locator(f"{select} option").all_inner_texts() == [
+        "усі",
+        *(_label(registry, SHELTERS, "access_mode", c) for c in safe["access_mode"]),
+    ]
+    page.select_option(select, "24_7")
+    (narrow,) = _walking_nearest(demo_db_url, lat, lon, **{**safe, "access_mode": ["24_7"]})
     first = _pick(page, lat, lon)
-    assert first.get_attribute("data-fid") == str(ready.fid)
-    assert abs(_metres(first.locator(".gp-walk").inner_text()) - ready.walk_m) <= 1
-    posts = [u for u in page.log.requests if u.endswith("/processes/nearest-shelter/execution")]
-    assert len(posts) == 2
+    assert first.get_attribute("data-fid") == str(narrow.fid)
+    page.select_option(select, "")
+    first = _pick(page, lat, lon)
+    assert first.get_attribute("data-fid") == str(expected[0].fid)
+    posted = _posted_inputs(page)
+    assert len(posted) == 3
+    assert posted[1]["access_mode"] == ["24_7"]
+    for inputs in (posted[0], posted[2]):
+        assert inputs["readiness"] == safe["readiness"]
+        assert inputs["access_mode"] == safe["access_mode"]
+    assert all(value is not None for inputs in posted for value in inputs.values())
     foreign = [u for u in page.log.requests if not u.startswith(base_url + "/")]
     assert not foreign, foreign
     assert not page.log.errors, page.log.errors
 
 
 def test_nearest_shelter_falls_back_outside_the_hromada(
-    page: Any, base_url: str, demo_db_url: str
+    page: Any, base_url: str, demo_db_url: str, registry: LayerRegistry
 ) -> None:
     lat, lon = OUTSIDE
     inside = _one(
@@ -284,7 +354,8 @@ def test_nearest_shelter_falls_back_outside_the_hromada(
     text = method.inner_text()
     assert "The server could not compute a walking route" in text
     assert "outside the hromada boundary" in text and "straight-line distance" in text
-    assert first.get_attribute("data-fid") == str(_straight_nearest(demo_db_url, lat, lon))
+    safe = _safe_defaults(registry)
+    assert first.get_attribute("data-fid") == str(_straight_nearest(demo_db_url, lat, lon, safe))
     assert "straight line" in first.inner_text() and first.locator(".gp-walk").count() == 0
     assert page.locator("path.gp-straight-line").count() == 1
     assert page.locator("path.gp-route").count() == 0

@@ -12,6 +12,8 @@ from gisplatform.registry.spec import (
     LayerSpec,
     LayerStyle,
     Localized,
+    MapSpec,
+    NearestSpec,
 )
 
 __all__ = [
@@ -25,6 +27,8 @@ __all__ = [
     "LayerSpec",
     "LayerStyle",
     "Localized",
+    "MapSpec",
+    "NearestSpec",
     "load_layer_file",
     "load_registry",
 ]

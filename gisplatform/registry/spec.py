@@ -281,6 +281,75 @@ class LayerStyle(_Frozen):
     label_field: Identifier | None = Field(default=None, description="field shown as the label")
 
 
+EnumCode = Annotated[str, StringConstraints(pattern=ENUM_VALUE_PATTERN)]
+
+
+class NearestSpec(_Frozen):
+    """The web map's nearest-facility tool on this layer (e.g. "Найближче укриття").
+
+    ``defaults`` is the safe set: the only enum values the map ever asks for. The tool's
+    filters can narrow it (one value of ``filters``), never widen it.
+    """
+
+    defaults: dict[Identifier, tuple[EnumCode, ...]] = Field(
+        default_factory=dict,
+        description="enum field -> the only values the tool asks for (the safe default)",
+    )
+    filters: tuple[Identifier, ...] = Field(
+        default=(), description="enum fields the tool's filter offers (narrowing only)"
+    )
+    show: tuple[Identifier, ...] = Field(
+        default=(), description="fields listed under each result, in this order"
+    )
+
+
+class MapSpec(_Frozen):
+    """How the web map uses a layer."""
+
+    tiled: bool = Field(default=False, description="drawn from the vector tileset (large layers)")
+    visible: bool = Field(default=False, description="switched on when the map opens")
+    search: tuple[Identifier, ...] = Field(
+        default=(), description="text fields the map's search box looks in"
+    )
+    goto: Localized | None = Field(
+        default=None, description="title of this layer's group in the map's 'go to' list"
+    )
+    hours: tuple[Identifier, ...] = Field(
+        default=(), description="fields in OpenStreetMap opening_hours syntax (shown readably)"
+    )
+    nearest: NearestSpec | None = Field(
+        default=None, description="this layer is the one of the nearest-facility tool"
+    )
+
+    def check(self, by_name: dict[str, FieldSpec]) -> None:
+        """Raise ``ValueError`` unless every field named here exists with a fitting type."""
+
+        def need(group: str, names: tuple[str, ...], *types: FieldType) -> None:
+            for name in names:
+                if name not in by_name:
+                    raise ValueError(f"map.{group} names unknown field '{name}'")
+                if types and by_name[name].type not in types:
+                    kinds = "/".join(t.value for t in types)
+                    raise ValueError(f"map.{group} field '{name}' is not {kinds}")
+
+        text = (FieldType.STRING, FieldType.STRING_LIST)
+        need("search", self.search, *text)
+        need("hours", self.hours, FieldType.STRING)
+        if self.nearest is None:
+            return
+        need("nearest.defaults", tuple(self.nearest.defaults), FieldType.ENUM)
+        need("nearest.filters", self.nearest.filters, FieldType.ENUM)
+        need("nearest.show", self.nearest.show)
+        for name, codes in self.nearest.defaults.items():
+            known = {v.value for v in by_name[name].values}
+            unknown = sorted(set(codes) - known)
+            if unknown or not codes:
+                raise ValueError(
+                    f"map.nearest.defaults.{name}: {unknown or 'an empty list'} is not among "
+                    f"the values {sorted(known)}"
+                )
+
+
 class LayerSpec(_Frozen):
     """A municipal layer: its table, its fields, who may see it and how it looks."""
 
@@ -296,6 +365,7 @@ class LayerSpec(_Frozen):
     style: LayerStyle = Field(default_factory=LayerStyle)
     min_zoom: int = Field(default=0, ge=0, le=24)
     max_zoom: int = Field(default=22, ge=0, le=24)
+    map: MapSpec = Field(default_factory=MapSpec, description="how the web map uses the layer")
     keywords: LocalizedList = Field(default_factory=LocalizedList)
     licence: NonEmpty
     attribution: NonEmpty | None = None
@@ -336,6 +406,7 @@ class LayerSpec(_Frozen):
             raise ValueError(f"style.label_field '{label}' is not a field")
         if self.min_zoom > self.max_zoom:
             raise ValueError(f"min_zoom {self.min_zoom} is greater than max_zoom {self.max_zoom}")
+        self.map.check(by_name)
         return self
 
     def field(self, name: str) -> FieldSpec:
