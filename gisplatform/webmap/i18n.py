@@ -29,6 +29,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "uk": "Клацніть на карті — покажемо найближчі укриття.",
         "en": "Click on the map to list the nearest shelters.",
     },
+    "nearest_tap": {"uk": "Торкніться карти", "en": "Tap the map"},
+    "nearest_hint_touch": {
+        "uk": "Торкніться карти — покажемо найближчі укриття.",
+        "en": "Tap the map to list the nearest shelters.",
+    },
     "nearest_only": {"uk": "Лише", "en": "Only"},
     "nearest_filters": {"uk": "Звузити пошук", "en": "Narrow the search"},
     "geo_waiting": {

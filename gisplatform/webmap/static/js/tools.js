@@ -153,10 +153,11 @@
     if (!state.cfg.nearest) return;
     const lc = nearestLayer();
     const t = gp.t;
+    const touch = gp.isTouch();
     box.innerHTML = `<h2>${gp.esc(t('nearest_title'))}</h2><div class="gp-buttons">` +
       `<button type="button" id="gp-nearest-here">${gp.esc(t('nearest_here'))}</button>` +
-      `<button type="button" id="gp-nearest-pick">${gp.esc(t('nearest_click'))}</button></div>` +
-      `<p class="gp-hint">${gp.esc(t('nearest_hint'))}</p><p class="gp-hint gp-only" id="gp-nearest-only">${gp.esc(onlyText(lc))}</p>` +
+      `<button type="button" id="gp-nearest-pick">${gp.esc(t(touch ? 'nearest_tap' : 'nearest_click'))}</button></div>` +
+      `<p class="gp-hint">${gp.esc(t(touch ? 'nearest_hint_touch' : 'nearest_hint'))}</p><p class="gp-hint gp-only" id="gp-nearest-only">${gp.esc(onlyText(lc))}</p>` +
       `${narrowing(lc)}<p id="gp-nearest-method"></p><ol id="gp-nearest-results"></ol>`;
     box.querySelectorAll('select[data-nearest-field]').forEach((select) => select.addEventListener('change', () => {
       choices[select.dataset.nearestField] = select.value;
