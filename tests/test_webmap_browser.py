@@ -122,21 +122,37 @@ def _open_shelter_popup(page: Any, demo_db_url: str) -> tuple[Any, ...]:
     return row
 
 
+def _uk_plural(n: int) -> str:
+    """The CLDR plural category of a whole number in Ukrainian."""
+    if n % 10 == 1 and n % 100 != 11:
+        return "one"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "few"
+    return "many"
+
+
 def test_popup_shows_ukrainian_labels_and_values(
-    page: Any, base_url: str, demo_db_url: str
+    page: Any, base_url: str, demo_db_url: str, registry: LayerRegistry
 ) -> None:
+    from gisplatform.webmap.i18n import UNITS
+
     page.goto(base_url + "/?lang=uk")
     wait_ready(page)
     fid, name, readiness, capacity, *_ = _open_shelter_popup(page, demo_db_url)
     popup = page.locator(".gp-popup")
-    labels = {"ready": "готова", "limited_ready": "обмежено готова", "not_ready": "не готова"}
     assert popup.locator("h3").inner_text() == name
     text = popup.inner_text()
     assert "Готовність" in text and "Місткість" in text and "Вид споруди" in text
-    assert popup.locator('td[data-field="readiness"]').inner_text() == labels[readiness]
-    assert re.sub(r"\s", "", popup.locator('td[data-field="capacity_persons"]').inner_text()) == (
-        f"{capacity}осіб"
+    assert popup.locator('td[data-field="readiness"]').inner_text() == _label(
+        registry, SHELTERS, "readiness", readiness
     )
+    persons = UNITS["persons"]["uk"]
+    assert isinstance(persons, dict)
+    assert re.sub(r"\s", "", popup.locator('td[data-field="capacity_persons"]').inner_text()) == (
+        f"{capacity}{persons[_uk_plural(capacity)]}"
+    )
+    checked = popup.locator('td[data-field="readiness_checked_at"]').inner_text()
+    assert re.fullmatch(r"\d\d\.\d\d\.\d{4}", checked), checked  # 01.12.2026, not ISO
     assert "key_holder" not in popup.inner_html()
     assert popup.locator(f'a[href="/ogc/collections/shelters/items/{fid}?f=json"]').count() == 1
     screenshot(page, "webmap-uk-popup.png")
@@ -364,7 +380,9 @@ def test_nearest_shelter_falls_back_outside_the_hromada(
     assert not errors, errors
 
 
-def test_english_switch_and_persistence(page: Any, base_url: str, demo_db_url: str) -> None:
+def test_english_switch_and_persistence(
+    page: Any, base_url: str, demo_db_url: str, registry: LayerRegistry
+) -> None:
     page.goto(base_url + "/")
     wait_ready(page)
     page.click('.gp-lang button[data-lang="en"]')
@@ -375,8 +393,9 @@ def test_english_switch_and_persistence(page: Any, base_url: str, demo_db_url: s
     _, _, readiness, *_ = _open_shelter_popup(page, demo_db_url)
     text = page.locator(".gp-popup").inner_text()
     assert "Readiness" in text and "Capacity" in text and "Готовність" not in text
-    labels = {"ready": "ready", "limited_ready": "partly ready", "not_ready": "not ready"}
-    assert page.locator('td[data-field="readiness"]').inner_text() == labels[readiness]
+    assert page.locator('td[data-field="readiness"]').inner_text() == _label(
+        registry, SHELTERS, "readiness", readiness, "en"
+    )
     screenshot(page, "webmap-en-popup.png")
     page.goto(base_url + "/")  # no ?lang: the stored choice wins
     wait_ready(page)

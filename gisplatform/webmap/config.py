@@ -34,7 +34,7 @@ def _field(spec: LayerSpec, field: FieldSpec) -> dict[str, Any]:
             {"value": v.value, "uk": v.uk, "en": v.en, "color": v.color} for v in field.values
         ]
     if field.name in spec.map.hours:
-        data["format"] = "opening_hours"
+        data["format"] = "osm_hours"
     return data
 
 

@@ -92,7 +92,7 @@
     else if (field.type === 'string_list') text = [].concat(value).join(', ');
     else if (field.type === 'integer' || field.type === 'number') text = number(value);
     else if (field.type === 'date' || field.type === 'datetime') text = formatDate(value, field.type === 'datetime');
-    else if (field.format === 'opening_hours') text = gp.formatHours(value);
+    else if (field.format === 'osm_hours') text = gp.formatHours(value);
     else text = String(value);
     return field.unit ? `${text} ${gp.unitWord(field.unit, value)}` : String(text);
   };

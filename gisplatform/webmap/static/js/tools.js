@@ -288,7 +288,7 @@
     const map = gp.state.map.getContainer();
     let node = map.querySelector('#gp-toast');
     if (!node) {
-      node = gp.el('div', { id: 'gp-toast', class: 'gp-overlay gp-toast', role: 'status', 'aria-live': 'polite' });
+      node = gp.el('div', { id: 'gp-toast', class: 'gp-overlay gp-toast', 'aria-live': 'polite' });
       L.DomEvent.disableClickPropagation(node);
       node.addEventListener('click', () => { node.hidden = true; });
       map.appendChild(node);
