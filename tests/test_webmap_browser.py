@@ -322,6 +322,8 @@ def test_nearest_shelter_is_safe_by_default(
     assert "під час повітряної тривоги" in only
     route = page.locator("path.gp-route")
     assert route.count() == 1 and route.first.is_visible()
+    page.mouse.move(1, 450)  # no hover tooltip over the picture
+    page.evaluate("() => window.gisplatform.map.eachLayer((l) => l.closeTooltip && l.closeTooltip())")
     screenshot(page, "webmap-uk-walking-route.png")
     # a choice narrows the defaults; "усі" sends the defaults again, never null
     page.locator("details.gp-nearest-filters > summary").click()
