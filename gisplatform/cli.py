@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from gisplatform.errors import GisPlatformError, LayerSpecError
+from gisplatform.i18n import locale_language, set_language
 from gisplatform.ingest.commands import export_command, import_command
 from gisplatform.log import configure_logging
 from gisplatform.registry import LayerRegistry, LayerSpec, load_registry
@@ -50,6 +51,7 @@ def _root(
         Path | None, typer.Option(help="Directory of layer definitions (default: ./layers).")
     ] = None,
 ) -> None:
+    set_language(locale_language())
     if layers_dir is not None:
         import os
 

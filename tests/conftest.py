@@ -14,12 +14,18 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from gisplatform.i18n import set_language
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import PROJECT_ROOT, Settings
 from gisplatform.store.database import normalize_url
 from gisplatform.store.migrate import migrate
 
 LAYERS_DIR = PROJECT_ROOT / "layers"
+
+# Most tests read messages in English; the Ukrainian default is tested where it is the point
+# (they clear GISPLATFORM_LANG or enter use_language("uk")).
+os.environ["GISPLATFORM_LANG"] = "en"
+set_language("en")
 
 
 def free_port() -> int:

@@ -26,7 +26,12 @@ from gisplatform.ingest.crs import WGS84, parse_crs
 from gisplatform.ingest.errors import IngestError, RowProblem
 from gisplatform.ingest.options import ImportOptions, Reporter, Silent
 from gisplatform.ingest.readers import Source, SourceBatch, open_source
-from gisplatform.ingest.validate import check_geometry, duplicate_keys, validate_column
+from gisplatform.ingest.validate import (
+    check_geometry,
+    check_rules,
+    duplicate_keys,
+    validate_column,
+)
 from gisplatform.ingest.values import parse_value
 from gisplatform.registry import LayerSpec
 
@@ -42,6 +47,8 @@ class CheckedBatch:
     problems: list[RowProblem]
     #: rows left out because they lie outside the hromada (``keep_inside``); empty: none
     outside: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: rows loaded with a warning (a cross-field rule of severity "warning")
+    warnings: list[RowProblem] = field(default_factory=list)
 
     def valid_positions(self) -> NDArray[np.intp]:
         """Positions in the batch of the rows without problems and inside the hromada."""
@@ -85,6 +92,11 @@ class Prepared:
         return sum(len(b.geometry) for b in self.batches)
 
     @property
+    def warnings(self) -> list[RowProblem]:
+        """Rows accepted with a warning, by row."""
+        return [w for b in self.batches for w in b.warnings if not _left_out(b, w.row)]
+
+    @property
     def outside_rows(self) -> list[int]:
         """File rows (1-based) left out because they lie outside the hromada."""
         return [int(i) + b.offset + 1 for b in self.batches for i in np.flatnonzero(b.outside)]
@@ -125,6 +137,10 @@ class Prepared:
     def columns(self) -> list[str]:
         """The file's attribute columns."""
         return [str(c) for c in self.batches[0].frame.columns] if self.batches else []
+
+
+def _left_out(batch: CheckedBatch, row: int) -> bool:
+    return bool(len(batch.outside)) and bool(batch.outside[row - 1 - batch.offset])
 
 
 class BatchValidator:
@@ -203,15 +219,22 @@ class BatchValidator:
             geometry, self.spec, self.crs, o.area, o.repair, o.swap_xy
         )
         problems += geometry_problems
+        refused, warned = check_rules(self.spec, values, n)
+        problems += refused
         outside = np.zeros(0, dtype=bool)
         if o.keep_inside is not None:
             finite = ~np.isnan(shapely.bounds(geometry)).any(axis=1)
             outside = finite & ~o.keep_inside.contains(geometry)
             problems = [p for p in problems if not outside[p.row - 1]]  # left out, not rejected
-        shifted = [
-            RowProblem(p.row + offset, p.field, p.message, p.value, p.column) for p in problems
-        ]
-        return CheckedBatch(offset, batch.frame, values, geometry, shifted, outside)
+
+        def shift(found: list[RowProblem]) -> list[RowProblem]:
+            return [
+                RowProblem(p.row + offset, p.field, p.message, p.value, p.column) for p in found
+            ]
+
+        return CheckedBatch(
+            offset, batch.frame, values, geometry, shift(problems), outside, shift(warned)
+        )
 
 
 class KeysSeen:

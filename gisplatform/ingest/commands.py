@@ -71,6 +71,7 @@ def summary_data(result: ImportResult) -> dict[str, object]:
         "valid": result.valid,
         "rejected": result.rejected,
         "outside": result.outside,
+        "warnings": len(result.warnings),
         "inserted": c.inserted,
         "updated": c.updated,
         "unchanged": c.unchanged,
@@ -230,6 +231,8 @@ def import_command(
     if result.outside:
         where = keep_inside.description if keep_inside else "the hromada"
         console.print(f"{result.outside} feature(s) outside the hromada ({where}) left out")
+    for warning in result.warnings[:20]:
+        console.print(f"[yellow]warning[/yellow] {warning}")
     for problem in result.problems[:20]:
         console.print(f"[yellow]rejected[/yellow] {problem}")
     if result.problems:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gisplatform.errors import GisPlatformError
+from gisplatform.i18n import Text, message
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,12 +14,17 @@ class RowProblem:
 
     row: int
     field: str
-    message: str
+    message: str | Text
     value: str = ""
     column: str = ""
 
+    @property
+    def text(self) -> Text:
+        """The whole problem in both languages."""
+        return message("row_problem", row=self.row, field=self.field, message=self.message)
+
     def __str__(self) -> str:
-        return f"row {self.row}, field {self.field!r}: {self.message}"
+        return str(self.text)
 
 
 class IngestError(GisPlatformError):

@@ -10,7 +10,7 @@ import csv
 import getpass
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,8 @@ class ImportResult:
     import_id: int | None = None
     #: rows left out because they lie outside the hromada (``--inside-hromada``)
     outside: int = 0
+    #: rows loaded with a warning (cross-field rules of severity "warning")
+    warnings: list[RowProblem] = field(default_factory=list)
 
     @property
     def valid(self) -> int:
@@ -222,6 +224,7 @@ def _finish(
         options.dry_run,
         import_id,
         len(outside),
+        prepared.warnings,
     )
 
 

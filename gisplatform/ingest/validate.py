@@ -15,10 +15,12 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
+from gisplatform.i18n import Text, message
 from gisplatform.ingest.crs import AreaOfInterest, swapped_inside, to_wgs84
 from gisplatform.ingest.errors import RowProblem
 from gisplatform.ingest.values import parse_value
 from gisplatform.registry import FieldSpec, FieldType, LayerSpec
+from gisplatform.registry.spec import Severity
 
 GEOMETRY = "geometry"
 #: how a row outside the area of interest is described (the CLI adds a hint to it)
@@ -257,3 +259,36 @@ def duplicate_keys(
                 )
             )
     return problems
+
+
+def _plain(value: object) -> object:
+    """A parsed value as a plain Python scalar (None for missing)."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def check_rules(
+    spec: LayerSpec, values: dict[str, NDArray[np.object_]], rows: int
+) -> tuple[list[RowProblem], list[RowProblem]]:
+    """Rows that break the layer's cross-field rules: (refused, accepted with a warning).
+
+    Each problem names the field the rule requires something of, and the rule.
+    """
+    refused: list[RowProblem] = []
+    warned: list[RowProblem] = []
+    for rule in spec.rules:
+        if not all(c.field in values for c in rule.when):
+            continue  # the file gives no value for a condition: the rule cannot apply
+        names = {c.field for c in (*rule.when, *rule.then) if c.field in values}
+        why = message("rule_broken", message=Text(rule.message.uk, rule.message.en), rule=rule.name)
+        target = refused if rule.severity is Severity.ERROR else warned
+        for i in range(rows):
+            row = {name: _plain(values[name][i]) for name in names}
+            for name in rule.broken_by(row):
+                target.append(RowProblem(i + 1, name, why, _show(row[name])))
+    return refused, warned

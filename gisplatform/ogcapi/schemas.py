@@ -184,7 +184,7 @@ def collection_body(
         "title": spec.title.get(lang),
         "description": spec.description.get(lang),
         "keywords": list(spec.keywords.en if lang == "en" else spec.keywords.uk),
-        "license": spec.licence,
+        "license": spec.licence if spec.is_openly_licensed else spec.licence_label(lang),
         "attribution": spec.attribution or spec.owner.get(lang),
         "itemType": "feature",
         "crs": crs_uris,
@@ -208,8 +208,9 @@ def collection_body(
                 "schema",
             ),
             link(f"{root}/schema", "describedby", SCHEMA_JSON, "schema"),
-            link(_licence_url(spec.licence), "license", "text/html", spec.licence),
         ],
     }
+    if spec.is_openly_licensed:
+        body["links"].append(link(_licence_url(spec.licence), "license", "text/html", spec.licence))
     body["links"].extend(collection_tile_links(base_url(request), spec.name))
     return body

@@ -157,7 +157,7 @@ def _limits(
 
 
 def _attribution(specs: list[LayerSpec], lang: str) -> str:
-    texts = [s.attribution or f"{s.owner.get(lang)} ({s.licence})" for s in specs]
+    texts = [s.attribution or f"{s.owner.get(lang)} ({s.licence_label(lang)})" for s in specs]
     return "; ".join(dict.fromkeys(texts))
 
 

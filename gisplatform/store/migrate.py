@@ -293,8 +293,9 @@ class _Migrator:
         else:
             # The expression is generated from the validated spec (models.field_checks).
             check = next(c for c in layer_checks(spec) if c.name == name)
-            ddl = sql.SQL("ADD CONSTRAINT {} CHECK (" + check.expression + ")").format(
-                sql.Identifier(name)
+            # the expression is not a format string: a pattern's {n,m} must stay as it is
+            ddl = sql.SQL("ADD CONSTRAINT {} CHECK ({})").format(
+                sql.Identifier(name), sql.SQL(check.expression)
             )
         execute(self.conn, sql.SQL("ALTER TABLE {} {}").format(table, ddl))
 

@@ -43,16 +43,34 @@ def view_columns(spec: LayerSpec, audience: Access) -> list[str]:
     return ["fid", *(f.name for f in spec.fields_for(audience)), *VIEW_SYSTEM_COLUMNS[1:]]
 
 
+def _masks(spec: LayerSpec, audience: Access) -> dict[str, tuple[str, ...]]:
+    """Enum values the audience sees empty (``public_mask``), by field."""
+    if audience is not Access.PUBLIC:
+        return {}
+    return {f.name: f.public_mask for f in spec.fields_for(audience) if f.public_mask}
+
+
+def _view_column(name: str, mask: tuple[str, ...] | None) -> sql.Composable:
+    column = sql.Identifier(name)
+    if not mask:
+        return column
+    return sql.SQL("CASE WHEN {c} = ANY({mask}) THEN NULL ELSE {c} END AS {c}").format(
+        c=column, mask=sql.Literal(list(mask))
+    )
+
+
 def view_definition(spec: LayerSpec, audience: Access, layer_schema: str) -> ViewDefinition:
     """The view exposing what ``audience`` may see of ``spec``."""
     schema = AUDIENCE_SCHEMAS[audience]
     columns = view_columns(spec, audience)
+    masks = _masks(spec, audience)
     query = sql.SQL("SELECT {} FROM {}").format(
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(_view_column(name, masks.get(name)) for name in columns),
         sql.Identifier(layer_schema, spec.name),
     )
+    masked = ";".join(f"{name}={','.join(values)}" for name, values in sorted(masks.items()))
     fingerprint = hashlib.sha1(
-        f"{VIEW_FORMAT_VERSION}:{layer_schema}.{spec.name}:{','.join(columns)}".encode()
+        f"{VIEW_FORMAT_VERSION}:{layer_schema}.{spec.name}:{','.join(columns)}:{masked}".encode()
     ).hexdigest()
     return ViewDefinition(schema, spec.name, query, f"gisplatform view {fingerprint}")
 
