@@ -1,8 +1,8 @@
 """The system GDAL (``/usr/bin/ogrinfo`` of gdal-bin; Debian 12: 3.6.2) reads our vector tiles.
 
-GDAL 3.6.1 – 3.7.0 were built without the OGCAPI driver's vector-tile branch (see
+Debian 12's GDAL 3.6.2 was built without the OGCAPI driver's vector-tile branch (see
 ``gisplatform.ogcapi.tilemeta``), so ``OGCAPI:…`` opens nothing there whatever we
-serve; those GDALs read the same tiles with the MVT driver from the z/x/y tileset
+serve; it reads the same tiles with the MVT driver from the z/x/y tileset
 ``…/WebMercatorQuad/xyz``. pyogrio's newer GDAL reading through ``OGCAPI:`` is
 tested in ``test_tiles.py``.
 """

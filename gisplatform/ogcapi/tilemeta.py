@@ -6,16 +6,17 @@ Only public layers and public fields are ever described.
 
 Two generations of GDAL read these documents:
 
-* GDAL >= 3.7 (e.g. the 3.12 bundled with pyogrio) follows collection →
+* GDAL >= 3.7.1 (e.g. the 3.12 bundled with pyogrio) follows collection →
   ``tilesets-vector`` → tileset (``item`` link of type MVT,
   ``tileMatrixSetLimits``) → ``tiling-scheme`` (TMS 2.0 JSON) → tiles.
-* GDAL 3.6.1 – 3.7.0 (Debian 12 ships 3.6.2) fetch the same chain, but their
-  OGCAPI driver was built without its vector-tile branch (it sits behind
-  ``#ifdef OGR_ENABLE_DRIVER_GML`` and the build never defined it for that
-  driver; fixed upstream by OSGeo/gdal#7993 in 3.7.1), so they open nothing,
-  whatever the server says. Those GDALs read our tiles with their MVT driver
-  instead, from the ``…/WebMercatorQuad/xyz`` tileset (``{z}/{x}/{y}.pbf`` and
-  a ``metadata.json``), described by :func:`mvt_metadata`.
+* GDAL 3.6 – 3.7.0 built with CMake (Debian 12's 3.6.2, checked) fetch the
+  collection, the tileset list, the tileset and the tile matrix set, then open
+  nothing, whatever the server says: their OGCAPI driver was compiled without
+  its vector-tile branch (it sits behind ``#ifdef OGR_ENABLE_DRIVER_GML``, which
+  the build did not define for that driver; fixed by OSGeo/gdal#7993 in 3.7.1).
+  Those GDALs read our tiles with their MVT driver instead, from the
+  ``…/WebMercatorQuad/xyz`` tileset (``{z}/{x}/{y}.pbf`` and a
+  ``metadata.json``), described by :func:`mvt_metadata`.
 """
 
 from __future__ import annotations
