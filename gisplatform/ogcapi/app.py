@@ -22,7 +22,8 @@ from gisplatform.ogcapi.records import (
     build_records_router,
     catalogue_collection,
 )
-from gisplatform.ogcapi.tiles import TILES_CONFORMANCE, build_tiles_router
+from gisplatform.ogcapi.tilemeta import TILES_CONFORMANCE
+from gisplatform.ogcapi.tiles import build_tiles_router
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.database import database_url

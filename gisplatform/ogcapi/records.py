@@ -14,8 +14,8 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from gisplatform.errors import FeatureNotFound, InvalidParameter
+from gisplatform.ogcapi.tilemeta import REL_TILESETS_VECTOR
 from gisplatform.ogcapi.tilequeries import LayerSummary, SummaryCache
-from gisplatform.ogcapi.tiles import REL_TILESETS_VECTOR
 from gisplatform.registry import Access, LayerRegistry, LayerSpec
 
 CATALOGUE_ID = "catalogue"

@@ -16,7 +16,7 @@ from gisplatform.ogcapi import queries
 from gisplatform.ogcapi.common import link
 from gisplatform.ogcapi.crs import CRS84
 from gisplatform.ogcapi.deps import AUDIENCE, base_url
-from gisplatform.ogcapi.tiles import collection_tile_links
+from gisplatform.ogcapi.tilemeta import collection_tile_links
 from gisplatform.registry import FieldSpec, FieldType, LayerSpec
 
 GEOJSON = "application/geo+json"
