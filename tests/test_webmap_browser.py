@@ -128,7 +128,7 @@ def test_popup_shows_ukrainian_labels_and_values(
     wait_ready(page)
     fid, name, readiness, capacity, *_ = _open_shelter_popup(page, demo_db_url)
     popup = page.locator(".gp-popup")
-    labels = {"ready": "готова", "limited_ready": "обмежено готова", "not_ready": "не готова"}
+    labels = {"ready": "готове", "limited_ready": "обмежено готове", "not_ready": "не готове"}
     assert popup.locator("h3").inner_text() == name
     text = popup.inner_text()
     assert "Готовність" in text and "Місткість" in text and "Вид споруди" in text
@@ -242,7 +242,7 @@ def test_nearest_shelter_walks_the_streets(page: Any, base_url: str, demo_db_url
     assert first.get_attribute("data-fid") == str(walking.fid)
     assert abs(_metres(first.locator(".gp-walk").inner_text()) - walking.walk_m) <= 1
     assert abs(_metres(first.locator(".gp-distance").inner_text()) - walking.straight_m) <= 1
-    labels = {"ready": "готова", "limited_ready": "обмежено готова", "not_ready": "не готова"}
+    labels = {"ready": "готове", "limited_ready": "обмежено готове", "not_ready": "не готове"}
     text = first.inner_text()
     assert f"Готовність: {labels[walking.readiness]}" in text and "хв пішки" in text
     assert "Доступність для маломобільних" in text

@@ -60,6 +60,8 @@ class Text:
 
     uk: str
     en: str
+    #: the catalogue key it came from ("" for texts made otherwise)
+    key: str = ""
 
     def get(self, lang: str) -> str:
         """The message in ``lang`` (Ukrainian for anything but ``en``)."""
@@ -70,19 +72,20 @@ class Text:
 
     def __add__(self, other: Text | str) -> Text:
         if isinstance(other, Text):
-            return Text(self.uk + other.uk, self.en + other.en)
-        return Text(self.uk + other, self.en + other)
+            return Text(self.uk + other.uk, self.en + other.en, self.key)
+        return Text(self.uk + other, self.en + other, self.key)
 
     def __contains__(self, part: str) -> bool:
         return part in self.uk or part in self.en
 
 
-def message(key: str, **values: object) -> Text:
+def message(key: str, /, **values: object) -> Text:
     """The catalogue's message ``key`` with ``values`` filled in (each may be a Text)."""
     entry = CATALOGUE[key]
     return Text(
         entry["uk"].format(**{k: _value(v, "uk") for k, v in values.items()}),
         entry["en"].format(**{k: _value(v, "en") for k, v in values.items()}),
+        key,
     )
 
 
@@ -93,3 +96,25 @@ def _value(value: object, lang: str) -> object:
 def join(parts: list[Text], separator: str = "; ") -> Text:
     """Several messages as one."""
     return Text(separator.join(p.uk for p in parts), separator.join(p.en for p in parts))
+
+
+class TextError(ValueError):
+    """A ``ValueError`` whose message is a :class:`Text` (values that do not parse)."""
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+        super().__init__(text.en)
+
+    def __str__(self) -> str:
+        return str(self.text)
+
+
+def invalid(key: str, /, **values: object) -> TextError:
+    """A :class:`TextError` with the catalogue's message ``key``."""
+    return TextError(message(key, **values))
+
+
+def reason(exc: Exception) -> Text | str:
+    """The message of ``exc``, in both languages when it has them."""
+    text = getattr(exc, "text", None)
+    return text if isinstance(text, Text) else str(exc)

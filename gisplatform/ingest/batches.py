@@ -20,6 +20,7 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
+from gisplatform.i18n import message, reason
 from gisplatform.ingest.columns import build_geometry, detect_geometry_columns, plan_columns
 from gisplatform.ingest.copydata import column_array, csv_data, geometry_array
 from gisplatform.ingest.crs import WGS84, parse_crs
@@ -152,7 +153,7 @@ class BatchValidator:
         self.source = source
         first = next(source.batches, None)
         if first is None or len(first) == 0:
-            raise IngestError(f"{source.path.name} has no rows; nothing to import")
+            raise IngestError(message("file_no_rows", file=source.path.name))
         self._first: SourceBatch | None = first
         has_geometry = first.geometry is not None and not shapely.is_missing(first.geometry).all()
         asked = options.dms or options.x or options.y or options.wkt
@@ -162,10 +163,7 @@ class BatchValidator:
             else None
         )
         if self.geometry_columns is None and not has_geometry:
-            raise IngestError(
-                f"{source.path.name} has no geometry; name its columns with --lon/--lat, "
-                "--x/--y, --wkt or --dms-columns LAT,LON"
-            )
+            raise IngestError(message("file_no_geometry", file=source.path.name))
         self.crs = _crs_for(
             source,
             self.geometry_columns is not None,
@@ -185,7 +183,9 @@ class BatchValidator:
             try:
                 self.constants[name] = parse_value(spec.field(name), raw)
             except ValueError as exc:
-                raise IngestError(f"--set {name}={raw}: {exc}") from exc
+                raise IngestError(
+                    message("option_value", option=f"--set {name}={raw}", message=reason(exc))
+                ) from exc
 
     @property
     def names(self) -> list[str]:
@@ -265,7 +265,7 @@ def _crs_for(source: Source, from_columns: bool, lonlat: bool, given: str | None
         return WGS84
     if not from_columns and source.crs is not None:
         return source.crs
-    raise IngestError(f"no CRS in {source.path.name}; give --source-crs (e.g. EPSG:5564)")
+    raise IngestError(message("file_no_crs", file=source.path.name))
 
 
 def prepare(

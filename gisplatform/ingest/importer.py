@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from gisplatform.i18n import message
 from gisplatform.ingest.batches import BatchValidator, KeysSeen, Prepared
 from gisplatform.ingest.errors import IngestError, RowProblem, RowsRejected
 from gisplatform.ingest.load import ImportRecord, LoadCounts, Loader, Mode, log_import
@@ -83,7 +84,7 @@ def import_file(
         options.dry_run,
     )
     if options.skip_invalid and options.report is None:
-        raise IngestError("--skip-invalid needs --report FILE to list the rejected rows")
+        raise IngestError(message("skip_invalid_needs_report"))
     with psycopg.connect(url, application_name="gisplatform-import") as conn:
         try:
             reporter.start(f"reading {path.name}")
@@ -210,8 +211,10 @@ def _finish(
     import_id = log_import(conn, record, status, summary, history_schema)
     conn.commit()
     if options.report is not None and (problems or outside):
-        where = options.keep_inside.description if options.keep_inside else "the hromada"
-        left_out = [RowProblem(row, GEOMETRY, f"outside the hromada ({where})") for row in outside]
+        where = options.keep_inside.description if options.keep_inside else message("the_hromada")
+        left_out = [
+            RowProblem(row, GEOMETRY, message("outside_hromada", where=where)) for row in outside
+        ]
         write_report(options.report, sorted(problems + left_out, key=lambda p: p.row), prepared)
     return ImportResult(
         spec.name,
