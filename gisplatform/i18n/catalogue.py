@@ -303,4 +303,109 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "недійсні визначення шарів:\n{lines}",
         "en": "invalid layer definitions:\n{lines}",
     },
+    # --- OGC API ---------------------------------------------------------------------------
+    "collection_not_found": {"uk": "колекцію не знайдено", "en": "collection not found"},
+    "not_found": {"uk": "не знайдено", "en": "not found"},
+    "method_not_allowed": {"uk": "метод не дозволено", "en": "method not allowed"},
+    "service_unavailable": {
+        "uk": "служба зараз не може відповісти",
+        "en": "the service cannot answer now",
+    },
+    "invalid_parameters": {"uk": "недійсний параметр: {names}", "en": "invalid parameter: {names}"},
+    "query_too_long": {"uk": "запит виконувався надто довго", "en": "the query took too long"},
+    "database_unavailable": {
+        "uk": "база даних зараз не може відповісти",
+        "en": "the database cannot answer now",
+    },
+    "internal_error": {
+        "uk": "внутрішня помилка; повідомте ідентифікатор запиту",
+        "en": "internal error; quote the request id",
+    },
+    "use_json_or_html": {"uk": "вкажіть json або html", "en": "use json or html"},
+    "use_uk_or_en": {"uk": "вкажіть uk або en", "en": "use uk or en"},
+    "use_one_of": {"uk": "вкажіть одне з: {allowed}", "en": "use one of {allowed}"},
+    "unknown_query_parameter": {"uk": "невідомий параметр запиту", "en": "unknown query parameter"},
+    "bbox_four_numbers": {
+        "uk": "чотири числа: minLon,minLat,maxLon,maxLat",
+        "en": "four numbers: minLon,minLat,maxLon,maxLat",
+    },
+    "bbox_four_or_six": {
+        "uk": "чотири або шість чисел через кому",
+        "en": "four or six comma-separated numbers",
+    },
+    "bbox_antimeridian": {
+        "uk": "прямокутники через антимеридіан не підтримуються",
+        "en": "boxes crossing the antimeridian are not supported",
+    },
+    "bbox_order": {
+        "uk": "нижній кут має йти перед верхнім",
+        "en": "the lower corner must come before the upper corner",
+    },
+    "integer_range": {"uk": "ціле число від 0 до {upper}", "en": "an integer from 0 to {upper}"},
+    "datetime_format": {
+        "uk": "очікується момент або інтервал за RFC 3339",
+        "en": "expected an RFC 3339 instant or interval",
+    },
+    "datetime_zone": {
+        "uk": "дата й час потребують часового поясу (напр., Z)",
+        "en": "a date-time needs a time zone (e.g. Z)",
+    },
+    "datetime_open_instant": {
+        "uk": "момент часу не може бути відкритим",
+        "en": "an instant cannot be open",
+    },
+    "datetime_interval": {
+        "uk": "інтервал містить рівно одну «/»",
+        "en": "an interval has exactly one '/'",
+    },
+    "not_valid_type": {"uk": "недійсне значення типу {type}", "en": "not a valid {type}"},
+    "expected_boolean": {"uk": "очікується true або false", "en": "expected true or false"},
+    "expected_integer": {"uk": "очікується ціле число", "en": "expected an integer"},
+    "at_least": {"uk": "має бути не менше {minimum}", "en": "must be at least {minimum}"},
+    "unknown_property": {"uk": "невідома властивість «{name}»", "en": "unknown property '{name}'"},
+    "use_cql2": {"uk": "вкажіть cql2-text або cql2-json", "en": "use cql2-text or cql2-json"},
+    "unsupported_crs": {
+        "uk": "система координат не підтримується; див. перелік crs колекції",
+        "en": "unsupported CRS; see the collection's crs list",
+    },
+    "filter_not_evaluable": {
+        "uk": "вираз не вдається обчислити на цих даних",
+        "en": "the expression cannot be evaluated on this data",
+    },
+    "cql_arithmetic": {"uk": "арифметика потребує чисел", "en": "arithmetic needs numbers"},
+    "cql_expression": {"uk": "непідтримуваний вираз {kind}", "en": "unsupported expression {kind}"},
+    "cql_casei": {"uk": "CASEI застосовується до тексту", "en": "CASEI applies to text"},
+    "cql_bbox": {"uk": "BBOX потребує чисел", "en": "BBOX needs numbers"},
+    "cql_function": {
+        "uk": "непідтримувана функція «{name}»",
+        "en": "unsupported function '{name}'",
+    },
+    "cql_geometry": {"uk": "недійсний літерал геометрії", "en": "invalid geometry literal"},
+    "cql_in": {"uk": "IN потребує хоча б одного значення", "en": "IN needs at least one value"},
+    "cql_spatial": {
+        "uk": "просторові предикати порівнюють геометрії",
+        "en": "spatial predicates compare geometries",
+    },
+    "cql_predicate": {
+        "uk": "непідтримуваний предикат {kind}",
+        "en": "unsupported predicate {kind}",
+    },
+    "cql_compare": {
+        "uk": "геометрії та списки порівнюють власними функціями",
+        "en": "geometries and lists are compared with their own functions",
+    },
+    "cql_like": {"uk": "LIKE застосовується до тексту", "en": "LIKE applies to text"},
+    "cql_during": {
+        "uk": "T_DURING порівнює дату з інтервалом",
+        "en": "T_DURING compares a date property with an interval",
+    },
+    "cql_types": {
+        "uk": "операнди різних типів: {kinds}",
+        "en": "operands of different types: {kinds}",
+    },
+    "cql_json": {"uk": "недійсний JSON", "en": "not valid JSON"},
+    "cql_malformed": {
+        "uk": "хибно сформований вираз {language}",
+        "en": "malformed {language} expression",
+    },
 }

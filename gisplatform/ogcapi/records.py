@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from gisplatform.errors import FeatureNotFound, InvalidParameter
+from gisplatform.i18n import message
 from gisplatform.ogcapi.tilemeta import REL_TILESETS_VECTOR
 from gisplatform.ogcapi.tilequeries import LayerSummary, SummaryCache
 from gisplatform.registry import Access, LayerRegistry, LayerSpec
@@ -134,9 +135,9 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise InvalidParameter("bbox", "four numbers: minLon,minLat,maxLon,maxLat") from None
+        raise InvalidParameter("bbox", message("bbox_four_numbers")) from None
     if len(values) != 4 or values[0] > values[2] or values[1] > values[3]:
-        raise InvalidParameter("bbox", "four numbers: minLon,minLat,maxLon,maxLat")
+        raise InvalidParameter("bbox", message("bbox_four_numbers"))
     return values[0], values[1], values[2], values[3]
 
 
@@ -145,7 +146,7 @@ def _int(request: Request, name: str, default: int, upper: int) -> int:
     if text is None:
         return default
     if not text.isdigit() or not 0 <= int(text) <= upper:
-        raise InvalidParameter(name, f"an integer from 0 to {upper}")
+        raise InvalidParameter(name, message("integer_range", upper=upper))
     return int(text)
 
 
@@ -180,7 +181,7 @@ def build_records_router() -> APIRouter:
     async def items(request: Request) -> Response:
         unknown = set(request.query_params) - _ITEM_PARAMS
         if unknown:
-            raise InvalidParameter(sorted(unknown)[0], "unknown parameter")
+            raise InvalidParameter(sorted(unknown)[0], message("unknown_query_parameter"))
         registry: LayerRegistry = request.app.state.registry
         specs = registry.list(Access.PUBLIC)
         params = request.query_params

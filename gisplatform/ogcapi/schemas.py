@@ -12,6 +12,7 @@ from fastapi import Request
 from psycopg import AsyncConnection, sql
 
 from gisplatform.errors import InvalidParameter
+from gisplatform.i18n import message
 from gisplatform.ogcapi import queries
 from gisplatform.ogcapi.common import link
 from gisplatform.ogcapi.crs import CRS84
@@ -106,11 +107,13 @@ def _typed(field: FieldSpec, text: str) -> Any:
         if field.type is FieldType.DATE:
             return date.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidParameter(field.name, f"not a valid {field.type.value}") from exc
+        raise InvalidParameter(
+            field.name, message("not_valid_type", type=field.type.value)
+        ) from exc
     if field.type is FieldType.BOOLEAN:
         folded = text.lower()
         if folded not in ("true", "false", "1", "0"):
-            raise InvalidParameter(field.name, "expected true or false")
+            raise InvalidParameter(field.name, message("expected_boolean"))
         return folded in ("true", "1")
     return text
 

@@ -25,6 +25,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from gisplatform.errors import InvalidParameter
+from gisplatform.i18n import message
 from gisplatform.ogcapi import tilemeta
 from gisplatform.ogcapi.tilecache import RenderedTile, TileCache, TileKey
 from gisplatform.ogcapi.tilemeta import JSON, MVT, TILEJSON, XYZ, lang
@@ -48,7 +49,7 @@ def _json(doc: dict[str, Any], media_type: str = JSON) -> Response:
 def _format(request: Request, allowed: tuple[str, ...]) -> str:
     fmt = request.query_params.get("f", allowed[0])
     if fmt not in allowed:
-        raise InvalidParameter("f", f"use one of {', '.join(allowed)}")
+        raise InvalidParameter("f", message("use_one_of", allowed=", ".join(allowed)))
     return fmt
 
 
