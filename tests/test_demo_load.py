@@ -104,7 +104,7 @@ def test_public_role_cannot_reach_anything_else(demo_db_url: str, query: str) ->
 
 def test_demo_command_prints_summary(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", db_url)
-    result = CliRunner().invoke(app, ["demo"])
+    result = CliRunner().invoke(app, ["demo", "--force"])
     assert result.exit_code == 0, result.output
     assert "shelters" in result.output and "total features" in result.output
     status = CliRunner().invoke(app, ["db", "status"])

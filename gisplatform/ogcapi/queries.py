@@ -16,6 +16,7 @@ from psycopg import sql
 from gisplatform.errors import InvalidParameter
 from gisplatform.ogcapi.crs import STORAGE_SRID, OutputCrs
 from gisplatform.registry import Access, FieldSpec, FieldType, LayerSpec
+from gisplatform.store.roles import LAYER_STATE_VIEW
 from gisplatform.store.views import AUDIENCE_SCHEMAS
 
 PUBLIC_SCHEMA = AUDIENCE_SCHEMAS[Access.PUBLIC]
@@ -238,7 +239,10 @@ def stats_query(spec: LayerSpec, temporal: FieldSpec | None) -> sql.Composed:
 
 
 def revision_query(history_schema: str) -> sql.Composed:
-    """Current revision of one layer (bumped by a trigger on each change)."""
+    """Current revision of one layer (bumped by a trigger on each change).
+
+    Read through the audience's state view, not ``history_schema`` itself.
+    """
     return sql.SQL("SELECT revision FROM {} WHERE layer = %s").format(
-        sql.Identifier(history_schema, "layer_state")
+        sql.Identifier(*LAYER_STATE_VIEW)
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+import psycopg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
@@ -27,9 +28,10 @@ from gisplatform.errors import MigrationRefused
 from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.settings import Settings
 from gisplatform.store.database import driver_execute as execute
-from gisplatform.store.database import sqlalchemy_url
+from gisplatform.store.database import role_logins, sqlalchemy_url
 from gisplatform.store.models import build_metadata, layer_checks, natural_key_name
-from gisplatform.store.views import apply_views, plan_views
+from gisplatform.store.roles import ensure_roles, transfer_ownership
+from gisplatform.store.views import apply_views, owned_view_schemas, plan_views
 
 log = logging.getLogger(__name__)
 
@@ -364,6 +366,10 @@ def migrate(
 ) -> MigrationPlan:
     """Plan the migration and apply it in one transaction (unless ``dry_run``).
 
+    ``url`` is the administrator's (:func:`gisplatform.store.database.admin_url`): the
+    migration creates the roles of :mod:`gisplatform.store.roles` and, on the embedded
+    cluster, runs the rest as the owner role.
+
     Raises :class:`MigrationRefused` listing what would be dropped when the plan
     drops anything and ``allow_drop`` is false. Dropping is never automatic even
     with the flag: dropped tables and columns are kept in the history only.
@@ -375,6 +381,7 @@ def migrate(
             ensure_extensions(conn)
             for code in ensure_srids(conn):
                 log.info("migrate: added EPSG:%d to spatial_ref_sys", code)
+            _ensure_roles(conn, settings)
             migrator = _Migrator(conn, registry, settings)
             migrator.diff()
             plan = migrator.plan
@@ -391,6 +398,27 @@ def migrate(
             return plan
     finally:
         engine.dispose()
+
+
+def _ensure_roles(conn: Connection, settings: Settings) -> None:
+    """Create the roles; with an owner role, hand it the platform's objects and become it.
+
+    Everything the migration creates after this belongs to the owner, not the superuser.
+    """
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    logins = role_logins(settings)
+    ensure_roles(driver, logins)
+    owner = logins.owner_role
+    if owner is None:
+        return
+    schemas = [settings.layer_schema, settings.history_schema, *owned_view_schemas()]
+    transfer_ownership(driver, owner, schemas)
+    database = sql.Identifier(str(driver.info.dbname))
+    execute(
+        conn, sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(database, sql.Identifier(owner))
+    )
+    execute(conn, sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(owner)))
 
 
 def _apply_drops(conn: Connection, schema: str, drops: list[str]) -> None:
