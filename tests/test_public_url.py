@@ -72,9 +72,7 @@ def test_untrusted_host_cannot_start_a_job(default_root: str) -> None:
 def test_trusted_host_gets_its_own_links(default_root: str) -> None:
     port = default_root.rsplit(":", 1)[1]
     body = httpx.get(default_root + "/ogc", headers={"Host": f"localhost:{port}"}).json()
-    assert {link["href"].split("/ogc")[0] for link in body["links"]} == {
-        f"http://localhost:{port}"
-    }
+    assert {link["href"].split("/ogc")[0] for link in body["links"]} == {f"http://localhost:{port}"}
 
 
 def _hrefs(value: Any) -> Iterator[str]:
