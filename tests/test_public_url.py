@@ -21,6 +21,7 @@ EVIL = "evil.example"
 PUBLIC = "https://gis.romny.gov.ua"
 #: pages with links: landing, collections, items with a next link, the catalogue, tiles
 PAGES = (
+    "/",
     "/ogc",
     "/ogc/collections",
     "/ogc/collections/shelters",
@@ -101,7 +102,8 @@ def test_public_url_is_the_only_origin_of_links(public_root: str) -> None:
         response = httpx.get(public_root + path, headers={"Host": EVIL}, timeout=60)
         assert response.status_code == 200, (path, response.text[:200])
         assert EVIL not in response.text, path
-        if response.headers["content-type"].startswith(("application/json", "application/geo")):
+        kind = response.headers["content-type"]
+        if kind.startswith(("application/json", "application/geo", "application/vnd.oai")):
             hrefs = list(_hrefs(json.loads(response.text)))
             assert hrefs, path
             local = [h for h in hrefs if urlsplit(h).hostname in LOCAL_HOSTS]
@@ -113,3 +115,22 @@ def test_public_url_is_the_only_origin_of_links(public_root: str) -> None:
     assert any(link["rel"] == "next" for link in items["links"])
     job = httpx.get(first.headers["location"].replace(PUBLIC, public_root), timeout=60)
     assert EVIL not in job.text and PUBLIC in job.text
+
+
+@pytest.mark.parametrize(
+    ("proxies", "expected"), [(None, (False, "")), ("10.0.0.5", (True, "10.0.0.5"))]
+)
+def test_serve_believes_forwarded_headers_only_from_configured_proxies(
+    monkeypatch: pytest.MonkeyPatch, proxies: str | None, expected: tuple[bool, str]
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from gisplatform.cli import app
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **kwargs: seen.update(kwargs))
+    env = {"GISPLATFORM_FORWARDED_ALLOW_IPS": proxies}
+    result = CliRunner().invoke(app, ["serve"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (seen["proxy_headers"], seen["forwarded_allow_ips"]) == expected

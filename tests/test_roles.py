@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from psycopg import AsyncConnection, errors, sql
 
-from gisplatform.errors import ConfigurationError
+from gisplatform.errors import ConfigurationError, DatabaseUnavailable
+from gisplatform.ogcapi import create_app
 from gisplatform.ogcapi.app import check_least_privilege
 from gisplatform.registry import LayerRegistry
 from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE, AUDIENCE_ROLES, LAYER_STATE_VIEW
 from gisplatform.store.views import PUBLIC_ROLE
-from tests.conftest import make_settings
+from tests.conftest import make_settings, role_url
 from tests.ogcapi_helpers import RESTRICTED_LAYERS
 from tests.tiles_helpers import asgi_client, make_app
 
@@ -134,3 +136,31 @@ def test_server_with_an_external_database_needs_the_api_url(demo_db_url: str) ->
         api_database_url(make_settings(demo_db_url, api_database_url=None))
     with pytest.raises(ConfigurationError, match="must log in as gisplatform_api"):
         api_database_url(make_settings(demo_db_url, api_database_url=demo_db_url))
+
+
+def test_migrate_as_a_user_who_may_not_create_roles_is_a_clear_error(
+    scratch_url: str, registry: LayerRegistry
+) -> None:
+    from gisplatform.store.migrate import migrate
+
+    with psycopg.connect(scratch_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        conn.execute("DROP ROLE IF EXISTS gisplatform_test_plain")
+        conn.execute("CREATE ROLE gisplatform_test_plain LOGIN PASSWORD 'plain'")
+    plain = role_url(scratch_url, "gisplatform_test_plain", "plain")
+    try:
+        with pytest.raises(ConfigurationError, match="CREATEROLE"):
+            migrate(plain, registry, make_settings(plain))
+    finally:
+        with psycopg.connect(scratch_url, autocommit=True) as conn:
+            conn.execute("DROP ROLE gisplatform_test_plain")
+
+
+async def test_server_names_migrate_when_the_api_role_cannot_log_in(
+    demo_db_url: str, registry: LayerRegistry
+) -> None:
+    wrong = role_url(demo_db_url, API_ROLE, "not-the-password")
+    app = create_app(make_settings(demo_db_url, api_database_url=wrong), registry)
+    with pytest.raises(DatabaseUnavailable, match="gisplatform db migrate"):
+        async with app.router.lifespan_context(app):
+            pass

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from psycopg import AsyncConnection, sql
@@ -13,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from gisplatform.crs import OFFERED_EPSG
-from gisplatform.errors import ConfigurationError
+from gisplatform.errors import ConfigurationError, DatabaseUnavailable
 from gisplatform.ogcapi.common import build_common_router, landing_page
 from gisplatform.ogcapi.crs import CrsCatalogue
 from gisplatform.ogcapi.errors import install_error_handlers
@@ -29,6 +30,7 @@ from gisplatform.ogcapi.tiles import TILES_CONFORMANCE, build_tiles_router
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.database import api_database_url
+from gisplatform.store.roles import API_ROLE
 from gisplatform.store.views import PUBLIC_ROLE
 from gisplatform.webmap import mount_webmap
 
@@ -68,11 +70,28 @@ async def check_least_privilege(conn: AsyncConnection[Any], settings: Settings) 
         )
 
 
+async def _check_login(url: str) -> None:
+    """A readable error when the API role cannot log in (not migrated since the roles came)."""
+    try:
+        conn = await AsyncConnection.connect(url, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        if "password authentication failed" not in str(exc) and "does not exist" not in str(exc):
+            return  # the database is down or unreachable: the pool reports it
+        raise DatabaseUnavailable(
+            f"роль {API_ROLE} не може увійти: виконайте `gisplatform db migrate` / "
+            f"{API_ROLE} cannot log in: run `gisplatform db migrate` (it creates the role "
+            "and sets its password)"
+        ) from exc
+    await conn.close()
+
+
 def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = api_database_url(settings)
+        await _check_login(url)
         pool = AsyncConnectionPool(
-            api_database_url(settings),
+            url,
             min_size=1,
             max_size=POOL_MAX_SIZE,
             kwargs={"autocommit": True},

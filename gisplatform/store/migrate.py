@@ -378,10 +378,13 @@ def migrate(
     try:
         with engine.begin() as conn:
             conn.execute(sa_text("SELECT pg_advisory_xact_lock(hashtext('gisplatform.migrate'))"))
+            logins = role_logins(settings)
+            ensure_roles(_driver(conn), logins)
             ensure_extensions(conn)
             for code in ensure_srids(conn):
                 log.info("migrate: added EPSG:%d to spatial_ref_sys", code)
-            _ensure_roles(conn, settings)
+            if logins.owner_role is not None:
+                _become_owner(conn, settings, logins.owner_role)
             migrator = _Migrator(conn, registry, settings)
             migrator.diff()
             plan = migrator.plan
@@ -400,25 +403,24 @@ def migrate(
         engine.dispose()
 
 
-def _ensure_roles(conn: Connection, settings: Settings) -> None:
-    """Create the roles; with an owner role, hand it the platform's objects and become it.
+def _driver(conn: Connection) -> psycopg.Connection:
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
+
+
+def _become_owner(conn: Connection, settings: Settings, owner: str) -> None:
+    """Hand the owner role the platform's objects, then run the rest of the migration as it.
 
     Everything the migration creates after this belongs to the owner, not the superuser.
     """
-    driver = conn.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
-    logins = role_logins(settings)
-    ensure_roles(driver, logins)
-    owner = logins.owner_role
-    if owner is None:
-        return
+    driver = _driver(conn)
     schemas = [settings.layer_schema, settings.history_schema, *owned_view_schemas()]
     transfer_ownership(driver, owner, schemas)
     database = sql.Identifier(str(driver.info.dbname))
-    execute(
-        conn, sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(database, sql.Identifier(owner))
-    )
-    execute(conn, sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(owner)))
+    role = sql.Identifier(owner)
+    execute(conn, sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(database, role))
+    execute(conn, sql.SQL("SET LOCAL ROLE {}").format(role))
 
 
 def _apply_drops(conn: Connection, schema: str, drops: list[str]) -> None:
