@@ -174,11 +174,12 @@ def db_status(
     report = database_report(_settings(), show_secrets)
     kind = "external (DATABASE_URL)" if report["database"] == "external" else "embedded"
     console.print(f"database: {kind}")
-    console.print(f"running:  {'yes' if report['running'] else 'no'}")
+    if report["running"] is not None:
+        console.print(f"running:  {'yes' if report['running'] else 'no'}")
     for key, label in _STATUS_LABELS.items():
         if report.get(key) is not None:
             console.print(f"{label}: {report[key]}")
-    if not report["running"]:
+    if report["running"] is False:
         raise typer.Exit(3)
 
 

@@ -164,3 +164,22 @@ async def test_server_names_migrate_when_the_api_role_cannot_log_in(
     with pytest.raises(DatabaseUnavailable, match="gisplatform db migrate"):
         async with app.router.lifespan_context(app):
             pass
+
+
+def test_db_status_of_an_external_database_hides_its_passwords(db_url: str) -> None:
+    from urllib.parse import urlsplit
+
+    from typer.testing import CliRunner
+
+    from gisplatform.cli import app
+
+    api = role_url(db_url, API_ROLE)
+    env = {"DATABASE_URL": db_url, "GISPLATFORM_API_DATABASE_URL": api, "COLUMNS": "300"}
+    secrets = [urlsplit(db_url).password, urlsplit(api).password]
+    assert all(secrets)
+    hidden = CliRunner().invoke(app, ["db", "status"], env=env)
+    assert hidden.exit_code == 0, hidden.output
+    assert "external" in hidden.output and f"{API_ROLE}:***@" in hidden.output
+    assert not any(str(s) in hidden.output for s in secrets)
+    shown = CliRunner().invoke(app, ["db", "status", "--show-secrets"], env=env)
+    assert all(str(s) in shown.output for s in secrets)

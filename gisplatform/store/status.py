@@ -34,13 +34,13 @@ def _shown(url: str | None, show_secrets: bool) -> str | None:
 
 
 def database_report(settings: Settings, show_secrets: bool = False) -> dict[str, Any]:
-    """The facts ``db status`` prints (``running`` False when the embedded cluster is down)."""
+    """The facts ``db status`` prints (``running``: None when unknown, for an external one)."""
     if not settings.uses_embedded_db:
         admin = normalize_url(settings.database_url) if settings.database_url else None
         api = normalize_url(settings.api_database_url) if settings.api_database_url else None
         return {
             "database": "external",
-            "running": True,
+            "running": None,
             "read_only_url": _shown(api, show_secrets),
             "owner_url": _shown(admin, show_secrets),
         }
