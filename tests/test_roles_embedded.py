@@ -78,10 +78,18 @@ def test_migrate_hands_an_old_cluster_to_the_owner_and_demo_loads_as_it(
     admin = admin_url(embedded)
     migrate(admin, registry, make_settings(admin))  # as before: everything the superuser's
     assert _owners(admin) == {"gisplatform"}
+    with psycopg.connect(admin, autocommit=True) as conn:  # as the previous version granted
+        conn.execute("GRANT USAGE ON SCHEMA history TO gisplatform_public")
+        conn.execute("GRANT SELECT ON history.layer_state TO gisplatform_public")
 
     result = CliRunner().invoke(app, ["demo"], env=_env(embedded))
     assert result.exit_code == 0, result.output
     assert _owners(admin) == {OWNER_ROLE}
+    with psycopg.connect(admin) as conn:
+        granted = conn.execute(
+            "SELECT has_table_privilege('gisplatform_public', 'history.layer_state', 'SELECT')"
+        ).fetchone()
+    assert granted == (False,)
     with psycopg.connect(database_url(embedded)) as conn:
         row = conn.execute(
             "SELECT session_user, (SELECT rolsuper FROM pg_roles WHERE rolname = session_user),"
