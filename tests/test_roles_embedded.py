@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from gisplatform.cli import app
 from gisplatform.registry import LayerRegistry
-from gisplatform.settings import Settings
+from gisplatform.settings import PROJECT_ROOT, Settings
 from gisplatform.store.database import (
     admin_url,
     analyses_database_url,
@@ -141,3 +141,17 @@ def test_status_and_start_print_no_owner_or_admin_secret(embedded: Settings) -> 
     shown = CliRunner().invoke(app, ["db", "status", "--show-secrets"], env=_env(embedded))
     assert shown.exit_code == 0, shown.output
     assert info["password"] in shown.output and info["roles"][OWNER_ROLE] in shown.output
+
+
+def test_import_runs_as_the_owner(embedded: Settings, registry: LayerRegistry) -> None:
+    migrate(admin_url(embedded), registry, embedded)
+    shelters = PROJECT_ROOT / "data" / "romny" / "shelters.geojson"
+    args = ["import", "shelters", str(shelters), "--mode", "replace"]
+    result = CliRunner().invoke(app, args, env=_env(embedded))
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(database_url(embedded)) as conn:
+        row = conn.execute(
+            "SELECT actor <> '', (SELECT db_user FROM history.feature_changes "
+            "ORDER BY id DESC LIMIT 1) FROM history.imports ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert row == (True, OWNER_ROLE)
