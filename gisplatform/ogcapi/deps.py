@@ -88,9 +88,25 @@ def check_parameters(request: Request, allowed: set[str] | frozenset[str]) -> No
             raise InvalidParameter(name, message("unknown_query_parameter"))
 
 
+def site_url(request: Request) -> str:
+    """The site's root URL, without a trailing slash: ``GISPLATFORM_PUBLIC_URL`` if set.
+
+    Otherwise the request's own, whose Host the trusted-host check has let through.
+    """
+    settings = getattr(request.app.state, "settings", None)
+    public = getattr(settings, "public_url", None)
+    return str(public).rstrip("/") if public else str(request.base_url).rstrip("/")
+
+
 def base_url(request: Request) -> str:
     """Absolute URL of the OGC API root (``…/ogc``), without a trailing slash."""
-    return str(request.base_url).rstrip("/") + "/ogc"
+    return site_url(request) + "/ogc"
+
+
+def public_link(request: Request, url: str) -> str:
+    """``url``, an address on this request's own host, on the site's public URL."""
+    local = str(request.base_url).rstrip("/")
+    return site_url(request) + url[len(local) :] if url.startswith(local) else url
 
 
 async def registry_dependency(request: Request) -> LayerRegistry:

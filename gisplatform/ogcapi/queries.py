@@ -17,6 +17,7 @@ from gisplatform.errors import InvalidParameter
 from gisplatform.i18n import message
 from gisplatform.ogcapi.crs import STORAGE_SRID, OutputCrs
 from gisplatform.registry import Access, FieldSpec, FieldType, LayerSpec
+from gisplatform.store.roles import LAYER_STATE_VIEW
 from gisplatform.store.views import AUDIENCE_SCHEMAS
 
 PUBLIC_SCHEMA = AUDIENCE_SCHEMAS[Access.PUBLIC]
@@ -239,7 +240,10 @@ def stats_query(spec: LayerSpec, temporal: FieldSpec | None) -> sql.Composed:
 
 
 def revision_query(history_schema: str) -> sql.Composed:
-    """Current revision of one layer (bumped by a trigger on each change)."""
+    """Current revision of one layer (bumped by a trigger on each change).
+
+    Read through the audience's state view, not ``history_schema`` itself.
+    """
     return sql.SQL("SELECT revision FROM {} WHERE layer = %s").format(
-        sql.Identifier(history_schema, "layer_state")
+        sql.Identifier(*LAYER_STATE_VIEW)
     )

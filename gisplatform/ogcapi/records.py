@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response
 
 from gisplatform.errors import FeatureNotFound, InvalidParameter
 from gisplatform.i18n import message
+from gisplatform.ogcapi.deps import public_link
 from gisplatform.ogcapi.tilemeta import REL_TILESETS_VECTOR
 from gisplatform.ogcapi.tilequeries import LayerSummary, SummaryCache
 from gisplatform.registry import Access, LayerRegistry, LayerSpec
@@ -41,7 +42,8 @@ def _lang(request: Request) -> str:
 
 
 def _base(request: Request) -> str:
-    return str(request.url_for("catalogue_collection")).removesuffix(f"/collections/{CATALOGUE_ID}")
+    local = str(request.url_for("catalogue_collection"))
+    return public_link(request, local).removesuffix(f"/collections/{CATALOGUE_ID}")
 
 
 def _json(doc: dict[str, Any], media_type: str = JSON) -> Response:
@@ -201,12 +203,14 @@ def build_records_router() -> APIRouter:
         lang, base = _lang(request), _base(request)
         page = specs[offset : offset + limit]
         links = [
-            {"rel": "self", "type": GEOJSON, "href": str(request.url)},
+            {"rel": "self", "type": GEOJSON, "href": public_link(request, str(request.url))},
             {"rel": "collection", "type": JSON, "href": f"{base}/collections/{CATALOGUE_ID}"},
         ]
         if offset + limit < len(specs):
             following = request.url.include_query_params(offset=offset + limit, limit=limit)
-            links.append({"rel": "next", "type": GEOJSON, "href": str(following)})
+            links.append(
+                {"rel": "next", "type": GEOJSON, "href": public_link(request, str(following))}
+            )
         doc = {
             "type": "FeatureCollection",
             "numberMatched": len(specs),

@@ -27,6 +27,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from gisplatform.errors import InvalidParameter
 from gisplatform.i18n import message
 from gisplatform.ogcapi import tilemeta
+from gisplatform.ogcapi.deps import public_link
 from gisplatform.ogcapi.tilecache import RenderedTile, TileCache, TileKey
 from gisplatform.ogcapi.tilemeta import JSON, MVT, TILEJSON, XYZ, lang
 from gisplatform.ogcapi.tilequeries import (
@@ -93,7 +94,8 @@ class _Tiles:
     @staticmethod
     def base(request: Request) -> str:
         """The URL of the OGC API root (``…/ogc``), wherever the router is mounted."""
-        return str(request.url_for("tile_matrix_sets")).removesuffix("/tileMatrixSets")
+        local = str(request.url_for("tile_matrix_sets"))
+        return public_link(request, local).removesuffix("/tileMatrixSets")
 
     def tile_settings(self, request: Request) -> TileSettings:
         """Settings from ``app.state.tile_settings`` if present, else the router's."""
