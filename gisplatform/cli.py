@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from gisplatform.errors import GisPlatformError, LayerSpecError
+from gisplatform.i18n import locale_language, set_language
 from gisplatform.ingest.commands import export_command, import_command
 from gisplatform.log import configure_logging
 from gisplatform.registry import LayerRegistry, LayerSpec, load_registry
@@ -50,6 +51,7 @@ def _root(
         Path | None, typer.Option(help="Directory of layer definitions (default: ./layers).")
     ] = None,
 ) -> None:
+    set_language(locale_language())
     if layers_dir is not None:
         import os
 
@@ -168,14 +170,17 @@ def layers_schema() -> None:
 @db_app.command("start")
 def db_start() -> None:
     """Create (if needed) and start the embedded PostGIS cluster."""
-    from gisplatform.store.database import database_url
+    from gisplatform.store.database import admin_url
 
     settings = _settings()
     if not settings.uses_embedded_db:
         console.print("DATABASE_URL is set: the external database is used, nothing to start.")
         return
-    url = database_url(settings)
-    console.print(f"[green]✓[/green] database running: {url}")
+    admin_url(settings)
+    console.print(
+        f"[green]✓[/green] database running on 127.0.0.1:{settings.db_port} "
+        "(`gisplatform db status` prints the read-only URL for QGIS)"
+    )
 
 
 @db_app.command("stop")
@@ -191,50 +196,43 @@ def db_stop() -> None:
     console.print("[green]✓[/green] embedded database stopped")
 
 
-def _db_status_data(settings: Settings) -> dict[str, object]:
-    """Where the database runs, as plain data."""
-    from gisplatform.store.database import normalize_url
-    from gisplatform.store.embedded import EmbeddedCluster
-
-    if not settings.uses_embedded_db:
-        assert settings.database_url is not None
-        return {
-            "database": "external",
-            "running": None,
-            "url": normalize_url(settings.database_url),
-        }
-    status = EmbeddedCluster(settings.data_dir, settings.db_port, settings.db_name).status()
-    return {
-        "database": "embedded",
-        "data_dir": str(status.data_dir.resolve()),
-        "version": status.pg_version,
-        "bin_dir": str(status.bin_dir) if status.bin_dir else None,
-        "running": status.running,
-        "port": status.port,
-        "url": status.url,
-    }
+_STATUS_LABELS = {
+    "data_dir": "data dir",
+    "version": "version",
+    "port": "port",
+    "read_only_url": "read-only url (QGIS, psql)",
+    "owner_url": "owner url",
+    "admin_url": "admin url",
+}
 
 
 @db_app.command("status")
-def db_status(as_json: JsonOption = False) -> None:
-    """Where the database runs and the URL to paste into QGIS or psql (exit 3: not running)."""
-    data = _db_status_data(_settings())
+def db_status(
+    show_secrets: Annotated[
+        bool, typer.Option("--show-secrets", help="Show the owner's and admin's passwords.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Where the database runs and the read-only URL to paste into QGIS or psql.
+
+    Exit status 3 when the embedded database is not running.
+    """
+    from gisplatform.store.status import database_report
+
+    report = database_report(_settings(), show_secrets)
     if as_json:
-        _print_json(data)
-    elif data["database"] == "external":
-        console.print("database: external (DATABASE_URL)")
-        console.print(f"url:      {data['url']}")
-    else:
-        console.print("database: embedded PostgreSQL + PostGIS")
-        console.print(f"data dir: {data['data_dir']}")
-        console.print(
-            f"version:  {data['version'] or 'unknown'}  ({data['bin_dir'] or 'no binaries'})"
-        )
-        running = "yes" if data["running"] else "no"
-        console.print(f"running:  {running} (port {data['port']})")
-        if data["url"]:
-            console.print(f"url:      {data['url']}")
-    if data["running"] is False:
+        _print_json(report)
+        if report["running"] is False:
+            raise typer.Exit(3)
+        return
+    kind = "external (DATABASE_URL)" if report["database"] == "external" else "embedded"
+    console.print(f"database: {kind}")
+    if report["running"] is not None:
+        console.print(f"running:  {'yes' if report['running'] else 'no'}")
+    for key, label in _STATUS_LABELS.items():
+        if report.get(key) is not None:
+            console.print(f"{label}: {report[key]}")
+    if report["running"] is False:
         raise typer.Exit(3)
 
 
@@ -246,14 +244,12 @@ def db_migrate(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
 ) -> None:
     """Create or update the layer tables from layers/*.yaml (idempotent)."""
-    from gisplatform.store.database import database_url
+    from gisplatform.store.database import admin_url
     from gisplatform.store.migrate import migrate
 
     settings = _settings()
     registry = _registry(settings)
-    plan = migrate(
-        database_url(settings), registry, settings, allow_drop=allow_drop, dry_run=dry_run
-    )
+    plan = migrate(admin_url(settings), registry, settings, allow_drop=allow_drop, dry_run=dry_run)
     if plan.is_empty:
         console.print("[green]✓[/green] database is up to date with layers/")
         return
@@ -271,16 +267,33 @@ def demo(
     reset: Annotated[
         bool, typer.Option("--reset", help="Replace layers that already hold data.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Load into an external DATABASE_URL too (fake data!)."),
+    ] = False,
 ) -> None:
-    """Start the database if needed, migrate, load the Romny demo data, print a summary."""
+    """Start the database if needed, migrate, load the Romny demo data, print a summary.
+
+    Only into the embedded cluster: an external ``DATABASE_URL`` may be a real city's
+    database, so demo (and ``--reset``, which deletes rows) refuse it without ``--force``.
+    """
     from gisplatform.demo import layer_counts, load_demo
-    from gisplatform.store.database import database_url
+    from gisplatform.store.database import admin_url, database_url
     from gisplatform.store.migrate import migrate
 
     settings = _settings()
+    if not settings.uses_embedded_db and not force:
+        err_console.print(
+            "[red]error:[/red] DATABASE_URL вказує на зовнішню базу: demo заповнив би її "
+            "вигаданими даними (а --reset видалив би справжні). Додайте --force, якщо це "
+            "справді тестова база. / DATABASE_URL points at an external database: demo would "
+            "fill it with made-up data (and --reset would delete real rows). Add --force if "
+            "it really is a scratch database."
+        )
+        raise typer.Exit(2)
     registry = _registry(settings)
+    migrate(admin_url(settings), registry, settings)
     url = database_url(settings)
-    migrate(url, registry, settings)
     with console.status("loading Romny demo data…") as status:
         results = load_demo(
             url,
@@ -333,7 +346,16 @@ def serve(
     from gisplatform.ogcapi import create_app
 
     settings = _settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+    proxies = settings.forwarded_allow_ips
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        # X-Forwarded-For/-Proto are believed from GISPLATFORM_FORWARDED_ALLOW_IPS only.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or "",
+    )
 
 
 def main() -> None:

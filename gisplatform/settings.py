@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,10 +39,58 @@ class Settings(BaseSettings):
     layers_dir: Path = Field(default_factory=_default_layers_dir)
     layer_schema: str = Field(default="gis", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     history_schema: str = Field(default="history", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    api_database_url: str | None = Field(
+        default=None,
+        description=(
+            "URL of the API's login role (gisplatform_api) on an external database; "
+            "migrate sets that role's password from it, the server connects with it only"
+        ),
+    )
+    analyses_database_url: str | None = Field(
+        default=None,
+        description="URL of the analyses' login role (gisplatform_analyses), as above",
+    )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="the site's public root (e.g. https://gis.romny.gov.ua): every link uses it",
+    )
+    trusted_hosts: list[str] | None = Field(
+        default=None,
+        description=(
+            "Host headers accepted (others get 400); default: the public URL's host "
+            "and 127.0.0.1, localhost"
+        ),
+    )
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description=(
+            "addresses of reverse proxies whose X-Forwarded-* headers are believed "
+            "(uvicorn's forwarded_allow_ips); unset = none"
+        ),
+    )
     log_level: str = "INFO"
     log_json: bool = False
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def uses_embedded_db(self) -> bool:
         """True when no external database is configured."""
-        return not self.database_url
+        return not (self.database_url or self.api_database_url)
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """Host names a request may name (``*`` allows any)."""
+        if self.trusted_hosts:
+            return self.trusted_hosts
+        hosts = ["127.0.0.1", "localhost"]
+        if self.public_url:
+            public = urlsplit(self.public_url).hostname
+            hosts = [public, *hosts] if public else hosts
+        return hosts

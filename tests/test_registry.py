@@ -73,7 +73,7 @@ def test_shelter_fields_have_per_field_access(registry: LayerRegistry) -> None:
 
 def test_enum_accepts_ukrainian_and_english_labels(registry: LayerRegistry) -> None:
     readiness = registry.get("shelters").field("readiness")
-    assert readiness.enum_value("Обмежено готова") is not None
+    assert readiness.enum_value("Обмежено готове") is not None
     assert readiness.enum_value("partly ready").value == "limited_ready"  # type: ignore[union-attr]
     assert readiness.enum_value("nonsense") is None
 

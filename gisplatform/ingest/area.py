@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from psycopg import sql
 from pyproj import Transformer
 
+from gisplatform.i18n import Text, message
 from gisplatform.ingest.crs import AreaOfInterest
 from gisplatform.registry import LayerRegistry
 
@@ -31,7 +32,7 @@ class Territory:
     """The hromada's territory in lon/lat; :meth:`contains` tells which features touch it."""
 
     shape: Any
-    description: str
+    description: Text
 
     def __post_init__(self) -> None:
         shapely.prepare(self.shape)
@@ -81,9 +82,8 @@ def territory(
     wkb = _boundary(conn, registry, schema, buffer_m)
     widened = f" + {buffer_m:g} m" if buffer_m else ""
     if wkb is not None:
-        return Territory(
-            shapely.from_wkb(wkb), f"the boundary in layer {hromada.boundary_layer}{widened}"
-        )
+        where = message("hromada_boundary_source", layer=hromada.boundary_layer, widened=widened)
+        return Territory(shapely.from_wkb(wkb), where)
     box = shapely.segmentize(shapely.box(*hromada.extent), 0.01)
     if buffer_m:
         to_metric = Transformer.from_crs(4326, hromada.metric_crs, always_xy=True)
@@ -92,4 +92,4 @@ def territory(
         box = shapely.transform(
             metric.buffer(buffer_m), lambda xy: np.column_stack(back.transform(*xy.T))
         )
-    return Territory(box, f"the declared extent of the hromada profile{widened}")
+    return Territory(box, message("hromada_extent_source", widened=widened))

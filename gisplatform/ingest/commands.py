@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from gisplatform.errors import GisPlatformError
+from gisplatform.i18n import Text, message
 from gisplatform.ingest.area import area_of_interest, territory
 from gisplatform.ingest.crs import AreaOfInterest
 from gisplatform.ingest.errors import RowsRejected
@@ -23,7 +24,6 @@ from gisplatform.ingest.export import export_layer
 from gisplatform.ingest.importer import ImportResult, import_file
 from gisplatform.ingest.load import Mode
 from gisplatform.ingest.options import ImportOptions
-from gisplatform.ingest.validate import OUTSIDE_AREA
 from gisplatform.registry import load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.database import connect, database_url
@@ -71,6 +71,7 @@ def summary_data(result: ImportResult) -> dict[str, object]:
         "valid": result.valid,
         "rejected": result.rejected,
         "outside": result.outside,
+        "warnings": len(result.warnings),
         "inserted": c.inserted,
         "updated": c.updated,
         "unchanged": c.unchanged,
@@ -81,17 +82,18 @@ def summary_data(result: ImportResult) -> dict[str, object]:
 
 
 def _summary(result: ImportResult) -> Table:
+    title = message("import_summary", layer=result.layer)
     table = Table(
-        title=f"import into {result.layer}" + (" (dry run)" if result.dry_run else ""),
+        title=str(title + message("dry_run_note") if result.dry_run else title),
         show_header=False,
     )
     table.add_column("what")
     table.add_column("rows", justify="right", no_wrap=True)
     data = summary_data(result)
     for name in ("read", "valid", "rejected", "outside", "inserted", "updated", "unchanged"):
-        table.add_row(name, f"{data[name]:,}")
-    table.add_row("deleted", f"{data['deleted']:,}")
-    table.add_row("time", f"{result.seconds:.1f} s")
+        table.add_row(str(message(f"summary_{name}")), f"{data[name]:,}")
+    table.add_row(str(message("summary_deleted")), f"{data['deleted']:,}")
+    table.add_row(str(message("summary_time")), f"{result.seconds:.1f} s")
     return table
 
 
@@ -210,30 +212,30 @@ def import_command(
                 RichReporter(progress),
             )
     except RowsRejected as exc:
-        console.print(f"[red]import failed[/red]: {exc}")
+        console.print(f"[red]{message('import_failed')}[/red]: {exc}")
         if report is not None:
-            console.print(f"rejected rows written to {report}")
-        if any(OUTSIDE_AREA in p.message for p in exc.problems):
-            console.print(
-                "hint: if the file covers more than the hromada (e.g. an oblast register), "
-                "add --inside-hromada to keep only the hromada's features; the others are "
-                "counted as outside, not rejected"
-            )
+            console.print(message("report_written", path=report))
+        if any(
+            isinstance(p.message, Text) and p.message.key == "outside_area" for p in exc.problems
+        ):
+            console.print(message("hint_inside_hromada"))
         raise typer.Exit(1) from None
     except GisPlatformError as exc:
-        console.print(f"[red]import failed[/red]: {exc}")
+        console.print(f"[red]{message('import_failed')}[/red]: {exc}")
         raise typer.Exit(1) from None
     if as_json:
         typer.echo(json.dumps(summary_data(result), ensure_ascii=False))
     else:
         console.print(_summary(result))
     if result.outside:
-        where = keep_inside.description if keep_inside else "the hromada"
-        console.print(f"{result.outside} feature(s) outside the hromada ({where}) left out")
+        where = keep_inside.description if keep_inside else message("the_hromada")
+        console.print(message("left_outside", count=result.outside, where=where))
+    for warning in result.warnings[:20]:
+        console.print(f"[yellow]{message('warning')}[/yellow] {warning}")
     for problem in result.problems[:20]:
-        console.print(f"[yellow]rejected[/yellow] {problem}")
+        console.print(f"[yellow]{message('rejected')}[/yellow] {problem}")
     if result.problems:
-        console.print(f"{result.rejected} row(s) rejected; all listed in {report}")
+        console.print(message("rejected_listed", count=result.rejected, path=report))
     raise typer.Exit(result.exit_code)
 
 
@@ -266,6 +268,6 @@ def export_command(
             crs=crs,
         )
     except GisPlatformError as exc:
-        console.print(f"[red]export failed[/red]: {exc}")
+        console.print(f"[red]{message('export_failed')}[/red]: {exc}")
         raise typer.Exit(1) from None
-    console.print(f"exported {count} feature(s) of {layer} to {out}")
+    console.print(message("exported", count=count, layer=layer, path=out))

@@ -10,13 +10,14 @@ import csv
 import getpass
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from gisplatform.i18n import message
 from gisplatform.ingest.batches import BatchValidator, KeysSeen, Prepared
 from gisplatform.ingest.errors import IngestError, RowProblem, RowsRejected
 from gisplatform.ingest.load import ImportRecord, LoadCounts, Loader, Mode, log_import
@@ -43,6 +44,8 @@ class ImportResult:
     import_id: int | None = None
     #: rows left out because they lie outside the hromada (``--inside-hromada``)
     outside: int = 0
+    #: rows loaded with a warning (cross-field rules of severity "warning")
+    warnings: list[RowProblem] = field(default_factory=list)
 
     @property
     def valid(self) -> int:
@@ -81,7 +84,7 @@ def import_file(
         options.dry_run,
     )
     if options.skip_invalid and options.report is None:
-        raise IngestError("--skip-invalid needs --report FILE to list the rejected rows")
+        raise IngestError(message("skip_invalid_needs_report"))
     with psycopg.connect(url, application_name="gisplatform-import") as conn:
         try:
             reporter.start(f"reading {path.name}")
@@ -208,8 +211,10 @@ def _finish(
     import_id = log_import(conn, record, status, summary, history_schema)
     conn.commit()
     if options.report is not None and (problems or outside):
-        where = options.keep_inside.description if options.keep_inside else "the hromada"
-        left_out = [RowProblem(row, GEOMETRY, f"outside the hromada ({where})") for row in outside]
+        where = options.keep_inside.description if options.keep_inside else message("the_hromada")
+        left_out = [
+            RowProblem(row, GEOMETRY, message("outside_hromada", where=where)) for row in outside
+        ]
         write_report(options.report, sorted(problems + left_out, key=lambda p: p.row), prepared)
     return ImportResult(
         spec.name,
@@ -222,6 +227,7 @@ def _finish(
         options.dry_run,
         import_id,
         len(outside),
+        prepared.warnings,
     )
 
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pyproj import CRS
 
 from gisplatform.errors import InvalidParameter
+from gisplatform.i18n import message
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_PREFIX = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -110,4 +111,4 @@ class CrsCatalogue:
                 if found is not None:
                     return found
                 break
-        raise InvalidParameter(parameter, "unsupported CRS; see the collection's crs list")
+        raise InvalidParameter(parameter, message("unsupported_crs"))

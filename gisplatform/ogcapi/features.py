@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 from psycopg import AsyncConnection, sql
 
 from gisplatform.errors import FeatureNotFound, InvalidParameter
+from gisplatform.i18n import message
 from gisplatform.ogcapi import queries
 from gisplatform.ogcapi.common import json_response, link
 from gisplatform.ogcapi.cql import FILTER_LANGS, compile_filter
@@ -69,9 +70,9 @@ def _numbers(text: str) -> list[float]:
     try:
         numbers = [float(part) for part in text.split(",")]
     except ValueError as exc:
-        raise InvalidParameter("bbox", "four or six comma-separated numbers") from exc
+        raise InvalidParameter("bbox", message("bbox_four_or_six")) from exc
     if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
-        raise InvalidParameter("bbox", "four or six comma-separated numbers")
+        raise InvalidParameter("bbox", message("bbox_four_or_six"))
     return numbers
 
 
@@ -82,9 +83,9 @@ def _integer(request: Request, name: str, default: int, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError as exc:
-        raise InvalidParameter(name, "expected an integer") from exc
+        raise InvalidParameter(name, message("expected_integer")) from exc
     if value < minimum:
-        raise InvalidParameter(name, f"must be at least {minimum}")
+        raise InvalidParameter(name, message("at_least", minimum=minimum))
     return value
 
 
@@ -94,14 +95,14 @@ def _boolean(name: str, text: str) -> bool:
         return True
     if folded in ("false", "0", "no"):
         return False
-    raise InvalidParameter(name, "expected true or false")
+    raise InvalidParameter(name, message("expected_boolean"))
 
 
 def _names(text: str, public: dict[str, FieldSpec], parameter: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     for name in names:
         if name not in public:
-            raise InvalidParameter(parameter, f"unknown property '{name}'")
+            raise InvalidParameter(parameter, message("unknown_property", name=name))
     return names
 
 
@@ -113,7 +114,7 @@ def _sortby(text: str, public: dict[str, FieldSpec]) -> list[tuple[str, bool]]:
         desc = part.startswith("-")
         name = part.lstrip("+-").strip()
         if name not in public:
-            raise InvalidParameter("sortby", f"unknown property '{name}'")
+            raise InvalidParameter("sortby", message("unknown_property", name=name))
         keys.append((name, desc))
     return keys
 
@@ -145,7 +146,7 @@ def parse_items(request: Request, spec: LayerSpec, crs: CrsDep) -> ItemsRequest:
     if "datetime" in params and spec.temporal_field:
         where.add(*queries.datetime_clause(params["datetime"], spec.field(spec.temporal_field)))
     if params.get("filter-lang", "cql2-text") not in (*FILTER_LANGS, "cql-text"):
-        raise InvalidParameter("filter-lang", "use cql2-text or cql2-json")
+        raise InvalidParameter("filter-lang", message("use_cql2"))
     if "filter" in params:
         filter_crs = crs.parse(params.get("filter-crs"), "filter-crs")
         where.add(
@@ -218,7 +219,7 @@ async def _matched(
 
 def _client_error(exc: psycopg.Error) -> InvalidParameter:
     """PostGIS rejected a value taken from the request (e.g. a degenerate geometry)."""
-    return InvalidParameter("filter", "the expression cannot be evaluated on this data")
+    return InvalidParameter("filter", message("filter_not_evaluable"))
 
 
 def _page_query(spec: LayerSpec, parsed: ItemsRequest) -> tuple[sql.Composed, list[Any]]:

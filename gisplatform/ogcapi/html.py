@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from gisplatform.ogcapi.deps import Lang
+from gisplatform.ogcapi.deps import Lang, site_url
 
 #: interface words; data texts come from the registry
 WORDS: dict[str, dict[Lang, str]] = {
@@ -64,7 +64,7 @@ def render(request: Request, template: str, lang: Lang, **context: Any) -> HTMLR
             words=words,
             json_url=page_url(request, f="json"),
             other_lang_url=page_url(request, lang="en" if lang == "uk" else "uk", f="html"),
-            css_url=str(request.base_url).rstrip("/") + "/ogc/static/ogc.css",
+            css_url=site_url(request) + "/ogc/static/ogc.css",
             **context,
         )
     )

@@ -14,8 +14,10 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from gisplatform.errors import FeatureNotFound, InvalidParameter
+from gisplatform.i18n import message
+from gisplatform.ogcapi.deps import public_link
+from gisplatform.ogcapi.tilemeta import REL_TILESETS_VECTOR
 from gisplatform.ogcapi.tilequeries import LayerSummary, SummaryCache
-from gisplatform.ogcapi.tiles import REL_TILESETS_VECTOR
 from gisplatform.registry import Access, LayerRegistry, LayerSpec
 
 CATALOGUE_ID = "catalogue"
@@ -40,7 +42,8 @@ def _lang(request: Request) -> str:
 
 
 def _base(request: Request) -> str:
-    return str(request.url_for("catalogue_collection")).removesuffix(f"/collections/{CATALOGUE_ID}")
+    local = str(request.url_for("catalogue_collection"))
+    return public_link(request, local).removesuffix(f"/collections/{CATALOGUE_ID}")
 
 
 def _json(doc: dict[str, Any], media_type: str = JSON) -> Response:
@@ -134,9 +137,9 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise InvalidParameter("bbox", "four numbers: minLon,minLat,maxLon,maxLat") from None
+        raise InvalidParameter("bbox", message("bbox_four_numbers")) from None
     if len(values) != 4 or values[0] > values[2] or values[1] > values[3]:
-        raise InvalidParameter("bbox", "four numbers: minLon,minLat,maxLon,maxLat")
+        raise InvalidParameter("bbox", message("bbox_four_numbers"))
     return values[0], values[1], values[2], values[3]
 
 
@@ -145,7 +148,7 @@ def _int(request: Request, name: str, default: int, upper: int) -> int:
     if text is None:
         return default
     if not text.isdigit() or not 0 <= int(text) <= upper:
-        raise InvalidParameter(name, f"an integer from 0 to {upper}")
+        raise InvalidParameter(name, message("integer_range", upper=upper))
     return int(text)
 
 
@@ -180,7 +183,7 @@ def build_records_router() -> APIRouter:
     async def items(request: Request) -> Response:
         unknown = set(request.query_params) - _ITEM_PARAMS
         if unknown:
-            raise InvalidParameter(sorted(unknown)[0], "unknown parameter")
+            raise InvalidParameter(sorted(unknown)[0], message("unknown_query_parameter"))
         registry: LayerRegistry = request.app.state.registry
         specs = registry.list(Access.PUBLIC)
         params = request.query_params
@@ -200,12 +203,14 @@ def build_records_router() -> APIRouter:
         lang, base = _lang(request), _base(request)
         page = specs[offset : offset + limit]
         links = [
-            {"rel": "self", "type": GEOJSON, "href": str(request.url)},
+            {"rel": "self", "type": GEOJSON, "href": public_link(request, str(request.url))},
             {"rel": "collection", "type": JSON, "href": f"{base}/collections/{CATALOGUE_ID}"},
         ]
         if offset + limit < len(specs):
             following = request.url.include_query_params(offset=offset + limit, limit=limit)
-            links.append({"rel": "next", "type": GEOJSON, "href": str(following)})
+            links.append(
+                {"rel": "next", "type": GEOJSON, "href": public_link(request, str(following))}
+            )
         doc = {
             "type": "FeatureCollection",
             "numberMatched": len(specs),

@@ -195,6 +195,11 @@ class FieldSpec(_Frozen):
     aliases: tuple[NonEmpty, ...] = Field(
         default=(), description="other column names accepted on import (e.g. Ukrainian headers)"
     )
+    public_mask: tuple[str, ...] = Field(
+        default=(),
+        description="enum values shown empty to the public because they reveal a restricted "
+        "layer (e.g. the footprints of utility sites)",
+    )
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
@@ -214,8 +219,13 @@ class FieldSpec(_Frozen):
                 raise ValueError(
                     f"default '{self.default}' is not one of the enum values {sorted(seen)}"
                 )
+            unknown = sorted(set(self.public_mask) - seen)
+            if unknown:
+                raise ValueError(f"public_mask names unknown enum values {unknown}")
         elif self.values:
             raise ValueError("'values' is only allowed on enum fields")
+        elif self.public_mask:
+            raise ValueError("'public_mask' is only allowed on enum fields")
         if (self.minimum is not None or self.maximum is not None) and not self.type.is_numeric:
             raise ValueError("'minimum'/'maximum' are only allowed on integer and number fields")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
@@ -263,6 +273,72 @@ def _parses(parser: Any, text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: the licence of layers that are "службова інформація" (internal, never openly licensed)
+INTERNAL_LICENCE = "internal"
+_LICENCE_LABELS = {
+    INTERNAL_LICENCE: Localized(uk="службова інформація", en="internal information"),
+}
+
+Scalar = str | int | float | bool
+
+
+class RuleCondition(_Frozen):
+    """A condition on one field: its value is one of ``values`` and/or at least ``minimum``.
+
+    An empty (null) value never fulfils a ``when`` condition and never breaks a ``then`` one:
+    a rule speaks only of what is known.
+    """
+
+    field: Identifier
+    values: tuple[Scalar, ...] | None = None
+    minimum: float | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.values is None and self.minimum is None:
+            raise ValueError(f"condition on '{self.field}' needs 'values' or 'minimum'")
+        return self
+
+    def holds(self, value: object) -> bool:
+        """True when a present ``value`` meets the condition."""
+        if self.values is not None and value not in self.values:
+            return False
+        return not (self.minimum is not None and not _at_least(value, self.minimum))
+
+
+def _at_least(value: object, minimum: float) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= minimum
+
+
+class Severity(StrEnum):
+    """What breaking a rule does: refuse the row, or accept it with a warning."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class FieldRule(_Frozen):
+    """A cross-field rule: when every ``when`` condition holds, every ``then`` one must."""
+
+    name: Identifier
+    when: tuple[RuleCondition, ...] = Field(min_length=1)
+    then: tuple[RuleCondition, ...] = Field(min_length=1)
+    severity: Severity = Severity.ERROR
+    message: Localized = Field(description="why, e.g. the regulation the rule comes from")
+
+    def broken_by(self, row: dict[str, object]) -> list[str]:
+        """The ``then`` fields that ``row`` breaks (empty when the rule holds or does not apply)."""
+        for condition in self.when:
+            value = row.get(condition.field)
+            if value is None or not condition.holds(value):
+                return []
+        return [
+            c.field
+            for c in self.then
+            if row.get(c.field) is not None and not c.holds(row.get(c.field))
+        ]
 
 
 class LayerStyle(_Frozen):
@@ -371,6 +447,9 @@ class LayerSpec(_Frozen):
     attribution: NonEmpty | None = None
     owner: Localized = Field(description="the department that keeps the layer")
     update_frequency: UpdateFrequency
+    rules: tuple[FieldRule, ...] = Field(
+        default=(), description="cross-field rules checked on import and edit"
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> Self:
@@ -404,10 +483,24 @@ class LayerSpec(_Frozen):
         label = self.style.label_field
         if label is not None and label not in by_name:
             raise ValueError(f"style.label_field '{label}' is not a field")
+        for rule in self.rules:
+            for condition in (*rule.when, *rule.then):
+                if condition.field not in by_name:
+                    raise ValueError(f"rule '{rule.name}' names unknown field '{condition.field}'")
         if self.min_zoom > self.max_zoom:
             raise ValueError(f"min_zoom {self.min_zoom} is greater than max_zoom {self.max_zoom}")
         self.map.check(by_name)
         return self
+
+    @property
+    def is_openly_licensed(self) -> bool:
+        """False for internal information (no open licence to link)."""
+        return self.licence != INTERNAL_LICENCE
+
+    def licence_label(self, lang: str) -> str:
+        """The licence as people read it, e.g. ``CC-BY-4.0`` or ``службова інформація``."""
+        label = _LICENCE_LABELS.get(self.licence)
+        return label.get(lang) if label else self.licence
 
     def field(self, name: str) -> FieldSpec:
         """The field called ``name`` (KeyError if there is none)."""
