@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from gisplatform.errors import GisPlatformError, LayerSpecError
-from gisplatform.i18n import locale_language, set_language
+from gisplatform.i18n import current_language, locale_language, message, set_language
 from gisplatform.ingest.commands import export_command, import_command
 from gisplatform.log import configure_logging
 from gisplatform.registry import LayerRegistry, LayerSpec, load_registry
@@ -32,6 +32,13 @@ app.command("import")(import_command)
 app.command("export")(export_command)
 
 console = Console(soft_wrap=True)
+
+
+def say(key: str, /, **values: object) -> str:
+    """The catalogue's message ``key`` in the command's language."""
+    return str(message(key, **values))
+
+
 err_console = Console(stderr=True, soft_wrap=True)
 
 
@@ -142,18 +149,18 @@ def layers_validate(
             load_profile(profile)
         except LayerSpecError as exc:
             problems.extend(exc.problems)
-    for source, field_path, message in problems:
-        err_console.print(f"[red]✗[/red] {source}: [bold]{field_path}[/bold]: {message}")
+    for source, field_path, problem in problems:
+        err_console.print(f"[red]✗[/red] {source}: [bold]{field_path}[/bold]: {problem}")
     if problems:
-        err_console.print(f"{len(problems)} problem(s) in {len(files)} file(s)")
+        err_console.print(say("spec_problems", count=len(problems), files=len(files)))
         raise typer.Exit(1)
     try:
         LayerRegistry(specs)
     except LayerSpecError as exc:
-        for _, name, message in exc.problems:
-            err_console.print(f"[red]✗[/red] layer {name}: {message}")
+        for _, name, problem in exc.problems:
+            err_console.print(f"[red]✗[/red] {say('layer_word')} {name}: {problem}")
         raise typer.Exit(1) from None
-    console.print(f"[green]✓[/green] {len(specs)} layer definition(s) valid")
+    console.print(f"[green]✓[/green] {say('specs_valid', count=len(specs))}")
 
 
 @layers_app.command("schema")
@@ -174,13 +181,10 @@ def db_start() -> None:
 
     settings = _settings()
     if not settings.uses_embedded_db:
-        console.print("DATABASE_URL is set: the external database is used, nothing to start.")
+        console.print(say("external_nothing_to_start"))
         return
     admin_url(settings)
-    console.print(
-        f"[green]✓[/green] database running on 127.0.0.1:{settings.db_port} "
-        "(`gisplatform db status` prints the read-only URL for QGIS)"
-    )
+    console.print(f"[green]✓[/green] {say('database_running', port=settings.db_port)}")
 
 
 @db_app.command("stop")
@@ -190,20 +194,14 @@ def db_stop() -> None:
 
     settings = _settings()
     if not settings.uses_embedded_db:
-        console.print("DATABASE_URL is set: the external database is not managed here.")
+        console.print(say("external_not_managed"))
         return
     EmbeddedCluster(settings.data_dir, settings.db_port, settings.db_name).stop()
-    console.print("[green]✓[/green] embedded database stopped")
+    console.print(f"[green]✓[/green] {say('database_stopped')}")
 
 
-_STATUS_LABELS = {
-    "data_dir": "data dir",
-    "version": "version",
-    "port": "port",
-    "read_only_url": "read-only url (QGIS, psql)",
-    "owner_url": "owner url",
-    "admin_url": "admin url",
-}
+#: what db status prints, in order (labels from the catalogue: status_<key>)
+_STATUS_KEYS = ("data_dir", "version", "port", "read_only_url", "owner_url", "admin_url")
 
 
 @db_app.command("status")
@@ -225,13 +223,13 @@ def db_status(
         if report["running"] is False:
             raise typer.Exit(3)
         return
-    kind = "external (DATABASE_URL)" if report["database"] == "external" else "embedded"
-    console.print(f"database: {kind}")
+    kind = say("status_external" if report["database"] == "external" else "status_embedded")
+    console.print(f"{say('status_database')}: {kind}")
     if report["running"] is not None:
-        console.print(f"running:  {'yes' if report['running'] else 'no'}")
-    for key, label in _STATUS_LABELS.items():
+        console.print(f"{say('status_running')}:  {say('yes' if report['running'] else 'no')}")
+    for key in _STATUS_KEYS:
         if report.get(key) is not None:
-            console.print(f"{label}: {report[key]}")
+            console.print(f"{say('status_' + key)}: {report[key]}")
     if report["running"] is False:
         raise typer.Exit(3)
 
@@ -251,12 +249,12 @@ def db_migrate(
     registry = _registry(settings)
     plan = migrate(admin_url(settings), registry, settings, allow_drop=allow_drop, dry_run=dry_run)
     if plan.is_empty:
-        console.print("[green]✓[/green] database is up to date with layers/")
+        console.print(f"[green]✓[/green] {say('database_up_to_date')}")
         return
     for line in plan.changes:
         console.print(f"  {line}")
-    verb = "would apply" if dry_run else "applied"
-    console.print(f"[green]✓[/green] {verb} {len(plan.changes)} change(s)")
+    done = say("changes_planned" if dry_run else "changes_applied", count=len(plan.changes))
+    console.print(f"[green]✓[/green] {done}")
 
 
 # --- demo -----------------------------------------------------------------------------------
@@ -283,38 +281,40 @@ def demo(
 
     settings = _settings()
     if not settings.uses_embedded_db and not force:
-        err_console.print(
-            "[red]error:[/red] DATABASE_URL вказує на зовнішню базу: demo заповнив би її "
-            "вигаданими даними (а --reset видалив би справжні). Додайте --force, якщо це "
-            "справді тестова база. / DATABASE_URL points at an external database: demo would "
-            "fill it with made-up data (and --reset would delete real rows). Add --force if "
-            "it really is a scratch database."
-        )
+        err_console.print(f"[red]{say('error_word')}:[/red] {say('demo_external')}")
         raise typer.Exit(2)
     registry = _registry(settings)
     migrate(admin_url(settings), registry, settings)
     url = database_url(settings)
-    with console.status("loading Romny demo data…") as status:
+    with console.status(say("loading_demo")) as status:
         results = load_demo(
             url,
             registry,
             settings.layer_schema,
             reset=reset,
-            progress=lambda name: status.update(f"loading layer {name}…"),
+            progress=lambda name: status.update(say("loading_layer", name=name)),
         )
     counts = layer_counts(url, registry, settings.layer_schema)
-    table = Table("layer", "назва", "access", "rows", "this run", title="Роменська громада — demo")
+    lang = current_language()
+    table = Table(
+        say("col_layer"),
+        say("col_title"),
+        say("col_access"),
+        say("col_rows"),
+        say("col_this_run"),
+        title=say("demo_title", hromada=registry.hromada.short_name.get(lang)),
+    )
     for spec in registry:
         loaded = next(r for r in results if r.layer == spec.name).loaded
         table.add_row(
             spec.name,
-            spec.title.uk,
+            spec.title.get(lang),
             spec.access.value,
             f"{counts[spec.name]:,}",
-            "loaded" if loaded else "kept (already had data; --reset replaces)",
+            say("demo_loaded" if loaded else "demo_kept"),
         )
     console.print(table)
-    console.print(f"total features: {sum(counts.values()):,}")
+    console.print(say("total_features", count=f"{sum(counts.values()):,}"))
 
 
 @app.command("map")
@@ -332,7 +332,8 @@ def map_export(
     settings = _settings()
     names = [n.strip() for n in layers.split(",") if n.strip()] if layers else None
     export_static_map(database_url(settings), _registry(settings), out, names, lang)
-    console.print(f"[green]✓[/green] wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    size = f"{out.stat().st_size / 1e6:.1f}"
+    console.print(f"[green]✓[/green] {say('map_written', path=out, megabytes=size)}")
 
 
 @app.command("serve")
@@ -363,11 +364,11 @@ def main() -> None:
     try:
         app()
     except LayerSpecError as exc:
-        for file, field_path, message in exc.problems:
-            err_console.print(f"[red]error:[/red] {file}: {field_path}: {message}")
+        for file, field_path, problem in exc.problems:
+            err_console.print(f"[red]{say('error_word')}:[/red] {file}: {field_path}: {problem}")
         sys.exit(1)
     except GisPlatformError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]{say('error_word')}:[/red] {exc}")
         sys.exit(1)
 
 

@@ -37,8 +37,8 @@ class LayerSpecError(GisPlatformError):
 
     def __init__(self, problems: list[tuple[str, str, str]]) -> None:
         self.problems = problems
-        lines = [f"{file}: {path}: {message}" for file, path, message in problems]
-        super().__init__("invalid layer definitions:\n" + "\n".join(lines))
+        lines = "\n".join(f"{file}: {path}: {why}" for file, path, why in problems)
+        super().__init__(message("invalid_layer_definitions", lines=lines))
 
 
 class LayerNotFound(GisPlatformError):

@@ -100,8 +100,8 @@ def _broken(mutate: str) -> dict[str, object]:
         data["access"] = "staff"
         fields[0]["access"] = "public"
     elif mutate == "min_max":
-        fields[6]["minimum"] = 10
-        fields[6]["maximum"] = 1
+        fields[8]["minimum"] = 10
+        fields[8]["maximum"] = 1
     elif mutate == "system_column":
         fields[2]["name"] = "geom"
     return data
@@ -118,7 +118,7 @@ def _broken(mutate: str) -> dict[str, object]:
         ("access", "access", "public"),
         ("natural_key", "(top level)", "unknown field 'no_such_field'"),
         ("field_more_open", "(top level)", "cannot be more open"),
-        ("min_max", "fields[6](capacity_persons)", "greater than maximum"),
+        ("min_max", "fields[8](capacity_persons)", "greater than maximum"),
         ("system_column", "fields[2](geom)", "system column"),
     ],
 )

@@ -408,4 +408,115 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "хибно сформований вираз {language}",
         "en": "malformed {language} expression",
     },
+    # --- command line -----------------------------------------------------------------------
+    "yes": {"uk": "так", "en": "yes"},
+    "no": {"uk": "ні", "en": "no"},
+    "error_word": {"uk": "помилка", "en": "error"},
+    "layer_word": {"uk": "шар", "en": "layer"},
+    "spec_problems": {
+        "uk": "проблем: {count} у файлах: {files}",
+        "en": "{count} problem(s) in {files} file(s)",
+    },
+    "specs_valid": {
+        "uk": "визначень шарів: {count}, усі коректні",
+        "en": "{count} layer definition(s) valid",
+    },
+    "external_nothing_to_start": {
+        "uk": "задано DATABASE_URL: використовується зовнішня база, запускати нічого",
+        "en": "DATABASE_URL is set: the external database is used, nothing to start.",
+    },
+    "external_not_managed": {
+        "uk": "задано DATABASE_URL: зовнішньою базою тут не керують",
+        "en": "DATABASE_URL is set: the external database is not managed here.",
+    },
+    "database_running": {
+        "uk": "базу даних запущено на 127.0.0.1:{port} (`gisplatform db status` покаже URL "
+        "лише для читання для QGIS)",
+        "en": "database running on 127.0.0.1:{port} (`gisplatform db status` prints the "
+        "read-only URL for QGIS)",
+    },
+    "database_stopped": {"uk": "вбудовану базу даних зупинено", "en": "embedded database stopped"},
+    "database_up_to_date": {
+        "uk": "база даних відповідає layers/",
+        "en": "database is up to date with layers/",
+    },
+    "changes_planned": {
+        "uk": "буде застосовано змін: {count}",
+        "en": "would apply {count} change(s)",
+    },
+    "changes_applied": {"uk": "застосовано змін: {count}", "en": "applied {count} change(s)"},
+    "status_database": {"uk": "база даних", "en": "database"},
+    "status_external": {"uk": "зовнішня (DATABASE_URL)", "en": "external (DATABASE_URL)"},
+    "status_embedded": {"uk": "вбудована", "en": "embedded"},
+    "status_running": {"uk": "працює", "en": "running"},
+    "status_data_dir": {"uk": "тека даних", "en": "data dir"},
+    "status_version": {"uk": "версія", "en": "version"},
+    "status_port": {"uk": "порт", "en": "port"},
+    "status_read_only_url": {
+        "uk": "URL лише для читання (QGIS, psql)",
+        "en": "read-only url (QGIS, psql)",
+    },
+    "status_owner_url": {"uk": "URL власника", "en": "owner url"},
+    "status_admin_url": {"uk": "URL адміністратора", "en": "admin url"},
+    "demo_external": {
+        "uk": "DATABASE_URL вказує на зовнішню базу: demo заповнив би її вигаданими даними (а "
+        "--reset видалив би справжні). Додайте --force, якщо це справді тестова база.",
+        "en": "DATABASE_URL points at an external database: demo would fill it with made-up "
+        "data (and --reset would delete real rows). Add --force if it really is a scratch "
+        "database.",
+    },
+    "loading_demo": {"uk": "завантаження демо-даних…", "en": "loading the demo data…"},
+    "loading_layer": {"uk": "завантаження шару {name}…", "en": "loading layer {name}…"},
+    "col_layer": {"uk": "шар", "en": "layer"},
+    "col_title": {"uk": "назва", "en": "title"},
+    "col_access": {"uk": "доступ", "en": "access"},
+    "col_rows": {"uk": "рядків", "en": "rows"},
+    "col_this_run": {"uk": "цей запуск", "en": "this run"},
+    "demo_title": {"uk": "{hromada} — демо-дані", "en": "{hromada} — demo data"},
+    "demo_loaded": {"uk": "завантажено", "en": "loaded"},
+    "demo_kept": {
+        "uk": "лишено (дані вже були; --reset замінює)",
+        "en": "kept (already had data; --reset replaces)",
+    },
+    "total_features": {"uk": "усього об'єктів: {count}", "en": "total features: {count}"},
+    "map_written": {
+        "uk": "записано {path} ({megabytes} МБ)",
+        "en": "wrote {path} ({megabytes} MB)",
+    },
+    # --- database -------------------------------------------------------------------------
+    "cannot_create_roles": {
+        "uk": "користувач DATABASE_URL не може створювати ролі (потрібен CREATEROLE): migrate "
+        "створює ролі gisplatform_api, gisplatform_analyses і gisplatform_public",
+        "en": "the DATABASE_URL user may not create roles (needs CREATEROLE); migrate creates "
+        "the roles gisplatform_api, gisplatform_analyses and gisplatform_public",
+    },
+    "server_role_too_strong": {
+        "uk": "сервер не читатиме базу як {user}: ця роль бачить більше, ніж подання аудиторій "
+        "(потрібна роль API, див. gisplatform.store.roles)",
+        "en": "the server refuses to read as {user}: that role can reach more than the "
+        "audience views (use the API role, see gisplatform.store.roles)",
+    },
+    "api_role_cannot_log_in": {
+        "uk": "роль {role} не може увійти: виконайте `gisplatform db migrate` (він створює роль "
+        "і задає її пароль)",
+        "en": "{role} cannot log in: run `gisplatform db migrate` (it creates the role and "
+        "sets its password)",
+    },
+    "url_scheme": {
+        "uk": "DATABASE_URL має починатися з postgresql:// (а не зі схеми {scheme})",
+        "en": "DATABASE_URL must start with postgresql:// (got scheme {scheme})",
+    },
+    "embedded_not_running": {
+        "uk": "вбудована база даних у {path} не працює; запустіть її: `gisplatform db start`",
+        "en": "the embedded database in {path} is not running; start it with "
+        "`gisplatform db start`",
+    },
+    "cannot_connect": {
+        "uk": "не вдається з'єднатися з {url}: {reason}",
+        "en": "cannot connect to {url}: {reason}",
+    },
+    "crashed_processes": {
+        "uk": "процеси аварійно зупиненого вбудованого PostgreSQL ще працюють",
+        "en": "processes of a crashed embedded PostgreSQL are still running",
+    },
 }

@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable
+from gisplatform.i18n import message
 from gisplatform.ogcapi.common import build_common_router, landing_page
 from gisplatform.ogcapi.crs import CrsCatalogue
 from gisplatform.ogcapi.errors import install_error_handlers
@@ -63,11 +64,7 @@ async def check_least_privilege(conn: AsyncConnection[Any], settings: Settings) 
     row = await cursor.fetchone()
     if row is None or row[1]:
         user = row[0] if row else "?"
-        raise ConfigurationError(
-            f"сервер не читає базу як {user}: ця роль бачить більше, ніж подання аудиторій / "
-            f"the server refuses to read as {user}: that role can reach more than the "
-            "audience views (use the API role, see gisplatform.store.roles)"
-        )
+        raise ConfigurationError(message("server_role_too_strong", user=user))
 
 
 async def _check_login(url: str) -> None:
@@ -77,11 +74,7 @@ async def _check_login(url: str) -> None:
     except psycopg.OperationalError as exc:
         if "password authentication failed" not in str(exc) and "does not exist" not in str(exc):
             return  # the database is down or unreachable: the pool reports it
-        raise DatabaseUnavailable(
-            f"роль {API_ROLE} не може увійти: виконайте `gisplatform db migrate` / "
-            f"{API_ROLE} cannot log in: run `gisplatform db migrate` (it creates the role "
-            "and sets its password)"
-        ) from exc
+        raise DatabaseUnavailable(message("api_role_cannot_log_in", role=API_ROLE)) from exc
     await conn.close()
 
 

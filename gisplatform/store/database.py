@@ -11,6 +11,7 @@ from psycopg import sql
 from sqlalchemy import Connection
 
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable
+from gisplatform.i18n import message
 from gisplatform.settings import Settings
 from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE, OWNER_ROLE, RoleLogins
 
@@ -24,9 +25,7 @@ def normalize_url(url: str) -> str:
     """A libpq URL (``postgresql://``) from any of the usual spellings."""
     parts = urlsplit(url)
     if parts.scheme not in _SCHEMES:
-        raise DatabaseUnavailable(
-            f"DATABASE_URL must start with postgresql:// (got scheme {parts.scheme!r})"
-        )
+        raise DatabaseUnavailable(message("url_scheme", scheme=repr(parts.scheme)))
     return urlunsplit(("postgresql", *parts[1:]))
 
 
@@ -46,10 +45,7 @@ def _running_cluster(settings: Settings, start: bool) -> EmbeddedCluster:
     if start:
         cluster.start()
     elif cluster.status().url is None:
-        raise DatabaseUnavailable(
-            f"the embedded database in {settings.data_dir} is not running; "
-            "start it with `gisplatform db start`"
-        )
+        raise DatabaseUnavailable(message("embedded_not_running", path=settings.data_dir))
     return cluster
 
 
@@ -135,7 +131,9 @@ def connect(url: str, autocommit: bool = False) -> psycopg.Connection:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
     except psycopg.OperationalError as exc:
         safe = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
-        raise DatabaseUnavailable(f"cannot connect to {safe}: {exc}".strip()) from exc
+        raise DatabaseUnavailable(
+            message("cannot_connect", url=safe, reason=str(exc).strip())
+        ) from exc
 
 
 def driver_execute(

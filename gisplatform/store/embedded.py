@@ -32,6 +32,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable
+from gisplatform.i18n import message
 from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE, OWNER_ROLE
 
 #: login roles the embedded cluster keeps a generated password for
@@ -362,7 +363,7 @@ class EmbeddedCluster:
             if not attached or attached[0][6] == "0":
                 return
             time.sleep(0.2)
-        raise DatabaseUnavailable("processes of a crashed embedded PostgreSQL are still running")
+        raise DatabaseUnavailable(message("crashed_processes"))
 
     def _running_port(self) -> int | None:
         lines = self._pid_file_lines()

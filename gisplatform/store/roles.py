@@ -46,6 +46,7 @@ import psycopg
 from psycopg import sql
 
 from gisplatform.errors import ConfigurationError
+from gisplatform.i18n import message
 from gisplatform.registry import Access
 
 OWNER_ROLE = "gisplatform_owner"
@@ -104,12 +105,7 @@ def _may_create_roles(conn: psycopg.Connection) -> None:
         conn, sql.SQL("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
     )
     if not row or not row[0][0]:
-        raise ConfigurationError(
-            "користувач DATABASE_URL не може створювати ролі (потрібен CREATEROLE): "
-            "migrate створює ролі gisplatform_api, gisplatform_analyses, gisplatform_public / "
-            "the DATABASE_URL user may not create roles (needs CREATEROLE); migrate creates "
-            "the roles gisplatform_api, gisplatform_analyses and gisplatform_public"
-        )
+        raise ConfigurationError(message("cannot_create_roles"))
 
 
 def _ensure_role(
