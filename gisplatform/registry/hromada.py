@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Self
 
-import yaml
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from gisplatform.errors import LayerSpecError
 from gisplatform.registry.spec import Identifier, Localized, _Frozen
+from gisplatform.registry.yamlfile import read_yaml
 
 #: The profile's file name inside a layers directory (not a layer: it starts with "_").
 PROFILE_FILE = "_hromada.yaml"
@@ -75,12 +75,7 @@ class HromadaProfile(_Frozen):
 
 def load_profile(path: Path) -> HromadaProfile:
     """Read and validate a profile file; problems name the file and the field."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LayerSpecError([(str(path), "(file)", f"cannot read: {exc}")]) from None
-    except yaml.YAMLError as exc:
-        raise LayerSpecError([(str(path), "(file)", f"not valid YAML: {exc}")]) from None
+    data = read_yaml(path)
     try:
         return HromadaProfile.model_validate(data)
     except ValidationError as exc:

@@ -6,13 +6,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from gisplatform.errors import LayerSpecError
 from gisplatform.registry.hromada import PROFILE_FILE, HromadaProfile, load_profile
 from gisplatform.registry.registry import LayerRegistry
 from gisplatform.registry.spec import LayerSpec
+from gisplatform.registry.yamlfile import read_yaml
 
 
 def _field_path(data: Any, loc: Iterable[int | str]) -> str:
@@ -51,12 +51,7 @@ def parse_layer(data: Any, source: str) -> LayerSpec:
 
 def load_layer_file(path: Path) -> LayerSpec:
     """Read and validate one ``layers/*.yaml`` file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LayerSpecError([(str(path), "(file)", f"cannot read: {exc}")]) from None
-    except yaml.YAMLError as exc:
-        raise LayerSpecError([(str(path), "(file)", f"not valid YAML: {exc}")]) from None
+    data = read_yaml(path)
     spec = parse_layer(data, str(path))
     if spec.name != path.stem:
         raise LayerSpecError(
