@@ -46,6 +46,19 @@ def _database_url(admin_url: str, name: str) -> str:
     return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
 
 
+@pytest.fixture
+def ukrainian_locale(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI as a user without an English locale runs it (its default: Ukrainian)."""
+    monkeypatch.delenv("GISPLATFORM_LANG", raising=False)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    try:
+        yield
+    finally:
+        set_language("en")  # the command set the locale's language for this test process
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """Admin URL of a PostGIS server for the whole test session.

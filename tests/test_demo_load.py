@@ -120,7 +120,11 @@ def _state(url: str) -> list[tuple[object, ...]]:
 
 @pytest.mark.parametrize("args", [["demo"], ["demo", "--reset"]])
 def test_demo_refuses_an_external_database_without_force(
-    clean_db: str, registry: LayerRegistry, args: list[str], monkeypatch: pytest.MonkeyPatch
+    clean_db: str,
+    registry: LayerRegistry,
+    args: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    ukrainian_locale: None,
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", clean_db)
     before = _state(clean_db)

@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from gisplatform.cli import app
-from gisplatform.i18n import set_language
 from tests.ingest_helpers import run_cli, shelter, snapshot, write_geojson
 
 SEED = [shelter("S-1"), shelter("S-2", lon=33.48)]
@@ -185,14 +184,13 @@ def test_self_intersecting_polygon_named_and_repaired(clean_db: str, tmp_path: P
     assert snapshot(clean_db, layer)[0] == 1
 
 
-def test_rule_problem_reads_in_ukrainian_by_default(seeded: str, tmp_path: Path) -> None:
+def test_rule_problem_reads_in_ukrainian_by_default(
+    seeded: str, tmp_path: Path, ukrainian_locale: None
+) -> None:
     """Without an English locale the CLI says the same in Ukrainian, naming field and rule."""
     path = write_geojson(tmp_path / "bykey.geojson", [shelter("T-1", access_mode="by_key")])
-    env = {"DATABASE_URL": seeded, "GISPLATFORM_LANG": "", "LANG": "C.UTF-8", "COLUMNS": "200"}
-    try:
-        result = CliRunner().invoke(app, ["import", "shelters", str(path)], env=env)
-    finally:
-        set_language("en")  # the command set the locale's language for this test process
+    env = {"DATABASE_URL": seeded, "COLUMNS": "200"}
+    result = CliRunner().invoke(app, ["import", "shelters", str(path)], env=env)
     message = " ".join(result.output.split())
     assert result.exit_code == 1
     assert "рядок 1, поле «access_mode»" in message and "цілодобово" in message
