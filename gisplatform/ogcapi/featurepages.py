@@ -1,0 +1,183 @@
+"""The items and item HTML pages of a layer: values for people and a small map of the page.
+
+Both run in a worker thread (:func:`starlette.concurrency.run_in_threadpool`): formatting a
+thousand features is CPU work that must not hold the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from gisplatform.ogcapi import htmlvalues
+from gisplatform.ogcapi.deps import Lang, base_url
+from gisplatform.ogcapi.html import SCALE_UNITS, render, script_json, words_for
+from gisplatform.registry import FieldSpec, LayerSpec
+
+#: an HTML page shows at most this many features (JSON pages go to MAX_LIMIT)
+HTML_MAX_LIMIT = 1000
+
+
+def items_url(request: Request, spec: LayerSpec, **changes: int | str) -> str:
+    """The HTML items page with some query parameters replaced."""
+    params: dict[str, str] = {**request.query_params, "f": "html"}
+    params.update({k: str(v) for k, v in changes.items()})
+    return f"{base_url(request)}/collections/{spec.name}/items?{urlencode(params)}"
+
+
+def _item_url(request: Request, spec: LayerSpec, fid: Any, lang: Lang) -> str:
+    return f"{base_url(request)}/collections/{spec.name}/items/{fid}?f=html&lang={lang}"
+
+
+def _colour(spec: LayerSpec, properties: dict[str, Any]) -> str | None:
+    category = spec.style.categorize_by
+    if category is None:
+        return None
+    value = properties.get(category)
+    for entry in spec.field(category).values:
+        if entry.value == value:
+            return entry.color
+    return None
+
+
+def _label(spec: LayerSpec, feature: dict[str, Any], lang: Lang) -> str:
+    """What names a feature: its label field (registry style), else its number."""
+    name = spec.style.label_field
+    properties = feature.get("properties") or {}
+    if name is not None and properties.get(name) not in (None, ""):
+        return htmlvalues.field_value(spec.field(name), properties[name], lang)
+    return f"{words_for(lang).feature} {feature.get('id')}"
+
+
+def _map_data(
+    request: Request, spec: LayerSpec, features: list[dict[str, Any]], lang: Lang, links: bool
+) -> Any:
+    """The page's features for the map (geometry, label, link, colour), or ``None``."""
+    drawn = []
+    for feature in features:
+        if not feature.get("geometry"):
+            continue
+        properties: dict[str, Any] = {"title": _label(spec, feature, lang)}
+        if links:
+            properties["url"] = _item_url(request, spec, feature.get("id"), lang)
+        colour = _colour(spec, feature.get("properties") or {})
+        if colour is not None:
+            properties["color"] = colour
+        drawn.append({"type": "Feature", "geometry": feature["geometry"], "properties": properties})
+    if not drawn:
+        return None
+    hromada = request.app.state.registry.hromada
+    style = spec.style
+    return script_json(
+        {
+            "features": drawn,
+            "style": {
+                "color": style.color,
+                "fill_color": style.fill_color,
+                "fill_opacity": style.fill_opacity,
+                "opacity": style.opacity,
+                "weight": style.weight,
+                "radius": style.radius,
+            },
+            "scale": SCALE_UNITS[lang],
+            "decimal": "," if lang == "uk" else ".",
+            "centre": [hromada.centre.lon, hromada.centre.lat],
+            "zoom": hromada.zoom,
+        }
+    )
+
+
+def _crumbs(request: Request, spec: LayerSpec, lang: Lang) -> list[tuple[str, str]]:
+    root, words = base_url(request), words_for(lang)
+    return [
+        (words.collections, f"{root}/collections?f=html&lang={lang}"),
+        (spec.title.get(lang), f"{root}/collections/{spec.name}?f=html&lang={lang}"),
+    ]
+
+
+def _cells(fields: tuple[FieldSpec, ...], properties: dict[str, Any], lang: Lang) -> list[str]:
+    return [htmlvalues.field_value(f, properties.get(f.name), lang) for f in fields]
+
+
+def items_page(
+    request: Request,
+    spec: LayerSpec,
+    fields: tuple[FieldSpec, ...],
+    lang: Lang,
+    features: list[dict[str, Any]],
+    *,
+    matched: int | None,
+    next_offset: int | None,
+    prev_offset: int | None,
+    limit: int,
+    capped: bool,
+    with_map: bool,
+) -> HTMLResponse:
+    """One page of a layer's features: a map, a table of readable values, paging links."""
+    rows = [
+        {
+            "id": feature.get("id"),
+            "url": _item_url(request, spec, feature.get("id"), lang),
+            "cells": [
+                htmlvalues.field_value(
+                    field, (feature.get("properties") or {}).get(field.name), lang
+                )
+                for field in fields
+            ],
+        }
+        for feature in features
+    ]
+    words = words_for(lang)
+    return render(
+        request,
+        "items.html",
+        lang,
+        title=spec.title.get(lang),
+        crumbs=[*_crumbs(request, spec, lang), (words.features, "")],
+        columns=[{"title": f.title.get(lang), "numeric": f.type.is_numeric} for f in fields],
+        rows=rows,
+        matched=htmlvalues.number(matched, lang) if matched is not None else "",
+        returned=htmlvalues.number(len(rows), lang),
+        capped=words.capped.format(n=htmlvalues.number(HTML_MAX_LIMIT, lang)) if capped else "",
+        next_url=items_url(request, spec, offset=next_offset, limit=limit)
+        if next_offset is not None
+        else "",
+        prev_url=items_url(request, spec, offset=prev_offset, limit=limit)
+        if prev_offset is not None
+        else "",
+        map_data=_map_data(request, spec, features, lang, links=True) if with_map else None,
+    )
+
+
+def item_page(
+    request: Request,
+    spec: LayerSpec,
+    fields: tuple[FieldSpec, ...],
+    lang: Lang,
+    feature: dict[str, Any],
+    *,
+    with_map: bool,
+) -> HTMLResponse:
+    """One feature: its map and every public field with its value in words."""
+    words = words_for(lang)
+    properties = feature.get("properties") or {}
+    heading = _label(spec, feature, lang)
+    items = f"{base_url(request)}/collections/{spec.name}/items?f=html&lang={lang}"
+    rows = [(words.identifier, str(feature.get("id")))]
+    rows += [
+        (field.title.get(lang), htmlvalues.field_value(field, properties.get(field.name), lang))
+        for field in fields
+    ]
+    return render(
+        request,
+        "item.html",
+        lang,
+        title=spec.title.get(lang),
+        heading=heading,
+        crumbs=[*_crumbs(request, spec, lang), (words.features, items), (heading, "")],
+        rows=rows,
+        map_data=_map_data(request, spec, [feature], lang, links=False) if with_map else None,
+    )
