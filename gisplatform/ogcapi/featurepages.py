@@ -9,13 +9,19 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from psycopg import AsyncConnection, sql
 
-from gisplatform.ogcapi import htmlvalues
-from gisplatform.ogcapi.deps import Lang, base_url
+from gisplatform.ogcapi import htmlvalues, queries
+from gisplatform.ogcapi.deps import AUDIENCE, Lang, base_url
 from gisplatform.ogcapi.html import SCALE_UNITS, render, script_json, words_for
+from gisplatform.ogcapi.schemas import layer_revision
 from gisplatform.registry import FieldSpec, LayerSpec
+
+#: simplification tolerance of the hromada outline drawn under the page map (degrees)
+OUTLINE_TOLERANCE = 0.0002
 
 #: an HTML page shows at most this many features (JSON pages go to MAX_LIMIT)
 HTML_MAX_LIMIT = 1000
@@ -52,8 +58,38 @@ def _label(spec: LayerSpec, feature: dict[str, Any], lang: Lang) -> str:
     return f"{words_for(lang).feature} {feature.get('id')}"
 
 
+async def hromada_outline(conn: AsyncConnection[Any], request: Request) -> Any:
+    """The outline of the hromada (its public boundary layer) as GeoJSON lines, or ``None``.
+
+    Drawn under the page map for orientation; cached until the boundary layer's revision moves.
+    """
+    registry = request.app.state.registry
+    name = registry.hromada.boundary_layer
+    specs = {spec.name: spec for spec in registry.list(AUDIENCE)}
+    if name not in specs:
+        return None
+    revision = await layer_revision(conn, request, name)
+    cached: tuple[int, Any] | None = getattr(request.app.state, "hromada_outline", None)
+    if cached is not None and cached[0] == revision:
+        return cached[1]
+    query = sql.SQL(
+        "SELECT ST_AsGeoJSON(ST_Boundary(ST_SimplifyPreserveTopology(ST_Union(geom), %s)), 5)"
+        " FROM {}"
+    ).format(queries.view(specs[name]))
+    cursor = await conn.execute(query, [OUTLINE_TOLERANCE])
+    row = await cursor.fetchone()
+    outline = orjson.loads(row[0]) if row and row[0] else None
+    request.app.state.hromada_outline = (revision, outline)
+    return outline
+
+
 def _map_data(
-    request: Request, spec: LayerSpec, features: list[dict[str, Any]], lang: Lang, links: bool
+    request: Request,
+    spec: LayerSpec,
+    features: list[dict[str, Any]],
+    lang: Lang,
+    links: bool,
+    outline: Any,
 ) -> Any:
     """The page's features for the map (geometry, label, link, colour), or ``None``."""
     drawn = []
@@ -84,6 +120,7 @@ def _map_data(
             },
             "scale": SCALE_UNITS[lang],
             "decimal": "," if lang == "uk" else ".",
+            "outline": outline,
             "centre": [hromada.centre.lon, hromada.centre.lat],
             "zoom": hromada.zoom,
         }
@@ -115,6 +152,7 @@ def items_page(
     limit: int,
     capped: bool,
     with_map: bool,
+    outline: Any = None,
 ) -> HTMLResponse:
     """One page of a layer's features: a map, a table of readable values, paging links."""
     rows = [
@@ -148,7 +186,7 @@ def items_page(
         prev_url=items_url(request, spec, offset=prev_offset, limit=limit)
         if prev_offset is not None
         else "",
-        map_data=_map_data(request, spec, features, lang, links=True) if with_map else None,
+        map_data=_map_data(request, spec, features, lang, True, outline) if with_map else None,
     )
 
 
@@ -160,6 +198,7 @@ def item_page(
     feature: dict[str, Any],
     *,
     with_map: bool,
+    outline: Any = None,
 ) -> HTMLResponse:
     """One feature: its map and every public field with its value in words."""
     words = words_for(lang)
@@ -179,5 +218,5 @@ def item_page(
         heading=heading,
         crumbs=[*_crumbs(request, spec, lang), (words.features, items), (heading, "")],
         rows=rows,
-        map_data=_map_data(request, spec, [feature], lang, links=False) if with_map else None,
+        map_data=_map_data(request, spec, [feature], lang, False, outline) if with_map else None,
     )

@@ -33,7 +33,12 @@ from gisplatform.ogcapi.deps import (
     base_url,
     check_parameters,
 )
-from gisplatform.ogcapi.featurepages import HTML_MAX_LIMIT, item_page, items_page
+from gisplatform.ogcapi.featurepages import (
+    HTML_MAX_LIMIT,
+    hromada_outline,
+    item_page,
+    items_page,
+)
 from gisplatform.ogcapi.html import render_page, words_for
 from gisplatform.ogcapi.metapages import collection_crumbs, collection_facts, schema_rows
 from gisplatform.ogcapi.schemas import collection_body, json_schema, layer_stats, property_value
@@ -302,6 +307,11 @@ async def _fetch_items(
     return [orjson.loads(row[0]) for row in rows], matched
 
 
+async def _outline(pool: PoolDep, request: Request) -> Any:
+    async with pool.connection() as conn:
+        return await hromada_outline(conn, request)
+
+
 def build_features_router() -> APIRouter:
     """Routes under ``/collections`` for every public layer."""
     router = APIRouter(include_in_schema=False)
@@ -366,6 +376,8 @@ def build_features_router() -> APIRouter:
             parsed.limit = min(parsed.limit, HTML_MAX_LIMIT)
             features, matched = await _fetch_items(request, pool, spec, parsed)
             following, previous = _neighbours(parsed, len(features), matched)
+            with_map = parsed.out.is_storage and not parsed.skip_geometry
+            outline = await _outline(pool, request) if with_map else None
             return await run_in_threadpool(
                 items_page,
                 request,
@@ -378,7 +390,8 @@ def build_features_router() -> APIRouter:
                 prev_offset=previous,
                 limit=parsed.limit,
                 capped=capped,
-                with_map=parsed.out.is_storage and not parsed.skip_geometry,
+                with_map=with_map,
+                outline=outline,
             )
         stream = _stream_items(request, pool, spec, parsed)
         if parsed.limit <= BUFFERED_PAGE_LIMIT:  # small pages: one body, no chunked streaming
@@ -422,6 +435,7 @@ def build_features_router() -> APIRouter:
                 lang,
                 orjson.loads(row[0]),
                 with_map=out.is_storage,
+                outline=await _outline(pool, request) if out.is_storage else None,
             )
         root = f"{base_url(request)}/collections/{spec.name}"
         links = [

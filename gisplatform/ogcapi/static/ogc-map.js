@@ -29,6 +29,13 @@
     return element;
   }
 
+  if (doc.outline) {  // the hromada's outline, for orientation only
+    L.geoJSON(doc.outline, {
+      interactive: false,
+      style: { color: "#56606b", weight: 1.5, opacity: 0.8, dashArray: "5 4", fill: false }
+    }).addTo(map);
+  }
+
   var layer = L.geoJSON(doc.features, {
     style: pathStyle,
     pointToLayer: function (feature, latlng) {
@@ -55,7 +62,7 @@
 
   var bounds = layer.getBounds();
   if (bounds.isValid()) {
-    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
+    map.fitBounds(bounds, { padding: [24, 24], maxZoom: doc.features.length > 1 ? 16 : 15 });
   } else {
     map.setView([doc.centre[1], doc.centre[0]], doc.zoom);
   }
