@@ -194,3 +194,41 @@ def test_schema_pages_speak_the_page_language(api: httpx.Client) -> None:
     assert "ціле число" in schema and "готова, обмежено готова, не готова" in schema
     queryables = _visible(_html(api, "/collections/shelters/queryables", "uk"))
     assert "Поля для фільтрів" in queryables and "queryables" not in queryables
+
+
+def test_html_pages_render_off_the_event_loop(
+    api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every template is rendered in a worker thread: there is no running event loop there."""
+    import asyncio
+
+    from gisplatform.ogcapi import featurepages
+    from gisplatform.ogcapi import html as html_module
+
+    seen: list[tuple[str, bool]] = []
+    original = html_module.render
+
+    def watched(request: object, template: str, *args: object, **kwargs: object) -> object:
+        try:
+            asyncio.get_running_loop()
+            on_loop = True
+        except RuntimeError:
+            on_loop = False
+        seen.append((template, on_loop))
+        return original(request, template, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(html_module, "render", watched)
+    monkeypatch.setattr(featurepages, "render", watched)
+    fid = _first_id(api, "shelters")
+    for path in (
+        "/",
+        "/collections",
+        "/collections/shelters",
+        "/collections/shelters/items",
+        f"/collections/shelters/items/{fid}",
+        "/collections/shelters/schema",
+        "/collections/catalogue/items",
+    ):
+        _html(api, path, "uk")
+    assert len(seen) == 7
+    assert not [template for template, on_loop in seen if on_loop], seen

@@ -71,7 +71,7 @@ def test_lines_and_polygons_draw_too(page: Any, root: str, registry: LayerRegist
 
     for family in ("line", "polygon"):
         spec = next(s for s in registry.list(Access.PUBLIC) if s.geometry.family == family)
-        page.goto(f"{root}/ogc/collections/{spec.name}/items?f=html&limit=30")
+        page.goto(f"{root}/ogc/collections/{spec.name}/items?f=html&lang=uk&limit=30")
         drawn = _drawn(page)
         assert drawn > 0, spec.name
         assert page.locator("#ogc-map path.leaflet-interactive").count() == drawn, spec.name
