@@ -148,3 +148,15 @@ def test_map_json_cannot_close_its_script_element() -> None:
     text = str(script_json(evil))
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text) == evil
+
+
+def test_cells_link_web_addresses_and_escape_everything_else() -> None:
+    from gisplatform.ogcapi.html import _environment
+
+    template = _environment().from_string(
+        '{% from "macros.html" import value as show %}{{ show(a) }}|{{ show(b) }}|{{ show(c) }}'
+    )
+    shown = template.render(a='https://x.org/p?a=1&b="2"', b="javascript:alert(1)", c="<b>")
+    link, script, tag = shown.split("|")
+    assert link.startswith('<a href="https://x.org/p?a=1&amp;b=&#34;2&#34;" rel="nofollow')
+    assert script == "javascript:alert(1)" and tag == "&lt;b&gt;"

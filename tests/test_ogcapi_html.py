@@ -133,7 +133,8 @@ def test_item_page_has_a_local_map_of_its_feature(
     assert data["scale"] == ["м", "км"]
     assert data["outline"]["type"] in ("LineString", "MultiLineString")
     root = server[0]
-    assets = re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="([^"]+)"', page)
+    assets = re.findall(r'<script\b[^>]*src="([^"]+)"', page)
+    assets += re.findall(r'<link rel="(?:stylesheet|icon)" href="([^"]+)"', page)
     assert any(a.endswith("/static/vendor/leaflet/leaflet.js") for a in assets)
     assert any(a.endswith("/ogc/static/ogc-map.js") for a in assets)
     assets.remove("data:,")  # the empty favicon: no request at all
