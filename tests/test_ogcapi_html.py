@@ -132,6 +132,10 @@ def test_item_page_has_a_local_map_of_its_feature(
     assert 33 < lon < 34 and 50 < lat < 51
     assert data["scale"] == ["м", "км"]
     assert data["outline"]["type"] in ("LineString", "MultiLineString")
+    context = data["context"]
+    assert 0 < len(context) <= 30
+    own = f"/items/{fid}?"
+    assert not [c for c in context if own in c["properties"]["url"]]  # neighbours, not itself
     root = server[0]
     assets = re.findall(r'<script\b[^>]*src="([^"]+)"', page)
     assets += re.findall(r'<link rel="(?:stylesheet|icon)" href="([^"]+)"', page)

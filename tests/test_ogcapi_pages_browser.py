@@ -59,7 +59,11 @@ def test_items_and_item_pages_draw_their_features(page: Any, root: str, lang: st
     page.locator("table.features a").nth(2).click()
     page.wait_for_load_state()
     assert _drawn(page) == 1
-    assert page.locator("#ogc-map path.leaflet-interactive").count() == 1
+    context = page.evaluate(
+        "() => JSON.parse(document.getElementById('ogc-map-data').textContent).context.length"
+    )
+    assert context > 0
+    assert page.locator("#ogc-map path.leaflet-interactive").count() == 1 + context
     screenshot(page, f"pages-shelter-item-{lang}.png")
     assert not page.log.errors, page.log.errors
     foreign = [u for u in page.log.requests if not u.startswith(root + "/")]

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from psycopg import AsyncConnection, sql
 
 from gisplatform.ogcapi import htmlvalues, queries
+from gisplatform.ogcapi.crs import CRS84_CRS
 from gisplatform.ogcapi.deps import AUDIENCE, Lang, base_url
 from gisplatform.ogcapi.html import SCALE_UNITS, render, script_json, words_for
 from gisplatform.ogcapi.schemas import layer_revision
@@ -25,6 +26,8 @@ OUTLINE_TOLERANCE = 0.0002
 
 #: an HTML page shows at most this many features (JSON pages go to MAX_LIMIT)
 HTML_MAX_LIMIT = 1000
+#: an item page's map also shows this many nearest features of the layer, for context
+NEIGHBOURS = 30
 
 
 def items_url(request: Request, spec: LayerSpec, **changes: int | str) -> str:
@@ -83,26 +86,49 @@ async def hromada_outline(conn: AsyncConnection[Any], request: Request) -> Any:
     return outline
 
 
+async def neighbours(conn: AsyncConnection[Any], spec: LayerSpec, fid: int) -> list[dict[str, Any]]:
+    """The features of the layer nearest to ``fid`` (lon/lat; only their label and colour
+    fields, and only when those are public)."""
+    public = {f.name: f for f in spec.fields_for(AUDIENCE)}
+    wanted = (spec.style.label_field, spec.style.categorize_by)
+    fields = tuple(public[name] for name in dict.fromkeys(wanted) if name in public)
+    query = sql.SQL(
+        "SELECT {} FROM {} AS t WHERE t.fid <> %s"
+        " ORDER BY t.geom <-> (SELECT geom FROM {} WHERE fid = %s) LIMIT %s"
+    ).format(queries.feature_json(fields, CRS84_CRS, False), queries.view(spec), queries.view(spec))
+    cursor = await conn.execute(query, [fid, fid, NEIGHBOURS])  # KNN on the spatial index
+    return [orjson.loads(row[0]) for row in await cursor.fetchall()]
+
+
+def _drawn(
+    request: Request, spec: LayerSpec, features: list[dict[str, Any]], lang: Lang
+) -> list[dict[str, Any]]:
+    """Features as the map draws them: geometry, label, link to their page, colour."""
+    drawn = []
+    for feature in features:
+        if not feature.get("geometry"):
+            continue
+        properties: dict[str, Any] = {
+            "title": _label(spec, feature, lang),
+            "url": _item_url(request, spec, feature.get("id"), lang),
+        }
+        colour = _colour(spec, feature.get("properties") or {})
+        if colour is not None:
+            properties["color"] = colour
+        drawn.append({"type": "Feature", "geometry": feature["geometry"], "properties": properties})
+    return drawn
+
+
 def _map_data(
     request: Request,
     spec: LayerSpec,
     features: list[dict[str, Any]],
     lang: Lang,
-    links: bool,
     outline: Any,
+    context: list[dict[str, Any]] | None = None,
 ) -> Any:
     """The page's features for the map (geometry, label, link, colour), or ``None``."""
-    drawn = []
-    for feature in features:
-        if not feature.get("geometry"):
-            continue
-        properties: dict[str, Any] = {"title": _label(spec, feature, lang)}
-        if links:
-            properties["url"] = _item_url(request, spec, feature.get("id"), lang)
-        colour = _colour(spec, feature.get("properties") or {})
-        if colour is not None:
-            properties["color"] = colour
-        drawn.append({"type": "Feature", "geometry": feature["geometry"], "properties": properties})
+    drawn = _drawn(request, spec, features, lang)
     if not drawn:
         return None
     hromada = request.app.state.registry.hromada
@@ -121,6 +147,7 @@ def _map_data(
             "scale": SCALE_UNITS[lang],
             "decimal": "," if lang == "uk" else ".",
             "outline": outline,
+            "context": _drawn(request, spec, context or [], lang),
             "centre": [hromada.centre.lon, hromada.centre.lat],
             "zoom": hromada.zoom,
         }
@@ -186,7 +213,7 @@ def items_page(
         prev_url=items_url(request, spec, offset=prev_offset, limit=limit)
         if prev_offset is not None
         else "",
-        map_data=_map_data(request, spec, features, lang, True, outline) if with_map else None,
+        map_data=_map_data(request, spec, features, lang, outline) if with_map else None,
     )
 
 
@@ -199,8 +226,9 @@ def item_page(
     *,
     with_map: bool,
     outline: Any = None,
+    context: list[dict[str, Any]] | None = None,
 ) -> HTMLResponse:
-    """One feature: its map and every public field with its value in words."""
+    """One feature: its map (with its nearest neighbours faint) and every public field."""
     words = words_for(lang)
     properties = feature.get("properties") or {}
     heading = _label(spec, feature, lang)
@@ -218,5 +246,5 @@ def item_page(
         heading=heading,
         crumbs=[*_crumbs(request, spec, lang), (words.features, items), (heading, "")],
         rows=rows,
-        map_data=_map_data(request, spec, [feature], lang, False, outline) if with_map else None,
+        map_data=_map_data(request, spec, [feature], lang, outline, context) if with_map else None,
     )

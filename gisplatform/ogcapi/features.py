@@ -38,6 +38,7 @@ from gisplatform.ogcapi.featurepages import (
     hromada_outline,
     item_page,
     items_page,
+    neighbours,
 )
 from gisplatform.ogcapi.html import render_page, words_for
 from gisplatform.ogcapi.metapages import collection_crumbs, collection_facts, schema_rows
@@ -312,6 +313,17 @@ async def _outline(pool: PoolDep, request: Request) -> Any:
         return await hromada_outline(conn, request)
 
 
+async def _item_context(
+    pool: PoolDep, request: Request, spec: LayerSpec, fid: int
+) -> dict[str, Any]:
+    """What an item page's map draws around its feature: the outline and the neighbours."""
+    async with pool.connection() as conn:
+        return {
+            "outline": await hromada_outline(conn, request),
+            "context": await neighbours(conn, spec, fid),
+        }
+
+
 def build_features_router() -> APIRouter:
     """Routes under ``/collections`` for every public layer."""
     router = APIRouter(include_in_schema=False)
@@ -435,7 +447,11 @@ def build_features_router() -> APIRouter:
                 lang,
                 orjson.loads(row[0]),
                 with_map=out.is_storage,
-                outline=await _outline(pool, request) if out.is_storage else None,
+                **(
+                    await _item_context(pool, request, spec, int(featureId))
+                    if out.is_storage
+                    else {}
+                ),
             )
         root = f"{base_url(request)}/collections/{spec.name}"
         links = [

@@ -36,19 +36,34 @@
     }).addTo(map);
   }
 
+  function bind(feature, drawn) {
+    if (!feature.properties || !feature.properties.title) return;
+    var tip = document.createElement("span");
+    tip.textContent = feature.properties.title;  // text, never HTML from the data
+    drawn.bindTooltip(tip);
+    if (feature.properties.url) drawn.bindPopup(function () { return label(feature); });
+  }
+
+  if (doc.context && doc.context.length) {  // neighbours of an item page's feature, faint
+    L.geoJSON(doc.context, {
+      style: { color: "#7d8790", weight: 1.5, opacity: 0.8, fillColor: "#aab2ba", fillOpacity: 0.5,
+        radius: Math.max(3, style.radius - 2) },
+      pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, { color: "#7d8790", weight: 1, fillColor: "#aab2ba",
+          fillOpacity: 0.7, radius: Math.max(3, style.radius - 2) });
+      },
+      onEachFeature: bind
+    }).addTo(map);
+  }
+
   var layer = L.geoJSON(doc.features, {
     style: pathStyle,
     pointToLayer: function (feature, latlng) {
       return L.circleMarker(latlng, pathStyle(feature));
     },
-    onEachFeature: function (feature, drawn) {
-      if (!feature.properties || !feature.properties.title) return;
-      var tip = document.createElement("span");
-      tip.textContent = feature.properties.title;  // text, never HTML from the data
-      drawn.bindTooltip(tip);
-      if (feature.properties.url) drawn.bindPopup(function () { return label(feature); });
-    }
+    onEachFeature: bind
   }).addTo(map);
+  layer.bringToFront();
 
   var Scale = L.Control.Scale.extend({
     _updateMetric: function (maxMeters) {
