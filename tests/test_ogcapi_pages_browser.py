@@ -73,6 +73,9 @@ def test_items_and_item_pages_draw_their_features(page: Any, root: str, lang: st
 def test_lines_and_polygons_draw_too(page: Any, root: str, registry: LayerRegistry) -> None:
     from gisplatform.registry import Access
 
+    page.goto(f"{root}/ogc/?f=html&lang=uk")
+    assert page.locator("h1").inner_text() == registry.hromada.name.uk
+    screenshot(page, "pages-landing-uk.png")
     for family in ("line", "polygon"):
         spec = next(s for s in registry.list(Access.PUBLIC) if s.geometry.family == family)
         page.goto(f"{root}/ogc/collections/{spec.name}/items?f=html&lang=uk&limit=30")
