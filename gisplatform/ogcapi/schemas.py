@@ -137,7 +137,8 @@ class LayerStats:
     count: int
 
 
-async def _revision(conn: AsyncConnection[Any], request: Request, name: str) -> int:
+async def layer_revision(conn: AsyncConnection[Any], request: Request, name: str) -> int:
+    """The layer's revision in the history (moves with every edit and import)."""
     history = request.app.state.settings.history_schema
     cursor = await conn.execute(queries.revision_query(history), [name])
     row = await cursor.fetchone()
@@ -147,7 +148,7 @@ async def _revision(conn: AsyncConnection[Any], request: Request, name: str) -> 
 async def layer_stats(conn: AsyncConnection[Any], request: Request, spec: LayerSpec) -> LayerStats:
     """The layer's stats, recomputed only when its revision in the history changed."""
     cache: dict[str, tuple[int, LayerStats]] = request.app.state.stats
-    revision = await _revision(conn, request, spec.name)
+    revision = await layer_revision(conn, request, spec.name)
     cached = cache.get(spec.name)
     if cached is not None and cached[0] == revision:
         return cached[1]
