@@ -257,9 +257,7 @@ def build_records_router() -> APIRouter:
                 matched=plain(len(specs), lang),
                 returned=plain(len(page), lang),
                 rows=[_record_row(base, one, lang) for one in records],
-                next_url=public_link(request, str(following))
-                if offset + limit < len(specs)
-                else "",
+                next_url=public_link(request, str(following)) if more else "",
                 crumbs=collection_crumbs(
                     request, lang, _TITLES[lang][0], f"/collections/{CATALOGUE_ID}"
                 ),
