@@ -196,7 +196,7 @@ def test_landing_page_names_the_hromada_and_links_every_part(
 def test_schema_pages_speak_the_page_language(api: httpx.Client) -> None:
     schema = _visible(_html(api, "/collections/shelters/schema", "uk"))
     assert "Схема" in schema and "schema" not in schema.replace("/schema", "")
-    assert "ціле число" in schema and "готова, обмежено готова, не готова" in schema
+    assert "ціле число" in schema and "готове, обмежено готове, не готове" in schema
     queryables = _visible(_html(api, "/collections/shelters/queryables", "uk"))
     assert "Поля для фільтрів" in queryables and "queryables" not in queryables
 

@@ -8,11 +8,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from gisplatform.cli import app
 from gisplatform.errors import LayerNotFound, LayerSpecError
-from gisplatform.registry import Access, LayerRegistry, load_layer_file, load_registry
+from gisplatform.registry import Access, LayerRegistry, LayerSpec, load_layer_file, load_registry
 from gisplatform.registry.loader import layer_files
 from gisplatform.registry.schema import layer_json_schema
 from gisplatform.settings import PROJECT_ROOT
@@ -194,3 +195,11 @@ def test_registry_is_immutable(registry: LayerRegistry) -> None:
     assert len(registry.register([shelters], overwrite=True)) == len(registry)
     with pytest.raises(Exception, match="frozen"):
         shelters.name = "x"  # type: ignore[misc]
+
+
+def test_text_format_only_on_string_fields() -> None:
+    data = shelters_data()
+    readiness = next(f for f in data["fields"] if f["name"] == "readiness")
+    readiness["format"] = "opening_hours"
+    with pytest.raises(ValidationError, match="'format' is only allowed on string fields"):
+        LayerSpec.model_validate(data)

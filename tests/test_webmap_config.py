@@ -99,7 +99,7 @@ def test_map_blocks_decide_tiles_visibility_search_and_go_to(registry: LayerRegi
         goto = spec.map.goto
         assert layer["goto"] == ({"uk": goto.uk, "en": goto.en} if goto else None)
         hours = [f["name"] for f in layer["fields"] if f.get("format") == "osm_hours"]
-        assert hours == list(spec.map.hours)
+        assert hours == [f.name for f in spec.fields_for(Access.PUBLIC) if f.format is not None]
     assert any(layer["goto"] for layer in layers.values())
     static = map_config(registry, "uk", api_base=None)
     assert {layer["source"] for layer in static["layers"]} == {"geojson"}
@@ -132,7 +132,6 @@ def _with_map(spec: LayerSpec, block: dict[str, Any]) -> LayerSpec:
     [
         ({"search": ["nope"]}, "map.search names unknown field 'nope'"),
         ({"search": ["capacity_persons"]}, "map.search field 'capacity_persons' is not"),
-        ({"hours": ["readiness"]}, "map.hours field 'readiness' is not string"),
         ({"nearest": {"defaults": {"name": ["x"]}}}, "map.nearest.defaults field 'name'"),
         ({"nearest": {"defaults": {"readiness": ["maybe"]}}}, "['maybe'] is not among"),
         ({"nearest": {"defaults": {"readiness": []}}}, "an empty list"),

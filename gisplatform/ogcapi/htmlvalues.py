@@ -19,7 +19,7 @@ from babel.numbers import format_decimal
 
 from gisplatform.ogcapi.openinghours import readable_opening_hours
 from gisplatform.registry import FieldSpec, FieldType, GeometryType
-from gisplatform.registry.spec import UpdateFrequency
+from gisplatform.registry.spec import TextFormat, UpdateFrequency
 
 #: what an empty cell of a one-feature page shows
 MISSING = "—"
@@ -211,7 +211,9 @@ def field_value(field: FieldSpec, value: Any, lang: str) -> str:
         return moment(instant, lang) if instant is not None else str(value)
     if isinstance(value, list | tuple):
         return ", ".join(plain(item, lang) for item in value if item is not None)
-    return text(str(value), lang)
+    if field.format is TextFormat.OPENING_HOURS:
+        return text(str(value), lang)
+    return str(value)
 
 
 def plain(value: Any, lang: str) -> str:

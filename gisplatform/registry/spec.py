@@ -174,6 +174,12 @@ class EnumValue(_Frozen):
         return self.en if lang == "en" else self.uk
 
 
+class TextFormat(StrEnum):
+    """What a text field holds, beyond free text."""
+
+    OPENING_HOURS = "opening_hours"  # OpenStreetMap opening_hours syntax, e.g. Mo-Fr 08:00-17:00
+
+
 class FieldSpec(_Frozen):
     """One attribute of a layer."""
 
@@ -194,6 +200,10 @@ class FieldSpec(_Frozen):
     unit: str | None = Field(default=None, description="unit of measure, e.g. m, m2, W, persons")
     aliases: tuple[NonEmpty, ...] = Field(
         default=(), description="other column names accepted on import (e.g. Ukrainian headers)"
+    )
+    format: TextFormat | None = Field(
+        default=None,
+        description="what a text holds, so pages show it readably (opening_hours: OSM syntax)",
     )
     public_mask: tuple[str, ...] = Field(
         default=(),
@@ -226,6 +236,8 @@ class FieldSpec(_Frozen):
             raise ValueError("'values' is only allowed on enum fields")
         elif self.public_mask:
             raise ValueError("'public_mask' is only allowed on enum fields")
+        if self.format is not None and self.type is not FieldType.STRING:
+            raise ValueError("'format' is only allowed on string fields")
         if (self.minimum is not None or self.maximum is not None) and not self.type.is_numeric:
             raise ValueError("'minimum'/'maximum' are only allowed on integer and number fields")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
@@ -390,9 +402,6 @@ class MapSpec(_Frozen):
     goto: Localized | None = Field(
         default=None, description="title of this layer's group in the map's 'go to' list"
     )
-    hours: tuple[Identifier, ...] = Field(
-        default=(), description="fields in OpenStreetMap opening_hours syntax (shown readably)"
-    )
     nearest: NearestSpec | None = Field(
         default=None, description="this layer is the one of the nearest-facility tool"
     )
@@ -410,7 +419,6 @@ class MapSpec(_Frozen):
 
         text = (FieldType.STRING, FieldType.STRING_LIST)
         need("search", self.search, *text)
-        need("hours", self.hours, FieldType.STRING)
         if self.nearest is None:
             return
         need("nearest.defaults", tuple(self.nearest.defaults), FieldType.ENUM)

@@ -13,6 +13,7 @@ from typing import Any, get_origin
 from gisplatform.analyses.shelters import NearestShelterInput, NearestShelterResult
 from gisplatform.errors import ConfigurationError
 from gisplatform.registry import Access, FieldSpec, FieldType, LayerRegistry, LayerSpec
+from gisplatform.registry.spec import TextFormat
 from gisplatform.webmap import i18n
 
 #: Feature limit of one GeoJSON request (the small layers hold far fewer).
@@ -33,7 +34,7 @@ def _field(spec: LayerSpec, field: FieldSpec) -> dict[str, Any]:
         data["values"] = [
             {"value": v.value, "uk": v.uk, "en": v.en, "color": v.color} for v in field.values
         ]
-    if field.name in spec.map.hours:
+    if field.format is TextFormat.OPENING_HOURS:
         data["format"] = "osm_hours"
     return data
 
