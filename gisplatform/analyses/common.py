@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -9,7 +10,15 @@ from typing import Annotated, Any
 
 import psycopg
 from psycopg import sql
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+)
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -102,6 +111,61 @@ class LonLat(AnalysisInput):
     lat: float = Field(ge=-90, le=90, description="latitude, degrees north")
 
 
+def _point_from_geojson(value: Any) -> Any:
+    """``{"lon", "lat"}`` from a GeoJSON Point geometry; any other object is left as it is.
+
+    An object with a ``type`` member is taken as a GeoJSON geometry and must be a valid
+    Point (two or three finite numbers, lon/lat in range); ValueError otherwise.
+    """
+    if not isinstance(value, dict) or "type" not in value:
+        return value
+    if value.get("type") != "Point":
+        raise ValueError(f"a GeoJSON Point is expected, not {str(value.get('type'))[:40]!r}")
+    if set(value) - {"type", "coordinates", "bbox"}:
+        raise ValueError("a GeoJSON Point has only type, coordinates and bbox members")
+    coordinates = value.get("coordinates")
+    if (
+        not isinstance(coordinates, list)
+        or len(coordinates) not in (2, 3)
+        or not all(
+            isinstance(c, int | float) and not isinstance(c, bool) and math.isfinite(c)
+            for c in coordinates
+        )
+    ):
+        raise ValueError("Point coordinates must be [longitude, latitude] numbers")
+    return {"lon": coordinates[0], "lat": coordinates[1]}
+
+
+def _point_schema() -> dict[str, Any]:
+    lonlat = LonLat.model_json_schema()
+    lonlat.pop("title", None)
+    lonlat["additionalProperties"] = False
+    geojson = {
+        "type": "object",
+        "format": "geojson-geometry",
+        "description": "GeoJSON Point geometry, lon/lat (CRS84)",
+        "required": ["type", "coordinates"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Point"]},
+            "coordinates": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 3,
+                "items": {"type": "number"},
+            },
+        },
+    }
+    return {"oneOf": [lonlat, geojson]}
+
+
+#: A point input: ``{"lon": …, "lat": …}`` or a GeoJSON Point (``format: geojson-geometry``).
+PointInput = Annotated[
+    LonLat,
+    BeforeValidator(_point_from_geojson),
+    WithJsonSchema(_point_schema(), mode="validation"),
+]
+
+
 def input_error(name: str, message: str, value: Any) -> PydanticValidationError:
     """A pydantic validation error about input ``name`` (raised after the model was built)."""
     detail = InitErrorDetails(
@@ -162,8 +226,10 @@ def _positive_speed(value: float) -> float:
 Speed = Annotated[
     float, Field(le=20, description="walking speed, km/h"), AfterValidator(_positive_speed)
 ]
-#: A distance in metres, never negative.
-Metres = Annotated[float, Field(ge=0, le=100_000, description="metres")]
+#: The longest distance any analysis input may name: the scale of one hromada.
+MAX_DISTANCE_M = 5_000
+#: A distance in metres, never negative, at most :data:`MAX_DISTANCE_M`.
+Metres = Annotated[float, Field(ge=0, le=MAX_DISTANCE_M, description="metres")]
 
 
 def minutes(metres: float | None, speed_kmh: float) -> float | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import psycopg
 from pydantic import BaseModel, Field, PositiveFloat, field_validator
@@ -21,13 +21,15 @@ from gisplatform.analyses.shelters import ShelterFilters
 
 FILE = "coverage.sql"
 AreaKind = Literal["settlement", "starosta_district"]
+#: Longest walking-time band (minutes): beyond an hour nobody walks to a shelter.
+MAX_BAND_MINUTES = 60
 
 
 class ShelterCoverageInput(ShelterFilters):
     """Inputs of ``shelter_coverage`` (the shelter filters default to ready shelters)."""
 
     speed_kmh: Speed = 4.5
-    bands_minutes: list[PositiveFloat] = Field(
+    bands_minutes: list[Annotated[PositiveFloat, Field(le=MAX_BAND_MINUTES)]] = Field(
         default=[5, 10, 15], min_length=1, max_length=10, description="walking-time bands"
     )
     max_snap_m: Metres = Field(default=500, description="farthest a building may be from a street")

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 import psycopg
@@ -32,6 +32,7 @@ from gisplatform.analyses.coverage import (
     shelter_coverage,
 )
 from gisplatform.analyses.lighting import LightingGapsInput, LightingGapsResult, lighting_gaps
+from gisplatform.analyses.runs import RunPool, run_connection
 from gisplatform.analyses.services import ServiceAccessInput, ServiceAccessResult, service_access
 from gisplatform.analyses.shelters import (
     NearestShelterInput,
@@ -39,25 +40,61 @@ from gisplatform.analyses.shelters import (
     nearest_shelter,
 )
 from gisplatform.registry import LayerRegistry
+from gisplatform.store.jobs import JobStore
 
 log = logging.getLogger("gisplatform.processes")
 
-#: message of an unexpected failure; the router answers it with a 500
+#: message of an unexpected failure (answered 500)
 INTERNAL_ERROR = "internal error; the server log has the details"
-#: per-statement limit of a process run (whole-hromada analyses take seconds)
-STATEMENT_TIMEOUT = "120s"
 JSON = "application/json"
-#: analyses running at once in this process (sync and async); others wait their turn
-MAX_CONCURRENT_RUNS = 4
-_RUNS = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
+
+
+class RunError(ProcessorExecuteError):  # type: ignore[misc]
+    """A run refused or failed; pygeoapi answers ``http_status_code`` with ``message``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, user_msg=message)
+
+
+class InputError(RunError):
+    """An input is invalid: 400 naming the input."""
+
+    http_status_code = HTTPStatus.BAD_REQUEST
+    ogc_exception_code = "InvalidParameterValue"
+
+
+class RunUnavailable(RunError):
+    """The database cannot answer, or the run passed its deadline: 503."""
+
+    http_status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    ogc_exception_code = "ServiceUnavailable"
+
+
+class RunsBusy(RunError):
+    """Every worker is busy and the queue is full: 429."""
+
+    http_status_code = HTTPStatus.TOO_MANY_REQUESTS
+    ogc_exception_code = "TooManyRequests"
+
+
+class RunFailed(RunError):
+    """An unexpected failure: 500, details in the server log only."""
+
+    http_status_code = HTTPStatus.INTERNAL_SERVER_ERROR
+    ogc_exception_code = "ServerError"
 
 
 @dataclass(frozen=True)
 class ProcessSource:
-    """Where processors read from: a read-write database URL and the layer registry."""
+    """What processors and the job manager use: database, registry, run pool, job store."""
 
     url: str
     registry: LayerRegistry
+    runs: RunPool
+    jobs: JobStore
+    deadline_s: float = 30.0
+    #: URL prefixes allowed as job callbacks (none: ``subscriber`` is refused)
+    subscribers: tuple[str, ...] = ()
 
 
 _SOURCES: dict[str, ProcessSource] = {}
@@ -68,6 +105,11 @@ def register_source(source: ProcessSource) -> str:
     key = secrets.token_hex(8)
     _SOURCES[key] = source
     return key
+
+
+def source(key: str) -> ProcessSource:
+    """The source registered under ``key``."""
+    return _SOURCES[key]
 
 
 @dataclass(frozen=True)
@@ -200,36 +242,43 @@ class AnalysisProcessor(BaseProcessor):  # type: ignore[misc]
 
     def __init__(self, processor_def: dict[str, Any]) -> None:
         super().__init__(processor_def, process_metadata(self.SPEC))
-        self.source = _SOURCES[str(processor_def["source"])]
+        self.source = source(str(processor_def["source"]))
 
     def parse(self, data: Mapping[str, Any]) -> AnalysisInput:
-        """Validated inputs; ProcessorExecuteError naming the input otherwise."""
+        """Validated inputs; InputError naming the input otherwise."""
         for name in self.SPEC.fixed:
             if name in data:
-                raise ProcessorExecuteError(
-                    f"invalid input {name}: not available to anonymous callers"
-                )
+                raise InputError(f"invalid input {name}: not available to anonymous callers")
         try:
             return self.SPEC.inputs.model_validate(
                 {**data, **self.SPEC.fixed}, context={"registry": self.source.registry}
             )
         except PydanticValidationError as err:
-            raise ProcessorExecuteError(_input_message(err)) from err
+            raise InputError(_input_message(err)) from err
 
     def execute(
         self, data: dict[str, Any], outputs: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
-        """Validate, run the analysis and return its public result as JSON."""
+        """Validate, run the analysis under the deadline and return its public result.
+
+        Runs in the caller's thread (a worker of the run pool). Nothing of the inputs or
+        the result is logged: they may hold a resident's position.
+        """
         params = self.parse(data or {})
+        deadline = self.source.deadline_s
         try:
-            options = f"-c statement_timeout={STATEMENT_TIMEOUT}"
-            with _RUNS, psycopg.connect(self.source.url, options=options) as conn:
+            with run_connection(self.source.url, deadline) as conn:
                 result = self.SPEC.run(conn, params)
         except PydanticValidationError as err:  # checks that need the data, e.g. the boundary
-            raise ProcessorExecuteError(_input_message(err)) from err
+            raise InputError(_input_message(err)) from err
+        except psycopg.errors.QueryCanceled as err:
+            raise RunUnavailable(f"the analysis took longer than {deadline:g} s") from err
+        except psycopg.OperationalError as err:
+            log.warning("process %s: database unavailable (%s)", self.SPEC.id, type(err).__name__)
+            raise RunUnavailable("the database cannot answer now") from err
         except Exception as err:
-            log.exception("process %s failed", self.SPEC.id)
-            raise ProcessorExecuteError(INTERNAL_ERROR) from err
+            log.error("process %s failed: %s", self.SPEC.id, type(err).__name__)
+            raise RunFailed(INTERNAL_ERROR) from err
         return JSON, public_result(self.SPEC, result)
 
 

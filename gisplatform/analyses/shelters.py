@@ -12,6 +12,7 @@ from gisplatform.analyses.common import (
     AnalysisInput,
     LonLat,
     Metres,
+    PointInput,
     Schemas,
     Speed,
     check_inside_hromada,
@@ -53,7 +54,7 @@ class ShelterFilters(AnalysisInput):
 class NearestShelterInput(ShelterFilters):
     """Inputs of ``nearest_shelter``."""
 
-    origin: LonLat
+    origin: PointInput
     limit: int = Field(default=3, ge=1, le=50, description="how many shelters to return")
     speed_kmh: Speed = 4.5
     search_radius_m: Metres = Field(default=5000, gt=0, description="walking search radius")

@@ -28,6 +28,7 @@ from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.settings import Settings
 from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import sqlalchemy_url
+from gisplatform.store.jobs import ensure_jobs_schema
 from gisplatform.store.models import build_metadata, layer_checks, natural_key_name
 from gisplatform.store.views import apply_views, plan_views
 
@@ -247,6 +248,7 @@ class _Migrator:
                 self.conn, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
             )
         execute(self.conn, _history_sql(self.history))
+        ensure_jobs_schema(self.conn)
         ops = Operations(MigrationContext.configure(self.conn))
         for name in self.plan.create_tables:
             self.table(self.registry.get(name)).create(self.conn)
