@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -31,19 +32,36 @@ METRIC_SRID = 32636
 
 @dataclass(frozen=True)
 class Schemas:
-    """Database schemas the analyses read from and write to."""
+    """Where an analysis reads and writes, and what it may see.
+
+    The defaults read the layer tables (``gis``) with every field, and let the analysis
+    build the walking graph. A run for an audience reads that audience's views instead
+    (``layers="api_public"``), names the fields it may see (``fields``), and finds the graph
+    and the building weights prepared before the role switch (``prepared``, ``weights``).
+    """
 
     layers: str = "gis"
     history: str = "history"
     analysis: str = "analysis"
+    #: the graph is fresh and readable; never build it (the run cannot write)
+    prepared: bool = False
+    #: relation with ``(fid, population)`` of the buildings; default ``<layers>.buildings``
+    weights: tuple[str, str] | None = None
+    #: layer → field names the run may read and return; None = every field
+    fields: Mapping[str, frozenset[str]] | None = None
 
-    def identifiers(self) -> dict[str, sql.Identifier]:
+    def identifiers(self) -> dict[str, sql.Composable]:
         """Placeholders for the SQL templates."""
         return {
             "gis": sql.Identifier(self.layers),
             "history": sql.Identifier(self.history),
             "analysis": sql.Identifier(self.analysis),
+            "weights": sql.Identifier(*(self.weights or (self.layers, "buildings"))),
         }
+
+    def visible(self, layer: str, field: str) -> bool:
+        """True when the run may read ``layer.field``."""
+        return self.fields is None or field in self.fields.get(layer, frozenset())
 
 
 DEFAULT_SCHEMAS = Schemas()
@@ -63,9 +81,10 @@ def _template(name: str) -> dict[str, str]:
     return queries
 
 
-def query(file: str, name: str, schemas: Schemas) -> sql.Composed:
-    """The statement ``name`` of ``sql/analyses/<file>`` with the schema names filled in."""
-    return sql.SQL(_template(file)[name]).format(**schemas.identifiers())
+def query(file: str, name: str, schemas: Schemas, **parts: sql.Composable) -> sql.Composed:
+    """The statement ``name`` of ``sql/analyses/<file>`` with the schema names (and
+    ``parts``, e.g. a column list) filled in."""
+    return sql.SQL(_template(file)[name]).format(**schemas.identifiers(), **parts)
 
 
 def run_script(

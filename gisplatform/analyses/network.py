@@ -40,7 +40,17 @@ class GraphInfo:
 def ensure_graph(
     conn: psycopg.Connection[Any], schemas: Schemas = DEFAULT_SCHEMAS, force: bool = False
 ) -> GraphInfo:
-    """Build ``analysis.walk_edges``/``walk_vertices`` unless they match the streets revision."""
+    """Build ``analysis.walk_edges``/``walk_vertices`` unless they match the streets revision.
+
+    With ``schemas.prepared`` the graph was ensured before the run switched to a role that
+    cannot write (or read the history): only its state is read.
+    """
+    if schemas.prepared and not force:
+        with conn.transaction():
+            state = conn.execute(query(FILE, "built_state", schemas)).fetchone()
+        if state is None:
+            raise RuntimeError("the walking graph was not prepared")
+        return GraphInfo(int(state[0]), int(state[1]), int(state[2]), rebuilt=False)
     with conn.transaction():
         run_script(conn, FILE, "create_schema", schemas)
         conn.execute(query(FILE, "lock", schemas))

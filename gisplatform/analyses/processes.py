@@ -25,21 +25,24 @@ from pygeoapi.process.base import (  # type: ignore[import-untyped]
     ProcessorExecuteError,
 )
 
-from gisplatform.analyses.common import AnalysisInput
+from gisplatform.analyses.audience import LayerUnavailable, prepare_run
+from gisplatform.analyses.common import AnalysisInput, Schemas
 from gisplatform.analyses.coverage import (
     ShelterCoverageInput,
     ShelterCoverageResult,
     shelter_coverage,
 )
+from gisplatform.analyses.disclosure import NOTE, coverage_figures, service_figures
 from gisplatform.analyses.lighting import LightingGapsInput, LightingGapsResult, lighting_gaps
 from gisplatform.analyses.runs import RunPool, run_connection
 from gisplatform.analyses.services import ServiceAccessInput, ServiceAccessResult, service_access
 from gisplatform.analyses.shelters import (
+    ROUTE_ATTRIBUTES,
     NearestShelterInput,
     NearestShelterResult,
     nearest_shelter,
 )
-from gisplatform.registry import LayerRegistry
+from gisplatform.registry import Access, LayerRegistry
 from gisplatform.store.jobs import JobStore
 
 log = logging.getLogger("gisplatform.processes")
@@ -47,6 +50,8 @@ log = logging.getLogger("gisplatform.processes")
 #: message of an unexpected failure (answered 500)
 INTERNAL_ERROR = "internal error; the server log has the details"
 JSON = "application/json"
+#: the audience of every run (no sign-in yet: anonymous callers)
+AUDIENCE = Access.PUBLIC
 
 
 class RunError(ProcessorExecuteError):  # type: ignore[misc]
@@ -61,6 +66,13 @@ class InputError(RunError):
 
     http_status_code = HTTPStatus.BAD_REQUEST
     ogc_exception_code = "InvalidParameterValue"
+
+
+class LayerRefused(RunError):
+    """A layer the process reads is not visible to the caller: 404 naming the layer."""
+
+    http_status_code = HTTPStatus.NOT_FOUND
+    ogc_exception_code = "NotFound"
 
 
 class RunUnavailable(RunError):
@@ -122,12 +134,20 @@ class ProcessSpec:
     keywords: list[str]
     inputs: type[AnalysisInput]
     result: type[BaseModel]
-    run: Callable[[psycopg.Connection[Any], Any], BaseModel]
+    run: Callable[[psycopg.Connection[Any], Any, Schemas], BaseModel]
     example: dict[str, Any]
     #: inputs fixed for the public audience and not offered (naming one is an error)
     fixed: Mapping[str, Any] = field(default_factory=dict)
     #: result paths withheld from the public (lists are entered element by element)
     withheld: tuple[tuple[str, ...], ...] = ()
+    #: layers the analysis reads (each must be visible to the audience: checked per run)
+    layers: tuple[str, ...] = ()
+    #: the analysis walks the street graph
+    graph: bool = False
+    #: result paths that hold a layer field: withheld when the audience may not see it
+    sourced: Mapping[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)
+    #: the published population figures, when the audience may not see building weights
+    figures: Callable[[Any, Any], BaseModel] | None = None
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -220,11 +240,16 @@ def _input_message(err: PydanticValidationError) -> str:
     return "invalid input " + "; ".join(parts)
 
 
-def public_result(spec: ProcessSpec, result: BaseModel) -> dict[str, Any]:
-    """``result`` as JSON with the withheld paths removed."""
+def public_result(
+    spec: ProcessSpec, result: BaseModel, schemas: Schemas | None = None
+) -> dict[str, Any]:
+    """``result`` as JSON without the withheld paths and the fields ``schemas`` may not see."""
     data = result.model_dump(mode="json")
     for path in spec.withheld:
         _drop_value(data, path)
+    for path, (layer, name) in spec.sourced.items():
+        if schemas is not None and not schemas.visible(layer, name):
+            _drop_value(data, path)
     return data
 
 
@@ -266,9 +291,13 @@ class AnalysisProcessor(BaseProcessor):  # type: ignore[misc]
         """
         params = self.parse(data or {})
         deadline = self.source.deadline_s
+        spec = self.SPEC
         try:
             with run_connection(self.source.url, deadline) as conn:
-                result = self.SPEC.run(conn, params)
+                schemas = prepare_run(conn, self.source.registry, AUDIENCE, spec.layers, spec.graph)
+                result = spec.run(conn, params, schemas)
+        except LayerUnavailable as err:
+            raise LayerRefused(f"layer {err.layer} is not available to anonymous callers") from err
         except PydanticValidationError as err:  # checks that need the data, e.g. the boundary
             raise InputError(_input_message(err)) from err
         except psycopg.errors.QueryCanceled as err:
@@ -279,7 +308,9 @@ class AnalysisProcessor(BaseProcessor):  # type: ignore[misc]
         except Exception as err:
             log.error("process %s failed: %s", self.SPEC.id, type(err).__name__)
             raise RunFailed(INTERNAL_ERROR) from err
-        return JSON, public_result(self.SPEC, result)
+        if spec.figures is not None and not schemas.visible("buildings", "population"):
+            result = spec.figures(params, result)
+        return JSON, public_result(spec, result, schemas)
 
 
 def _describe(uk: str, en: str, withheld: tuple[str, str] | None = None) -> dict[str, str]:
@@ -290,6 +321,11 @@ def _describe(uk: str, en: str, withheld: tuple[str, str] | None = None) -> dict
         "uk": f"{uk} {PUBLIC_NOTE['uk']}; не повертає: {withheld[0]}.",
         "en": f"{en} {PUBLIC_NOTE['en']}; withheld: {withheld[1]}.",
     }
+
+
+def _with_figures_note(description: dict[str, str]) -> dict[str, str]:
+    """``description`` and the rule for population figures (staff-derived aggregates)."""
+    return {lang: f"{text} {NOTE[lang]}." for lang, text in description.items()}
 
 
 PUBLIC_NOTE = {
@@ -310,18 +346,23 @@ NEAREST_SHELTER = ProcessSpec(
     result=NearestShelterResult,
     run=nearest_shelter,
     example={"origin": ROMNY_CENTRE, "limit": 3},
+    layers=("hromada_boundary", "streets", "shelters"),
+    graph=True,
+    sourced={("shelters", name): ("shelters", name) for name in ROUTE_ATTRIBUTES},
 )
 SHELTER_COVERAGE = ProcessSpec(
     id="shelter-coverage",
     title={"uk": "Охоплення укриттями", "en": "Shelter coverage"},
-    description=_describe(
-        "Пішохідний час від кожної будівлі до найближчого укриття, підсумки за населеними "
-        "пунктами і старостатами, навантаження укриттів і неохоплені території.",
-        "Walking time from every building to its nearest shelter, summaries per settlement "
-        "and starosta district, shelter loads and uncovered areas.",
-        (
-            "кількість мешканців окремих будівель (службові дані)",
-            "per-building population (staff data)",
+    description=_with_figures_note(
+        _describe(
+            "Пішохідний час від кожної будівлі до найближчого укриття, підсумки за населеними "
+            "пунктами і старостатами, навантаження укриттів і неохоплені території.",
+            "Walking time from every building to its nearest shelter, summaries per settlement "
+            "and starosta district, shelter loads and uncovered areas.",
+            (
+                "кількість мешканців окремих будівель (службові дані)",
+                "per-building population (staff data)",
+            ),
         ),
     ),
     keywords=["shelters", "укриття", "coverage"],
@@ -330,6 +371,10 @@ SHELTER_COVERAGE = ProcessSpec(
     run=shelter_coverage,
     example={"bands_minutes": [5, 10, 15], "include_buildings": False},
     withheld=(("buildings", "population"),),
+    layers=("shelters", "buildings", "streets", "settlements", "starosta_districts"),
+    graph=True,
+    sourced={("buildings", "population"): ("buildings", "population")},
+    figures=coverage_figures,
 )
 LIGHTING_GAPS = ProcessSpec(
     id="lighting-gaps",
@@ -349,21 +394,27 @@ LIGHTING_GAPS = ProcessSpec(
     example={"distance_m": 50},
     fixed={"include_cabinets": False},
     withheld=(("cabinets",), ("restricted",)),
+    layers=("streets", "street_lights"),
 )
 SERVICE_ACCESS = ProcessSpec(
     id="service-access",
     title={"uk": "Пішохідна доступність послуг", "en": "Walking access to services"},
-    description=_describe(
-        "Пішохідний час до найближчого ЦНАП, школи і закладу охорони здоров'я за населеними "
-        "пунктами (зважено за населенням).",
-        "Walking time to the nearest ЦНАП, school and health site per settlement "
-        "(population-weighted).",
+    description=_with_figures_note(
+        _describe(
+            "Пішохідний час до найближчого ЦНАП, школи і закладу охорони здоров'я за населеними "
+            "пунктами (зважено за населенням).",
+            "Walking time to the nearest ЦНАП, school and health site per settlement "
+            "(population-weighted).",
+        ),
     ),
     keywords=["services", "послуги", "accessibility"],
     inputs=ServiceAccessInput,
     result=ServiceAccessResult,
     run=service_access,
     example={"near_minutes": 15, "far_minutes": 30},
+    layers=("admin_service_centres", "education", "health", "buildings", "streets", "settlements"),
+    graph=True,
+    figures=service_figures,
 )
 
 
