@@ -114,9 +114,7 @@ def _lonely_building(body: dict[str, Any]) -> tuple[str, float, float]:
     by_area: dict[str, list[float]] = {}
     for building in body["buildings"]:
         if building["walk_minutes"] is not None and building["settlement_katottg"]:
-            by_area.setdefault(building["settlement_katottg"], []).append(
-                building["walk_minutes"]
-            )
+            by_area.setdefault(building["settlement_katottg"], []).append(building["walk_minutes"])
     for area, times in sorted(by_area.items(), key=lambda item: -len(item[1])):
         times.sort()
         for before, lonely, after in zip(times, times[1:], times[2:], strict=False):
