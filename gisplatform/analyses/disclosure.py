@@ -10,11 +10,14 @@ audience the analyses publish population figures only when they cannot be taken 
 - **Small counts suppressed.** Within an area the buildings fall into disjoint cells (each
   band's ring, beyond the last band, unreachable); when any non-empty cell has fewer than
   :data:`K_BUILDINGS` buildings, every band figure of the area is withheld; an area of fewer
-  than ``K_BUILDINGS`` buildings has no population at all; totals that would give a withheld
-  figure back by subtraction are withheld too (shelter loads: the smallest further loads
-  until the withheld ones cover ``K_BUILDINGS`` buildings).
+  than ``K_BUILDINGS`` buildings has no population at all; totals that would give withheld
+  figures back by subtraction are withheld unless what they give back is itself a group of
+  ``K_BUILDINGS`` buildings or more (the hromada totals; shelter loads: the smallest further
+  loads until the withheld ones cover ``K_BUILDINGS`` buildings).
 
 Building counts are published: they come from public data (footprints, public shelters).
+Not covered: differences across the two partitions (a starosta district against the
+settlements it holds) when a settlement is withheld and its district is not.
 """
 
 from __future__ import annotations
@@ -119,16 +122,21 @@ def coverage_figures(params: Any, result: Any) -> ShelterCoverageResult:
             properties["population"] = None
             properties["unreachable_population"] = None
         features.append({**feature, "properties": properties})
-    any_total_hidden = any(a.population is None for a in settlements)
-    any_band_hidden = any(a.uncovered_population is None for a in settlements)
+    # the hromada totals minus the published areas give the withheld areas back as a group
+    hidden_totals = [a for a in settlements if a.population is None]
+    hidden_bands = [a for a in settlements if a.uncovered_population is None]
+    totals_safe = not _small(sum(a.buildings for a in hidden_totals))
+    uncovered = sum(a.uncovered_buildings for a in hidden_bands)
+    covered = sum(a.buildings - a.uncovered_buildings for a in hidden_bands)
+    bands_safe = standard and not (_small(uncovered) or _small(covered))
     return result.model_copy(
         update={
             "settlements": settlements,
             "starosta_districts": [_area(a, standard) for a in result.starosta_districts],
             "shelter_loads": _loads(result.shelter_loads, standard),
             "uncovered_areas": {**result.uncovered_areas, "features": features},
-            "population": None if any_total_hidden else result.population,
-            "uncovered_population": None if any_band_hidden else result.uncovered_population,
+            "population": result.population if totals_safe else None,
+            "uncovered_population": result.uncovered_population if bands_safe else None,
         }
     )
 
