@@ -178,6 +178,13 @@ def test_standard_coverage_publishes_only_figures_of_many_buildings(http: httpx.
     if hidden:
         assert sum(load["assigned_buildings"] for load in hidden) >= K_BUILDINGS
     assert all("population" not in b for b in body["buildings"])
+    withheld = [a for a in body["settlements"] if a["uncovered_population"] is None]
+    if body["uncovered_population"] is not None:  # the hromada total minus the rest
+        for group in (
+            sum(a["uncovered_buildings"] for a in withheld),
+            sum(a["buildings"] - a["uncovered_buildings"] for a in withheld),
+        ):
+            assert group == 0 or group >= K_BUILDINGS
 
 
 def test_service_access_thresholds_cannot_isolate_buildings(http: httpx.Client) -> None:
