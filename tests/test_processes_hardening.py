@@ -290,6 +290,10 @@ def test_a_full_queue_is_429_with_retry_after(demo_db_url: str, registry: LayerR
         assert _execute(http, "lighting-gaps", {"distance_m": 20}).status_code == 200
 
 
+#: more callers at once than Starlette's 40 threads that also serve ``/`` and ``/static``
+CALLERS = 48
+
+
 def test_the_map_keeps_answering_while_analyses_run(
     demo_db_url: str, registry: LayerRegistry
 ) -> None:
@@ -297,35 +301,38 @@ def test_the_map_keeps_answering_while_analyses_run(
         processes_server(demo_db_url, registry) as url,
         httpx.Client(base_url=url, timeout=120) as http,
     ):
-        items = "/ogc/collections/shelters/items?limit=10"
-        assert http.get(items).status_code == 200
+        pages = ("/ogc/collections/shelters/items?limit=10", "/", "/static/js/tools.js")
+        for page in pages:
+            assert http.get(page).status_code == 200
         stop = threading.Event()
+        answers: list[int] = []
 
-        def analyses() -> int:
-            runs = 0
-            with httpx.Client(base_url=url + "/ogc", timeout=300) as client:
-                while not stop.is_set() and runs < 5:
-                    inputs = {"include_buildings": True}
-                    response = _execute(client, "shelter-coverage", inputs)
-                    assert response.status_code in (200, 429)
-                    runs += 1
-            return runs
+        def caller() -> None:
+            limits = httpx.Limits(max_connections=1)
+            with httpx.Client(base_url=url + "/ogc", timeout=300, limits=limits) as client:
+                for _ in range(20):  # bounded: at most 20 requests per caller
+                    if stop.is_set():
+                        return
+                    response = _execute(client, "shelter-coverage", {"include_buildings": True})
+                    answers.append(response.status_code)
+                    if response.status_code == 429:
+                        time.sleep(0.5)
 
-        with ThreadPoolExecutor(6) as pool:
-            running = [pool.submit(analyses) for _ in range(6)]
-            time.sleep(1.0)
-            timings = []
-            for _ in range(10):
+        with ThreadPoolExecutor(CALLERS) as pool:
+            running = [pool.submit(caller) for _ in range(CALLERS)]
+            time.sleep(2.0)
+            timings: dict[str, float] = {}
+            for page in pages:
                 started = time.perf_counter()
-                assert http.get(items).status_code == 200
-                assert http.get("/").status_code == 200
-                timings.append(time.perf_counter() - started)
-                time.sleep(0.2)
+                assert http.get(page).status_code == 200
+                timings[page] = time.perf_counter() - started
             busy = not all(f.done() for f in running)
             stop.set()
-            assert sum(f.result() for f in running) > 0
+            for future in running:
+                future.result()
         assert busy, "the analyses ended before the map was timed"
-        assert max(timings) < 1.0, timings
+        assert set(answers) <= {200, 429} and 429 in answers
+        assert max(timings.values()) < 1.0, timings
 
 
 def test_database_unavailable_is_503(demo_db_url: str, registry: LayerRegistry, root: str) -> None:

@@ -52,8 +52,8 @@ def ensure_graph(
             raise RuntimeError("the walking graph was not prepared")
         return GraphInfo(int(state[0]), int(state[1]), int(state[2]), rebuilt=False)
     with conn.transaction():
+        conn.execute(query(FILE, "lock", schemas))  # first: concurrent first runs race
         run_script(conn, FILE, "create_schema", schemas)
-        conn.execute(query(FILE, "lock", schemas))
         current = _scalar(conn, query(FILE, "layer_revision", schemas))
         built = conn.execute(query(FILE, "built_state", schemas)).fetchone()
         if built is not None and built[0] == current and not force:
