@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import httpx
 import psycopg
@@ -181,6 +183,48 @@ def test_subscriber_callbacks_are_refused_without_an_allow_list(http: httpx.Clie
         "/processes/lighting-gaps/execution", json=body, headers={"Prefer": "respond-async"}
     )
     assert "subscriber" in _is_problem(response, 400)["description"]
+
+
+class _Callbacks(BaseHTTPRequestHandler):
+    received: ClassVar[queue.Queue[tuple[str, bytes]]] = queue.Queue()
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        self.received.put((self.path, self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_subscriber_callbacks_reach_only_allowed_prefixes(
+    demo_db_url: str, registry: LayerRegistry
+) -> None:
+    port = free_port()
+    listener = ThreadingHTTPServer(("127.0.0.1", port), _Callbacks)
+    thread = threading.Thread(target=listener.serve_forever, daemon=True)
+    thread.start()
+    allowed = f"http://127.0.0.1:{port}/hooks/"
+    try:
+        with (
+            processes_server(demo_db_url, registry, jobs_subscribers=allowed) as url,
+            httpx.Client(base_url=url + "/ogc", timeout=120) as client,
+        ):
+            for uri, status in ((allowed + "done", 201), (f"http://127.0.0.1:{port}/x", 400)):
+                body = {"inputs": {"distance_m": 20}, "subscriber": {"successUri": uri}}
+                response = client.post(
+                    "/processes/lighting-gaps/execution",
+                    json=body,
+                    headers={"Prefer": "respond-async"},
+                )
+                assert response.status_code == status, response.text
+            path, posted = _Callbacks.received.get(timeout=60)
+            assert path == "/hooks/done" and b"segments" in posted
+            assert _Callbacks.received.empty()
+    finally:
+        listener.shutdown()
+        listener.server_close()
 
 
 def test_location_data_is_never_logged(
