@@ -71,6 +71,25 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_json: bool = False
+    jobs_ttl: int = Field(
+        default=24 * 3600, ge=60, description="seconds a process job and its results are kept"
+    )
+    jobs_subscribers: str = Field(
+        default="",
+        description="comma-separated URL prefixes allowed as job callbacks; empty = none",
+    )
+    process_workers: int = Field(default=2, ge=1, le=64, description="analyses run at once")
+    process_queue: int = Field(
+        default=8, ge=0, le=1000, description="runs waiting for a worker before 429"
+    )
+    process_deadline: float = Field(
+        default=30.0, gt=0, le=3600, description="seconds one process run may take"
+    )
+
+    @property
+    def subscriber_prefixes(self) -> tuple[str, ...]:
+        """The allowed job callback URL prefixes (none by default)."""
+        return tuple(p.strip() for p in self.jobs_subscribers.split(",") if p.strip())
 
     @field_validator("trusted_hosts", mode="before")
     @classmethod

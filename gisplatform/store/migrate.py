@@ -29,6 +29,7 @@ from gisplatform.registry.hromada import BASE_CRS
 from gisplatform.settings import Settings
 from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import role_logins, sqlalchemy_url
+from gisplatform.store.jobs import ensure_jobs_schema
 from gisplatform.store.models import build_metadata, layer_checks, natural_key_name
 from gisplatform.store.roles import ensure_roles, transfer_ownership
 from gisplatform.store.views import apply_views, owned_view_schemas, plan_views
@@ -249,6 +250,7 @@ class _Migrator:
                 self.conn, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
             )
         execute(self.conn, _history_sql(self.history))
+        ensure_jobs_schema(self.conn)
         ops = Operations(MigrationContext.configure(self.conn))
         for name in self.plan.create_tables:
             self.table(self.registry.get(name)).create(self.conn)

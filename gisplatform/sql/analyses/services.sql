@@ -24,8 +24,9 @@ FROM {gis}.buildings b WHERE b.geom IS NOT NULL
 -- Population-weighted statistics per settlement; unreachable buildings count in the
 -- population and against the shares, not in the mean, median or maximum.
 WITH b AS (
-    SELECT b.settlement_katottg AS area, coalesce(b.population, 0) AS pop, d.distance_m
+    SELECT b.settlement_katottg AS area, coalesce(w.population, 0) AS pop, d.distance_m
     FROM {gis}.buildings b JOIN pg_temp.analysis_distances d ON d.pid = b.fid
+    LEFT JOIN {weights} w ON w.fid = b.fid
     WHERE b.settlement_katottg IS NOT NULL
 ), ranked AS (
     SELECT area, pop, distance_m,
@@ -43,7 +44,11 @@ SELECT b.area, coalesce(s.name_uk, b.area), sum(b.pop)::bigint,
        m.median_m,
        max(b.distance_m) FILTER (WHERE b.pop > 0),
        coalesce(sum(b.pop) FILTER (WHERE b.distance_m <= %(near_m)s), 0)::bigint,
-       coalesce(sum(b.pop) FILTER (WHERE b.distance_m <= %(far_m)s), 0)::bigint
+       coalesce(sum(b.pop) FILTER (WHERE b.distance_m <= %(far_m)s), 0)::bigint,
+       count(*)::bigint,
+       count(*) FILTER (WHERE b.distance_m IS NULL)::bigint,
+       count(*) FILTER (WHERE b.distance_m <= %(near_m)s)::bigint,
+       count(*) FILTER (WHERE b.distance_m <= %(far_m)s)::bigint
 FROM b
 LEFT JOIN medians m ON m.area = b.area
 LEFT JOIN {gis}.settlements s ON s.katottg = b.area

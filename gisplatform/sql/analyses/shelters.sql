@@ -12,10 +12,7 @@ FROM (
     SELECT s.fid, ST_Transform(s.geom, {metric_srid}) AS geom_m
     FROM {gis}.shelters s
     WHERE s.geom IS NOT NULL
-      AND (%(readiness)s::text[] IS NULL OR s.readiness = ANY (%(readiness)s::text[]))
-      AND (%(accessible)s::text[] IS NULL OR s.accessible = ANY (%(accessible)s::text[]))
-      AND (%(access_mode)s::text[] IS NULL OR s.access_mode = ANY (%(access_mode)s::text[]))
-      AND s.capacity_persons >= %(min_capacity)s
+      {filters}
     ORDER BY s.geom <-> ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)
     LIMIT %(max_candidates)s
 ) AS c
@@ -61,8 +58,7 @@ WITH paths AS (
     FROM paths p JOIN pieces g ON g.id = p.edge
     GROUP BY p.shelter
 )
-SELECT s.fid, s.shelter_code, s.name, s.readiness, s.accessible, s.access_mode,
-       s.capacity_persons, t.walk_m,
+SELECT s.fid, {attributes}, t.walk_m,
        ST_Distance(ST_Transform(s.geom, {metric_srid}),
                    ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), {metric_srid})),
        ST_AsGeoJSON(ST_Transform(l.geom_m, 4326), 7)::json
