@@ -95,6 +95,9 @@ def test_analysis_errors_in_ukrainian_by_default_english_on_request(api: httpx.C
     assert api.post(url, json=far).json()["description"] == (
         "недійсний вхід search_radius_m: має бути не більше 5000"
     )
-    assert api.post(url, content=b"[]", headers={"Content-Type": "application/json"}).json()[
-        "description"
-    ] == "тіло запиту має бути об'єктом JSON (запит на виконання)"
+    assert (
+        api.post(url, content=b"[]", headers={"Content-Type": "application/json"}).json()[
+            "description"
+        ]
+        == "тіло запиту має бути об'єктом JSON (запит на виконання)"
+    )
