@@ -426,7 +426,7 @@ SHELTER_COVERAGE = ProcessSpec(
     description=_with_figures_note(
         _describe(
             "Пішохідний час від кожної будівлі до найближчого укриття, підсумки за населеними "
-            "пунктами і старостатами, навантаження укриттів і неохоплені території.",
+            "пунктами і старостинськими округами, навантаження укриттів і неохоплені території.",
             "Walking time from every building to its nearest shelter, summaries per settlement "
             "and starosta district, shelter loads and uncovered areas.",
             (
@@ -450,7 +450,7 @@ LIGHTING_GAPS = ProcessSpec(
     id="lighting-gaps",
     title={"uk": "Неосвітлені ділянки вулиць", "en": "Street-lighting gaps"},
     description=_describe(
-        "Ділянки вулиць без справного ліхтаря в межах заданої відстані і темна довжина вулиць.",
+        "Ділянки вулиць без справного ліхтаря в межах заданої відстані і довжина неосвітлених ділянок вулиць.",
         "Street parts with no working light within a distance, and the dark length per street.",
         (
             "несправності за шафами керування (обмежені дані)",
