@@ -450,7 +450,8 @@ LIGHTING_GAPS = ProcessSpec(
     id="lighting-gaps",
     title={"uk": "Неосвітлені ділянки вулиць", "en": "Street-lighting gaps"},
     description=_describe(
-        "Ділянки вулиць без справного ліхтаря в межах заданої відстані і довжина неосвітлених ділянок вулиць.",
+        "Ділянки вулиць без справного ліхтаря в межах заданої відстані і довжина "
+        "неосвітлених ділянок вулиць.",
         "Street parts with no working light within a distance, and the dark length per street.",
         (
             "несправності за шафами керування (обмежені дані)",
