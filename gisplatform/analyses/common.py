@@ -26,6 +26,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from gisplatform.i18n import Text, TextError, invalid, message
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import PROJECT_ROOT
+from gisplatform.store.roles import ANALYSIS_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Schemas:
 
     layers: str = "gis"
     history: str = "history"
-    analysis: str = "analysis"
+    analysis: str = ANALYSIS_SCHEMA
     #: the graph is fresh and readable; never build it (the run cannot write)
     prepared: bool = False
     #: relation with ``(fid, population)`` of the buildings; default ``<layers>.buildings``
