@@ -9,18 +9,13 @@
 ARG PYTHON_IMAGE=python:3.12-slim
 ARG NODE_IMAGE=node:22-slim
 
-# --- web assets (only when the repo has a package.json) -----------------------
+# --- web assets: the web map's browser libraries from npm (package-lock.json) -------
 FROM ${NODE_IMAGE} AS web
 WORKDIR /src
-COPY . .
-# Without package.json there is nothing to install; an empty node_modules keeps
-# the later COPY working either way.
-RUN if [ -f package.json ]; then \
-        if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; \
-        else npm install --no-audit --no-fund; fi; \
-        if npm run | grep -q '^  build$'; then npm run build; fi; \
-    fi \
- && mkdir -p node_modules
+COPY gisplatform/webmap/package.json gisplatform/webmap/package-lock.json gisplatform/webmap/
+COPY scripts/install-web-assets.sh scripts/
+# copies what the page loads into gisplatform/webmap/static/vendor (never a CDN at run time)
+RUN bash scripts/install-web-assets.sh
 
 # --- build: wheel + dependencies into /opt/venv -------------------------------
 FROM ${PYTHON_IMAGE} AS build
@@ -30,7 +25,9 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-COPY --from=web /src /src
+COPY pyproject.toml README.md ./
+COPY gisplatform/ gisplatform/
+COPY --from=web /src/gisplatform/webmap/static/vendor/ gisplatform/webmap/static/vendor/
 RUN pip install --upgrade pip \
  && pip install .
 

@@ -7,7 +7,12 @@ import logging
 import sys
 from typing import Any
 
-_STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+#: attributes every record has, and uvicorn's terminal-coloured copy of its message
+_STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 def _extra(record: logging.LogRecord) -> dict[str, Any]:

@@ -25,6 +25,7 @@ class RequestRecorder(logging.Handler):
                 "path": getattr(record, "path", ""),
                 "query": getattr(record, "query", ""),
                 "status": getattr(record, "status", 0),
+                "client": getattr(record, "client", ""),
             }
         )
 

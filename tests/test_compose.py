@@ -398,3 +398,33 @@ def test_compose_cli_config(tmp_path: Path) -> None:
     missing = run(empty_env)
     assert missing.returncode != 0
     assert "POSTGRES_PASSWORD" in missing.stderr
+
+
+def test_every_path_the_dockerfile_copies_exists() -> None:
+    """Sources of the build context exist; sources of a stage are made by that stage."""
+    stages: dict[str, list[str]] = {}
+    current = ""
+    for word, args in dockerfile_instructions():
+        if word == "FROM":
+            current = args.split(" AS ")[-1].strip() if " AS " in args else args
+            stages[current] = []
+        elif word == "RUN":
+            stages[current].append(args)
+        elif word == "COPY":
+            parts = args.split()
+            stage = next((p.split("=", 1)[1] for p in parts if p.startswith("--from=")), None)
+            sources = [p for p in parts if not p.startswith("--")][:-1]
+            for source in sources:
+                if stage is None:
+                    assert (ROOT / source.rstrip("/")).exists(), f"COPY {source}: not in the repo"
+                else:  # made by the stage: one of its steps (or a script it runs) names the path
+                    scripts = [
+                        ROOT / word_
+                        for run in stages[stage]
+                        for word_ in run.split()
+                        if word_.endswith(".sh")
+                    ]
+                    relative = source.removeprefix("/src/").rstrip("/")
+                    said = [*stages[stage], *(s.read_text(encoding="utf-8") for s in scripts)]
+                    made = any(source.rstrip("/") in text or relative in text for text in said)
+                    assert made, f"COPY --from={stage} {source}: no step of {stage} makes it"

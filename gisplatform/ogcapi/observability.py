@@ -25,6 +25,9 @@ access_log = logging.getLogger("gisplatform.access")
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
+#: HTTP methods counted under their own name in the metrics; anything else is "other"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 
 class Metrics:
     """Request counters and latencies in a registry of the app's own."""
@@ -75,12 +78,15 @@ class AccessLogMiddleware:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
             method = str(scope.get("method", ""))
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(elapsed)
+            label = method if method in KNOWN_METHODS else "other"  # labels stay bounded
+            self.metrics.requests.labels(label, route, str(status)).inc()
+            self.metrics.latency.labels(label, route).observe(elapsed)
             access_log.info(
                 "request",
                 extra={
                     "request_id": rid,
+                    # the peer, or the address a trusted proxy forwarded (uvicorn's proxy headers)
+                    "client": (scope.get("client") or ("-",))[0],
                     "method": method,
                     # a job id is its caller's capability: jobs are logged by route only
                     "path": route if "{jobId}" in route else scope.get("path", ""),
