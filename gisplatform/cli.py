@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
+from gisplatform.cli_backup import backup_command, backups_command, restore_command
 from gisplatform.errors import GisPlatformError, LayerSpecError
 from gisplatform.i18n import current_language, locale_language, message, set_language
 from gisplatform.ingest.commands import export_command, import_command
@@ -30,6 +31,9 @@ app.add_typer(layers_app, name="layers")
 app.add_typer(db_app, name="db")
 app.command("import")(import_command)
 app.command("export")(export_command)
+db_app.command("backup")(backup_command)
+db_app.command("backups")(backups_command)
+db_app.command("restore")(restore_command)
 
 console = Console(soft_wrap=True)
 
@@ -190,13 +194,13 @@ def db_start() -> None:
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the embedded PostGIS cluster."""
-    from gisplatform.store.embedded import EmbeddedCluster
+    from gisplatform.store.database import embedded_cluster
 
     settings = _settings()
     if not settings.uses_embedded_db:
         console.print(say("external_not_managed"))
         return
-    EmbeddedCluster(settings.data_dir, settings.db_port, settings.db_name).stop()
+    embedded_cluster(settings).stop()
     console.print(f"[green]✓[/green] {say('database_stopped')}")
 
 

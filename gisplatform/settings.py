@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     )
     db_port: int = Field(default=54329, ge=1024, le=65535, description="embedded cluster port")
     db_name: str = Field(default="gisplatform", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    backup_repo: Path | None = Field(
+        default=None,
+        description="pgBackRest repository of the embedded cluster (default: backups/ in data_dir)",
+    )
     layers_dir: Path = Field(default_factory=_default_layers_dir)
     layer_schema: str = Field(default="gis", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     history_schema: str = Field(default="history", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
