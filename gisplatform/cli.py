@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from gisplatform.cli_backup import backup_command, backups_command, restore_command
+from gisplatform.cli_replica import replica_app
 from gisplatform.errors import GisPlatformError, LayerSpecError
 from gisplatform.i18n import current_language, locale_language, message, set_language
 from gisplatform.ingest.commands import export_command, import_command
@@ -34,6 +35,7 @@ app.command("export")(export_command)
 db_app.command("backup")(backup_command)
 db_app.command("backups")(backups_command)
 db_app.command("restore")(restore_command)
+db_app.add_typer(replica_app, name="replica")
 
 console = Console(soft_wrap=True)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +42,22 @@ class Settings(BaseSettings):
         default=None,
         description="pgBackRest repository of the embedded cluster (default: backups/ in data_dir)",
     )
+    replica_port: int | None = Field(
+        default=None,
+        ge=1024,
+        le=65535,
+        description="port of the embedded cluster's streaming replica (default: db_port + 1)",
+    )
+    replica_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "comma-separated URLs of read replicas as the API role (gisplatform_api); "
+            "the server reads from them and falls back to the primary"
+        ),
+    )
+    replica_max_lag_s: float = Field(
+        default=30.0, gt=0, description="a replica further behind than this is left out"
+    )
     layers_dir: Path = Field(default_factory=_default_layers_dir)
     layer_schema: str = Field(default="gis", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     history_schema: str = Field(default="history", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
@@ -59,7 +77,7 @@ class Settings(BaseSettings):
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
         description="the site's public root (e.g. https://gis.romny.gov.ua): every link uses it",
     )
-    trusted_hosts: list[str] | None = Field(
+    trusted_hosts: Annotated[list[str] | None, NoDecode] = Field(
         default=None,
         description=(
             "Host headers accepted (others get 400); default: the public URL's host "
@@ -76,12 +94,19 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
-    @field_validator("trusted_hosts", mode="before")
+    @field_validator("trusted_hosts", "replica_urls", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str) and not value.lstrip().startswith("["):
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def embedded_replica_port(self) -> int:
+        """Where ``db replica start`` puts the embedded cluster's replica."""
+        return self.replica_port or self.db_port + 1
 
     @property
     def uses_embedded_db(self) -> bool:

@@ -573,6 +573,32 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "{start} s)",
     },
     "restore_stop": {"uk": "PostgreSQL: {line}", "en": "PostgreSQL: {line}"},
+    # --- replica --------------------------------------------------------------------------
+    "replica_external": {
+        "uk": "з DATABASE_URL репліку налаштовують на сервері бази даних; серверу платформи "
+        "її адресу дає GISPLATFORM_REPLICA_URLS",
+        "en": "with DATABASE_URL the replica is set up on the database server; give its URL "
+        "to the platform's server in GISPLATFORM_REPLICA_URLS",
+    },
+    "replica_same_port": {
+        "uk": "репліка не може працювати на порту основної бази ({port})",
+        "en": "the replica cannot use the primary's port ({port})",
+    },
+    "replica_started": {
+        "uk": "репліка працює на порту {port} і отримує WAL з основної бази",
+        "en": "the replica runs on port {port}, streaming WAL from the primary",
+    },
+    "replica_stopped": {"uk": "репліку зупинено", "en": "replica stopped"},
+    "replica_lag": {
+        "uk": "відтворено до {replay} (основна: {primary}); відставання {lag_bytes} байт, "
+        "{lag_seconds} с",
+        "en": "replayed up to {replay} (primary: {primary}); behind by {lag_bytes} bytes, "
+        "{lag_seconds} s",
+    },
+    "replica_api_url": {
+        "uk": "для сервера (GISPLATFORM_REPLICA_URLS): {url}",
+        "en": "for the server (GISPLATFORM_REPLICA_URLS): {url}",
+    },
     # --- database -------------------------------------------------------------------------
     "cannot_create_roles": {
         "uk": "користувач DATABASE_URL не може створювати ролі (потрібен CREATEROLE): migrate "

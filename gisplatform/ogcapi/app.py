@@ -26,6 +26,7 @@ from gisplatform.ogcapi.records import (
     build_records_router,
     catalogue_collection,
 )
+from gisplatform.ogcapi.routing import ReadRouter, ReadRoutingMiddleware, ReplicaMetrics
 from gisplatform.ogcapi.tilemeta import TILES_CONFORMANCE
 from gisplatform.ogcapi.tiles import build_tiles_router
 from gisplatform.registry import LayerRegistry, load_registry
@@ -101,9 +102,19 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             )
             app.state.crs = CrsCatalogue(offered, {int(row[0]) for row in await cursor.fetchall()})
         app.state.pool = pool
+        router = ReadRouter(
+            pool,
+            settings.replica_urls,
+            settings.replica_max_lag_s,
+            app.state.replica_metrics,
+            configure=_configure,
+        )
+        await router.open()
+        app.state.read_router = router
         try:
             yield
         finally:
+            await router.close()
             await pool.close()
 
     return lifespan
@@ -123,6 +134,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.state.crs = CrsCatalogue(app.state.registry.hromada.offered_crs)
     app.state.stats = {}
     app.state.metrics = Metrics()
+    app.state.replica_metrics = ReplicaMetrics(app.state.metrics.registry)
     app.state.extra_conformance = [
         *RECORDS_CONFORMANCE,
         *TILES_CONFORMANCE,
@@ -148,6 +160,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     mount_webmap(app)
     install_error_handlers(app)
     # Links come from GISPLATFORM_PUBLIC_URL, else from the Host header: only trusted ones.
+    app.add_middleware(ReadRoutingMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
     return app

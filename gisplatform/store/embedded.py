@@ -72,6 +72,8 @@ _SETTINGS = {
     "max_wal_senders": "5",
     "hot_standby": "on",
     "unix_socket_permissions": "0700",
+    # WAL a stopped replica's slot may hold back before the primary lets it go
+    "max_slot_wal_keep_size": "2GB",
 }
 #: longest Unix socket path the kernel accepts (sun_path, including the NUL)
 _SOCKET_PATH_MAX = 107
@@ -172,6 +174,8 @@ class EmbeddedCluster:
         port: int,
         db_name: str = "gisplatform",
         backup_repo: Path | None = None,
+        *,
+        archive: bool = True,
     ) -> None:
         if not _DB_NAME_RE.match(db_name):
             raise ConfigurationError(f"invalid database name {db_name!r}")
@@ -191,6 +195,7 @@ class EmbeddedCluster:
         #: the pgBackRest stanza of this cluster
         self.stanza = db_name
         self.socket_dir = self._socket_dir()
+        self._archive = archive
 
     # -- public interface -------------------------------------------------------------------
 
@@ -223,7 +228,7 @@ class EmbeddedCluster:
     @property
     def archiving(self) -> bool:
         """True when the cluster archives WAL with pgBackRest (the program is installed)."""
-        return shutil.which("pgbackrest") is not None
+        return self._archive and shutil.which("pgbackrest") is not None
 
     def superuser_password(self) -> str:
         """The superuser's password (pgBackRest logs in with it through the socket)."""
@@ -329,10 +334,13 @@ class EmbeddedCluster:
             ) from exc
         return done.stdout
 
-    def _give_to_service_user(self, path: Path) -> None:
+    def give_to_service_user(self, path: Path) -> None:
+        """Make ``path`` the server's user's (when we are root)."""
         user = self._service_user()
         if user is not None:
             os.chown(path, user.pw_uid, user.pw_gid)
+
+    _give_to_service_user = give_to_service_user
 
     def _prepare_data_dir(self) -> None:
         """Create the data directory, owned by the server's user, and check it can reach it."""
