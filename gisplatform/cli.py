@@ -346,18 +346,36 @@ def map_export(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Server processes (default: one per core)."),
+    ] = None,
 ) -> None:
-    """Serve the web map (/), the OGC API (/ogc), health and metrics with uvicorn."""
+    """Serve the web map (/), the OGC API (/ogc), health and metrics with uvicorn.
+
+    Each worker gets a pool of GISPLATFORM_POOL_SIZE connections; workers × pool must fit in
+    the database's connection budget, checked before any worker starts.
+    """
+    import os
+
     import uvicorn
 
-    from gisplatform.ogcapi import create_app
+    from gisplatform.ogcapi.workers import connection_budget, default_workers, pool_size_for
 
     settings = _settings()
+    count = workers if workers is not None else default_workers()
+    budget = connection_budget(settings)
+    pool = pool_size_for(settings, count, budget)
+    # the workers read their settings from the environment, as this process did
+    os.environ["GISPLATFORM_POOL_SIZE"] = str(pool)
+    console.print(say("serving_workers", workers=count, pool=pool, budget=budget))
     proxies = settings.forwarded_allow_ips
     uvicorn.run(
-        create_app(settings),
+        "gisplatform.ogcapi.workers:app_factory",
+        factory=True,
         host=host,
         port=port,
+        workers=count,
         log_config=None,
         # X-Forwarded-For/-Proto are believed from GISPLATFORM_FORWARDED_ALLOW_IPS only.
         proxy_headers=bool(proxies),

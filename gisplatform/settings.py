@@ -58,6 +58,24 @@ class Settings(BaseSettings):
     replica_max_lag_s: float = Field(
         default=30.0, gt=0, description="a replica further behind than this is left out"
     )
+    pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="connections in each server worker's pool (default: 10, or the budget's share)",
+    )
+    db_connection_budget: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "connections all server workers may hold together (default: max_connections less "
+            "the superuser's reserve and db_reserved_connections)"
+        ),
+    )
+    db_reserved_connections: int = Field(
+        default=20,
+        ge=0,
+        description="connections left for migrations, imports, analyses, backups, replication",
+    )
     layers_dir: Path = Field(default_factory=_default_layers_dir)
     layer_schema: str = Field(default="gis", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     history_schema: str = Field(default="history", pattern=r"^[a-z_][a-z0-9_]{0,62}$")

@@ -130,7 +130,7 @@ def test_serve_believes_forwarded_headers_only_from_configured_proxies(
 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda _app, **kwargs: seen.update(kwargs))
-    env = {"GISPLATFORM_FORWARDED_ALLOW_IPS": proxies}
+    env = {"GISPLATFORM_FORWARDED_ALLOW_IPS": proxies, "GISPLATFORM_DB_CONNECTION_BUDGET": "50"}
     result = CliRunner().invoke(app, ["serve"], env=env)
     assert result.exit_code == 0, result.output
     assert (seen["proxy_headers"], seen["forwarded_allow_ips"]) == expected

@@ -573,6 +573,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "{start} s)",
     },
     "restore_stop": {"uk": "PostgreSQL: {line}", "en": "PostgreSQL: {line}"},
+    # --- server workers -------------------------------------------------------------------
+    "workers_at_least_one": {
+        "uk": "потрібен принаймні один робочий процес (--workers)",
+        "en": "at least one worker is needed (--workers)",
+    },
+    "workers_over_budget": {
+        "uk": "{workers} робочих процесів × пул {pool} = {total} з'єднань, а база дозволяє "
+        "серверу {budget}: зменште --workers або GISPLATFORM_POOL_SIZE, або збільште "
+        "max_connections (GISPLATFORM_DB_CONNECTION_BUDGET задає бюджет явно)",
+        "en": "{workers} workers × a pool of {pool} = {total} connections, but the database "
+        "allows the server {budget}: lower --workers or GISPLATFORM_POOL_SIZE, or raise "
+        "max_connections (GISPLATFORM_DB_CONNECTION_BUDGET sets the budget explicitly)",
+    },
+    "serving_workers": {
+        "uk": "робочих процесів: {workers}, пул кожного: {pool} з'єднань (бюджет {budget})",
+        "en": "workers: {workers}, pool of each: {pool} connections (budget {budget})",
+    },
     # --- replica --------------------------------------------------------------------------
     "replica_external": {
         "uk": "з DATABASE_URL репліку налаштовують на сервері бази даних; серверу платформи "

@@ -87,7 +87,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         pool = AsyncConnectionPool(
             url,
             min_size=1,
-            max_size=POOL_MAX_SIZE,
+            max_size=settings.pool_size or POOL_MAX_SIZE,
             kwargs={"autocommit": True},
             configure=_configure,
             open=False,
