@@ -186,3 +186,23 @@ def test_restore_refuses_unknown_backup_and_early_time(embedded: Settings) -> No
     assert "20000101-000000F" in out
     out = _cli(embedded, "restore", "--to-time", "2000-01-01T00:00:00Z", "--force", code=1)
     assert "earlier" in out
+
+
+def test_backup_and_archive_age_in_metrics(embedded: Settings, registry: LayerRegistry) -> None:
+    import httpx
+
+    from gisplatform.ogcapi import create_app
+    from tests import live
+
+    with live.live_server(create_app(embedded, registry)) as root:
+        text = httpx.get(f"{root}/metrics", timeout=10).text
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert 0 <= values["gisplatform_backup_age_seconds"] < 600
+    assert 0 <= values["gisplatform_wal_archive_age_seconds"] < 600
+    assert values["gisplatform_wal_archive_failures"] == 0
+    assert values['gisplatform_db_pool_waiting{pool="primary"}'] == 0
+    assert values['gisplatform_db_pool_size{pool="primary"}'] >= 1

@@ -20,6 +20,7 @@ from gisplatform.ogcapi.crs import CrsCatalogue
 from gisplatform.ogcapi.errors import install_error_handlers
 from gisplatform.ogcapi.features import build_features_router
 from gisplatform.ogcapi.observability import AccessLogMiddleware, Metrics, build_ops_router
+from gisplatform.ogcapi.opsmetrics import OpsMetrics
 from gisplatform.ogcapi.processes import PROCESSES_CONFORMANCE, build_processes_router
 from gisplatform.ogcapi.records import (
     RECORDS_CONFORMANCE,
@@ -135,6 +136,12 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.state.stats = {}
     app.state.metrics = Metrics()
     app.state.replica_metrics = ReplicaMetrics(app.state.metrics.registry)
+    app.state.ops_metrics = OpsMetrics(app.state.metrics.registry)
+    if settings.uses_embedded_db:
+        from gisplatform.store.database import embedded_cluster
+
+        cluster = embedded_cluster(settings)
+        app.state.ops_metrics.backup_repo = (cluster.backup_repo, cluster.stanza)
     app.state.extra_conformance = [
         *RECORDS_CONFORMANCE,
         *TILES_CONFORMANCE,
