@@ -18,11 +18,18 @@ import httpx
 import psycopg
 import pytest
 from psycopg import sql
+from starlette.requests import Request
 from typer.testing import CliRunner
 
 from gisplatform.cli import app
 from gisplatform.ogcapi import create_app
-from gisplatform.ogcapi.routing import LSN_HEADER, SERVED_BY_HEADER
+from gisplatform.ogcapi.routing import (
+    LSN_COOKIE,
+    LSN_HEADER,
+    SERVED_BY_HEADER,
+    mark_writer,
+    read_pool,
+)
 from gisplatform.registry import Access, LayerRegistry
 from gisplatform.settings import Settings
 from gisplatform.store.database import database_url, embedded_cluster
@@ -85,7 +92,18 @@ def server(primary: Settings, registry: LayerRegistry) -> Iterator[str]:
     settings = primary.model_copy(
         update={"replica_urls": [status["api_url"]], "replica_max_lag_s": 5.0}
     )
-    with live.live_server(create_app(settings, registry)) as root:
+    platform = create_app(settings, registry)
+
+    async def writer(request: Request) -> dict[str, str]:
+        """What an editing endpoint will do: mark the request, then use its pool."""
+        mark_writer(request)
+        async with read_pool(request).connection() as conn:
+            cursor = await conn.execute("SELECT pg_is_in_recovery()")
+            row = await cursor.fetchone()
+        return {"in_recovery": str(row[0] if row else None)}
+
+    platform.add_api_route("/_test/writer", writer, methods=["GET"])
+    with live.live_server(platform) as root:
         yield root
 
 
@@ -152,6 +170,23 @@ def test_write_on_primary_is_read_through_the_replica(
         ahead = _matched(client, server, layer, **{LSN_HEADER: "FF/0"})
         assert ahead.headers[SERVED_BY_HEADER] == "primary"
         assert ahead.json()["numberMatched"] == before - 1
+
+
+def test_a_marked_writer_uses_the_primary_and_gets_its_lsn(
+    server: str, registry: LayerRegistry
+) -> None:
+    layer = _layer(registry)
+    with httpx.Client(timeout=10) as client:
+        _wait_replica_serves(client, server, layer)
+        wrote = client.get(f"{server}/_test/writer")
+        assert wrote.status_code == 200
+        assert wrote.json() == {"in_recovery": "False"}
+        assert wrote.headers[SERVED_BY_HEADER] == "primary"
+        lsn = wrote.headers[LSN_HEADER]
+        assert client.cookies[LSN_COOKIE] == lsn
+        # the cookie now travels with every read: served by whoever has replayed the write
+        after = _matched(client, server, layer)
+        assert after.status_code == 200
 
 
 def test_lag_in_metrics(server: str) -> None:

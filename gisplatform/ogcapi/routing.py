@@ -270,8 +270,9 @@ class ReadRoutingMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        router: ReadRouter | None = getattr(scope.get("app").state, "read_router", None)  # type: ignore[union-attr]
-        if scope["type"] != "http" or router is None:
+        app = scope.get("app") if scope["type"] == "http" else None
+        router: ReadRouter | None = getattr(getattr(app, "state", None), "read_router", None)
+        if router is None:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
