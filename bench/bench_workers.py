@@ -46,6 +46,16 @@ def _get(url: str) -> bytes:
         return bytes(response.read())
 
 
+def _tile_cache_hits(url: str, times: int) -> int:
+    """How many of ``times`` fetches (each on a new connection, so any worker) hit the cache."""
+    hits = 0
+    for _ in range(times):
+        with urllib.request.urlopen(url, timeout=10) as response:
+            response.read()
+            hits += response.headers.get("X-Tile-Cache") == "hit"
+    return hits
+
+
 def _wait_ready(root: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -89,6 +99,7 @@ def main() -> None:
     import json
 
     results: dict[int, dict[str, float]] = {}
+    hit_ratios: dict[int, tuple[float, float]] = {}
     try:
         for count in [int(n) for n in args.workers.split(",")]:
             process = subprocess.Popen(
@@ -105,9 +116,12 @@ def main() -> None:
                     "single item": root + f"/ogc/collections/shelters/items/{item}",
                     "warm tile": root + TILE,
                 }
+                cold = _tile_cache_hits(urls["warm tile"], 20)  # the first fetches warm it
                 for url in urls.values():  # warm every worker's caches
                     for _ in range(20):
                         _get(url)
+                warm = _tile_cache_hits(urls["warm tile"], 40)
+                hit_ratios[count] = (cold / 20, warm / 40)
                 results[count] = {name: _wrk(url, args.seconds) for name, url in urls.items()}
             finally:
                 process.terminate()
@@ -128,6 +142,11 @@ def main() -> None:
         if len(counts) > 1:
             row += f"  {results[counts[-1]][name] / results[counts[0]][name]:.2f}x"
         print(row)
+    for count, (cold, warm) in sorted(hit_ratios.items()):
+        print(
+            f"tile cache, {count} worker(s): hit ratio {cold:.2f} over the first 20 fetches "
+            f"(each worker renders the tile once), {warm:.2f} once warm"
+        )
 
 
 if __name__ == "__main__":
