@@ -162,6 +162,16 @@ def test_restore_drill_to_a_moment(embedded: Settings, registry: LayerRegistry) 
     assert restored == at_t, "the restored state differs from the state at T"
     assert restored[dropped] is not None and dropped in populated
 
+    # the restore's recovery target is gone, so no later copy (a replica) stops at it
+    with psycopg.connect(embedded_cluster(embedded).login_url()) as conn:
+        row = conn.execute(
+            "SELECT pg_is_in_recovery(), (SELECT count(*) FROM pg_file_settings"
+            " WHERE name LIKE 'recovery_target%%' OR name = 'restore_command')"
+        ).fetchone()
+    assert row == (False, 0)
+    auto_conf = embedded_cluster(embedded).pgdata / "postgresql.auto.conf"
+    assert "recovery_target" not in auto_conf.read_text()
+
     state = archive_state(embedded_cluster(embedded))
     assert state is not None
     # The drill's own loss: none (T was reached exactly); the bound for a lost disk is the
@@ -179,6 +189,26 @@ def test_restore_drill_to_a_moment(embedded: Settings, registry: LayerRegistry) 
     listed = json.loads(_cli(embedded, "backups", "--json"))
     assert [b["type"] for b in listed["backups"]] == ["full", "incr"]
     assert listed["archive"]["last_archived_wal"]
+
+
+def test_a_replica_of_a_restored_cluster_stays_a_standby(embedded: Settings) -> None:
+    from gisplatform.store.replica import replica_cluster, start_replica
+
+    primary = embedded_cluster(embedded)
+    port = free_port()
+    start_replica(primary, port)
+    replica = replica_cluster(primary, port)
+    try:
+        with psycopg.connect(primary.login_url(), autocommit=True) as conn:
+            conn.execute("SELECT pg_switch_wal()")  # past any old recovery target
+        time.sleep(2)
+        url = replica.status().url
+        assert url is not None
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+        assert row == (True,)
+    finally:
+        replica.stop()
 
 
 def test_restore_refuses_unknown_backup_and_early_time(embedded: Settings) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
+from psycopg import sql
 
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable, GisPlatformError
 from gisplatform.i18n import message
@@ -205,6 +206,32 @@ def _recovery_stop(cluster: EmbeddedCluster, log_offset: int) -> str | None:
     return "; ".join(hits) or None
 
 
+#: what pgBackRest's restore writes into postgresql.auto.conf; left there, a later copy of the
+#: cluster (a replica's base backup) would stop at the old target and promote itself
+RECOVERY_SETTINGS = (
+    "restore_command",
+    "recovery_target",
+    "recovery_target_action",
+    "recovery_target_inclusive",
+    "recovery_target_lsn",
+    "recovery_target_name",
+    "recovery_target_time",
+    "recovery_target_timeline",
+    "recovery_target_xid",
+)
+
+
+def _clear_recovery_settings(cluster: EmbeddedCluster) -> None:
+    """Remove the restore's recovery settings once the cluster has been promoted."""
+    url = cluster.status().url
+    if url is None:
+        return
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        for name in RECOVERY_SETTINGS:
+            conn.execute(sql.SQL("ALTER SYSTEM RESET {}").format(sql.Identifier(name)))
+        conn.execute("SELECT pg_reload_conf()")
+
+
 def _wait_promoted(cluster: EmbeddedCluster) -> None:
     """Wait until the restored server has finished its recovery and accepts writes."""
     deadline = time.monotonic() + _PROMOTE_TIMEOUT_S
@@ -284,6 +311,7 @@ def restore(
             cluster.start()
         raise
     started = time.monotonic()
+    _clear_recovery_settings(cluster)
     cluster.start()  # the usual checks (roles' passwords, database, stanza) on the new data
     _remove_tree(cluster, old)
     return RestoreReport(

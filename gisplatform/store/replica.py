@@ -114,11 +114,23 @@ def start_replica(primary: EmbeddedCluster, port: int) -> ReplicaStatus:
             ],
             {"PGPASSWORD": password},
         )
+        _drop_recovery_targets(scratch / "postgresql.auto.conf")
         scratch.rename(replica.pgdata)
         shutil.copy2(primary.conn_file, replica.conn_file)
         replica.conn_file.chmod(0o600)
     replica.wait_started()
     return replica_status(primary, port)
+
+
+def _drop_recovery_targets(auto_conf: Path) -> None:
+    """A standby follows the primary for ever: no recovery target copied from the primary
+    (a primary restored before ``backup.restore`` cleared them may still carry one)."""
+    if not auto_conf.is_file():
+        return
+    lines = auto_conf.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if not line.lstrip().startswith("recovery_target")]
+    if kept != lines:
+        auto_conf.write_text("".join(kept))
 
 
 def stop_replica(primary: EmbeddedCluster, port: int) -> None:
