@@ -34,6 +34,7 @@ def test_budget_from_the_server(settings: object) -> None:
     from gisplatform.settings import Settings
 
     assert isinstance(settings, Settings)
+    settings = settings.model_copy(update={"pool_size": None})
     budget = connection_budget(settings)
     with psycopg.connect(settings.database_url or "") as conn:
         row = conn.execute(
