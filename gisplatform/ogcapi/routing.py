@@ -25,7 +25,6 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -349,9 +348,3 @@ async def _primary_lsn(pool: AsyncConnectionPool) -> str | None:
     except (psycopg.Error, TimeoutError):
         return None
     return str(row[0]) if row else None
-
-
-def replica_label(url: str) -> str:
-    """``host:port`` of a replica URL, for logs (no password)."""
-    parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port or 5432}"
