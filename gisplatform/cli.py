@@ -12,6 +12,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
+from gisplatform.cli_backup import backup_command, backups_command, restore_command
+from gisplatform.cli_replica import replica_app
 from gisplatform.errors import GisPlatformError, LayerSpecError
 from gisplatform.i18n import current_language, locale_language, message, set_language
 from gisplatform.ingest.commands import export_command, import_command
@@ -30,6 +32,10 @@ app.add_typer(layers_app, name="layers")
 app.add_typer(db_app, name="db")
 app.command("import")(import_command)
 app.command("export")(export_command)
+db_app.command("backup")(backup_command)
+db_app.command("backups")(backups_command)
+db_app.command("restore")(restore_command)
+db_app.add_typer(replica_app, name="replica")
 
 console = Console(soft_wrap=True)
 
@@ -190,13 +196,13 @@ def db_start() -> None:
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the embedded PostGIS cluster."""
-    from gisplatform.store.embedded import EmbeddedCluster
+    from gisplatform.store.database import embedded_cluster
 
     settings = _settings()
     if not settings.uses_embedded_db:
         console.print(say("external_not_managed"))
         return
-    EmbeddedCluster(settings.data_dir, settings.db_port, settings.db_name).stop()
+    embedded_cluster(settings).stop()
     console.print(f"[green]✓[/green] {say('database_stopped')}")
 
 
@@ -340,18 +346,36 @@ def map_export(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Server processes (default: one per core)."),
+    ] = None,
 ) -> None:
-    """Serve the web map (/), the OGC API (/ogc), health and metrics with uvicorn."""
+    """Serve the web map (/), the OGC API (/ogc), health and metrics with uvicorn.
+
+    Each worker gets a pool of GISPLATFORM_POOL_SIZE connections; workers × pool must fit in
+    the database's connection budget, checked before any worker starts.
+    """
+    import os
+
     import uvicorn
 
-    from gisplatform.ogcapi import create_app
+    from gisplatform.ogcapi.workers import connection_budget, default_workers, pool_size_for
 
     settings = _settings()
+    count = workers if workers is not None else default_workers()
+    budget = connection_budget(settings)
+    pool = pool_size_for(settings, count, budget)
+    # the workers read their settings from the environment, as this process did
+    os.environ["GISPLATFORM_POOL_SIZE"] = str(pool)
+    console.print(say("serving_workers", workers=count, pool=pool, budget=budget))
     proxies = settings.forwarded_allow_ips
     uvicorn.run(
-        create_app(settings),
+        "gisplatform.ogcapi.workers:app_factory",
+        factory=True,
         host=host,
         port=port,
+        workers=count,
         log_config=None,
         # X-Forwarded-For/-Proto are believed from GISPLATFORM_FORWARDED_ALLOW_IPS only.
         proxy_headers=bool(proxies),

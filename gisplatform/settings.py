@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +38,44 @@ class Settings(BaseSettings):
     )
     db_port: int = Field(default=54329, ge=1024, le=65535, description="embedded cluster port")
     db_name: str = Field(default="gisplatform", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    backup_repo: Path | None = Field(
+        default=None,
+        description="pgBackRest repository of the embedded cluster (default: backups/ in data_dir)",
+    )
+    replica_port: int | None = Field(
+        default=None,
+        ge=1024,
+        le=65535,
+        description="port of the embedded cluster's streaming replica (default: db_port + 1)",
+    )
+    replica_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "comma-separated URLs of read replicas as the API role (gisplatform_api); "
+            "the server reads from them and falls back to the primary"
+        ),
+    )
+    replica_max_lag_s: float = Field(
+        default=30.0, gt=0, description="a replica further behind than this is left out"
+    )
+    pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="connections in each server worker's pool (default: 10, or the budget's share)",
+    )
+    db_connection_budget: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "connections all server workers may hold together (default: max_connections less "
+            "the superuser's reserve and db_reserved_connections)"
+        ),
+    )
+    db_reserved_connections: int = Field(
+        default=20,
+        ge=0,
+        description="connections left for migrations, imports, analyses, backups, replication",
+    )
     layers_dir: Path = Field(default_factory=_default_layers_dir)
     layer_schema: str = Field(default="gis", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     history_schema: str = Field(default="history", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
@@ -55,7 +95,7 @@ class Settings(BaseSettings):
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
         description="the site's public root (e.g. https://gis.romny.gov.ua): every link uses it",
     )
-    trusted_hosts: list[str] | None = Field(
+    trusted_hosts: Annotated[list[str] | None, NoDecode] = Field(
         default=None,
         description=(
             "Host headers accepted (others get 400); default: the public URL's host "
@@ -91,12 +131,19 @@ class Settings(BaseSettings):
         """The allowed job callback URL prefixes (none by default)."""
         return tuple(p.strip() for p in self.jobs_subscribers.split(",") if p.strip())
 
-    @field_validator("trusted_hosts", mode="before")
+    @field_validator("trusted_hosts", "replica_urls", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str) and not value.lstrip().startswith("["):
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def embedded_replica_port(self) -> int:
+        """Where ``db replica start`` puts the embedded cluster's replica."""
+        return self.replica_port or self.db_port + 1
 
     @property
     def uses_embedded_db(self) -> bool:

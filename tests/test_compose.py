@@ -234,7 +234,13 @@ def test_database_url_uses_defaults_when_unset(raw_compose: dict[str, Any]) -> N
 
 def test_db_service(compose: dict[str, Any]) -> None:
     db = compose["services"]["db"]
-    assert db["image"].startswith("postgis/postgis:")
+    # the official PostGIS image with pgBackRest added (docker/pgbackrest/Dockerfile)
+    assert db["build"]["args"]["POSTGIS_IMAGE"].startswith("postgis/postgis:")
+    dockerfile = (ROOT / db["build"]["context"] / "Dockerfile").read_text(encoding="utf-8")
+    assert "FROM ${POSTGIS_IMAGE}" in dockerfile and "pgbackrest" in dockerfile
+    assert (ROOT / db["build"]["context"] / "pgbackrest.conf").is_file()
+    assert "archive_mode=on" in db["command"]
+    assert any(c.startswith("archive_command=pgbackrest ") for c in db["command"])
     health = db["healthcheck"]
     test = health["test"]
     assert "pg_isready" in (test if isinstance(test, str) else " ".join(test))
@@ -242,6 +248,18 @@ def test_db_service(compose: dict[str, Any]) -> None:
     assert volume in compose["volumes"], "database files must live in a named volume"
     assert target == "/var/lib/postgresql/data"
     assert db.get("restart") in {"always", "unless-stopped"}
+
+
+def test_backup_service_shares_data_repository_and_socket(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    backup, db = services["backup"], services["db"]
+    assert backup["image"] == db["image"]
+    assert set(backup["volumes"]) == set(db["volumes"])
+    targets = {v.partition(":")[2] for v in backup["volumes"]}
+    assert {"/var/lib/postgresql/data", "/var/lib/pgbackrest", "/var/run/postgresql"} <= targets
+    assert backup["depends_on"]["db"]["condition"] == "service_healthy"
+    script = backup["command"][0]
+    assert "stanza-create" in script and "backup --type=" in script
 
 
 def test_app_waits_for_healthy_db_and_migrations(compose: dict[str, Any]) -> None:

@@ -114,9 +114,14 @@ def test_start_status_and_postgis(cluster: EmbeddedCluster) -> None:
         assert row == ("POINT(33.4746 50.7515)", 4326, 33.4746, 50.7515)
         settings = conn.execute(
             "SELECT current_setting('listen_addresses'), current_setting('shared_buffers'),"
-            " current_setting('unix_socket_directories'), current_setting('fsync')"
+            " current_setting('unix_socket_directories'), current_setting('fsync'),"
+            " current_setting('archive_mode'), current_setting('wal_level')"
         ).fetchone()
-        assert settings == ("127.0.0.1", "256MB", "", "on")
+        # the only socket is private to the server's user (pgBackRest connects through it)
+        socket_dir = str(cluster.socket_dir)
+        assert settings == ("127.0.0.1", "256MB", socket_dir, "on", "on", "replica")
+        assert cluster.socket_dir.stat().st_mode & 0o777 == 0o700
+        assert (cluster.backup_repo / "backup" / cluster.stanza).is_dir()
 
 
 def test_start_twice_is_idempotent_and_fast(cluster: EmbeddedCluster) -> None:

@@ -130,7 +130,9 @@ def test_serve_believes_forwarded_headers_only_from_configured_proxies(
 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda _app, **kwargs: seen.update(kwargs))
-    env = {"GISPLATFORM_FORWARDED_ALLOW_IPS": proxies}
+    # serve hands the workers their pool size in the environment; undone after the test
+    monkeypatch.setenv("GISPLATFORM_POOL_SIZE", "5")
+    env = {"GISPLATFORM_FORWARDED_ALLOW_IPS": proxies, "GISPLATFORM_DB_CONNECTION_BUDGET": "50"}
     result = CliRunner().invoke(app, ["serve"], env=env)
     assert result.exit_code == 0, result.output
     assert (seen["proxy_headers"], seen["forwarded_allow_ips"]) == expected

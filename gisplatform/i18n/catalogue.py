@@ -483,6 +483,139 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "записано {path} ({megabytes} МБ)",
         "en": "wrote {path} ({megabytes} MB)",
     },
+    # --- backups and restore --------------------------------------------------------------
+    "backup_no_pgbackrest": {
+        "uk": "pgBackRest не встановлено: apt-get install pgbackrest (або scripts/bootstrap.sh), "
+        "потім `gisplatform db stop` і `gisplatform db start`, щоб увімкнути архівування WAL",
+        "en": "pgBackRest is not installed: apt-get install pgbackrest (or run "
+        "scripts/bootstrap.sh), then `gisplatform db stop` and `gisplatform db start` to turn "
+        "on WAL archiving",
+    },
+    "backup_bad_type": {
+        "uk": "невідомий тип резервної копії {kind}: full, diff або incr",
+        "en": "unknown backup type {kind}: full, diff or incr",
+    },
+    "backup_not_found_after": {
+        "uk": "pgBackRest завершив роботу, але нової резервної копії в сховищі немає",
+        "en": "pgBackRest finished but the repository holds no new backup",
+    },
+    "backup_external": {
+        "uk": "з DATABASE_URL резервні копії робить pgBackRest на сервері бази даних (у "
+        "docker-compose.yml — служба backup); див. README, розділ «Резервні копії»",
+        "en": "with DATABASE_URL, pgBackRest on the database server takes the backups (the "
+        "backup service in docker-compose.yml); see the README, section Backups",
+    },
+    "backup_taken": {
+        "uk": "резервну копію {label} ({kind}) зроблено за {seconds} с: база {database}, "
+        "у сховищі додалося {stored}",
+        "en": "backup {label} ({kind}) taken in {seconds} s: database {database}, "
+        "{stored} added to the repository",
+    },
+    "backups_none": {
+        "uk": "у сховищі {repo} ще немає резервних копій: `gisplatform db backup`",
+        "en": "the repository {repo} holds no backups yet: `gisplatform db backup`",
+    },
+    "backups_title": {"uk": "Резервні копії в {repo}", "en": "Backups in {repo}"},
+    "col_backup": {"uk": "Копія", "en": "Backup"},
+    "col_type": {"uk": "Тип", "en": "Type"},
+    "col_finished": {"uk": "Завершено (UTC)", "en": "Finished (UTC)"},
+    "col_seconds": {"uk": "Тривалість, с", "en": "Took, s"},
+    "col_database_size": {"uk": "База", "en": "Database"},
+    "col_stored": {"uk": "У сховищі", "en": "Stored"},
+    "archive_state": {
+        "uk": "останній сегмент WAL в архіві: {wal} о {at} ({ago} с тому); невдалих спроб: "
+        "{failed}. RPO: не більше {timeout} с записів (archive_timeout)",
+        "en": "last WAL segment archived: {wal} at {at} ({ago} s ago); failed attempts: "
+        "{failed}. RPO: at most {timeout} s of writes (archive_timeout)",
+    },
+    "archive_nothing_yet": {
+        "uk": "жодного сегмента WAL ще не заархівовано",
+        "en": "no WAL segment archived yet",
+    },
+    "restore_bad_time": {
+        "uk": "{value} — не момент часу (приклад: 2026-12-01T20:15:00+02:00)",
+        "en": "{value} is not a moment in time (e.g. 2026-12-01T20:15:00+02:00)",
+    },
+    "restore_no_backups": {
+        "uk": "немає резервної копії, з якої відновити: спершу `gisplatform db backup`",
+        "en": "there is no backup to restore from: run `gisplatform db backup` first",
+    },
+    "restore_one_target": {
+        "uk": "вкажіть або --to-time, або --to-backup, не обидва",
+        "en": "give either --to-time or --to-backup, not both",
+    },
+    "restore_unknown_backup": {
+        "uk": "у сховищі немає копії {label} (див. `gisplatform db backups`)",
+        "en": "the repository holds no backup {label} (see `gisplatform db backups`)",
+    },
+    "restore_before_backups": {
+        "uk": "цей момент раніший за найстарішу копію (завершено {first})",
+        "en": "that moment is earlier than the oldest backup (finished {first})",
+    },
+    "restore_not_promoted": {
+        "uk": "відновлений кластер не завершив відновлення; див. {log}",
+        "en": "the restored cluster did not finish its recovery; see {log}",
+    },
+    "restore_running": {
+        "uk": "база даних у {path} працює: відновлення замінить її дані; додайте --force, "
+        "якщо саме цього ви хочете",
+        "en": "the database in {path} is running and a restore replaces its data; add --force "
+        "if that is what you want",
+    },
+    "restore_done": {
+        "uk": "відновлено ({target}) з копії {label}",
+        "en": "restored ({target}) from backup {label}",
+    },
+    "restore_rto": {
+        "uk": "RTO цього відновлення: {total} с (pgBackRest {restore} с, запуск і повторення "
+        "WAL {start} с)",
+        "en": "RTO of this restore: {total} s (pgBackRest {restore} s, start and WAL replay "
+        "{start} s)",
+    },
+    "restore_stop": {"uk": "PostgreSQL: {line}", "en": "PostgreSQL: {line}"},
+    # --- server workers -------------------------------------------------------------------
+    "workers_at_least_one": {
+        "uk": "потрібен принаймні один робочий процес (--workers)",
+        "en": "at least one worker is needed (--workers)",
+    },
+    "workers_over_budget": {
+        "uk": "{workers} робочих процесів × пул {pool} = {total} з'єднань, а база дозволяє "
+        "серверу {budget}: зменште --workers або GISPLATFORM_POOL_SIZE, або збільште "
+        "max_connections (GISPLATFORM_DB_CONNECTION_BUDGET задає бюджет явно)",
+        "en": "{workers} workers × a pool of {pool} = {total} connections, but the database "
+        "allows the server {budget}: lower --workers or GISPLATFORM_POOL_SIZE, or raise "
+        "max_connections (GISPLATFORM_DB_CONNECTION_BUDGET sets the budget explicitly)",
+    },
+    "serving_workers": {
+        "uk": "робочих процесів: {workers}, пул кожного: {pool} з'єднань (бюджет {budget})",
+        "en": "workers: {workers}, pool of each: {pool} connections (budget {budget})",
+    },
+    # --- replica --------------------------------------------------------------------------
+    "replica_external": {
+        "uk": "з DATABASE_URL репліку налаштовують на сервері бази даних; серверу платформи "
+        "її адресу дає GISPLATFORM_REPLICA_URLS",
+        "en": "with DATABASE_URL the replica is set up on the database server; give its URL "
+        "to the platform's server in GISPLATFORM_REPLICA_URLS",
+    },
+    "replica_same_port": {
+        "uk": "репліка не може працювати на порту основної бази ({port})",
+        "en": "the replica cannot use the primary's port ({port})",
+    },
+    "replica_started": {
+        "uk": "репліка працює на порту {port} і отримує WAL з основної бази",
+        "en": "the replica runs on port {port}, streaming WAL from the primary",
+    },
+    "replica_stopped": {"uk": "репліку зупинено", "en": "replica stopped"},
+    "replica_lag": {
+        "uk": "відтворено до {replay} (основна: {primary}); відставання {lag_bytes} байт, "
+        "{lag_seconds} с",
+        "en": "replayed up to {replay} (primary: {primary}); behind by {lag_bytes} bytes, "
+        "{lag_seconds} s",
+    },
+    "replica_api_url": {
+        "uk": "для сервера (GISPLATFORM_REPLICA_URLS): {url}",
+        "en": "for the server (GISPLATFORM_REPLICA_URLS): {url}",
+    },
     # --- database -------------------------------------------------------------------------
     "cannot_create_roles": {
         "uk": "користувач DATABASE_URL не може створювати ролі (потрібен CREATEROLE): migrate "

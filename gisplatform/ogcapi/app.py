@@ -20,12 +20,14 @@ from gisplatform.ogcapi.crs import CrsCatalogue
 from gisplatform.ogcapi.errors import install_error_handlers
 from gisplatform.ogcapi.features import build_features_router
 from gisplatform.ogcapi.observability import AccessLogMiddleware, Metrics, build_ops_router
+from gisplatform.ogcapi.opsmetrics import OpsMetrics
 from gisplatform.ogcapi.processes import PROCESSES_CONFORMANCE, build_processes_router
 from gisplatform.ogcapi.records import (
     RECORDS_CONFORMANCE,
     build_records_router,
     catalogue_collection,
 )
+from gisplatform.ogcapi.routing import ReadRouter, ReadRoutingMiddleware, ReplicaMetrics
 from gisplatform.ogcapi.tilemeta import TILES_CONFORMANCE
 from gisplatform.ogcapi.tiles import build_tiles_router
 from gisplatform.registry import LayerRegistry, load_registry
@@ -86,7 +88,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         pool = AsyncConnectionPool(
             url,
             min_size=1,
-            max_size=POOL_MAX_SIZE,
+            max_size=settings.pool_size or POOL_MAX_SIZE,
             kwargs={"autocommit": True},
             configure=_configure,
             open=False,
@@ -101,9 +103,19 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             )
             app.state.crs = CrsCatalogue(offered, {int(row[0]) for row in await cursor.fetchall()})
         app.state.pool = pool
+        router = ReadRouter(
+            pool,
+            settings.replica_urls,
+            settings.replica_max_lag_s,
+            app.state.replica_metrics,
+            configure=_configure,
+        )
+        await router.open()
+        app.state.read_router = router
         try:
             yield
         finally:
+            await router.close()
             await pool.close()
 
     return lifespan
@@ -123,6 +135,13 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.state.crs = CrsCatalogue(app.state.registry.hromada.offered_crs)
     app.state.stats = {}
     app.state.metrics = Metrics()
+    app.state.replica_metrics = ReplicaMetrics(app.state.metrics.registry)
+    app.state.ops_metrics = OpsMetrics(app.state.metrics.registry)
+    if settings.uses_embedded_db:
+        from gisplatform.store.database import embedded_cluster
+
+        cluster = embedded_cluster(settings)
+        app.state.ops_metrics.backup_repo = (cluster.backup_repo, cluster.stanza)
     app.state.extra_conformance = [
         *RECORDS_CONFORMANCE,
         *TILES_CONFORMANCE,
@@ -148,6 +167,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     mount_webmap(app)
     install_error_handlers(app)
     # Links come from GISPLATFORM_PUBLIC_URL, else from the Host header: only trusted ones.
+    app.add_middleware(ReadRoutingMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
     return app

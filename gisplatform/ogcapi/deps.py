@@ -31,9 +31,11 @@ def get_registry(request: Request) -> LayerRegistry:
 
 
 async def get_pool(request: Request) -> AsyncConnectionPool:
-    """The connection pool; every connection runs as the read-only public role."""
-    pool: AsyncConnectionPool = request.app.state.pool
-    return pool
+    """The pool this request reads from (a replica or the primary, see ``routing``); every
+    connection runs as the read-only public role."""
+    from gisplatform.ogcapi.routing import read_pool
+
+    return read_pool(request)
 
 
 async def get_crs(request: Request) -> CrsCatalogue:

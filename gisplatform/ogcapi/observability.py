@@ -116,6 +116,12 @@ def build_ops_router() -> APIRouter:
 
     @router.get("/metrics")
     async def metrics(request: Request) -> Response:
+        ops = getattr(request.app.state, "ops_metrics", None)
+        router_ = getattr(request.app.state, "read_router", None)
+        if ops is not None and router_ is not None:
+            pools = {"primary": router_.primary}
+            pools.update({r.name: r.pool for r in router_.replicas})
+            await ops.refresh(pools)
         registry: CollectorRegistry = request.app.state.metrics.registry
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -20,6 +20,7 @@ from gisplatform.ogcapi.deps import FormatDep, Lang, LangDep, public_link
 from gisplatform.ogcapi.html import render_page, words_for
 from gisplatform.ogcapi.htmlvalues import moment, plain
 from gisplatform.ogcapi.metapages import collection_crumbs, extent_text, record_rows
+from gisplatform.ogcapi.routing import read_pool
 from gisplatform.ogcapi.tilemeta import REL_TILESETS_VECTOR
 from gisplatform.ogcapi.tilequeries import LayerSummary, SummaryCache
 from gisplatform.registry import Access, LayerRegistry, LayerSpec
@@ -180,7 +181,7 @@ def build_records_router() -> APIRouter:
     async def summaries_of(request: Request, specs: list[LayerSpec]) -> dict[str, LayerSummary]:
         settings = getattr(request.app.state, "settings", None)
         history = str(getattr(settings, "history_schema", "history"))
-        async with request.app.state.pool.connection() as conn:
+        async with read_pool(request).connection() as conn:
             return await summaries.get(conn, specs, history)
 
     @router.get(f"/collections/{CATALOGUE_ID}", name="catalogue_collection")

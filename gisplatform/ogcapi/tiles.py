@@ -28,6 +28,7 @@ from gisplatform.errors import InvalidParameter
 from gisplatform.i18n import message
 from gisplatform.ogcapi import tilemeta
 from gisplatform.ogcapi.deps import public_link
+from gisplatform.ogcapi.routing import read_pool
 from gisplatform.ogcapi.tilecache import RenderedTile, TileCache, TileKey
 from gisplatform.ogcapi.tilemeta import JSON, MVT, TILEJSON, XYZ, lang
 from gisplatform.ogcapi.tilequeries import (
@@ -110,7 +111,7 @@ class _Tiles:
 
     async def summaries_of(self, request: Request, specs: list[LayerSpec]) -> dict[str, Any]:
         """Cached counts and extents of ``specs``, refreshed when their revision moves."""
-        async with request.app.state.pool.connection() as conn:
+        async with read_pool(request).connection() as conn:
             return await self.summaries.get(conn, specs, self.history_schema(request))
 
     async def tile(
@@ -123,7 +124,7 @@ class _Tiles:
         if not visible:
             return Response(status_code=204, headers=headers)
         names = [s.name for s in visible]
-        async with request.app.state.pool.connection() as conn:
+        async with read_pool(request).connection() as conn:
             states = await read_states(conn, self.history_schema(request), names)
             key: TileKey = (
                 tuple((n, states[n][0]) for n in names),

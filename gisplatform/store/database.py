@@ -34,10 +34,16 @@ def sqlalchemy_url(url: str) -> str:
     return "postgresql+psycopg" + normalize_url(url).removeprefix("postgresql")
 
 
-def _cluster(settings: Settings) -> EmbeddedCluster:
+def embedded_cluster(settings: Settings) -> EmbeddedCluster:
+    """The embedded cluster the settings describe (its data directory, port, backup repo)."""
     from gisplatform.store.embedded import EmbeddedCluster
 
-    return EmbeddedCluster(settings.data_dir, settings.db_port, settings.db_name)
+    return EmbeddedCluster(
+        settings.data_dir, settings.db_port, settings.db_name, settings.backup_repo
+    )
+
+
+_cluster = embedded_cluster
 
 
 def _running_cluster(settings: Settings, start: bool) -> EmbeddedCluster:

@@ -5,6 +5,12 @@ superuser's password and, under ``roles``, those of the platform's login roles, 
 :mod:`gisplatform.store.roles`),
 ``postgresql.log`` and ``.lock`` (serialises ``start``/``stop`` across processes). PostgreSQL
 refuses to run as root, so under euid 0 the server runs as the ``postgres`` system user.
+
+When pgBackRest is installed the cluster archives its WAL with it (``archive_mode = on``,
+``archive_timeout`` bounds the loss window) into a repository, ``backups/`` in the data
+directory unless another is given; ``pgbackrest/pgbackrest.conf`` (one stanza, named after the
+database) is written at each start, and ``run/`` holds the server's Unix socket (mode 0700),
+which pgBackRest connects through. See :mod:`gisplatform.store.backup`.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import pwd
 import re
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -61,7 +68,17 @@ _SETTINGS = {
     "fsync": "on",
     "synchronous_commit": "on",
     "logging_collector": "off",
+    "wal_level": "replica",
+    "max_wal_senders": "5",
+    "hot_standby": "on",
+    "unix_socket_permissions": "0700",
+    # WAL a stopped replica's slot may hold back before the primary lets it go
+    "max_slot_wal_keep_size": "2GB",
 }
+#: longest Unix socket path the kernel accepts (sun_path, including the NUL)
+_SOCKET_PATH_MAX = 107
+#: bounds the WAL that an unfinished segment can hold back from the archive (the RPO)
+ARCHIVE_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -151,7 +168,15 @@ def _reachable_data_dir(requested: Path) -> Path:
 class EmbeddedCluster:
     """A PostgreSQL + PostGIS cluster owned by the platform, listening on 127.0.0.1 only."""
 
-    def __init__(self, data_dir: Path, port: int, db_name: str = "gisplatform") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        db_name: str = "gisplatform",
+        backup_repo: Path | None = None,
+        *,
+        archive: bool = True,
+    ) -> None:
         if not _DB_NAME_RE.match(db_name):
             raise ConfigurationError(f"invalid database name {db_name!r}")
         self.requested_dir = data_dir.expanduser().absolute()
@@ -162,6 +187,15 @@ class EmbeddedCluster:
         self.conn_file = self.data_dir / "connection.json"
         self.log_file = self.data_dir / "postgresql.log"
         self.lock_file = self.data_dir / ".lock"
+        self.backup_repo = (
+            backup_repo.expanduser().absolute() if backup_repo else self.data_dir / "backups"
+        )
+        self.backup_dir = self.data_dir / "pgbackrest"
+        self.backup_conf = self.backup_dir / "pgbackrest.conf"
+        #: the pgBackRest stanza of this cluster
+        self.stanza = db_name
+        self.socket_dir = self._socket_dir()
+        self._archive = archive
 
     # -- public interface -------------------------------------------------------------------
 
@@ -188,7 +222,30 @@ class EmbeddedCluster:
             url = self._url(port)
             self._ensure_role_passwords()
             self._ensure_database(port)
+            self._ensure_stanza()
         return url
+
+    @property
+    def archiving(self) -> bool:
+        """True when the cluster archives WAL with pgBackRest (the program is installed)."""
+        return self._archive and shutil.which("pgbackrest") is not None
+
+    def superuser_password(self) -> str:
+        """The superuser's password (pgBackRest logs in with it through the socket)."""
+        return str(self._connection()["password"])
+
+    def run_tool(self, args: list[str], env: dict[str, str] | None = None) -> str:
+        """Run a PostgreSQL or pgBackRest program as the server's user; return its stdout."""
+        return self._run_pg(args, extra_env=env)
+
+    def wait_started(self) -> None:
+        """Start the server in ``pgdata`` as it is (after a restore), without any set-up."""
+        bin_dir = self._cluster_bin_dir_checked() or find_postgres_bin_dir()
+        with self._locked():
+            if self._postmaster_pid(clean=True) is None:
+                self._check_port_free(self.port)
+                self._write_settings()
+                self._start_server(bin_dir)
 
     def role_passwords(self) -> dict[str, str]:
         """The generated password of each login role (``gisplatform db migrate`` sets them)."""
@@ -246,14 +303,17 @@ class EmbeddedCluster:
                 "running as root needs the 'postgres' system user: apt-get install postgresql"
             ) from None
 
-    def _run_pg(self, args: list[str], *, detach: bool = False) -> None:
+    def _run_pg(
+        self, args: list[str], *, detach: bool = False, extra_env: dict[str, str] | None = None
+    ) -> str:
         """Run a PostgreSQL program, as the ``postgres`` user when we are root."""
         user = self._service_user()
         groups = os.getgrouplist(user.pw_name, user.pw_gid) if user else None
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
+        env.update(extra_env or {})
         log.debug("running %s", args)
         try:
-            subprocess.run(
+            done = subprocess.run(
                 args,
                 check=True,
                 cwd=self.data_dir,
@@ -272,11 +332,15 @@ class EmbeddedCluster:
                 f"{Path(args[0]).name} {args[1] if len(args) > 1 else ''} failed: "
                 + (detail[-1] if detail else f"exit {exc.returncode}")
             ) from exc
+        return done.stdout
 
-    def _give_to_service_user(self, path: Path) -> None:
+    def give_to_service_user(self, path: Path) -> None:
+        """Make ``path`` the server's user's (when we are root)."""
         user = self._service_user()
         if user is not None:
             os.chown(path, user.pw_uid, user.pw_gid)
+
+    _give_to_service_user = give_to_service_user
 
     def _prepare_data_dir(self) -> None:
         """Create the data directory, owned by the server's user, and check it can reach it."""
@@ -467,15 +531,86 @@ class EmbeddedCluster:
             ) from None
         return info
 
+    def _socket_dir(self) -> Path:
+        """``run/`` in the data directory, or a short one in /tmp when that path is too long."""
+        wanted = self.data_dir / "run"
+        if len(str(wanted / f".s.PGSQL.{self.port}")) < _SOCKET_PATH_MAX:
+            return wanted
+        digest = hashlib.sha1(str(self.data_dir).encode()).hexdigest()[:12]
+        return Path("/tmp") / f"gisplatform-{digest}"
+
     def _write_settings(self) -> None:
         settings = {**_SETTINGS, "port": str(self.port)}
+        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
+        self._give_to_service_user(self.socket_dir)
+        # Called under the lock with no server running: a socket lock left by a killed
+        # postmaster (whose pid may live on as a zombie) would stop the start.
+        for stale in self.socket_dir.glob(".s.PGSQL.*"):
+            stale.unlink(missing_ok=True)
+        settings["unix_socket_directories"] = str(self.socket_dir)
+        if self.archiving:
+            self._write_backup_conf()
+            command = ["pgbackrest", f"--config={self.backup_conf}", f"--stanza={self.stanza}"]
+            settings["archive_mode"] = "on"
+            settings["archive_command"] = shlex.join([*command, "archive-push"]) + " %p"
+            settings["archive_timeout"] = str(ARCHIVE_TIMEOUT_S)
         text = "".join(f"{key} = '{value}'\n" for key, value in settings.items())
         path = self.pgdata / "gisplatform.conf"
         path.write_text("# written by gisplatform.store.embedded at each start\n" + text)
         self._give_to_service_user(path)
+        self._ensure_local_password_login()
         info = self._connection()
         if info.get("port") != self.port or info.get("db") != self.db_name:
             self._write_connection(str(info["password"]))
+
+    def _ensure_local_password_login(self) -> None:
+        """Let the superuser log in through the socket with its password (for pgBackRest)."""
+        hba = self.pgdata / "pg_hba.conf"
+        line = f"local all {SUPERUSER} scram-sha-256  # gisplatform: pgBackRest\n"
+        text = hba.read_text()
+        if line not in text:
+            hba.write_text(line + text)
+
+    def _write_backup_conf(self) -> None:
+        """pgBackRest's configuration: the repository, this cluster's stanza, logs and locks."""
+        for path in (self.backup_dir, self.backup_repo):
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._give_to_service_user(path)
+        lines = [
+            "# written by gisplatform.store.embedded at each start",
+            "[global]",
+            f"repo1-path={self.backup_repo}",
+            "repo1-retention-full=2",
+            "compress-type=lz4",
+            "start-fast=y",
+            "process-max=2",
+            f"log-path={self.backup_dir / 'log'}",
+            f"lock-path={self.backup_dir / 'lock'}",
+            f"spool-path={self.backup_dir / 'spool'}",
+            "log-level-console=warn",
+            "log-level-file=info",
+            "",
+            f"[{self.stanza}]",
+            f"pg1-path={self.pgdata}",
+            f"pg1-port={self.port}",
+            f"pg1-socket-path={self.socket_dir}",
+            f"pg1-user={SUPERUSER}",
+            f"pg1-database={self.db_name}",
+        ]
+        self.backup_conf.write_text("\n".join(lines) + "\n")
+        self._give_to_service_user(self.backup_conf)
+
+    def pgbackrest(self, *args: str) -> str:
+        """Run ``pgbackrest`` with this cluster's configuration and stanza; return its stdout."""
+        command = ["pgbackrest", f"--config={self.backup_conf}", f"--stanza={self.stanza}"]
+        return self.run_tool([*command, *args], {"PGPASSWORD": self.superuser_password()})
+
+    def _ensure_stanza(self) -> None:
+        """Create the stanza in the repository once (WAL archiving waits for it)."""
+        if not self.archiving or (self.backup_repo / "backup" / self.stanza).is_dir():
+            return
+        log.info("creating pgBackRest stanza %s in %s", self.stanza, self.backup_repo)
+        self.pgbackrest("stanza-create")
 
     def _start_server(self, bin_dir: Path) -> None:
         log.info("starting embedded PostgreSQL on %s:%d", HOST, self.port)

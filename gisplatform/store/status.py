@@ -44,9 +44,9 @@ def database_report(settings: Settings, show_secrets: bool = False) -> dict[str,
             "read_only_url": _shown(api, show_secrets),
             "owner_url": _shown(admin, show_secrets),
         }
-    from gisplatform.store.embedded import EmbeddedCluster
+    from gisplatform.store.database import embedded_cluster
 
-    cluster = EmbeddedCluster(settings.data_dir, settings.db_port, settings.db_name)
+    cluster = embedded_cluster(settings)
     status = cluster.status()
     report: dict[str, Any] = {
         "database": "embedded",
