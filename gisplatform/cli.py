@@ -128,7 +128,8 @@ def layers_validate(
 ) -> None:
     """Validate layer definitions; every problem names its file and field path."""
     from gisplatform.registry.hromada import PROFILE_FILE, load_profile
-    from gisplatform.registry.loader import layer_files, load_layer_file
+    from gisplatform.registry.loader import layer_files, load_layer_file, role_problems
+    from gisplatform.registry.roles import ROLES_FILE, RoleSpec, load_roles
 
     settings = _settings()
     files: list[Path] = []
@@ -149,6 +150,16 @@ def layers_validate(
             load_profile(profile)
         except LayerSpecError as exc:
             problems.extend(exc.problems)
+    roles: tuple[RoleSpec, ...] = ()
+    for directory in {p.parent for p in files}:
+        if (directory / ROLES_FILE).is_file():
+            try:
+                roles += load_roles(directory / ROLES_FILE)
+            except LayerSpecError as exc:
+                problems.extend(exc.problems)
+    for directory in {p.parent for p in files}:
+        mine = [s for s in specs if (directory / f"{s.name}.yaml").is_file()]
+        problems.extend(role_problems(directory, mine, roles))
     for source, field_path, problem in problems:
         err_console.print(f"[red]✗[/red] {source}: [bold]{field_path}[/bold]: {problem}")
     if problems:
