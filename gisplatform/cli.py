@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
+from gisplatform.accounts_cli import tokens_app, users_app
 from gisplatform.errors import GisPlatformError, LayerSpecError
 from gisplatform.i18n import current_language, locale_language, message, set_language
 from gisplatform.ingest.commands import export_command, import_command
@@ -28,6 +29,8 @@ layers_app = typer.Typer(help="Layer definitions in layers/*.yaml.", no_args_is_
 db_app = typer.Typer(help="The PostGIS database (embedded or DATABASE_URL).", no_args_is_help=True)
 app.add_typer(layers_app, name="layers")
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 app.command("import")(import_command)
 app.command("export")(export_command)
 

@@ -27,6 +27,7 @@ from gisplatform.errors import MigrationRefused
 from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.registry.hromada import BASE_CRS
 from gisplatform.settings import Settings
+from gisplatform.store.accounts import ensure_auth_schema
 from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import role_logins, sqlalchemy_url
 from gisplatform.store.jobs import ensure_jobs_schema
@@ -251,6 +252,7 @@ class _Migrator:
             )
         execute(self.conn, _history_sql(self.history))
         ensure_jobs_schema(self.conn)
+        ensure_auth_schema(self.conn)
         ops = Operations(MigrationContext.configure(self.conn))
         for name in self.plan.create_tables:
             self.table(self.registry.get(name)).create(self.conn)
