@@ -162,7 +162,8 @@ def layers_validate(
                 problems.extend(exc.problems)
     for directory in {p.parent for p in files}:
         mine = [s for s in specs if (directory / f"{s.name}.yaml").is_file()]
-        problems.extend(role_problems(directory, mine, roles))
+        if (directory / ROLES_FILE).is_file():
+            problems.extend(role_problems(directory, mine, roles))
     for source, field_path, problem in problems:
         err_console.print(f"[red]✗[/red] {source}: [bold]{field_path}[/bold]: {problem}")
     if problems:

@@ -37,8 +37,10 @@ class LayerRegistry:
 
     @property
     def role_names(self) -> frozenset[str]:
-        """The names of :attr:`roles`."""
-        return frozenset(r.name for r in self._roles)
+        """The names of :attr:`roles`; without a roles file, the roles the layers name."""
+        if self._roles:
+            return frozenset(r.name for r in self._roles)
+        return frozenset[str]().union(*(spec.role_names for spec in self._layers.values()))
 
     @property
     def hromada(self) -> HromadaProfile:

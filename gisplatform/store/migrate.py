@@ -28,6 +28,7 @@ from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.registry.hromada import BASE_CRS
 from gisplatform.settings import Settings
 from gisplatform.store.accounts import ensure_auth_schema
+from gisplatform.store.audiences import view_audiences
 from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import role_logins, sqlalchemy_url
 from gisplatform.store.jobs import ensure_jobs_schema
@@ -384,7 +385,8 @@ def migrate(
         with engine.begin() as conn:
             conn.execute(sa_text("SELECT pg_advisory_xact_lock(hashtext('gisplatform.migrate'))"))
             logins = role_logins(settings)
-            ensure_roles(_driver(conn), logins)
+            staff = [a.role for a in view_audiences(registry) if not a.is_public]
+            ensure_roles(_driver(conn), logins, staff)
             ensure_extensions(conn)
             offered = registry.hromada.offered_crs if registry.has_hromada else BASE_CRS
             for code in ensure_srids(conn, offered):
