@@ -12,6 +12,7 @@ server picks one per request (``SET ROLE``), so an application bug cannot widen 
 from __future__ import annotations
 
 import hashlib
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
@@ -96,3 +97,18 @@ def view_audience_for(registry: LayerRegistry, audience: Audience) -> ViewAudien
     if audience.is_anonymous:
         return PUBLIC
     return _for_roles(registry, audience.roles & frozenset(_roles_that_matter(registry)))
+
+
+#: the database audience of the request being served; set by the server's audience
+#: dependency (:mod:`gisplatform.ogcapi.auth`), the public everywhere else
+_CURRENT: ContextVar[ViewAudience] = ContextVar("gisplatform_view_audience", default=PUBLIC)
+
+
+def current_view() -> ViewAudience:
+    """The database audience of the request being served (the public outside a request)."""
+    return _CURRENT.get()
+
+
+def current_reader() -> Audience:
+    """Whom the request's layers and fields are filtered for."""
+    return _CURRENT.get().reader
