@@ -20,7 +20,6 @@ from gisplatform.ogcapi.auth import (
     AudienceReset,
     Authenticator,
     request_audience,
-    reset_connection,
 )
 from gisplatform.ogcapi.common import build_common_router, landing_page
 from gisplatform.ogcapi.crs import CrsCatalogue
@@ -96,7 +95,6 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             max_size=POOL_MAX_SIZE,
             kwargs={"autocommit": True},
             configure=_configure,
-            reset=reset_connection,
             open=False,
             name="gisplatform-public",
         )

@@ -4,7 +4,8 @@ QGIS API-header auth, scripts).
 
 The audience picks the database audience (:mod:`gisplatform.store.audiences`) whose views
 and role every query of the request then uses: :class:`AudiencePool` switches a connection
-to that role when it is taken and the pool puts the public role back when it returns. A
+to that role when it is taken and puts the public role back before it returns (shielded
+from cancellation; a connection that cannot take it is closed, never pooled). A
 request without credentials is served exactly as before; wrong credentials are a 401, and
 too many failures from one address a 429, each recorded in ``auth.events``.
 """
@@ -15,7 +16,6 @@ import base64
 import binascii
 import hashlib
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,7 +50,6 @@ FAILURE_WINDOW_S = 300
 VERIFIED_CACHE_SIZE = 1024
 VERIFIED_TTL_S = 300
 
-_SWITCHED: weakref.WeakSet[AsyncConnection[Any]] = weakref.WeakSet()
 __all__ = ["current_reader", "current_view"]
 _PUBLIC_ROLE = sql.SQL("SET ROLE {}").format(sql.Identifier(PUBLIC.role)).as_string()
 _NO_ROLE = "SET ROLE NONE"
@@ -70,11 +69,18 @@ class AudienceReset:
             _CURRENT.reset(token)
 
 
-async def reset_connection(conn: AsyncConnection[Any]) -> None:
-    """Pool ``reset``: a connection that changed role goes back to the public role."""
-    if conn in _SWITCHED:
-        await conn.execute(_PUBLIC_ROLE)
-        _SWITCHED.discard(conn)
+async def _restore(conn: AsyncConnection[Any]) -> None:
+    """Put the public role back, even while the request is being cancelled.
+
+    A connection that cannot take it (broken, or left mid-stream) is closed at once, so the
+    pool replaces it and no later request ever runs in another audience's role.
+    """
+    try:
+        with anyio.CancelScope(shield=True):
+            await conn.execute(_PUBLIC_ROLE)
+    except BaseException:
+        conn.pgconn.finish()
+        raise
 
 
 class AudiencePool:
@@ -96,18 +102,14 @@ class AudiencePool:
         """A connection in the current audience's role (no extra round trip for the public)."""
         view = _CURRENT.get()
         async with self.pool.connection(timeout=timeout) as conn:
-            if not view.is_public:
-                _SWITCHED.add(conn)
+            if view.is_public:
+                yield conn
+                return
+            try:
                 await conn.execute(self._set_role(view.role))
-            yield conn
-
-    @asynccontextmanager
-    async def as_login(self) -> AsyncIterator[AsyncConnection[Any]]:
-        """A connection as the API login itself, which alone may call the ``auth`` functions."""
-        async with self.pool.connection() as conn:
-            _SWITCHED.add(conn)
-            await conn.execute(_NO_ROLE)
-            yield conn
+                yield conn
+            finally:
+                await _restore(conn)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.pool, name)
@@ -145,48 +147,58 @@ class Authenticator:
         while len(self._verified) > VERIFIED_CACHE_SIZE:
             self._verified.popitem(last=False)
 
-    async def _limited(self, conn: AsyncConnection[Any], login: str | None, address: str) -> bool:
-        cursor = await conn.execute(_FAILURES, [login, address, FAILURE_WINDOW_S])
-        row = await cursor.fetchone()
-        of_login, of_address = row if row else (0, 0)
-        return of_login >= MAX_FAILURES_PER_LOGIN or of_address >= MAX_FAILURES_PER_ADDRESS
+    async def _lookup(self, steps: list[tuple[str | sql.Composed, list[Any]]]) -> list[Any]:
+        """Run ``steps`` as the API login in one round trip; the first row of each."""
+        async with self.pool.pool.connection() as conn:
+            try:
+                async with conn.pipeline():
+                    await conn.execute(_NO_ROLE)
+                    cursors = [await conn.execute(query, params) for query, params in steps]
+                    await conn.execute(_PUBLIC_ROLE)
+            except BaseException:
+                await _restore(conn)
+                raise
+            return [await cursor.fetchone() for cursor in cursors]
 
-    async def _refuse(
-        self, conn: AsyncConnection[Any], login: str | None, address: str, method: str
-    ) -> SignInFailed:
-        await conn.execute(_RECORD, [login, address, method, "failure"])
-        return SignInFailed(message("sign_in_failed"))
+    async def _record(self, login: str | None, address: str, method: str, outcome: str) -> None:
+        await self._lookup([(_RECORD, [login, address, method, outcome])])
 
     async def basic(self, login: str, password: str, address: str) -> Audience:
         """The staff audience of a login and password; 401 or 429 otherwise."""
-        async with self.pool.as_login() as conn:
-            if await self._limited(conn, login, address):
-                await conn.execute(_RECORD, [login, address, "basic", "limited"])
-                raise TooManySignIns(message("too_many_sign_ins"))
-            cursor = await conn.execute(_PASSWORD_OF, [login])
-            row = await cursor.fetchone()
-            stored, roles = (row[0], row[1]) if row else (_DUMMY_HASH, None)
-            key = hashlib.sha256(f"{login}\0{password}\0{stored}".encode()).digest()
-            if roles is not None and self._remembered(key):
-                return Audience(signed_in=True, roles=frozenset(roles), login=login)
-            valid = await anyio.to_thread.run_sync(_verify, stored, password)
-            if not valid or roles is None:
-                raise await self._refuse(conn, login, address, "basic")
-            self._remember(key)
-            await conn.execute(_RECORD, [login, address, "basic", "success"])
+        failures, found = await self._lookup(
+            [(_FAILURES, [login, address, FAILURE_WINDOW_S]), (_PASSWORD_OF, [login])]
+        )
+        if _over_limit(failures):
+            await self._record(login, address, "basic", "limited")
+            raise TooManySignIns(message("too_many_sign_ins"))
+        stored, roles = (found[0], found[1]) if found else (_DUMMY_HASH, None)
+        key = hashlib.sha256(f"{login}\0{password}\0{stored}".encode()).digest()
+        if roles is not None and self._remembered(key):
             return Audience(signed_in=True, roles=frozenset(roles), login=login)
+        valid = await anyio.to_thread.run_sync(_verify, stored, password)
+        if not valid or roles is None:
+            await self._record(login, address, "basic", "failure")
+            raise SignInFailed(message("sign_in_failed"))
+        self._remember(key)
+        await self._record(login, address, "basic", "success")
+        return Audience(signed_in=True, roles=frozenset(roles), login=login)
 
     async def bearer(self, token: str, address: str) -> Audience:
         """The staff audience of a personal token; 401 or 429 otherwise."""
-        async with self.pool.as_login() as conn:
-            cursor = await conn.execute(_TOKEN_USER, [token_hash(token)])
-            row = await cursor.fetchone()
-            if row is not None:
-                return Audience(signed_in=True, roles=frozenset(row[1]), login=row[0])
-            if await self._limited(conn, None, address):
-                await conn.execute(_RECORD, [None, address, "bearer", "limited"])
-                raise TooManySignIns(message("too_many_sign_ins"))
-            raise await self._refuse(conn, None, address, "bearer")
+        (found,) = await self._lookup([(_TOKEN_USER, [token_hash(token)])])
+        if found is not None:
+            return Audience(signed_in=True, roles=frozenset(found[1]), login=found[0])
+        (failures,) = await self._lookup([(_FAILURES, [None, address, FAILURE_WINDOW_S])])
+        if _over_limit(failures):
+            await self._record(None, address, "bearer", "limited")
+            raise TooManySignIns(message("too_many_sign_ins"))
+        await self._record(None, address, "bearer", "failure")
+        raise SignInFailed(message("sign_in_failed"))
+
+
+def _over_limit(failures: tuple[int, int] | None) -> bool:
+    of_login, of_address = failures or (0, 0)
+    return of_login >= MAX_FAILURES_PER_LOGIN or of_address >= MAX_FAILURES_PER_ADDRESS
 
 
 def _verify(stored: str, password: str) -> bool:
