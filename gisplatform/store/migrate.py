@@ -27,11 +27,11 @@ from gisplatform.errors import MigrationRefused
 from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.registry.hromada import BASE_CRS
 from gisplatform.settings import Settings
-from gisplatform.store.accounts import ensure_auth_schema
+from gisplatform.store.accounts import AUTH_SCHEMA, ensure_auth_schema
 from gisplatform.store.audiences import view_audiences
 from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import role_logins, sqlalchemy_url
-from gisplatform.store.jobs import ensure_jobs_schema
+from gisplatform.store.jobs import JOBS_SCHEMA, ensure_jobs_schema
 from gisplatform.store.models import build_metadata, layer_checks, natural_key_name
 from gisplatform.store.roles import ensure_roles, transfer_ownership
 from gisplatform.store.views import apply_views, owned_view_schemas, plan_views
@@ -392,7 +392,7 @@ def migrate(
             for code in ensure_srids(conn, offered):
                 log.info("migrate: added EPSG:%d to spatial_ref_sys", code)
             if logins.owner_role is not None:
-                _become_owner(conn, settings, logins.owner_role)
+                _become_owner(conn, settings, logins.owner_role, registry)
             migrator = _Migrator(conn, registry, settings)
             migrator.diff()
             plan = migrator.plan
@@ -417,13 +417,23 @@ def _driver(conn: Connection) -> psycopg.Connection:
     return driver
 
 
-def _become_owner(conn: Connection, settings: Settings, owner: str) -> None:
+def _become_owner(
+    conn: Connection, settings: Settings, owner: str, registry: LayerRegistry
+) -> None:
     """Hand the owner role the platform's objects, then run the rest of the migration as it.
 
     Everything the migration creates after this belongs to the owner, not the superuser.
     """
     driver = _driver(conn)
-    schemas = [settings.layer_schema, settings.history_schema, *owned_view_schemas()]
+    # jobs and auth too: a migration before the owner role existed made them the superuser's
+    schemas = [
+        settings.layer_schema,
+        settings.history_schema,
+        *owned_view_schemas(),
+        *(a.schema for a in view_audiences(registry)),
+        JOBS_SCHEMA,
+        AUTH_SCHEMA,
+    ]
     transfer_ownership(driver, owner, schemas)
     database = sql.Identifier(str(driver.info.dbname))
     role = sql.Identifier(owner)

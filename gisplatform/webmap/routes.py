@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from gisplatform.registry import Audience, LayerRegistry, load_registry
+from gisplatform.registry import ANONYMOUS, Audience, LayerRegistry, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.audiences import current_view
 from gisplatform.webmap import i18n
@@ -18,8 +18,11 @@ from gisplatform.webmap.page import STATIC_DIR, MissingAssets, check_assets, ren
 
 
 async def _request_audience(request: Request) -> Audience:
+    """The platform's audience dependency; a web map mounted alone serves the public."""
     from gisplatform.ogcapi.auth import request_audience
 
+    if not hasattr(request.app.state, "authenticator"):
+        return ANONYMOUS
     return await request_audience(request)
 
 
