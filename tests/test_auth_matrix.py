@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -182,6 +183,11 @@ def test_wrong_credentials_are_401_and_anonymous_is_unchanged(
         )
 
 
+def _gdal_layers(output: str) -> set[str]:
+    """The layer names of an ``ogrinfo -so`` listing (``1: name (title: …) (Point)``)."""
+    return set(re.findall(r"^\d+: (\w+)", output, flags=re.MULTILINE))
+
+
 def _ogrinfo(base: str, env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
         ["ogrinfo", "-ro", "-so", f"OAPIF:{base}/ogc", *args],
@@ -197,12 +203,8 @@ def _ogrinfo(base: str, env: dict[str, str], *args: str) -> str:
 def test_gdal_reads_restricted_layer_with_basic_and_bearer(
     base: str, callers: list[Caller], registry: LayerRegistry
 ) -> None:
-    public = {s.name for s in registry.list(ANONYMOUS)}
-    anonymous = _ogrinfo(base, {})
-    assert "lighting_cabinets" not in anonymous
-    assert all(f": {name}" in anonymous or f" {name} " in anonymous for name in public) or all(
-        name in anonymous for name in public
-    )
+    public = {s.name for s in registry.list(ANONYMOUS)} | {"catalogue"}
+    assert _gdal_layers(_ogrinfo(base, {})) == public
     basic = _ogrinfo(
         base,
         {"GDAL_HTTP_AUTH": "BASIC", "GDAL_HTTP_USERPWD": f"matrix-lighting:{PASSWORD}"},
@@ -211,8 +213,8 @@ def test_gdal_reads_restricted_layer_with_basic_and_bearer(
     assert "Feature Count" in basic and "cabinet_id" in basic, basic
     bearer = next(c for c in callers if c.name == "matrix-lighting (bearer)")
     header = bearer.headers["Authorization"]
-    listed = _ogrinfo(base, {"GDAL_HTTP_HEADERS": f"Authorization: {header}"})
-    assert "lighting_cabinets" in listed and "utility_facilities" not in listed, listed
+    listed = _gdal_layers(_ogrinfo(base, {"GDAL_HTTP_HEADERS": f"Authorization: {header}"}))
+    assert listed == public | {"lighting_cabinets"}, listed
     read = _ogrinfo(base, {"GDAL_HTTP_HEADERS": f"Authorization: {header}"}, "lighting_cabinets")
     assert "cabinet_id" in read, read
 
