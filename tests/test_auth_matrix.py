@@ -219,6 +219,22 @@ def test_gdal_reads_restricted_layer_with_basic_and_bearer(
     assert "cabinet_id" in read, read
 
 
+def test_python_client_reads_with_a_token(base: str, callers: list[Caller]) -> None:
+    from gisplatform.client import Client, ClientError
+
+    bearer = next(c for c in callers if c.name == "matrix-lighting (bearer)")
+    token = bearer.headers["Authorization"].removeprefix("Bearer ")
+    client, anonymous = Client(base, token=token), Client(base)
+    try:
+        cabinets = client.read_layer("lighting_cabinets")
+        assert len(cabinets) > 0 and "cabinet_id" in cabinets.columns
+        with pytest.raises(ClientError):
+            anonymous.read_layer("lighting_cabinets")
+    finally:
+        client.close()
+        anonymous.close()
+
+
 def test_brute_force_is_429_and_recorded(
     base: str, callers: list[Caller], demo_db_url: str
 ) -> None:
