@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
+from gisplatform.accounts_cli import tokens_app, users_app
 from gisplatform.cli_backup import backup_command, backups_command, restore_command
 from gisplatform.cli_replica import replica_app
 from gisplatform.errors import GisPlatformError, LayerSpecError
@@ -30,6 +31,8 @@ layers_app = typer.Typer(help="Layer definitions in layers/*.yaml.", no_args_is_
 db_app = typer.Typer(help="The PostGIS database (embedded or DATABASE_URL).", no_args_is_help=True)
 app.add_typer(layers_app, name="layers")
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 app.command("import")(import_command)
 app.command("export")(export_command)
 db_app.command("backup")(backup_command)
@@ -134,7 +137,8 @@ def layers_validate(
 ) -> None:
     """Validate layer definitions; every problem names its file and field path."""
     from gisplatform.registry.hromada import PROFILE_FILE, load_profile
-    from gisplatform.registry.loader import layer_files, load_layer_file
+    from gisplatform.registry.loader import layer_files, load_layer_file, role_problems
+    from gisplatform.registry.roles import ROLES_FILE, RoleSpec, load_roles
 
     settings = _settings()
     files: list[Path] = []
@@ -155,6 +159,17 @@ def layers_validate(
             load_profile(profile)
         except LayerSpecError as exc:
             problems.extend(exc.problems)
+    roles: tuple[RoleSpec, ...] = ()
+    for directory in {p.parent for p in files}:
+        if (directory / ROLES_FILE).is_file():
+            try:
+                roles += load_roles(directory / ROLES_FILE)
+            except LayerSpecError as exc:
+                problems.extend(exc.problems)
+    for directory in {p.parent for p in files}:
+        mine = [s for s in specs if (directory / f"{s.name}.yaml").is_file()]
+        if (directory / ROLES_FILE).is_file():
+            problems.extend(role_problems(directory, mine, roles))
     for source, field_path, problem in problems:
         err_console.print(f"[red]✗[/red] {source}: [bold]{field_path}[/bold]: {problem}")
     if problems:

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gisplatform.registry import Access, LayerRegistry, LayerSpec, load_registry
+from gisplatform.registry import LayerRegistry, LayerSpec, load_registry
 from gisplatform.settings import PROJECT_ROOT
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -85,10 +85,17 @@ class Client:
         base_url: str | None = None,
         timeout: float = 300,
         registry: LayerRegistry | None = None,
+        token: str | None = None,
     ) -> None:
+        """``token``: a personal token (``gisplatform tokens create``), else ``GISPLATFORM_TOKEN``;
+        without one the client reads what the public may read."""
         url = (base_url or os.environ.get("GISPLATFORM_URL") or DEFAULT_URL).rstrip("/")
         self.api_url = url if url.endswith("/ogc") else url + "/ogc"
-        self._http = httpx.Client(timeout=timeout, headers={"Accept": "application/json"})
+        headers = {"Accept": "application/json"}
+        secret = token or os.environ.get("GISPLATFORM_TOKEN")
+        if secret:
+            headers["Authorization"] = f"Bearer {secret}"
+        self._http = httpx.Client(timeout=timeout, headers=headers)
         self._registry = registry
 
     def close(self) -> None:
@@ -196,12 +203,12 @@ class Client:
         self, gdf: gpd.GeoDataFrame, layer: str | None = None, lang: str = "uk"
     ) -> folium.Map:
         """A folium map of ``gdf`` in the layer's registry style, with labelled tooltips."""
-        spec = self.registry.get(layer, Access.PUBLIC) if layer else None
+        spec = self.registry.get(layer) if layer else None  # labels of the columns given
         data = (gdf.to_crs(4326) if gdf.crs is not None else gdf.set_crs(4326)).copy()
         data = data[data.geometry.notna() & ~data.geometry.is_empty]
         columns = [c for c in data.columns if c != data.geometry.name][:TOOLTIP_FIELDS]
         labels = {c: c for c in columns}
-        for field in spec.fields_for(Access.PUBLIC) if spec else ():
+        for field in spec.fields if spec else ():
             if field.name in labels:
                 labels[field.name] = field.title.get(lang)
                 names = {v.value: v.label(lang) for v in field.values}

@@ -86,3 +86,15 @@ class FeatureNotFound(GisPlatformError):
     def __init__(self, feature_id: str) -> None:
         self.feature_id = feature_id
         super().__init__(message("feature_not_found"))
+
+
+class SignInFailed(GisPlatformError):
+    """Wrong or unknown credentials (HTTP 401 with ``WWW-Authenticate``)."""
+
+    status_code = 401
+
+
+class TooManySignIns(GisPlatformError):
+    """Too many failed sign-ins from this address (HTTP 429)."""
+
+    status_code = 429

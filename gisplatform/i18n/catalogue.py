@@ -751,4 +751,70 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "недоступне для цієї аудиторії",
         "en": "not available to this audience",
     },
+    # --- accounts and sign-in ---------------------------------------------------------------
+    "bad_duration": {
+        "uk": "«{value}» — не тривалість; напишіть, наприклад, 90d, 12h або 4w",
+        "en": "{value!r} is not a duration; write e.g. 90d, 12h or 4w",
+    },
+    "unknown_roles": {
+        "uk": "невідомі ролі: {roles} (ролі з layers/_roles.yaml: {known})",
+        "en": "unknown roles: {roles} (the roles of layers/_roles.yaml: {known})",
+    },
+    "unknown_login": {"uk": "немає облікового запису {login}", "en": "there is no account {login}"},
+    "bad_login": {
+        "uk": "«{login}» не годиться як логін: малі латинські літери, цифри, . _ @ -, "
+        "до 63 символів",
+        "en": "{login!r} is not a valid login: lower-case letters, digits, . _ @ -, up to 63 "
+        "characters",
+    },
+    "login_exists": {
+        "uk": "обліковий запис {login} уже існує",
+        "en": "the account {login} exists already",
+    },
+    "token_exists": {
+        "uk": "у {login} уже є токен «{name}»",
+        "en": "{login} has a token named {name!r} already",
+    },
+    "unknown_token": {
+        "uk": "у {login} немає чинного токена «{name}»",
+        "en": "{login} has no valid token named {name!r}",
+    },
+    "empty_password": {"uk": "порожній пароль", "en": "the password is empty"},
+    "password_prompt": {"uk": "Пароль", "en": "Password"},
+    "user_added": {
+        "uk": "додано обліковий запис {login}, ролі: {roles}",
+        "en": "added the account {login}, roles: {roles}",
+    },
+    "user_disabled": {
+        "uk": "обліковий запис {login} вимкнено: вхід і його токени не діють",
+        "en": "the account {login} is disabled: neither sign-in nor its tokens work",
+    },
+    "user_enabled": {
+        "uk": "обліковий запис {login} увімкнено",
+        "en": "the account {login} is enabled",
+    },
+    "roles_set": {"uk": "ролі {login}: {roles}", "en": "roles of {login}: {roles}"},
+    "password_set": {"uk": "пароль {login} змінено", "en": "the password of {login} is changed"},
+    "no_roles": {"uk": "(лише працівник)", "en": "(staff only)"},
+    "no_accounts": {"uk": "облікових записів немає", "en": "there are no accounts"},
+    "token_created": {
+        "uk": "токен «{name}» для {login} (дійсний до {expires}); його показано лише раз, "
+        "збережіть його зараз:",
+        "en": "token {name!r} for {login} (valid until {expires}); it is shown this once, "
+        "keep it now:",
+    },
+    "never": {"uk": "безстроково", "en": "no expiry"},
+    "token_revoked": {
+        "uk": "токен «{name}» користувача {login} відкликано",
+        "en": "the token {name!r} of {login} is revoked",
+    },
+    "no_tokens": {"uk": "у {login} немає токенів", "en": "{login} has no tokens"},
+    "sign_in_failed": {
+        "uk": "невірний логін, пароль або токен",
+        "en": "wrong login, password or token",
+    },
+    "too_many_sign_ins": {
+        "uk": "забагато невдалих спроб входу; спробуйте за кілька хвилин",
+        "en": "too many failed sign-ins; try again in a few minutes",
+    },
 }

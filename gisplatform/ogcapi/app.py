@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
@@ -15,6 +15,12 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable
 from gisplatform.i18n import message
+from gisplatform.ogcapi.auth import (
+    AudiencePool,
+    AudienceReset,
+    Authenticator,
+    request_audience,
+)
 from gisplatform.ogcapi.common import build_common_router, landing_page
 from gisplatform.ogcapi.crs import CrsCatalogue
 from gisplatform.ogcapi.errors import install_error_handlers
@@ -102,7 +108,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
                 "SELECT srid FROM spatial_ref_sys WHERE srid = ANY(%s)", [list(offered)]
             )
             app.state.crs = CrsCatalogue(offered, {int(row[0]) for row in await cursor.fetchall()})
-        app.state.pool = pool
+        app.state.primary_pool = pool
+        app.state.pool = AudiencePool(pool)
+        app.state.authenticator = Authenticator(app.state.pool)
         router = ReadRouter(
             pool,
             settings.replica_urls,
@@ -150,14 +158,21 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.state.catalogue_collection = catalogue_collection
     app.state.has_tiles = True
 
-    ogc = APIRouter(prefix="/ogc")
+    # the audience is decided once per request, before any other dependency
+    ogc = APIRouter(prefix="/ogc", dependencies=[Depends(request_audience)])
     ogc.include_router(build_common_router())
     ogc.include_router(build_records_router())  # before features: /collections/catalogue…
     ogc.include_router(build_features_router())
     ogc.include_router(build_tiles_router())
     ogc.include_router(build_processes_router())
     app.include_router(ogc)
-    app.add_api_route("/ogc", landing_page, methods=["GET"], include_in_schema=False)
+    app.add_api_route(
+        "/ogc",
+        landing_page,
+        methods=["GET"],
+        include_in_schema=False,
+        dependencies=[Depends(request_audience)],
+    )
     app.include_router(build_ops_router())
     app.mount(
         "/ogc/static",
@@ -170,4 +185,5 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.add_middleware(ReadRoutingMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
+    app.add_middleware(AudienceReset)
     return app

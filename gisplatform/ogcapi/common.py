@@ -10,9 +10,10 @@ from fastapi.openapi.utils import get_openapi
 
 from gisplatform.ogcapi.cql import FILTER_LANGS
 from gisplatform.ogcapi.crs import CrsCatalogue
-from gisplatform.ogcapi.deps import AUDIENCE, FormatDep, LangDep, base_url, get_registry
+from gisplatform.ogcapi.deps import FormatDep, LangDep, base_url, get_registry
 from gisplatform.ogcapi.html import render_page, words_for
 from gisplatform.ogcapi.records import CATALOGUE_ID
+from gisplatform.store.audiences import current_reader
 
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 OPENAPI_TYPE = "application/vnd.oai.openapi+json;version=3.0"
@@ -171,7 +172,7 @@ def openapi_document(request: Request) -> dict[str, Any]:
     """OpenAPI 3.0 of the public API, with no remote references."""
     registry = get_registry(request)
     catalogue: CrsCatalogue = request.app.state.crs
-    ids = [spec.name for spec in registry.list(AUDIENCE)]
+    ids = [spec.name for spec in registry.list(current_reader())]
     crs_schema = {"type": "string", "enum": catalogue.uris}
     f = _param("f", {"type": "string", "enum": ["json", "html"]})
     lang = _param("lang", {"type": "string", "enum": ["uk", "en"]})
@@ -219,8 +220,10 @@ def openapi_document(request: Request) -> dict[str, Any]:
             "getSchema", "schema of the features", [collection, f, lang], "application/schema+json"
         ),
     }
-    for spec in registry.list(AUDIENCE):
-        queryable = [_param(field.name, {"type": "string"}) for field in spec.fields_for(AUDIENCE)]
+    for spec in registry.list(current_reader()):
+        queryable = [
+            _param(field.name, {"type": "string"}) for field in spec.fields_for(current_reader())
+        ]
         paths[f"/collections/{spec.name}/items"] = _operation(
             f"getFeatures_{spec.name}",
             f"features of {spec.name}",

@@ -9,17 +9,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from psycopg_pool import AsyncConnectionPool
 
 from gisplatform.errors import InvalidParameter
 from gisplatform.i18n import message
+from gisplatform.ogcapi.auth import AudiencePool, current_reader, request_audience
 from gisplatform.ogcapi.crs import CrsCatalogue
-from gisplatform.registry import Access, LayerRegistry, LayerSpec
+from gisplatform.registry import Audience, LayerRegistry, LayerSpec
 
 Format = Literal["json", "html"]
 Lang = Literal["uk", "en"]
-#: the audience every request is served as until authentication exists
-AUDIENCE = Access.PUBLIC
 
 _FORMATS: dict[str, Format] = {"json": "json", "geojson": "json", "html": "html"}
 
@@ -30,9 +28,9 @@ def get_registry(request: Request) -> LayerRegistry:
     return registry
 
 
-async def get_pool(request: Request) -> AsyncConnectionPool:
-    """The pool this request reads from (a replica or the primary, see ``routing``); every
-    connection runs as the read-only public role."""
+async def get_pool(request: Request) -> AudiencePool:
+    """The pool this request reads from (a replica or the primary, see ``routing``); each
+    connection taken runs as the request's read-only audience role."""
     from gisplatform.ogcapi.routing import read_pool
 
     return read_pool(request)
@@ -44,9 +42,11 @@ async def get_crs(request: Request) -> CrsCatalogue:
     return catalogue
 
 
-async def get_layer(collectionId: str, request: Request) -> LayerSpec:
-    """The public layer named in the path; 404 for unknown and restricted layers alike."""
-    return get_registry(request).get(collectionId, AUDIENCE)
+async def get_layer(
+    collectionId: str, request: Request, audience: Annotated[Audience, Depends(request_audience)]
+) -> LayerSpec:
+    """The layer named in the path; 404 for unknown layers and those the audience may not read."""
+    return get_registry(request).get(collectionId, current_reader())
 
 
 async def output_format(request: Request) -> Format:
@@ -118,7 +118,8 @@ async def registry_dependency(request: Request) -> LayerRegistry:
 
 LayerDep = Annotated[LayerSpec, Depends(get_layer)]
 RegistryDep = Annotated[LayerRegistry, Depends(registry_dependency)]
-PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
+PoolDep = Annotated[AudiencePool, Depends(get_pool)]
+AudienceDep = Annotated[Audience, Depends(request_audience)]
 CrsDep = Annotated[CrsCatalogue, Depends(get_crs)]
 FormatDep = Annotated[Format, Depends(output_format)]
 LangDep = Annotated[Lang, Depends(language)]

@@ -17,6 +17,8 @@ from gisplatform.errors import (
     GisPlatformError,
     InvalidParameter,
     LayerNotFound,
+    SignInFailed,
+    TooManySignIns,
 )
 from gisplatform.i18n import Text, message
 from gisplatform.ogcapi.deps import request_language
@@ -29,7 +31,13 @@ STATUS: dict[type[GisPlatformError], tuple[int, str]] = {
     LayerNotFound: (404, "NotFound"),
     FeatureNotFound: (404, "NotFound"),
     DatabaseUnavailable: (503, "ServiceUnavailable"),
+    SignInFailed: (401, "Unauthorized"),
+    TooManySignIns: (429, "TooManyRequests"),
 }
+#: the schemes a client may answer a 401 with (QGIS Basic, QGIS API header / scripts)
+WWW_AUTHENTICATE = 'Basic realm="gisplatform", charset="UTF-8", Bearer realm="gisplatform"'
+#: seconds a client rate-limited on sign-in should wait
+RETRY_AFTER_S = 300
 
 
 def request_id(request: Request) -> str:
@@ -61,7 +69,12 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("domain error", exc_info=exc, extra={"request_id": request_id(request)})
         return _body(status, code, message("service_unavailable"), request)
-    return _body(status, code, exc.text, request)
+    response = _body(status, code, exc.text, request)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+    elif status == 429:
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:

@@ -16,10 +16,11 @@ from psycopg import AsyncConnection, sql
 
 from gisplatform.ogcapi import htmlvalues, queries
 from gisplatform.ogcapi.crs import CRS84_CRS
-from gisplatform.ogcapi.deps import AUDIENCE, Lang, base_url
+from gisplatform.ogcapi.deps import Lang, base_url
 from gisplatform.ogcapi.html import SCALE_UNITS, render, script_json, words_for
 from gisplatform.ogcapi.schemas import layer_revision
 from gisplatform.registry import FieldSpec, LayerSpec
+from gisplatform.store.audiences import current_reader
 
 #: simplification tolerance of the hromada outline drawn under the page map (degrees)
 OUTLINE_TOLERANCE = 0.0002
@@ -68,7 +69,7 @@ async def hromada_outline(conn: AsyncConnection[Any], request: Request) -> Any:
     """
     registry = request.app.state.registry
     name = registry.hromada.boundary_layer
-    specs = {spec.name: spec for spec in registry.list(AUDIENCE)}
+    specs = {spec.name: spec for spec in registry.list(current_reader())}
     if name not in specs:
         return None
     revision = await layer_revision(conn, request, name)
@@ -89,7 +90,7 @@ async def hromada_outline(conn: AsyncConnection[Any], request: Request) -> Any:
 async def neighbours(conn: AsyncConnection[Any], spec: LayerSpec, fid: int) -> list[dict[str, Any]]:
     """The features of the layer nearest to ``fid`` (lon/lat; only their label and colour
     fields, and only when those are public)."""
-    public = {f.name: f for f in spec.fields_for(AUDIENCE)}
+    public = {f.name: f for f in spec.fields_for(current_reader())}
     wanted = (spec.style.label_field, spec.style.categorize_by)
     fields = tuple(public[name] for name in dict.fromkeys(wanted) if name in public)
     query = sql.SQL(

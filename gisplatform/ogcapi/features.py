@@ -23,7 +23,6 @@ from gisplatform.ogcapi.common import json_response, link
 from gisplatform.ogcapi.cql import FILTER_LANGS, compile_filter
 from gisplatform.ogcapi.crs import OutputCrs
 from gisplatform.ogcapi.deps import (
-    AUDIENCE,
     CrsDep,
     FormatDep,
     Lang,
@@ -45,6 +44,7 @@ from gisplatform.ogcapi.html import render_page, words_for
 from gisplatform.ogcapi.metapages import collection_crumbs, collection_facts, schema_rows
 from gisplatform.ogcapi.schemas import collection_body, json_schema, layer_stats, property_value
 from gisplatform.registry import FieldSpec, LayerSpec
+from gisplatform.store.audiences import current_reader
 
 GEOJSON = "application/geo+json"
 SCHEMA_JSON = "application/schema+json"
@@ -143,7 +143,7 @@ class ItemsRequest:
 
 def parse_items(request: Request, spec: LayerSpec, crs: CrsDep) -> ItemsRequest:
     """Validate every parameter of an items request (400 names the bad one)."""
-    public = {f.name: f for f in spec.fields_for(AUDIENCE)}
+    public = {f.name: f for f in spec.fields_for(current_reader())}
     params = request.query_params
     check_parameters(request, ITEMS_PARAMETERS | public.keys())
     where = queries.Where()
@@ -341,7 +341,7 @@ def build_features_router() -> APIRouter:
         root = base_url(request)
         bodies = []
         async with pool.connection() as conn:
-            for spec in registry.list(AUDIENCE):
+            for spec in registry.list(current_reader()):
                 stats = await layer_stats(conn, request, spec)
                 bodies.append(collection_body(request, spec, stats, lang, crs.uris))
         catalogue = request.app.state.catalogue_collection
@@ -433,7 +433,7 @@ def build_features_router() -> APIRouter:
         out = crs.parse(request.query_params.get("crs"), "crs")
         if not featureId.isascii() or not featureId.isdigit() or len(featureId) > 18:
             raise FeatureNotFound(featureId)
-        fields = spec.fields_for(AUDIENCE)
+        fields = spec.fields_for(current_reader())
         async with pool.connection() as conn:
             cursor = await conn.execute(queries.item_query(spec, fields, out), [int(featureId)])
             row = await cursor.fetchone()

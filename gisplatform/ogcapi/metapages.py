@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 
 from gisplatform.ogcapi import htmlvalues
-from gisplatform.ogcapi.deps import AUDIENCE, Lang, base_url
+from gisplatform.ogcapi.deps import Lang, base_url
 from gisplatform.ogcapi.html import words_for
 from gisplatform.registry import FieldType, LayerSpec
+from gisplatform.store.audiences import current_reader
 from gisplatform.webmap.i18n import theme_title
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def schema_rows(spec: LayerSpec, lang: Lang, *, queryables: bool) -> list[dict[s
             "required": not queryables,
         }
     )
-    for field in spec.fields_for(AUDIENCE):
+    for field in spec.fields_for(current_reader()):
         rows.append(
             {
                 "title": field.title.get(lang),

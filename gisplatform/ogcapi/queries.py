@@ -16,11 +16,10 @@ from psycopg import sql
 from gisplatform.errors import InvalidParameter
 from gisplatform.i18n import message
 from gisplatform.ogcapi.crs import STORAGE_SRID, OutputCrs
-from gisplatform.registry import Access, FieldSpec, FieldType, LayerSpec
+from gisplatform.registry import FieldSpec, FieldType, LayerSpec
+from gisplatform.store.audiences import current_view
 from gisplatform.store.roles import LAYER_STATE_VIEW
-from gisplatform.store.views import AUDIENCE_SCHEMAS
 
-PUBLIC_SCHEMA = AUDIENCE_SCHEMAS[Access.PUBLIC]
 #: filtered counts stop here; above it ``numberMatched`` is left out
 COUNT_CAP = 10_000
 #: segments per side when a projected bbox is turned into a lon/lat polygon
@@ -28,8 +27,8 @@ BBOX_SEGMENTS = 32
 
 
 def view(spec: LayerSpec) -> sql.Identifier:
-    """The public view of ``spec``."""
-    return sql.Identifier(PUBLIC_SCHEMA, spec.name)
+    """The view of ``spec`` for the request's audience (the public view outside a request)."""
+    return sql.Identifier(current_view().schema, spec.name)
 
 
 def geometry_json(out: OutputCrs) -> sql.Composable:
@@ -214,14 +213,14 @@ def count_query(
 
 def item_query(spec: LayerSpec, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.SQL:
     """One feature by its ``fid`` (a primary-key lookup)."""
-    return _item_query(spec.name, fields, out)
+    return _item_query(current_view().schema, spec.name, fields, out)
 
 
 @lru_cache(maxsize=512)
-def _item_query(layer: str, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.SQL:
+def _item_query(schema: str, layer: str, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.SQL:
     return rendered(
         sql.SQL("SELECT {} FROM {} AS t WHERE t.fid = %s").format(
-            feature_json(fields, out, False), sql.Identifier(PUBLIC_SCHEMA, layer)
+            feature_json(fields, out, False), sql.Identifier(schema, layer)
         )
     )
 

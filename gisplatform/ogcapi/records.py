@@ -23,7 +23,8 @@ from gisplatform.ogcapi.metapages import collection_crumbs, extent_text, record_
 from gisplatform.ogcapi.routing import read_pool
 from gisplatform.ogcapi.tilemeta import REL_TILESETS_VECTOR
 from gisplatform.ogcapi.tilequeries import LayerSummary, SummaryCache
-from gisplatform.registry import Access, LayerRegistry, LayerSpec
+from gisplatform.registry import LayerRegistry, LayerSpec
+from gisplatform.store.audiences import current_reader
 
 CATALOGUE_ID = "catalogue"
 GEOJSON = "application/geo+json"
@@ -188,7 +189,7 @@ def build_records_router() -> APIRouter:
     async def collection(request: Request, f: FormatDep, lang: LangDep) -> Response:
         doc = catalogue_collection(request)
         registry: LayerRegistry = request.app.state.registry
-        known = await summaries_of(request, registry.list(Access.PUBLIC))
+        known = await summaries_of(request, registry.list(current_reader()))
         boxes = [s.bbox for s in known.values() if s.bbox is not None]
         extent: list[float] | None = None
         if boxes:
@@ -218,7 +219,7 @@ def build_records_router() -> APIRouter:
         if unknown:
             raise InvalidParameter(sorted(unknown)[0], message("unknown_query_parameter"))
         registry: LayerRegistry = request.app.state.registry
-        specs = registry.list(Access.PUBLIC)
+        specs = registry.list(current_reader())
         params = request.query_params
         if params.get("type") not in (None, "dataset"):
             specs = []
@@ -275,9 +276,9 @@ def build_records_router() -> APIRouter:
     @router.get(f"/collections/{CATALOGUE_ID}/items/{{recordId}}")
     async def item(request: Request, recordId: str, f: FormatDep, lang: LangDep) -> Response:
         registry: LayerRegistry = request.app.state.registry
-        if recordId not in {s.name for s in registry.list(Access.PUBLIC)}:
+        if recordId not in {s.name for s in registry.list(current_reader())}:
             raise FeatureNotFound(recordId)
-        spec = registry.get(recordId, Access.PUBLIC)
+        spec = registry.get(recordId, current_reader())
         known = await summaries_of(request, [spec])
         one = record(spec, known[spec.name], _base(request), lang)
         if f == "html":

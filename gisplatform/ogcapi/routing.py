@@ -34,6 +34,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gisplatform.ogcapi.auth import AudiencePool
 from gisplatform.store.replica import REPLICA_LAG_SQL, lsn_int
 
 log = logging.getLogger(__name__)
@@ -55,17 +56,24 @@ _STATE_WRITER = "writer"
 def mark_writer(request: Request) -> None:
     """Send this request to the primary (call before taking a connection)."""
     request.state.writer = True
-    request.state.read_pool = request.app.state.pool
+    request.state.read_pool = request.app.state.primary_pool
     request.state.read_target = "primary"
 
 
-def read_pool(request: Request) -> AsyncConnectionPool:
-    """The pool this request reads from (the primary's unless the router chose a replica)."""
+def read_pool(request: Request) -> AudiencePool:
+    """The pool this request reads from (the primary's unless the router chose a replica),
+    each connection in the request's audience role."""
     chosen = getattr(request.state, _STATE_POOL, None)
-    if isinstance(chosen, AsyncConnectionPool):
-        return chosen
-    pool: AsyncConnectionPool = request.app.state.pool
-    return pool
+    primary: AudiencePool = request.app.state.pool
+    if not isinstance(chosen, AsyncConnectionPool) or chosen is primary.pool:
+        return primary
+    wrapped: dict[int, AudiencePool] = request.app.state.__dict__.setdefault(
+        "_replica_audience_pools", {}
+    )
+    found = wrapped.get(id(chosen))
+    if found is None or found.pool is not chosen:
+        found = wrapped[id(chosen)] = AudiencePool(chosen)
+    return found
 
 
 @dataclass

@@ -16,9 +16,10 @@ from gisplatform.i18n import message
 from gisplatform.ogcapi import queries
 from gisplatform.ogcapi.common import link
 from gisplatform.ogcapi.crs import CRS84
-from gisplatform.ogcapi.deps import AUDIENCE, base_url
+from gisplatform.ogcapi.deps import base_url
 from gisplatform.ogcapi.tilemeta import collection_tile_links
 from gisplatform.registry import FieldSpec, FieldType, LayerSpec
+from gisplatform.store.audiences import current_reader, current_view
 
 GEOJSON = "application/geo+json"
 SCHEMA_JSON = "application/schema+json"
@@ -79,7 +80,7 @@ def json_schema(spec: LayerSpec, lang: str, url: str, queryables: bool) -> dict[
         "format": _GEOMETRY_FORMAT[spec.geometry.value],
         "x-ogc-role": "primary-geometry",
     }
-    for field in spec.fields_for(AUDIENCE):
+    for field in spec.fields_for(current_reader()):
         properties[field.name] = field_schema(spec, field, lang)
     document: dict[str, Any] = {
         "$schema": JSON_SCHEMA_DIALECT,
@@ -91,7 +92,7 @@ def json_schema(spec: LayerSpec, lang: str, url: str, queryables: bool) -> dict[
         "additionalProperties": not queryables,
     }
     if not queryables:
-        document["required"] = [f.name for f in spec.fields_for(AUDIENCE) if f.required]
+        document["required"] = [f.name for f in spec.fields_for(current_reader()) if f.required]
     return document
 
 
@@ -147,9 +148,10 @@ async def layer_revision(conn: AsyncConnection[Any], request: Request, name: str
 
 async def layer_stats(conn: AsyncConnection[Any], request: Request, spec: LayerSpec) -> LayerStats:
     """The layer's stats, recomputed only when its revision in the history changed."""
-    cache: dict[str, tuple[int, LayerStats]] = request.app.state.stats
+    cache: dict[tuple[str, str], tuple[int, LayerStats]] = request.app.state.stats
+    key = (current_view().schema, spec.name)
     revision = await layer_revision(conn, request, spec.name)
-    cached = cache.get(spec.name)
+    cached = cache.get(key)
     if cached is not None and cached[0] == revision:
         return cached[1]
     temporal = spec.field(spec.temporal_field) if spec.temporal_field else None
@@ -161,7 +163,7 @@ async def layer_stats(conn: AsyncConnection[Any], request: Request, spec: LayerS
     if temporal is not None and row[4] is not None:
         interval = [_instant_text(row[4]), _instant_text(row[5])]
     stats = LayerStats(bbox, interval, int(row[6]))
-    cache[spec.name] = (revision, stats)
+    cache[key] = (revision, stats)
     return stats
 
 

@@ -1,7 +1,8 @@
 """A bounded in-memory LRU cache of rendered vector tiles.
 
 Keys carry the revision of every layer in the tile, so an edit or an import
-of a layer makes its old tiles unreachable; they age out of the LRU.
+of a layer makes its old tiles unreachable; they age out of the LRU. They carry the
+audience's view schema too: a tile rendered for staff is never served to anyone else.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-#: (layer names with revisions, tile matrix set, z, x, y, settings fingerprint)
-TileKey = tuple[tuple[tuple[str, int], ...], str, int, int, int, str]
+#: (layer names with revisions, tile matrix set, z, x, y, settings fingerprint, audience schema)
+TileKey = tuple[tuple[tuple[str, int], ...], str, int, int, int, str, str]
 
 
 @dataclass(frozen=True)

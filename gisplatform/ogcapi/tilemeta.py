@@ -27,7 +27,8 @@ import morecantile
 from fastapi import Request
 
 from gisplatform.ogcapi.tilequeries import TILE_MATRIX_SETS, LayerSummary
-from gisplatform.registry import Access, FieldSpec, FieldType, LayerSpec
+from gisplatform.registry import FieldSpec, FieldType, LayerSpec
+from gisplatform.store.audiences import current_reader
 
 MVT = "application/vnd.mapbox-vector-tile"
 JSON = "application/json"
@@ -234,7 +235,7 @@ def tileset(
     bbox = _union([summaries[s.name].bbox for s in specs])
     layers = []
     for spec in specs:
-        fields = spec.fields_for(Access.PUBLIC)
+        fields = spec.fields_for(current_reader())
         layers.append(
             {
                 "id": spec.name,
@@ -315,7 +316,7 @@ def tilejson(
     }
     for spec in specs:
         fields = {}
-        for field in spec.fields_for(Access.PUBLIC):
+        for field in spec.fields_for(current_reader()):
             unit = f" ({field.unit})" if field.unit else ""
             fields[field.name] = field.title.get(language) + unit
         doc["vector_layers"].append(
@@ -355,7 +356,7 @@ def mvt_metadata(
     bbox = _bbox(specs, summaries)
     layers, stats = [], []
     for spec in specs:
-        fields = spec.fields_for(Access.PUBLIC)
+        fields = spec.fields_for(current_reader())
         layers.append(
             {
                 "id": spec.name,

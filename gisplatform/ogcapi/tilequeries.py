@@ -18,15 +18,14 @@ from psycopg import AsyncConnection, sql
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gisplatform.registry import Access, FieldSpec, FieldType, LayerSpec
+from gisplatform.registry import FieldSpec, FieldType, LayerSpec
+from gisplatform.store.audiences import current_reader, current_view
 from gisplatform.store.roles import LAYER_STATE_VIEW
-from gisplatform.store.views import AUDIENCE_SCHEMAS
 
 #: bump when the tile SQL changes, so ETags and cache keys change with it
 TILE_FORMAT_VERSION = "1"
 #: the two tile matrix sets served, from morecantile's registry
 TILE_MATRIX_SETS = ("WebMercatorQuad", "WorldCRS84Quad")
-PUBLIC_SCHEMA = AUDIENCE_SCHEMAS[Access.PUBLIC]
 _WEB_MERCATOR_HALF = 20037508.342789244
 #: From this zoom on, a tile of points is cheap per row: a parallel plan's start-up and
 #: gather cost more than they save (measured on 200,000 lamps: z14 72 → 58 ms). Lines and
@@ -88,7 +87,7 @@ class LayerSummary:
 
 def tile_fields(spec: LayerSpec, z: int, settings: TileSettings) -> list[FieldSpec]:
     """Public fields carried by tiles at zoom ``z`` (only label/category ones at low zoom)."""
-    public = list(spec.fields_for(Access.PUBLIC))
+    public = list(spec.fields_for(current_reader()))
     if z >= settings.detail_zoom:
         return public
     wanted = {spec.style.label_field, spec.style.categorize_by}
@@ -175,7 +174,7 @@ def tile_query(
                 name=name,
                 columns=sql.SQL(", ").join(columns),
                 geom=geom,
-                view=sql.Identifier(PUBLIC_SCHEMA, spec.name),
+                view=sql.Identifier(current_view().schema, spec.name),
                 alias=alias,
             )
         )
@@ -253,7 +252,7 @@ async def read_summary(
         sql.SQL(
             "SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
             "FROM (SELECT count(*) AS n, ST_Extent(geom) AS e FROM {}) AS x"
-        ).format(sql.Identifier(PUBLIC_SCHEMA, spec.name))
+        ).format(sql.Identifier(current_view().schema, spec.name))
     )
     row = await cursor.fetchone()
     assert row is not None
@@ -266,7 +265,7 @@ class SummaryCache:
     """Layer summaries kept per (layer, revision): recomputed only after a change."""
 
     def __init__(self) -> None:
-        self._summaries: dict[str, LayerSummary] = {}
+        self._summaries: dict[tuple[str, str], LayerSummary] = {}
 
     async def get(
         self, conn: AsyncConnection[Any], specs: list[LayerSpec], history_schema: str
@@ -274,11 +273,12 @@ class SummaryCache:
         """Summaries of ``specs``, reading layer state once and the views when stale."""
         states = await read_states(conn, history_schema, [s.name for s in specs])
         result: dict[str, LayerSummary] = {}
+        schema = current_view().schema
         for spec in specs:
             revision, changed_at = states[spec.name]
-            known = self._summaries.get(spec.name)
+            known = self._summaries.get((schema, spec.name))
             if known is None or known.revision != revision or known.changed_at != changed_at:
                 known = await read_summary(conn, spec, revision, changed_at)
-                self._summaries[spec.name] = known
+                self._summaries[schema, spec.name] = known
             result[spec.name] = known
         return result

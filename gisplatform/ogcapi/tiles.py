@@ -39,7 +39,8 @@ from gisplatform.ogcapi.tilequeries import (
     read_states,
     render_tile,
 )
-from gisplatform.registry import Access, LayerRegistry, LayerSpec
+from gisplatform.registry import LayerRegistry, LayerSpec
+from gisplatform.store.audiences import current_reader, current_view
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def _address(tms: morecantile.TileMatrixSet, matrix: str, row: str, col: str) ->
 
 def _public_layer(request: Request, name: str) -> LayerSpec:
     registry: LayerRegistry = request.app.state.registry
-    return registry.get(name, Access.PUBLIC)
+    return registry.get(name, current_reader())
 
 
 class _Tiles:
@@ -120,7 +121,11 @@ class _Tiles:
         """The MVT of the layers of ``specs`` visible at the tile's zoom."""
         settings = self.tile_settings(request)
         visible = [s for s in specs if s.min_zoom <= address.z <= s.max_zoom]
-        headers = {"Cache-Control": f"public, max-age={settings.max_age}"}
+        view = current_view()
+        scope = "public" if view.is_public else "private"
+        headers = {"Cache-Control": f"{scope}, max-age={settings.max_age}"}
+        if not view.is_public:
+            headers["Vary"] = "Authorization"
         if not visible:
             return Response(status_code=204, headers=headers)
         names = [s.name for s in visible]
@@ -133,6 +138,7 @@ class _Tiles:
                 address.x,
                 address.y,
                 settings.fingerprint,
+                view.schema,
             )
             headers["ETag"] = '"' + hashlib.sha256(repr(key).encode()).hexdigest()[:32] + '"'
             if _matches(request.headers.get("if-none-match"), headers["ETag"]):
@@ -177,7 +183,7 @@ def build_tiles_router(settings: TileSettings | None = None) -> APIRouter:
 
     def public_layers(request: Request) -> list[LayerSpec]:
         registry: LayerRegistry = request.app.state.registry
-        return registry.list(Access.PUBLIC)
+        return registry.list(current_reader())
 
     def described(request: Request, collection: str | None) -> tuple[list[LayerSpec], str, str]:
         """The layers, the path (without the tile matrix set) and the title of a tileset."""

@@ -3,8 +3,11 @@
 from gisplatform.registry.hromada import HromadaProfile
 from gisplatform.registry.loader import load_layer_file, load_registry
 from gisplatform.registry.registry import LayerRegistry
+from gisplatform.registry.roles import RoleSpec
 from gisplatform.registry.spec import (
+    ANONYMOUS,
     Access,
+    Audience,
     EnumValue,
     FieldSpec,
     FieldType,
@@ -17,7 +20,9 @@ from gisplatform.registry.spec import (
 )
 
 __all__ = [
+    "ANONYMOUS",
     "Access",
+    "Audience",
     "EnumValue",
     "FieldSpec",
     "FieldType",
@@ -29,6 +34,7 @@ __all__ = [
     "Localized",
     "MapSpec",
     "NearestSpec",
+    "RoleSpec",
     "load_layer_file",
     "load_registry",
 ]

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from gisplatform.errors import LayerSpecError
 from gisplatform.registry.hromada import PROFILE_FILE, HromadaProfile, load_profile
 from gisplatform.registry.registry import LayerRegistry
+from gisplatform.registry.roles import ROLES_FILE, RoleSpec, load_roles, unknown_roles
 from gisplatform.registry.spec import LayerSpec
 from gisplatform.registry.yamlfile import read_yaml
 
@@ -63,7 +64,7 @@ def load_layer_file(path: Path) -> LayerSpec:
 def layer_files(directory: Path) -> list[Path]:
     """The layer definition files of a layers directory, in name order.
 
-    Files whose name starts with ``_`` are not layers (the hromada profile).
+    Files whose name starts with ``_`` are not layers (the hromada profile, the roles).
     """
     files = [*directory.glob("*.yaml"), *directory.glob("*.yml")]
     return sorted(f for f in files if not f.name.startswith("_"))
@@ -81,16 +82,24 @@ def load_registry(directory: Path) -> LayerRegistry:
             hromada = load_profile(directory / PROFILE_FILE)
         except LayerSpecError as exc:
             problems.extend(exc.problems)
+    roles: tuple[RoleSpec, ...] = ()
+    if (directory / ROLES_FILE).is_file():
+        try:
+            roles = load_roles(directory / ROLES_FILE)
+        except LayerSpecError as exc:
+            problems.extend(exc.problems)
     for path in layer_files(directory):
         try:
             specs.append(load_layer_file(path))
         except LayerSpecError as exc:
             problems.extend(exc.problems)
+    if roles:
+        problems.extend(role_problems(directory, specs, roles))
     if problems:
         raise LayerSpecError(problems)
     if not specs:
         raise LayerSpecError([(str(directory), "(directory)", "no layer definitions found")])
-    registry = LayerRegistry(specs, hromada)
+    registry = LayerRegistry(specs, hromada, roles)
     if hromada is not None and hromada.boundary_layer not in registry:
         raise LayerSpecError(
             [
@@ -102,3 +111,16 @@ def load_registry(directory: Path) -> LayerRegistry:
             ]
         )
     return registry
+
+
+def role_problems(
+    directory: Path, specs: list[LayerSpec], roles: tuple[RoleSpec, ...]
+) -> list[tuple[str, str, str]]:
+    """A problem for every role a layer names that ``_roles.yaml`` does not list.
+
+    A layers directory without a roles file (a single layer copied for a test) is not checked.
+    """
+    return [
+        (str(directory / f"{layer}.yaml"), "roles", f"'{role}' is not a role of {ROLES_FILE}")
+        for layer, role in unknown_roles(specs, roles)
+    ]

@@ -6,16 +6,20 @@ from collections.abc import Iterable, Iterator
 
 from gisplatform.errors import LayerNotFound, LayerSpecError
 from gisplatform.registry.hromada import PROFILE_FILE, HromadaProfile
-from gisplatform.registry.spec import Access, LayerSpec
+from gisplatform.registry.roles import RoleSpec
+from gisplatform.registry.spec import Access, LayerSpec, Reader
 
 
 class LayerRegistry:
     """An immutable, ordered set of layers keyed by name, and the hromada they describe."""
 
-    __slots__ = ("_hromada", "_layers")
+    __slots__ = ("_hromada", "_layers", "_roles")
 
     def __init__(
-        self, specs: Iterable[LayerSpec] = (), hromada: HromadaProfile | None = None
+        self,
+        specs: Iterable[LayerSpec] = (),
+        hromada: HromadaProfile | None = None,
+        roles: tuple[RoleSpec, ...] = (),
     ) -> None:
         layers: dict[str, LayerSpec] = {}
         for spec in specs:
@@ -24,6 +28,19 @@ class LayerRegistry:
             layers[spec.name] = spec
         self._layers = layers
         self._hromada = hromada
+        self._roles = roles
+
+    @property
+    def roles(self) -> tuple[RoleSpec, ...]:
+        """The staff roles (``_roles.yaml``) that restricted layers and fields name."""
+        return self._roles
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        """The names of :attr:`roles`; without a roles file, the roles the layers name."""
+        if self._roles:
+            return frozenset(r.name for r in self._roles)
+        return frozenset[str]().union(*(spec.role_names for spec in self._layers.values()))
 
     @property
     def hromada(self) -> HromadaProfile:
@@ -39,14 +56,14 @@ class LayerRegistry:
         """True when a hromada profile was loaded."""
         return self._hromada is not None
 
-    def get(self, name: str, audience: Access = Access.RESTRICTED) -> LayerSpec:
+    def get(self, name: str, audience: Reader = Access.RESTRICTED) -> LayerSpec:
         """The layer called ``name``; not found also when ``audience`` may not see it."""
         spec = self._layers.get(name)
         if spec is None or not spec.visible_to(audience):
             raise LayerNotFound(name)
         return spec
 
-    def list(self, audience: Access = Access.RESTRICTED) -> list[LayerSpec]:
+    def list(self, audience: Reader = Access.RESTRICTED) -> list[LayerSpec]:
         """The layers ``audience`` may see, in definition order."""
         return [spec for spec in self._layers.values() if spec.visible_to(audience)]
 
@@ -57,7 +74,7 @@ class LayerRegistry:
             if spec.name in layers and not overwrite:
                 raise LayerSpecError([(spec.name, "name", "layer already registered")])
             layers[spec.name] = spec
-        return LayerRegistry(layers.values(), self._hromada)
+        return LayerRegistry(layers.values(), self._hromada, self._roles)
 
     def __contains__(self, name: object) -> bool:
         return name in self._layers

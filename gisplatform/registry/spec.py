@@ -7,6 +7,8 @@ these models, so every rule that keeps a definition usable lives here.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
@@ -88,6 +90,44 @@ class Access(StrEnum):
 
 
 _ACCESS_RANK = {access: rank for rank, access in enumerate(Access)}
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who a request is served to: anonymous, or a signed-in staff member with named roles.
+
+    Public items are read by everyone, staff items by every signed-in person, restricted ones
+    by those holding one of the roles the registry names for them. An :class:`Access` level
+    still works where an audience is expected (``Access.RESTRICTED``: everything).
+    """
+
+    signed_in: bool = False
+    roles: frozenset[str] = frozenset()
+    login: str | None = None
+
+    def reads(self, access: Access, roles: Collection[str]) -> bool:
+        """True when this audience may read an item of ``access`` open to ``roles``."""
+        if access is Access.PUBLIC:
+            return True
+        if not self.signed_in:
+            return False
+        return access is Access.STAFF or not self.roles.isdisjoint(roles)
+
+    @property
+    def is_anonymous(self) -> bool:
+        """True for the public."""
+        return not self.signed_in
+
+
+#: the public, as every anonymous request is served
+ANONYMOUS = Audience()
+Reader = Access | Audience
+
+
+def _reads(reader: Reader, access: Access, roles: Collection[str]) -> bool:
+    if isinstance(reader, Access):
+        return access.rank <= reader.rank
+    return reader.reads(access, roles)
 
 
 class GeometryType(StrEnum):
@@ -210,9 +250,16 @@ class FieldSpec(_Frozen):
         description="enum values shown empty to the public because they reveal a restricted "
         "layer (e.g. the footprints of utility sites)",
     )
+    roles: tuple[Identifier, ...] = Field(
+        default=(),
+        description="roles (layers/_roles.yaml) that may read this restricted field; "
+        "defaults to the layer's roles",
+    )
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
+        if self.roles and self.access not in (None, Access.RESTRICTED):
+            raise ValueError("'roles' is only allowed on a restricted field")
         if self.name in SYSTEM_COLUMNS:
             raise ValueError(f"'{self.name}' is a system column name and cannot be a field")
         if self.name in RESERVED_WORDS:
@@ -458,6 +505,11 @@ class LayerSpec(_Frozen):
     rules: tuple[FieldRule, ...] = Field(
         default=(), description="cross-field rules checked on import and edit"
     )
+    roles: tuple[Identifier, ...] = Field(
+        default=(),
+        description="roles (layers/_roles.yaml) that may read a restricted layer; "
+        "staff without one of them do not learn that it exists",
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> Self:
@@ -483,6 +535,7 @@ class LayerSpec(_Frozen):
                     f"field '{field.name}' is '{field.access}' but the layer is "
                     f"'{self.access}': a field cannot be more open than its layer"
                 )
+        self._check_roles()
         category = self.style.categorize_by
         if category is not None and (
             category not in by_name or by_name[category].type is not FieldType.ENUM
@@ -499,6 +552,34 @@ class LayerSpec(_Frozen):
             raise ValueError(f"min_zoom {self.min_zoom} is greater than max_zoom {self.max_zoom}")
         self.map.check(by_name)
         return self
+
+    def _check_roles(self) -> None:
+        restricted = self.access is Access.RESTRICTED
+        if self.roles and not restricted:
+            raise ValueError("'roles' is only allowed on a restricted layer")
+        if restricted and not self.roles:
+            raise ValueError("a restricted layer names the 'roles' that may read it")
+        for field in self.fields:
+            if self.field_access(field) is not Access.RESTRICTED:
+                if field.roles:
+                    raise ValueError(f"'roles' of field '{field.name}': it is not restricted")
+                continue
+            if not restricted and not field.roles:
+                raise ValueError(f"restricted field '{field.name}' names no 'roles'")
+            outside = sorted(set(field.roles) - set(self.roles)) if restricted else []
+            if outside:
+                raise ValueError(
+                    f"field '{field.name}' is open to {outside}, who may not read the layer"
+                )
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        """Every role the layer or one of its fields names."""
+        return frozenset(self.roles).union(*(f.roles for f in self.fields))
+
+    def field_roles(self, field: FieldSpec) -> tuple[str, ...]:
+        """The roles that may read ``field`` when it is restricted."""
+        return field.roles or self.roles
 
     @property
     def is_openly_licensed(self) -> bool:
@@ -521,10 +602,12 @@ class LayerSpec(_Frozen):
         """The access level that applies to ``field``."""
         return field.access or self.access
 
-    def fields_for(self, audience: Access) -> tuple[FieldSpec, ...]:
-        """Fields an audience of that level may see."""
-        return tuple(f for f in self.fields if self.field_access(f).rank <= audience.rank)
+    def fields_for(self, audience: Reader) -> tuple[FieldSpec, ...]:
+        """Fields ``audience`` (or an audience of that level) may see."""
+        return tuple(
+            f for f in self.fields if _reads(audience, self.field_access(f), self.field_roles(f))
+        )
 
-    def visible_to(self, audience: Access) -> bool:
-        """True when an audience of that level may know the layer exists."""
-        return self.access.rank <= audience.rank
+    def visible_to(self, audience: Reader) -> bool:
+        """True when ``audience`` (or an audience of that level) may know the layer exists."""
+        return _reads(audience, self.access, self.roles)

@@ -27,6 +27,8 @@ from gisplatform.errors import MigrationRefused
 from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.registry.hromada import BASE_CRS
 from gisplatform.settings import Settings
+from gisplatform.store.accounts import AUTH_SCHEMA, ensure_auth_schema
+from gisplatform.store.audiences import view_audiences
 from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import role_logins, sqlalchemy_url
 from gisplatform.store.jobs import JOBS_SCHEMA, ensure_jobs_schema
@@ -251,6 +253,7 @@ class _Migrator:
             )
         execute(self.conn, _history_sql(self.history))
         ensure_jobs_schema(self.conn)
+        ensure_auth_schema(self.conn)
         ops = Operations(MigrationContext.configure(self.conn))
         for name in self.plan.create_tables:
             self.table(self.registry.get(name)).create(self.conn)
@@ -382,13 +385,14 @@ def migrate(
         with engine.begin() as conn:
             conn.execute(sa_text("SELECT pg_advisory_xact_lock(hashtext('gisplatform.migrate'))"))
             logins = role_logins(settings)
-            ensure_roles(_driver(conn), logins)
+            staff = [a.role for a in view_audiences(registry) if not a.is_public]
+            ensure_roles(_driver(conn), logins, staff)
             ensure_extensions(conn)
             offered = registry.hromada.offered_crs if registry.has_hromada else BASE_CRS
             for code in ensure_srids(conn, offered):
                 log.info("migrate: added EPSG:%d to spatial_ref_sys", code)
             if logins.owner_role is not None:
-                _become_owner(conn, settings, logins.owner_role)
+                _become_owner(conn, settings, logins.owner_role, registry)
             migrator = _Migrator(conn, registry, settings)
             migrator.diff()
             plan = migrator.plan
@@ -413,18 +417,23 @@ def _driver(conn: Connection) -> psycopg.Connection:
     return driver
 
 
-def _become_owner(conn: Connection, settings: Settings, owner: str) -> None:
+def _become_owner(
+    conn: Connection, settings: Settings, owner: str, registry: LayerRegistry
+) -> None:
     """Hand the owner role the platform's objects, then run the rest of the migration as it.
 
     Everything the migration creates after this belongs to the owner, not the superuser.
     """
     driver = _driver(conn)
+    # jobs and auth too: a migration before the owner role existed made them the superuser's
     schemas = [
         settings.layer_schema,
         settings.history_schema,
+        *owned_view_schemas(),
+        *(a.schema for a in view_audiences(registry)),
         JOBS_SCHEMA,
         ANALYSIS_SCHEMA,
-        *owned_view_schemas(),
+        AUTH_SCHEMA,
     ]
     transfer_ownership(driver, owner, schemas)
     database = sql.Identifier(str(driver.info.dbname))

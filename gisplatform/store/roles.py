@@ -9,8 +9,10 @@ them every time it runs, so a role changed by hand is put back):
     external ``DATABASE_URL`` the owner is the user of that URL instead (so an existing
     database keeps its owner); that user must be allowed to create roles (``CREATEROLE``).
 
-audience roles, today only ``gisplatform_public`` (NOLOGIN)
-    One role per audience. It may read its audience's views (``api_public.*``) and
+audience roles: ``gisplatform_public`` and the staff ones (NOLOGIN)
+    One role per audience (:mod:`gisplatform.store.audiences`: the public, staff, and each
+    combination of the registry's roles that sees something different). It may read its
+    audience's views (``api_public.*``, ``api_staff.*``, ``api_staff__lighting.*``…) and
     ``api_meta.layer_state``, a view of the layers' revisions that shows only the layers whose
     views the reading role may select. Nothing else: not ``gis.*``, not ``history.*``.
 
@@ -20,8 +22,8 @@ audience roles, today only ``gisplatform_public`` (NOLOGIN)
     (``ALTER ROLE … SET role``) is ``gisplatform_public``. ``RESET ROLE`` therefore returns to
     the public audience and ``SET ROLE NONE`` to a role that can read nothing at all, and no
     ``SET ROLE`` reaches the owner or the superuser: ``migrate`` revokes any other membership.
-    The next audiences (staff, named groups) get a NOLOGIN role and views each; the server
-    picks one per request with ``SET ROLE`` and the pool sets the public role back.
+    The server picks the audience role of each signed-in request with ``SET ROLE`` and the
+    pool sets the public role back when the connection returns.
 
 ``gisplatform_analyses`` (LOGIN, NOINHERIT) — OGC API processes
     The same shape as the API role (audience roles only, public by default), a login of its
@@ -169,17 +171,23 @@ def _ensure_memberships(conn: psycopg.Connection, member: str, allowed: list[str
     conn.execute(sql.SQL("ALTER ROLE {} SET role = {}").format(target, sql.Literal(default)))
 
 
-def ensure_roles(conn: psycopg.Connection, logins: RoleLogins) -> None:
+def ensure_roles(
+    conn: psycopg.Connection, logins: RoleLogins, staff_roles: Sequence[str] = ()
+) -> None:
     """Create or repair every role of the platform (inside the caller's transaction).
 
+    ``staff_roles`` are the signed-in audiences' roles: the API may become them, the
+    analyses (public only for now) may not.
     Raises :class:`ConfigurationError` when the connected user may not create roles.
     """
     _may_create_roles(conn)
-    for audience_role in AUDIENCE_ROLES.values():
+    public = list(AUDIENCE_ROLES.values())
+    for audience_role in [*public, *staff_roles]:
         _ensure_role(conn, audience_role, login=False, inherit=True, password=None)
-    for name, password in ((API_ROLE, logins.api), (ANALYSES_ROLE, logins.analyses)):
-        _ensure_role(conn, name, login=True, inherit=False, password=password)
-        _ensure_memberships(conn, name, list(AUDIENCE_ROLES.values()))
+    _ensure_role(conn, API_ROLE, login=True, inherit=False, password=logins.api)
+    _ensure_memberships(conn, API_ROLE, [*public, *staff_roles])
+    _ensure_role(conn, ANALYSES_ROLE, login=True, inherit=False, password=logins.analyses)
+    _ensure_memberships(conn, ANALYSES_ROLE, public)
     if logins.owner is not None:
         _ensure_role(conn, OWNER_ROLE, login=True, inherit=True, password=logins.owner)
         # the owner runs the analyses and reads their data as the caller's audience

@@ -18,6 +18,8 @@ from psycopg import sql
 from sqlalchemy import Connection
 
 from gisplatform.registry import Access, LayerRegistry, LayerSpec
+from gisplatform.registry.spec import Reader
+from gisplatform.store.audiences import STAFF_SCHEMA, ViewAudience, view_audiences
 from gisplatform.store.database import driver_execute
 from gisplatform.store.roles import AUDIENCE_ROLES, LAYER_STATE_VIEW
 
@@ -41,16 +43,16 @@ class ViewDefinition:
     fingerprint: str
 
 
-def view_columns(spec: LayerSpec, audience: Access) -> list[str]:
+def view_columns(spec: LayerSpec, audience: Reader) -> list[str]:
     """Columns of ``spec``'s view for ``audience``, in a stable order."""
     return ["fid", *(f.name for f in spec.fields_for(audience)), *VIEW_SYSTEM_COLUMNS[1:]]
 
 
-def _masks(spec: LayerSpec, audience: Access) -> dict[str, tuple[str, ...]]:
-    """Enum values the audience sees empty (``public_mask``), by field."""
-    if audience is not Access.PUBLIC:
+def _masks(spec: LayerSpec, audience: ViewAudience) -> dict[str, tuple[str, ...]]:
+    """Enum values the audience sees empty (``public_mask``, the public only), by field."""
+    if not audience.is_public:
         return {}
-    return {f.name: f.public_mask for f in spec.fields_for(audience) if f.public_mask}
+    return {f.name: f.public_mask for f in spec.fields_for(audience.reader) if f.public_mask}
 
 
 def _view_column(name: str, mask: tuple[str, ...] | None) -> sql.Composable:
@@ -62,10 +64,10 @@ def _view_column(name: str, mask: tuple[str, ...] | None) -> sql.Composable:
     )
 
 
-def view_definition(spec: LayerSpec, audience: Access, layer_schema: str) -> ViewDefinition:
+def view_definition(spec: LayerSpec, audience: ViewAudience, layer_schema: str) -> ViewDefinition:
     """The view exposing what ``audience`` may see of ``spec``."""
-    schema = AUDIENCE_SCHEMAS[audience]
-    columns = view_columns(spec, audience)
+    schema = audience.schema
+    columns = view_columns(spec, audience.reader)
     masks = _masks(spec, audience)
     query = sql.SQL("SELECT {} FROM {}").format(
         sql.SQL(", ").join(_view_column(name, masks.get(name)) for name in columns),
@@ -83,7 +85,7 @@ def owned_view_schemas() -> list[str]:
     return [*AUDIENCE_SCHEMAS.values(), LAYER_STATE_VIEW[0]]
 
 
-def layer_state_view(history_schema: str) -> sql.Composed:
+def layer_state_view(history_schema: str, schemas: list[str] | None = None) -> sql.Composed:
     """The layers' revisions, each row shown only to a role that may read that layer's view.
 
     ``current_user`` inside a view is the reading role, so ``has_table_privilege`` asks
@@ -99,7 +101,7 @@ def layer_state_view(history_schema: str) -> sql.Composed:
     ).format(
         view=sql.Identifier(*LAYER_STATE_VIEW),
         state=sql.Identifier(history_schema, "layer_state"),
-        schemas=sql.Literal(list(AUDIENCE_SCHEMAS.values())),
+        schemas=sql.Literal(schemas or list(AUDIENCE_SCHEMAS.values())),
     )
 
 
@@ -113,7 +115,9 @@ def _driver_execute(
 def plan_views(conn: Connection, registry: LayerRegistry, layer_schema: str) -> list[str]:
     """The view changes needed: ``create view s.v`` / ``drop view s.v`` lines."""
     changes: list[str] = []
-    for audience, schema in AUDIENCE_SCHEMAS.items():
+    audiences = view_audiences(registry)
+    for audience in audiences:
+        schema = audience.schema
         existing: dict[str, str | None] = dict(
             _driver_execute(
                 conn,
@@ -125,13 +129,22 @@ def plan_views(conn: Connection, registry: LayerRegistry, layer_schema: str) -> 
                 [schema],
             )
         )
-        wanted = {s.name: s for s in registry.list(audience)}
+        wanted = {s.name: s for s in registry.list(audience.reader)}
         for name, spec in wanted.items():
             definition = view_definition(spec, audience, layer_schema)
             if existing.get(name) != definition.fingerprint:
                 changes.append(f"create view {schema}.{name}")
         for name in sorted(existing.keys() - wanted.keys()):
             changes.append(f"drop view {schema}.{name}")
+    stale = _driver_execute(
+        conn,
+        sql.SQL(
+            "SELECT nspname FROM pg_namespace WHERE (nspname = %s OR nspname LIKE %s) "
+            "AND NOT nspname = ANY(%s) ORDER BY nspname"
+        ),
+        [STAFF_SCHEMA, STAFF_SCHEMA + r"\_%", [a.schema for a in audiences]],
+    )
+    changes.extend(f"drop schema {name}" for (name,) in stale)
     return changes
 
 
@@ -146,19 +159,24 @@ def apply_views(
 
     The roles exist already (:func:`gisplatform.store.roles.ensure_roles`).
     """
-    for schema in owned_view_schemas():
+    audiences = {a.schema: a for a in view_audiences(registry)}
+    for schema in [*owned_view_schemas(), *audiences]:
         _driver_execute(
             conn, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
         )
     for line in changes:
-        action, _, target = line.split(" ")
+        action, kind, target = line.split(" ")
+        if kind == "schema":
+            _driver_execute(
+                conn, sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(target))
+            )
+            continue
         schema, name = target.split(".")
         view = sql.Identifier(schema, name)
         _driver_execute(conn, sql.SQL("DROP VIEW IF EXISTS {}").format(view))
         if action == "drop":
             continue
-        audience = next(a for a, s in AUDIENCE_SCHEMAS.items() if s == schema)
-        definition = view_definition(registry.get(name), audience, layer_schema)
+        definition = view_definition(registry.get(name), audiences[schema], layer_schema)
         # No security_barrier: the views hide columns, not rows, so a barrier protects
         # nothing, while it stops the planner from flattening the view: non-leakproof quals
         # (ST_Intersects) stay outside it and ORDER BY fid cannot use the key, so bbox
@@ -169,11 +187,11 @@ def apply_views(
             conn,
             sql.SQL("COMMENT ON VIEW {} IS {}").format(view, sql.Literal(definition.fingerprint)),
         )
-    _driver_execute(conn, layer_state_view(history_schema))
+    _driver_execute(conn, layer_state_view(history_schema, list(audiences)))
     history = sql.Identifier(history_schema)
     state_schema, _ = LAYER_STATE_VIEW
-    for audience, schema in AUDIENCE_SCHEMAS.items():
-        role = sql.Identifier(AUDIENCE_ROLES[audience])
+    for schema, audience in audiences.items():
+        role = sql.Identifier(audience.role)
         for statement in (
             # Granted before the roles were separated; the state view replaces them.
             sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(history, role),

@@ -12,8 +12,9 @@ from typing import Any, get_origin
 
 from gisplatform.analyses.shelters import NearestShelterInput, NearestShelterResult
 from gisplatform.errors import ConfigurationError
-from gisplatform.registry import Access, FieldSpec, FieldType, LayerRegistry, LayerSpec
+from gisplatform.registry import FieldSpec, FieldType, LayerRegistry, LayerSpec
 from gisplatform.registry.spec import TextFormat
+from gisplatform.store.audiences import current_reader
 from gisplatform.webmap import i18n
 
 #: Feature limit of one GeoJSON request (the small layers hold far fewer).
@@ -49,7 +50,7 @@ def nearest_config(spec: LayerSpec) -> dict[str, Any] | None:
     nearest = spec.map.nearest
     if nearest is None:
         return None
-    public = {f.name for f in spec.fields_for(Access.PUBLIC)}
+    public = {f.name for f in spec.fields_for(current_reader())}
     inputs = set(NearestShelterInput.model_fields)
     for name in nearest.defaults:
         if name not in public and name not in inputs:
@@ -77,7 +78,7 @@ def _results_key() -> str:
 
 def layer_config(spec: LayerSpec, source: str, api_base: str | None) -> dict[str, Any]:
     """One layer's entry: metadata, public fields, style and where its features come from."""
-    fields = spec.fields_for(Access.PUBLIC)
+    fields = spec.fields_for(current_reader())
     public = {f.name for f in fields}
     style = spec.style
     url = None
@@ -128,8 +129,8 @@ def map_config(
     their features in ``data``); ``tiles`` draws the layers marked ``map.tiled`` from the
     vector tileset.
     """
-    specs = [registry.get(name, Access.PUBLIC) for name in layers] if layers else None
-    public = specs or registry.list(Access.PUBLIC)
+    specs = [registry.get(name, current_reader()) for name in layers] if layers else None
+    public = specs or registry.list(current_reader())
     entries = []
     for spec in public:
         tiled = tiles and api_base is not None and spec.map.tiled

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import html
+from typing import Annotated
 
-from fastapi import FastAPI, Query
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from gisplatform.registry import LayerRegistry, load_registry
+from gisplatform.registry import ANONYMOUS, Audience, LayerRegistry, load_registry
 from gisplatform.settings import Settings
+from gisplatform.store.audiences import current_view
 from gisplatform.webmap import i18n
 from gisplatform.webmap.config import API_BASE, map_config
 from gisplatform.webmap.page import STATIC_DIR, MissingAssets, check_assets, render_page
+
+
+async def _request_audience(request: Request) -> Audience:
+    """The platform's audience dependency; a web map mounted alone serves the public."""
+    from gisplatform.ogcapi.auth import request_audience
+
+    if not hasattr(request.app.state, "authenticator"):
+        return ANONYMOUS
+    return await request_audience(request)
 
 
 def mount_webmap(
@@ -33,10 +44,12 @@ def mount_webmap(
     layers = (
         registry or getattr(app.state, "registry", None) or load_registry(Settings().layers_dir)
     )
-    pages: dict[str, str] = {}
+    pages: dict[tuple[str, str], str] = {}
 
     def page(lang: str) -> str:
-        if lang not in pages:
+        # one page per language and audience: a staff map never reaches anyone else
+        key = (lang, current_view().schema)
+        if key not in pages:
             config = map_config(
                 layers,
                 lang,
@@ -44,11 +57,14 @@ def mount_webmap(
                 basemap_url=basemap_url,
                 basemap_attribution=basemap_attribution,
             )
-            pages[lang] = render_page(config)
-        return pages[lang]
+            pages[key] = render_page(config)
+        return pages[key]
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def web_map(lang: str = Query(default=i18n.DEFAULT_LANGUAGE)) -> HTMLResponse:
+    def web_map(
+        audience: Annotated[Audience, Depends(_request_audience)],
+        lang: str = Query(default=i18n.DEFAULT_LANGUAGE),
+    ) -> HTMLResponse:
         """The city web map."""
         try:
             check_assets()

@@ -1,0 +1,173 @@
+"""``gisplatform users …`` and ``gisplatform tokens …``: staff accounts and personal tokens.
+
+They connect as the owner (like ``import``); the roles come from ``layers/_roles.yaml``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gisplatform.i18n import message
+from gisplatform.registry import load_registry
+from gisplatform.settings import Settings
+from gisplatform.store.accounts import AccountError, Accounts, parse_duration
+
+users_app = typer.Typer(help="Staff accounts (sign-in with a password).", no_args_is_help=True)
+tokens_app = typer.Typer(help="Personal API tokens of staff accounts.", no_args_is_help=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+RolesOption = Annotated[
+    list[str] | None, typer.Option("--role", help="A role of layers/_roles.yaml (repeatable).")
+]
+
+
+@contextmanager
+def _accounts() -> Iterator[Accounts]:
+    from gisplatform.store.database import connect, database_url
+
+    settings = Settings()
+    roles = load_registry(settings.layers_dir).role_names
+    with connect(database_url(settings)) as conn:
+        yield Accounts(conn, roles)
+        conn.commit()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(
+            str(message("password_prompt")), hide_input=True, confirmation_prompt=True
+        )
+    if not password:
+        raise AccountError(message("empty_password"))
+    return password
+
+
+def _roles_text(roles: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(roles) if roles else str(message("no_roles"))
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="minutes") if moment else "—"
+
+
+StdinOption = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+
+
+@users_app.command("add")
+def users_add(
+    login: str,
+    role: RolesOption = None,
+    password_stdin: StdinOption = False,
+    no_password: Annotated[
+        bool, typer.Option("--no-password", help="Tokens only: no password sign-in.")
+    ] = False,
+) -> None:
+    """Add a staff account; every account is staff, roles add restricted layers."""
+    password = None if no_password else _read_password(password_stdin)
+    with _accounts() as accounts:
+        accounts.add(login, role or [], password)
+    console.print(
+        f"[green]✓[/green] {message('user_added', login=login, roles=_roles_text(role or []))}"
+    )
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """The accounts: login, roles, state, valid tokens."""
+    with _accounts() as accounts:
+        found = accounts.accounts()
+    if not found:
+        console.print(str(message("no_accounts")))
+    for account in found:
+        state = "disabled" if account.disabled else "active"
+        sys.stdout.write(
+            f"{account.login}\t{state}\t{_roles_text(account.roles)}\t"
+            f"password={'yes' if account.has_password else 'no'}\ttokens={account.tokens}\n"
+        )
+
+
+@users_app.command("disable")
+def users_disable(login: str) -> None:
+    """Disable an account: no sign-in, none of its tokens work (at once)."""
+    with _accounts() as accounts:
+        accounts.set_disabled(login, True)
+    console.print(f"[green]✓[/green] {message('user_disabled', login=login)}")
+
+
+@users_app.command("enable")
+def users_enable(login: str) -> None:
+    """Enable a disabled account."""
+    with _accounts() as accounts:
+        accounts.set_disabled(login, False)
+    console.print(f"[green]✓[/green] {message('user_enabled', login=login)}")
+
+
+@users_app.command("roles")
+def users_roles(login: str, role: RolesOption = None) -> None:
+    """Replace an account's roles (none: staff only)."""
+    with _accounts() as accounts:
+        accounts.set_roles(login, role or [])
+    console.print(
+        f"[green]✓[/green] {message('roles_set', login=login, roles=_roles_text(role or []))}"
+    )
+
+
+@users_app.command("passwd")
+def users_passwd(login: str, password_stdin: StdinOption = False) -> None:
+    """Set a new password."""
+    password = _read_password(password_stdin)
+    with _accounts() as accounts:
+        accounts.set_password(login, password)
+    console.print(f"[green]✓[/green] {message('password_set', login=login)}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    login: str,
+    name: Annotated[str, typer.Option(help="A name to list and revoke the token by.")],
+    expires: Annotated[
+        str | None, typer.Option(help="Lifetime, e.g. 90d, 12h, 4w (default: no expiry).")
+    ] = None,
+) -> None:
+    """Create a personal token; it is printed once, as the last line of standard output."""
+    lifetime = parse_duration(expires) if expires else None
+    with _accounts() as accounts:
+        token = accounts.create_token(login, name, lifetime)
+        (info,) = [t for t in accounts.tokens(login) if t.name == name]
+    until = _when(info.expires_at) if info.expires_at else str(message("never"))
+    console.print(str(message("token_created", login=login, name=name, expires=until)))
+    sys.stdout.write(token + "\n")
+
+
+@tokens_app.command("list")
+def tokens_list(login: str) -> None:
+    """The account's tokens: name, created, expires, last used, revoked."""
+    with _accounts() as accounts:
+        found = accounts.tokens(login)
+    if not found:
+        console.print(str(message("no_tokens", login=login)))
+    for token in found:
+        sys.stdout.write(
+            f"{token.name}\tcreated={_when(token.created_at)}\texpires={_when(token.expires_at)}"
+            f"\tlast_used={_when(token.last_used_at)}\trevoked={_when(token.revoked_at)}\n"
+        )
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(login: str, name: str) -> None:
+    """Revoke a token by name; it stops working at once."""
+    with _accounts() as accounts:
+        accounts.revoke_token(login, name)
+    console.print(f"[green]✓[/green] {message('token_revoked', login=login, name=name)}")

@@ -1,0 +1,70 @@
+-- Staff accounts, personal API tokens and the sign-in log. The owner role owns everything here;
+-- the API role may only call the SECURITY DEFINER functions below: it cannot list accounts or
+-- tokens, and never reads a token's hash (tokens are checked inside the database). PostgreSQL
+-- has no Argon2, so a password is checked by the server with the one hash of the login given.
+
+-- name: create
+CREATE SCHEMA IF NOT EXISTS {auth};
+REVOKE ALL ON SCHEMA {auth} FROM PUBLIC;
+CREATE TABLE IF NOT EXISTS {auth}.users (
+    login         text        PRIMARY KEY CHECK (login ~ '^[a-z0-9][a-z0-9._@-]{{0,62}}$'),
+    password_hash text        CHECK (password_hash LIKE '$argon2%'),
+    roles         text[]      NOT NULL DEFAULT '{{}}',
+    disabled      boolean     NOT NULL DEFAULT false,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {auth}.tokens (
+    login        text        NOT NULL REFERENCES {auth}.users (login) ON DELETE CASCADE,
+    name         text        NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    token_hash   bytea       NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz,
+    last_used_at timestamptz,
+    revoked_at   timestamptz,
+    PRIMARY KEY (login, name)
+);
+CREATE TABLE IF NOT EXISTS {auth}.events (
+    id      bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at      timestamptz NOT NULL DEFAULT now(),
+    login   text,
+    address text,
+    method  text        NOT NULL,
+    outcome text        NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_failures ON {auth}.events (at, login, address)
+    WHERE outcome = 'failure';
+CREATE OR REPLACE FUNCTION {auth}.password_of(p_login text)
+    RETURNS TABLE (password_hash text, roles text[])
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT u.password_hash, u.roles FROM {auth}.users AS u
+          WHERE u.login = p_login AND NOT u.disabled AND u.password_hash IS NOT NULL $$;
+CREATE OR REPLACE FUNCTION {auth}.token_user(p_hash bytea)
+    RETURNS TABLE (login text, roles text[])
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        UPDATE {auth}.tokens AS t SET last_used_at = now()
+         WHERE t.token_hash = p_hash
+           AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute');
+        RETURN QUERY SELECT u.login, u.roles FROM {auth}.tokens AS t
+            JOIN {auth}.users AS u ON u.login = t.login
+           WHERE t.token_hash = p_hash AND t.revoked_at IS NULL AND NOT u.disabled
+             AND (t.expires_at IS NULL OR t.expires_at > now());
+    END $$;
+CREATE OR REPLACE FUNCTION {auth}.record(p_login text, p_address text, p_method text,
+                                         p_outcome text)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$ INSERT INTO {auth}.events (login, address, method, outcome)
+          VALUES (left(p_login, 100), left(p_address, 100), left(p_method, 20),
+                  left(p_outcome, 20)) $$;
+CREATE OR REPLACE FUNCTION {auth}.failures(p_login text, p_address text, p_window_s integer)
+    RETURNS TABLE (of_login bigint, of_address bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT count(*) FILTER (WHERE e.login = p_login),
+                 count(*)
+            FROM {auth}.events AS e
+           WHERE e.outcome = 'failure' AND e.address = p_address
+             AND e.at > now() - make_interval(secs => p_window_s) $$;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {auth} FROM PUBLIC;
