@@ -11,7 +11,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 # System packages needed besides PostgreSQL/PostGIS/pgRouting. Add more here (chromium, fonts…).
-EXTRA_APT_PACKAGES=(gdal-bin docker-compose chromium fonts-dejavu-core)
+EXTRA_APT_PACKAGES=(ca-certificates gdal-bin docker-compose chromium fonts-dejavu-core)
 # Node.js + npm install the web map's browser libraries; taken from apt when missing.
 command -v npm >/dev/null 2>&1 || EXTRA_APT_PACKAGES+=(nodejs npm)
 
