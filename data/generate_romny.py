@@ -3,8 +3,7 @@
 Usage: ``python data/generate_romny.py [--out DIR]`` (default ``data/romny``).
 
 Real inputs: the KATOTTG rows in ``data/romny/katottg_romny.csv``, two GeoNames points
-(Ромни, Біловод) and the register points of ``../shared/data/sumy`` beside the checkout
-(or ``--register DIR``).
+(Ромни, Біловод) and the register points of ``data/sumy`` (or ``--register DIR``).
 Everything else is synthetic and generated from a fixed seed, so two runs give byte-identical
 files. Metric work is done in EPSG:32636; output is CRS84 lon/lat rounded to 7 decimals.
 Every feature is validated against its layer definition before anything is written.
@@ -35,8 +34,8 @@ from gisplatform.registry import FieldType, LayerSpec, load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 KATOTTG_CSV = ROOT / "data" / "romny" / "katottg_romny.csv"
-#: the shared reference data sit beside the repository checkout
-DEFAULT_REGISTER_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "sumy"
+#: the Sumy register files shipped with the repository (data/sumy/README.md)
+DEFAULT_REGISTER_DIR = Path(__file__).resolve().parent / "sumy"
 SEED = 59060110
 DECIMALS = 7
 

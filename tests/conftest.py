@@ -20,7 +20,6 @@ from gisplatform.store.database import normalize_url
 from gisplatform.store.migrate import migrate
 
 LAYERS_DIR = PROJECT_ROOT / "layers"
-SHARED_DIR = PROJECT_ROOT.parent / "shared"
 
 
 def free_port() -> int:

@@ -24,13 +24,7 @@ from gisplatform.ingest.dms import parse_coordinate
 from gisplatform.registry import LayerRegistry
 from tests.ingest_helpers import LAYERS_DIR, run_cli, shelter, snapshot, write_geojson
 
-GEONAMES = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "sumy"
-    / ("geographic-names-sumy.geojson")
-)
+GEONAMES = Path(__file__).resolve().parents[1] / "data" / "sumy" / "geographic-names-sumy.geojson"
 
 
 def _rows(url: str, query: str) -> list[tuple[object, ...]]:
