@@ -148,8 +148,10 @@ python_env() {
         say "virtual env $VENV ($("$VENV/bin/python" -V 2>&1))"
     else
         [[ -e $VENV ]] && die "$VENV exists but holds no Python >= 3.12; remove it and re-run"
-        py="$(find_python)" ||
-            die "Python >= 3.12 not found: install python3 (>= 3.12) and python3-venv, or pyenv 3.12"
+        py="$(find_python)" || die "no Python >= 3.12 found (looked for python3.13, python3.12 and \
+python3 on PATH, and ~/.pyenv/versions/3.12+). Debian 13 and Ubuntu 24.04 have it in apt \
+(python3); Debian 12 has only 3.11 there: install a Python >= 3.12 (e.g. 'pyenv install 3.12') \
+and re-run this command"
         if ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then
             [[ $py == /usr/bin/* ]] ||
                 die "$py lacks the venv/ensurepip modules: reinstall that Python with them"

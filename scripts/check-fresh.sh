@@ -8,7 +8,7 @@
 # (/root/gisplatform; nothing else beside it), mounts proc, sys, dev, dev/pts, dev/shm and copies
 # resolv.conf, then inside the root, as root:
 #   command 1  bash scripts/up.sh   in the background, until / and /ogc/collections answer 200;
-#              then it is stopped (SIGINT to the server, `gisplatform db stop`);
+#              then it is stopped (SIGTERM to the server, `gisplatform db stop`);
 #   command 2  bash scripts/test.sh
 # and prints a result block (seconds, served yes/no, pytest's summary). Exits non-zero if either
 # command failed. Mounts are undone and the root's processes ended on exit, even on failure.
@@ -37,6 +37,9 @@
 #              CHECK_FRESH_UP_TIMEOUT (seconds command 1 may take to serve, default 3600).
 set -euo pipefail
 
+# The whole script is one function, parsed before it runs: editing the file during a run
+# (bash reads scripts as it goes) cannot change what the run does.
+main() {
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 usage() {
@@ -226,7 +229,9 @@ http_code() {
 
 say "command 1: bash scripts/up.sh (port $HTTP_PORT, database port $DB_PORT; log $UP_LOG)"
 t0=$SECONDS
-in_root "cd $CLONE && exec bash scripts/up.sh" >"$UP_LOG" 2>&1 </dev/null &
+# exec all the way down: $! is the server's pid once up.sh execs it.
+(exec chroot "$ROOTFS" /usr/bin/env -i "${ENV[@]}" /bin/bash -c "cd $CLONE && exec bash scripts/up.sh") \
+    >"$UP_LOG" 2>&1 </dev/null &
 UP_PID=$!
 served=no
 while ((SECONDS - t0 < UP_TIMEOUT)); do
@@ -245,13 +250,15 @@ if [[ $served == no ]]; then
     tail -n 30 "$UP_LOG" >&2 || true
 fi
 # Stop command 1: the server is up.sh's pid (exec), then the embedded cluster it started.
+# SIGTERM, not SIGINT: a background job of a script starts with SIGINT ignored (uvicorn
+# handles both the same way, a graceful shutdown).
 if kill -0 "$UP_PID" 2>/dev/null; then
-    kill -INT "$UP_PID" 2>/dev/null || true
+    kill -TERM "$UP_PID" 2>/dev/null || true
     for _ in $(seq 30); do
         kill -0 "$UP_PID" 2>/dev/null || break
         sleep 1
     done
-    kill -TERM "$UP_PID" 2>/dev/null || true
+    kill -KILL "$UP_PID" 2>/dev/null || true
 fi
 wait "$UP_PID" 2>/dev/null || true
 if [[ -x $ROOTFS$CLONE/.venv/bin/gisplatform ]]; then
@@ -284,3 +291,6 @@ logs:      $UP_LOG $TEST_LOG
 EOF
 
 [[ $served == yes && $test_status -eq 0 ]]
+}
+
+main "$@"
