@@ -11,7 +11,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 # System packages needed besides PostgreSQL/PostGIS/pgRouting. Add more here (chromium, fonts…).
-EXTRA_APT_PACKAGES=(ca-certificates gdal-bin docker-compose chromium fonts-dejavu-core)
+# ca-certificates: pip and npm over HTTPS (not in a minimal Debian); libatomic1: the Node.js
+# binary inside the playwright wheel that drives Chromium in the browser tests.
+EXTRA_APT_PACKAGES=(ca-certificates gdal-bin docker-compose chromium fonts-dejavu-core libatomic1)
 # Node.js + npm install the web map's browser libraries; taken from apt when missing.
 command -v npm >/dev/null 2>&1 || EXTRA_APT_PACKAGES+=(nodejs npm)
 
