@@ -40,21 +40,24 @@ FROM (
     WHERE o.kind = 'origin'
 ) AS l;
 
+-- name: start_column
+-- The column of pgr_drivingDistance that names a row's start vertex: from_v up to pgRouting 3.5,
+-- start_vid from 3.6 on (which also added depth and pred before it, so neither the name nor the
+-- position is stable). The installed function's own output columns tell which.
+SELECT CASE WHEN bool_or('start_vid' = ANY(p.proargnames)) THEN 'start_vid' ELSE 'from_v' END
+FROM pg_proc p
+WHERE p.proname = 'pgr_drivingdistance'
+
 -- name: reach
 -- Multi-source: every vertex gets its nearest facility and the distance to it.
--- The start vertex of a row is column from_v up to pgRouting 3.5 and start_vid from 3.6 on
--- (3.6 also added depth and pred before it, so neither its name nor its position is stable):
--- the row is read as jsonb and whichever of the two names the installed version has is used.
 DROP TABLE IF EXISTS pg_temp.analysis_reach;
 CREATE TEMP TABLE analysis_reach AS
-SELECT d.node, coalesce(j ->> 'start_vid', j ->> 'from_v')::bigint - %(base)s AS facility,
-       d.agg_cost
+SELECT d.node, d.{start_column} - %(base)s AS facility, d.agg_cost
 FROM pgr_drivingDistance(
     'SELECT id, source, target, cost, reverse_cost FROM {analysis}.walk_edges
      UNION ALL SELECT id, source, target, cost, reverse_cost FROM pg_temp.analysis_links',
     %(starts)s::bigint[], %(max_m)s, directed => false, equicost => true
-) AS d
-CROSS JOIN LATERAL to_jsonb(d) AS j;
+) AS d;
 CREATE INDEX ON pg_temp.analysis_reach (node);
 ANALYZE pg_temp.analysis_reach;
 
