@@ -38,7 +38,7 @@
 set -euo pipefail
 
 # The whole script is one function, parsed before it runs: editing the file during a run
-# (bash reads scripts as it goes) cannot change what the run does.
+# (bash reads a script as it goes) cannot change what the run does.
 main() {
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -293,4 +293,5 @@ EOF
 [[ $served == yes && $test_status -eq 0 ]]
 }
 
-main "$@"
+# On one line with main: bash has read it before main runs.
+main "$@"; exit
