@@ -3,7 +3,8 @@
 Usage: ``python data/generate_romny.py [--out DIR]`` (default ``data/romny``).
 
 Real inputs: the KATOTTG rows in ``data/romny/katottg_romny.csv``, two GeoNames points
-(Ромни, Біловод) and the register points of ``data/sumy`` (or ``--register DIR``).
+(Ромни, Біловод) and the register points of ``data/sources/sumy`` (CC BY 4.0, see its README;
+or ``--register DIR``).
 Everything else is synthetic and generated from a fixed seed, so two runs give byte-identical
 files. Metric work is done in EPSG:32636; output is CRS84 lon/lat rounded to 7 decimals.
 Every feature is validated against its layer definition before anything is written.
@@ -34,9 +35,17 @@ from gisplatform.registry import FieldType, LayerSpec, load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 KATOTTG_CSV = ROOT / "data" / "romny" / "katottg_romny.csv"
-#: the Sumy register files shipped with the repository (data/sumy/README.md)
-DEFAULT_REGISTER_DIR = Path(__file__).resolve().parent / "sumy"
+#: the register extracts kept in the repository (CC BY 4.0, see data/sources/sumy/README.md)
+DEFAULT_REGISTER_DIR = Path(__file__).resolve().parent / "sources" / "sumy"
 SEED = 59060110
+#: defects of a shelter that is not (fully) ready, as an inspection act words them
+SHELTER_DEFECTS = [
+    "немає запасу питної води",
+    "несправна вентиляція",
+    "вхід не облаштовано для маломобільних груп населення",
+]
+#: where a resident calls when a demo shelter is closed: plainly not a real number
+DEMO_HOTLINE = "+380 00 000 00 00"
 DECIMALS = 7
 
 HROMADA_CODE = "UA59060110000049734"
@@ -1052,6 +1061,8 @@ class Generator:
         }
         out = []
         school_shelter: dict[int, str] = {}
+        # the fields added later draw from their own stream, so the older ones stay as they were
+        extra = np.random.default_rng([SEED, 2])
         for n, i in enumerate(hosts, start=1):
             b = self.buildings[i]
             k = n - 1
@@ -1123,8 +1134,53 @@ class Generator:
                 "key_holder_phone": None,
                 "photo_url": None,
             }
+            intended = "pupils" if i in schools else "workers" if i in admin else "population"
+            if (
+                intended == "population"
+                and n >= 8
+                and "patients" not in {f["properties"]["intended_for"] for f in out}
+            ):
+                intended = "patients"  # one shelter of a (demo) care home
+            self.add_shelter_record(props, extra, n, b.settlement, intended)
             out.append(demo_feature(props, point_geom(b.front)))
         return out, school_shelter
+
+    @staticmethod
+    def add_shelter_record(
+        props: Props, rng: np.random.Generator, n: int, settlement: str, intended_for: str
+    ) -> None:
+        """Who a shelter is for, its status in the fund and its inspection; the domain rules.
+
+        A ready shelter is open around the clock or during alerts (МВС 579 as amended by
+        546/2025): one kept by key or in working hours is at best partly ready. An accessible
+        toilet implies a toilet.
+        """
+        if props["readiness"] == "ready" and props["access_mode"] in ("by_key", "working_hours"):
+            props["readiness"] = "limited_ready"
+        if props["toilets"] == 0:
+            props["accessible_toilet"] = False
+        props["settlement_katottg"] = settlement
+        props["intended_for"] = intended_for
+        if n == 3:
+            status = "excluded"
+        elif props["readiness"] == "not_ready":
+            status = choice(
+                rng, ["temporarily_closed", "included", "inclusion_in_progress"], [0.5, 0.3, 0.2]
+            )
+        else:
+            status = choice(rng, ["included", "inclusion_in_progress"], [0.9, 0.1])
+        props["fund_status"] = status
+        inspected = date.fromisoformat(str(props["readiness_checked_at"]))
+        props["inspection_date"] = iso(inspected)
+        props["inspection_act_no"] = f"ДЕМО-АКТ-{n:03d}/{inspected.year}"
+        props["inspector"] = "демо-комісія з питань ТЕБ і НС"
+        if props["readiness"] == "ready":
+            props["defects"], props["defects_due"] = None, None
+        else:
+            props["defects"] = "демо: " + choice(rng, SHELTER_DEFECTS, [0.4, 0.3, 0.3])
+            props["defects_due"] = iso(inspected + timedelta(days=int(rng.integers(30, 121))))
+        props["next_inspection_due"] = iso(inspected + timedelta(days=365))
+        props["closed_hotline"] = DEMO_HOTLINE
 
     def by_name_code(self, code: str) -> str:
         """A settlement's name with its short category prefix, e.g. ``с. Бобрик``."""
@@ -1265,18 +1321,22 @@ class Generator:
         """Bus stops along city streets, at the station square and on village roads."""
         rng = self.rng
         points = [
-            ((self.station[0] + 15, self.station[1] + 15), "площа імені Григорія Навроцького")
+            (
+                (self.station[0] + 15, self.station[1] + 15),
+                "площа імені Григорія Навроцького",
+                ROMNY_CODE,
+            )
         ]
-        points += [(xy, s.name) for xy, s in self._segment_points(33, 7.0)]
+        points += [(xy, s.name, s.settlement) for xy, s in self._segment_points(33, 7.0)]
         for s in self.streets:
             if s.street_type == "shose":
                 a, b = s.segments[0]
                 line = self.net.line((a, b))
                 p = line.interpolate(60)
-                points.append(((p.x + 8, p.y), s.name))
+                points.append(((p.x + 8, p.y), s.name, s.settlement))
         routes = [str(r) for r in range(1, 9)]
         out = []
-        for n, (xy, street) in enumerate(points, start=1):
+        for n, (xy, street, settlement) in enumerate(points, start=1):
             chosen = sorted(
                 rng.choice(routes, size=int(rng.integers(1, 4)), replace=False).tolist(), key=int
             )
@@ -1287,6 +1347,7 @@ class Generator:
                 "pavilion": bool(n == 1 or rng.random() < 0.55),
                 "accessible": choice(rng, ["full", "partial", "none"], [0.3, 0.4, 0.3]),
                 "street_name": street,
+                "settlement_katottg": settlement,
             }
             out.append(demo_feature(props, point_geom(xy)))
         return out
@@ -1464,6 +1525,7 @@ class Generator:
             props = {
                 "pole_no": f"DEMO-LP-{n:05d}",
                 "street_name": street.name,
+                "settlement_katottg": street.settlement,
                 "lamp_technology": tech,
                 "power_w": int(rng.integers(*power[tech])),
                 "status": status,

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from gisplatform.errors import GisPlatformError, LayerSpecError
+from gisplatform.i18n import current_language, locale_language, message, set_language
 from gisplatform.ingest.commands import export_command, import_command
 from gisplatform.log import configure_logging
 from gisplatform.registry import LayerRegistry, LayerSpec, load_registry
@@ -30,6 +32,13 @@ app.command("import")(import_command)
 app.command("export")(export_command)
 
 console = Console(soft_wrap=True)
+
+
+def say(key: str, /, **values: object) -> str:
+    """The catalogue's message ``key`` in the command's language."""
+    return str(message(key, **values))
+
+
 err_console = Console(stderr=True, soft_wrap=True)
 
 
@@ -49,6 +58,7 @@ def _root(
         Path | None, typer.Option(help="Directory of layer definitions (default: ./layers).")
     ] = None,
 ) -> None:
+    set_language(locale_language())
     if layers_dir is not None:
         import os
 
@@ -58,20 +68,54 @@ def _root(
 # --- layers ---------------------------------------------------------------------------------
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
 @layers_app.command("list")
-def layers_list() -> None:
+def layers_list(as_json: JsonOption = False) -> None:
     """List the layers with their geometry, access level and field count."""
     registry = _registry(_settings())
-    table = Table("name", "title (uk)", "title (en)", "geometry", "access", "fields", "theme")
+    rows = [
+        {
+            "name": spec.name,
+            "title": {"uk": spec.title.uk, "en": spec.title.en},
+            "geometry": spec.geometry.value,
+            "access": spec.access.value,
+            "fields": len(spec.fields),
+            "theme": spec.theme,
+        }
+        for spec in registry
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+
+    # the name is what a user types next: never wrapped or cut, whatever the width;
+    # titles wrap instead (all of it, in both languages, is in --json)
+    def fixed(header: str, width: int = 0) -> Column:
+        return Column(header, no_wrap=True, overflow="ignore", min_width=width or None)
+
+    table = Table(
+        fixed("name", max(len(spec.name) for spec in registry)),
+        fixed("geometry"),
+        fixed("access"),
+        fixed("fields"),
+        Column("title"),
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
     for spec in registry:
         table.add_row(
             spec.name,
-            spec.title.uk,
-            spec.title.en,
             spec.geometry.value,
             spec.access.value,
             str(len(spec.fields)),
-            spec.theme,
+            spec.title.uk,
         )
     console.print(table)
 
@@ -83,6 +127,7 @@ def layers_validate(
     ] = None,
 ) -> None:
     """Validate layer definitions; every problem names its file and field path."""
+    from gisplatform.registry.hromada import PROFILE_FILE, load_profile
     from gisplatform.registry.loader import layer_files, load_layer_file
 
     settings = _settings()
@@ -98,18 +143,24 @@ def layers_validate(
             problems.extend(exc.problems)
     if not files:
         problems.append((str(paths), "(directory)", "no layer definitions found"))
-    for source, field_path, message in problems:
-        err_console.print(f"[red]✗[/red] {source}: [bold]{field_path}[/bold]: {message}")
+    profiles = [d / PROFILE_FILE for d in paths or [settings.layers_dir] if d.is_dir()]
+    for profile in [p for p in profiles if p.is_file()]:
+        try:
+            load_profile(profile)
+        except LayerSpecError as exc:
+            problems.extend(exc.problems)
+    for source, field_path, problem in problems:
+        err_console.print(f"[red]✗[/red] {source}: [bold]{field_path}[/bold]: {problem}")
     if problems:
-        err_console.print(f"{len(problems)} problem(s) in {len(files)} file(s)")
+        err_console.print(say("spec_problems", count=len(problems), files=len(files)))
         raise typer.Exit(1)
     try:
         LayerRegistry(specs)
     except LayerSpecError as exc:
-        for _, name, message in exc.problems:
-            err_console.print(f"[red]✗[/red] layer {name}: {message}")
+        for _, name, problem in exc.problems:
+            err_console.print(f"[red]✗[/red] {say('layer_word')} {name}: {problem}")
         raise typer.Exit(1) from None
-    console.print(f"[green]✓[/green] {len(specs)} layer definition(s) valid")
+    console.print(f"[green]✓[/green] {say('specs_valid', count=len(specs))}")
 
 
 @layers_app.command("schema")
@@ -126,14 +177,14 @@ def layers_schema() -> None:
 @db_app.command("start")
 def db_start() -> None:
     """Create (if needed) and start the embedded PostGIS cluster."""
-    from gisplatform.store.database import database_url
+    from gisplatform.store.database import admin_url
 
     settings = _settings()
     if not settings.uses_embedded_db:
-        console.print("DATABASE_URL is set: the external database is used, nothing to start.")
+        console.print(say("external_nothing_to_start"))
         return
-    url = database_url(settings)
-    console.print(f"[green]✓[/green] database running: {url}")
+    admin_url(settings)
+    console.print(f"[green]✓[/green] {say('database_running', port=settings.db_port)}")
 
 
 @db_app.command("stop")
@@ -143,34 +194,43 @@ def db_stop() -> None:
 
     settings = _settings()
     if not settings.uses_embedded_db:
-        console.print("DATABASE_URL is set: the external database is not managed here.")
+        console.print(say("external_not_managed"))
         return
     EmbeddedCluster(settings.data_dir, settings.db_port, settings.db_name).stop()
-    console.print("[green]✓[/green] embedded database stopped")
+    console.print(f"[green]✓[/green] {say('database_stopped')}")
+
+
+#: what db status prints, in order (labels from the catalogue: status_<key>)
+_STATUS_KEYS = ("data_dir", "version", "port", "read_only_url", "owner_url", "admin_url")
 
 
 @db_app.command("status")
-def db_status() -> None:
-    """Where the database runs and the URL to paste into QGIS or psql."""
-    from gisplatform.store.database import normalize_url
-    from gisplatform.store.embedded import EmbeddedCluster
+def db_status(
+    show_secrets: Annotated[
+        bool, typer.Option("--show-secrets", help="Show the owner's and admin's passwords.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Where the database runs and the read-only URL to paste into QGIS or psql.
 
-    settings = _settings()
-    if not settings.uses_embedded_db:
-        assert settings.database_url is not None
-        console.print("database: external (DATABASE_URL)")
-        console.print(f"url:      {normalize_url(settings.database_url)}")
+    Exit status 3 when the embedded database is not running.
+    """
+    from gisplatform.store.status import database_report
+
+    report = database_report(_settings(), show_secrets)
+    if as_json:
+        _print_json(report)
+        if report["running"] is False:
+            raise typer.Exit(3)
         return
-    status = EmbeddedCluster(settings.data_dir, settings.db_port, settings.db_name).status()
-    console.print("database: embedded PostgreSQL + PostGIS")
-    console.print(f"data dir: {status.data_dir.resolve()}")
-    console.print(
-        f"version:  {status.pg_version or 'unknown'}  ({status.bin_dir or 'no binaries'})"
-    )
-    console.print(f"running:  {'yes' if status.running else 'no'} (port {status.port})")
-    if status.url:
-        console.print(f"url:      {status.url}")
-    if not status.running:
+    kind = say("status_external" if report["database"] == "external" else "status_embedded")
+    console.print(f"{say('status_database')}: {kind}")
+    if report["running"] is not None:
+        console.print(f"{say('status_running')}:  {say('yes' if report['running'] else 'no')}")
+    for key in _STATUS_KEYS:
+        if report.get(key) is not None:
+            console.print(f"{say('status_' + key)}: {report[key]}")
+    if report["running"] is False:
         raise typer.Exit(3)
 
 
@@ -182,21 +242,19 @@ def db_migrate(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
 ) -> None:
     """Create or update the layer tables from layers/*.yaml (idempotent)."""
-    from gisplatform.store.database import database_url
+    from gisplatform.store.database import admin_url
     from gisplatform.store.migrate import migrate
 
     settings = _settings()
     registry = _registry(settings)
-    plan = migrate(
-        database_url(settings), registry, settings, allow_drop=allow_drop, dry_run=dry_run
-    )
+    plan = migrate(admin_url(settings), registry, settings, allow_drop=allow_drop, dry_run=dry_run)
     if plan.is_empty:
-        console.print("[green]✓[/green] database is up to date with layers/")
+        console.print(f"[green]✓[/green] {say('database_up_to_date')}")
         return
     for line in plan.changes:
         console.print(f"  {line}")
-    verb = "would apply" if dry_run else "applied"
-    console.print(f"[green]✓[/green] {verb} {len(plan.changes)} change(s)")
+    done = say("changes_planned" if dry_run else "changes_applied", count=len(plan.changes))
+    console.print(f"[green]✓[/green] {done}")
 
 
 # --- demo -----------------------------------------------------------------------------------
@@ -207,37 +265,56 @@ def demo(
     reset: Annotated[
         bool, typer.Option("--reset", help="Replace layers that already hold data.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Load into an external DATABASE_URL too (fake data!)."),
+    ] = False,
 ) -> None:
-    """Start the database if needed, migrate, load the Romny demo data, print a summary."""
+    """Start the database if needed, migrate, load the Romny demo data, print a summary.
+
+    Only into the embedded cluster: an external ``DATABASE_URL`` may be a real city's
+    database, so demo (and ``--reset``, which deletes rows) refuse it without ``--force``.
+    """
     from gisplatform.demo import layer_counts, load_demo
-    from gisplatform.store.database import database_url
+    from gisplatform.store.database import admin_url, database_url
     from gisplatform.store.migrate import migrate
 
     settings = _settings()
+    if not settings.uses_embedded_db and not force:
+        err_console.print(f"[red]{say('error_word')}:[/red] {say('demo_external')}")
+        raise typer.Exit(2)
     registry = _registry(settings)
+    migrate(admin_url(settings), registry, settings)
     url = database_url(settings)
-    migrate(url, registry, settings)
-    with console.status("loading Romny demo data…") as status:
+    with console.status(say("loading_demo")) as status:
         results = load_demo(
             url,
             registry,
             settings.layer_schema,
             reset=reset,
-            progress=lambda name: status.update(f"loading layer {name}…"),
+            progress=lambda name: status.update(say("loading_layer", name=name)),
         )
     counts = layer_counts(url, registry, settings.layer_schema)
-    table = Table("layer", "назва", "access", "rows", "this run", title="Роменська громада — demo")
+    lang = current_language()
+    table = Table(
+        say("col_layer"),
+        say("col_title"),
+        say("col_access"),
+        say("col_rows"),
+        say("col_this_run"),
+        title=say("demo_title", hromada=registry.hromada.short_name.get(lang)),
+    )
     for spec in registry:
         loaded = next(r for r in results if r.layer == spec.name).loaded
         table.add_row(
             spec.name,
-            spec.title.uk,
+            spec.title.get(lang),
             spec.access.value,
             f"{counts[spec.name]:,}",
-            "loaded" if loaded else "kept (already had data; --reset replaces)",
+            say("demo_loaded" if loaded else "demo_kept"),
         )
     console.print(table)
-    console.print(f"total features: {sum(counts.values()):,}")
+    console.print(say("total_features", count=f"{sum(counts.values()):,}"))
 
 
 @app.command("map")
@@ -255,7 +332,8 @@ def map_export(
     settings = _settings()
     names = [n.strip() for n in layers.split(",") if n.strip()] if layers else None
     export_static_map(database_url(settings), _registry(settings), out, names, lang)
-    console.print(f"[green]✓[/green] wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    size = f"{out.stat().st_size / 1e6:.1f}"
+    console.print(f"[green]✓[/green] {say('map_written', path=out, megabytes=size)}")
 
 
 @app.command("serve")
@@ -269,7 +347,16 @@ def serve(
     from gisplatform.ogcapi import create_app
 
     settings = _settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+    proxies = settings.forwarded_allow_ips
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        # X-Forwarded-For/-Proto are believed from GISPLATFORM_FORWARDED_ALLOW_IPS only.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or "",
+    )
 
 
 def main() -> None:
@@ -277,11 +364,11 @@ def main() -> None:
     try:
         app()
     except LayerSpecError as exc:
-        for file, field_path, message in exc.problems:
-            err_console.print(f"[red]error:[/red] {file}: {field_path}: {message}")
+        for file, field_path, problem in exc.problems:
+            err_console.print(f"[red]{say('error_word')}:[/red] {file}: {field_path}: {problem}")
         sys.exit(1)
     except GisPlatformError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]{say('error_word')}:[/red] {exc}")
         sys.exit(1)
 
 

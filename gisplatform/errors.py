@@ -1,12 +1,25 @@
-"""One hierarchy of domain errors, each with the HTTP status it maps to."""
+"""One hierarchy of domain errors, each with the HTTP status it maps to.
+
+Every error carries its message in Ukrainian and English (:class:`gisplatform.i18n.Text`);
+``str()`` gives the current language, the API picks the request's.
+"""
 
 from __future__ import annotations
+
+from gisplatform.i18n import Text, message
 
 
 class GisPlatformError(Exception):
     """Base of every error the platform raises on purpose."""
 
     status_code = 500
+
+    def __init__(self, text: str | Text = "") -> None:
+        self.text = text if isinstance(text, Text) else Text(text, text)
+        super().__init__(text)
+
+    def __str__(self) -> str:
+        return str(self.text)
 
 
 class ConfigurationError(GisPlatformError):
@@ -24,8 +37,8 @@ class LayerSpecError(GisPlatformError):
 
     def __init__(self, problems: list[tuple[str, str, str]]) -> None:
         self.problems = problems
-        lines = [f"{file}: {path}: {message}" for file, path, message in problems]
-        super().__init__("invalid layer definitions:\n" + "\n".join(lines))
+        lines = "\n".join(f"{file}: {path}: {why}" for file, path, why in problems)
+        super().__init__(message("invalid_layer_definitions", lines=lines))
 
 
 class LayerNotFound(GisPlatformError):
@@ -35,7 +48,7 @@ class LayerNotFound(GisPlatformError):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        super().__init__(f"unknown layer: {name!r}")
+        super().__init__(message("unknown_layer", name=name))
 
 
 class DatabaseUnavailable(GisPlatformError):
@@ -52,10 +65,7 @@ class MigrationRefused(GisPlatformError):
     def __init__(self, drops: list[str]) -> None:
         self.drops = drops
         listing = "\n".join(f"  - {item}" for item in drops)
-        super().__init__(
-            "migration would drop data and was refused; re-run with --allow-drop to apply:\n"
-            + listing
-        )
+        super().__init__(message("migration_refused", listing=listing))
 
 
 class InvalidParameter(GisPlatformError):
@@ -63,9 +73,9 @@ class InvalidParameter(GisPlatformError):
 
     status_code = 400
 
-    def __init__(self, parameter: str, message: str) -> None:
+    def __init__(self, parameter: str, why: str | Text) -> None:
         self.parameter = parameter
-        super().__init__(f"{parameter}: {message}")
+        super().__init__(message("invalid_parameter", parameter=parameter, message=why))
 
 
 class FeatureNotFound(GisPlatformError):
@@ -75,4 +85,4 @@ class FeatureNotFound(GisPlatformError):
 
     def __init__(self, feature_id: str) -> None:
         self.feature_id = feature_id
-        super().__init__("feature not found")
+        super().__init__(message("feature_not_found"))

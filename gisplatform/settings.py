@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,10 +39,77 @@ class Settings(BaseSettings):
     layers_dir: Path = Field(default_factory=_default_layers_dir)
     layer_schema: str = Field(default="gis", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     history_schema: str = Field(default="history", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    api_database_url: str | None = Field(
+        default=None,
+        description=(
+            "URL of the API's login role (gisplatform_api) on an external database; "
+            "migrate sets that role's password from it, the server connects with it only"
+        ),
+    )
+    analyses_database_url: str | None = Field(
+        default=None,
+        description="URL of the analyses' login role (gisplatform_analyses), as above",
+    )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="the site's public root (e.g. https://gis.romny.gov.ua): every link uses it",
+    )
+    trusted_hosts: list[str] | None = Field(
+        default=None,
+        description=(
+            "Host headers accepted (others get 400); default: the public URL's host "
+            "and 127.0.0.1, localhost"
+        ),
+    )
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description=(
+            "addresses of reverse proxies whose X-Forwarded-* headers are believed "
+            "(uvicorn's forwarded_allow_ips); unset = none"
+        ),
+    )
     log_level: str = "INFO"
     log_json: bool = False
+    jobs_ttl: int = Field(
+        default=24 * 3600, ge=60, description="seconds a process job and its results are kept"
+    )
+    jobs_subscribers: str = Field(
+        default="",
+        description="comma-separated URL prefixes allowed as job callbacks; empty = none",
+    )
+    process_workers: int = Field(default=2, ge=1, le=64, description="analyses run at once")
+    process_queue: int = Field(
+        default=8, ge=0, le=1000, description="runs waiting for a worker before 429"
+    )
+    process_deadline: float = Field(
+        default=30.0, gt=0, le=3600, description="seconds one process run may take"
+    )
+
+    @property
+    def subscriber_prefixes(self) -> tuple[str, ...]:
+        """The allowed job callback URL prefixes (none by default)."""
+        return tuple(p.strip() for p in self.jobs_subscribers.split(",") if p.strip())
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def uses_embedded_db(self) -> bool:
         """True when no external database is configured."""
-        return not self.database_url
+        return not (self.database_url or self.api_database_url)
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """Host names a request may name (``*`` allows any)."""
+        if self.trusted_hosts:
+            return self.trusted_hosts
+        hosts = ["127.0.0.1", "localhost"]
+        if self.public_url:
+            public = urlsplit(self.public_url).hostname
+            hosts = [public, *hosts] if public else hosts
+        return hosts

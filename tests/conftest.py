@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -14,12 +15,19 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from gisplatform.i18n import set_language
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import PROJECT_ROOT, Settings
 from gisplatform.store.database import normalize_url
 from gisplatform.store.migrate import migrate
+from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE
 
 LAYERS_DIR = PROJECT_ROOT / "layers"
+
+# Most tests read messages in English; the Ukrainian default is tested where it is the point
+# (they clear GISPLATFORM_LANG or enter use_language("uk")).
+os.environ["GISPLATFORM_LANG"] = "en"
+set_language("en")
 
 
 def free_port() -> int:
@@ -36,6 +44,19 @@ def _database_url(admin_url: str, name: str) -> str:
         )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
+
+
+@pytest.fixture
+def ukrainian_locale(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI as a user without an English locale runs it (its default: Ukrainian)."""
+    monkeypatch.delenv("GISPLATFORM_LANG", raising=False)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    try:
+        yield
+    finally:
+        set_language("en")  # the command set the locale's language for this test process
 
 
 @pytest.fixture(scope="session")
@@ -68,9 +89,25 @@ def registry() -> LayerRegistry:
     return load_registry(LAYERS_DIR)
 
 
+#: password ``migrate`` gives the service roles of the test cluster (shared by its databases)
+SERVICE_PASSWORD = "test-" + secrets.token_urlsafe(12)
+
+
+def role_url(url: str, role: str, password: str = SERVICE_PASSWORD) -> str:
+    """``url`` logging in as ``role``."""
+    parts = urlsplit(url)
+    netloc = f"{role}:{password}@{parts.hostname}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def make_settings(url: str, **overrides: object) -> Settings:
-    """Settings pointing at ``url``."""
-    values: dict[str, object] = {"layers_dir": LAYERS_DIR, **overrides}
+    """Settings pointing at ``url`` (the owner's), with the service roles' URLs beside it."""
+    values: dict[str, object] = {
+        "layers_dir": LAYERS_DIR,
+        "api_database_url": role_url(url, API_ROLE),
+        "analyses_database_url": role_url(url, ANALYSES_ROLE),
+        **overrides,
+    }
     return Settings(DATABASE_URL=url, **values)  # type: ignore[arg-type]
 
 

@@ -66,7 +66,7 @@ def cli_app() -> typer.Typer:
     return app
 
 
-def run_cli(url: str, *args: str) -> Result:
-    """Run ``import``/``export`` against ``url``."""
-    env = {"DATABASE_URL": url, "GISPLATFORM_LAYERS_DIR": str(LAYERS_DIR), "COLUMNS": "200"}
-    return CliRunner().invoke(cli_app(), list(args), env=env)
+def run_cli(url: str, *args: str, env: dict[str, str] | None = None) -> Result:
+    """Run ``import``/``export`` against ``url`` (``env`` adds or overrides variables)."""
+    variables = {"DATABASE_URL": url, "GISPLATFORM_LAYERS_DIR": str(LAYERS_DIR), "COLUMNS": "200"}
+    return CliRunner().invoke(cli_app(), list(args), env={**variables, **(env or {})})

@@ -148,7 +148,7 @@ def test_nearest_shelter_walks_round_the_block(tiny_url: str) -> None:
 def test_filters_speed_and_radius(tiny_url: str) -> None:
     with psycopg.connect(tiny_url) as conn:
         any_state = nearest_shelter(
-            conn, _origin(readiness=["готова", "not ready"], limit=1, speed_kmh=3)
+            conn, _origin(readiness=["готове", "not ready"], limit=1, speed_kmh=3)
         )
         big = nearest_shelter(conn, _origin(min_capacity=50))
         near = nearest_shelter(conn, _origin(search_radius_m=400))

@@ -43,6 +43,7 @@ _VAR_RE = re.compile(
 
 TEST_ENV = {
     "POSTGRES_PASSWORD": "s3cret-for-tests",
+    "GISPLATFORM_API_PASSWORD": "api-s3cret-for-tests",
     "POSTGRES_USER": "hromada",
     "POSTGRES_DB": "romny",
 }
@@ -218,9 +219,16 @@ def test_database_url_points_at_db_service(compose: dict[str, Any]) -> None:
 
 
 def test_database_url_uses_defaults_when_unset(raw_compose: dict[str, Any]) -> None:
-    doc = interpolate(raw_compose, {"POSTGRES_PASSWORD": "pw"})
+    doc = interpolate(raw_compose, {"POSTGRES_PASSWORD": "pw", "GISPLATFORM_API_PASSWORD": "a"})
     url = urlsplit(doc["services"]["app"]["environment"]["DATABASE_URL"])
     assert (url.username, url.hostname, url.path) == ("gisplatform", "db", "/gisplatform")
+    api = urlsplit(doc["services"]["app"]["environment"]["GISPLATFORM_API_DATABASE_URL"])
+    assert (api.username, api.password, api.hostname, api.path) == (
+        "gisplatform_api",
+        "a",
+        "db",
+        "/gisplatform",
+    )
     assert doc["services"]["app"]["ports"] == ["8000:8000"]
 
 
@@ -289,9 +297,11 @@ def test_password_has_no_default(compose_text: str, raw_compose: dict[str, Any])
     ops = used_variables(compose_text)["POSTGRES_PASSWORD"]
     assert ops == {":?"}, "POSTGRES_PASSWORD must be required (${POSTGRES_PASSWORD:?...})"
     assert parse_env_example()["POSTGRES_PASSWORD"][0] == ""
-    for env in ({}, {"POSTGRES_PASSWORD": ""}):
+    for env in ({"GISPLATFORM_API_PASSWORD": "a"}, {"POSTGRES_PASSWORD": ""}):
         with pytest.raises(MissingVariableError, match="POSTGRES_PASSWORD"):
             interpolate(raw_compose, env)
+    with pytest.raises(MissingVariableError, match="GISPLATFORM_API_PASSWORD"):
+        interpolate(raw_compose, {"POSTGRES_PASSWORD": "pw"})
     assert "POSTGRES_PASSWORD" not in DOCKERFILE.read_text(encoding="utf-8")
 
 

@@ -104,8 +104,34 @@ def test_public_role_cannot_reach_anything_else(demo_db_url: str, query: str) ->
 
 def test_demo_command_prints_summary(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", db_url)
-    result = CliRunner().invoke(app, ["demo"])
+    result = CliRunner().invoke(app, ["demo", "--force"])
     assert result.exit_code == 0, result.output
     assert "shelters" in result.output and "total features" in result.output
     status = CliRunner().invoke(app, ["db", "status"])
     assert "external" in status.output
+
+
+def _state(url: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT layer, revision, changed_at FROM history.layer_state ORDER BY layer"
+        ).fetchall()
+
+
+@pytest.mark.parametrize("args", [["demo"], ["demo", "--reset"]])
+def test_demo_refuses_an_external_database_without_force(
+    clean_db: str,
+    registry: LayerRegistry,
+    args: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    ukrainian_locale: None,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", clean_db)
+    before = _state(clean_db)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0
+    assert "зовнішню базу" in result.output and "--force" in result.output
+    assert set(layer_counts(clean_db, registry, "gis").values()) == {0}
+    assert _state(clean_db) == before
+    with psycopg.connect(clean_db) as conn:
+        assert conn.execute("SELECT count(*) FROM history.feature_changes").fetchone() == (0,)

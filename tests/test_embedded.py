@@ -18,7 +18,12 @@ import psycopg
 import pytest
 
 from gisplatform.errors import ConfigurationError
-from gisplatform.store.embedded import FALLBACK_ROOT, EmbeddedCluster, find_postgres_bin_dir
+from gisplatform.store.embedded import (
+    FALLBACK_ROOT,
+    LOGIN_ROLES,
+    EmbeddedCluster,
+    find_postgres_bin_dir,
+)
 
 pytestmark = pytest.mark.db
 
@@ -92,7 +97,9 @@ def test_start_status_and_postgis(cluster: EmbeddedCluster) -> None:
     assert after.bin_dir is not None and after.pg_version == after.bin_dir.parent.name
 
     info = json.loads(cluster.conn_file.read_text())
-    assert set(info) == {"user", "password", "host", "port", "db"}
+    assert set(info) == {"user", "password", "host", "port", "db", "roles"}
+    assert set(info["roles"]) == set(LOGIN_ROLES)
+    assert len(set(info["roles"].values()) | {info["password"]}) == len(LOGIN_ROLES) + 1
     assert info["port"] == cluster.port
     assert cluster.conn_file.stat().st_mode & 0o777 == 0o600
 

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from gisplatform.cli import app
 from tests.ingest_helpers import run_cli, shelter, snapshot, write_geojson
 
 SEED = [shelter("S-1"), shelter("S-2", lon=33.48)]
@@ -131,6 +133,16 @@ CASES: dict[str, tuple[Callable[[Path], Path], list[str], list[str]]] = {
         ["no column for the required", "shelter_code", "pole_id, power_w"],
     ),
     "zero rows": (lambda p: write_geojson(p, []), [], ["has no rows"]),
+    "ready but kept by key (МВС 579)": (
+        lambda p: write_geojson(p, [shelter("T-0"), shelter("T-1", access_mode="by_key")]),
+        [],
+        ["row 2", "'access_mode'", "around the clock", "rule ready_means_open_round_the_clock"],
+    ),
+    "accessible toilet without a toilet": (
+        lambda p: write_geojson(p, [shelter("T-1", accessible_toilet=True, toilets=0)]),
+        [],
+        ["row 1", "'toilets'", "number of toilets is 0", "accessible_toilet_needs_a_toilet"],
+    ),
     "non-utf8 encoding": (_cp1251_csv, [], ["not UTF-8", "--encoding"]),
 }
 
@@ -170,3 +182,15 @@ def test_self_intersecting_polygon_named_and_repaired(clean_db: str, tmp_path: P
     result = run_cli(clean_db, "import", layer, str(path), "--repair")
     assert result.exit_code == 0, result.output
     assert snapshot(clean_db, layer)[0] == 1
+
+
+def test_rule_problem_reads_in_ukrainian_by_default(
+    seeded: str, tmp_path: Path, ukrainian_locale: None
+) -> None:
+    """Without an English locale the CLI says the same in Ukrainian, naming field and rule."""
+    path = write_geojson(tmp_path / "bykey.geojson", [shelter("T-1", access_mode="by_key")])
+    env = {"DATABASE_URL": seeded, "COLUMNS": "200"}
+    result = CliRunner().invoke(app, ["import", "shelters", str(path)], env=env)
+    message = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert "рядок 1, поле «access_mode»" in message and "цілодобово" in message

@@ -22,9 +22,10 @@ from gisplatform.ingest import ImportOptions, Mode, export_layer, import_file
 from gisplatform.ingest.crs import AreaOfInterest
 from gisplatform.ingest.dms import parse_coordinate
 from gisplatform.registry import LayerRegistry
+from gisplatform.settings import PROJECT_ROOT
 from tests.ingest_helpers import LAYERS_DIR, run_cli, shelter, snapshot, write_geojson
 
-GEONAMES = Path(__file__).resolve().parents[1] / "data" / "sumy" / "geographic-names-sumy.geojson"
+GEONAMES = PROJECT_ROOT / "data" / "sources" / "sumy" / "geographic-names-sumy.geojson"
 
 
 def _rows(url: str, query: str) -> list[tuple[object, ...]]:

@@ -43,7 +43,7 @@ def test_dms_rejects(text: str) -> None:
 
 def test_values(registry: LayerRegistry) -> None:
     spec = registry.get("shelters")
-    assert parse_value(spec.field("readiness"), "Обмежено готова") == "limited_ready"
+    assert parse_value(spec.field("readiness"), "Обмежено готове") == "limited_ready"
     assert parse_value(spec.field("readiness"), "NOT READY") == "not_ready"
     assert parse_value(spec.field("readiness_checked_at"), "01.05.2024") == date(2024, 5, 1)
     assert parse_value(spec.field("heating"), "так") is True

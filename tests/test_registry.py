@@ -8,11 +8,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from gisplatform.cli import app
 from gisplatform.errors import LayerNotFound, LayerSpecError
-from gisplatform.registry import Access, LayerRegistry, load_layer_file, load_registry
+from gisplatform.registry import Access, LayerRegistry, LayerSpec, load_layer_file, load_registry
+from gisplatform.registry.loader import layer_files
 from gisplatform.registry.schema import layer_json_schema
 from gisplatform.settings import PROJECT_ROOT
 
@@ -72,7 +74,7 @@ def test_shelter_fields_have_per_field_access(registry: LayerRegistry) -> None:
 
 def test_enum_accepts_ukrainian_and_english_labels(registry: LayerRegistry) -> None:
     readiness = registry.get("shelters").field("readiness")
-    assert readiness.enum_value("Обмежено готова") is not None
+    assert readiness.enum_value("Обмежено готове") is not None
     assert readiness.enum_value("partly ready").value == "limited_ready"  # type: ignore[union-attr]
     assert readiness.enum_value("nonsense") is None
 
@@ -99,8 +101,8 @@ def _broken(mutate: str) -> dict[str, object]:
         data["access"] = "staff"
         fields[0]["access"] = "public"
     elif mutate == "min_max":
-        fields[6]["minimum"] = 10
-        fields[6]["maximum"] = 1
+        fields[8]["minimum"] = 10
+        fields[8]["maximum"] = 1
     elif mutate == "system_column":
         fields[2]["name"] = "geom"
     return data
@@ -117,7 +119,7 @@ def _broken(mutate: str) -> dict[str, object]:
         ("access", "access", "public"),
         ("natural_key", "(top level)", "unknown field 'no_such_field'"),
         ("field_more_open", "(top level)", "cannot be more open"),
-        ("min_max", "fields[6](capacity_persons)", "greater than maximum"),
+        ("min_max", "fields[8](capacity_persons)", "greater than maximum"),
         ("system_column", "fields[2](geom)", "system column"),
     ],
 )
@@ -170,7 +172,7 @@ def test_invalid_yaml_is_reported_with_file(tmp_path: Path) -> None:
 
 def test_json_schema_validates_project_layers_and_is_committed() -> None:
     schema = layer_json_schema()
-    for path in sorted(LAYERS.glob("*.yaml")):
+    for path in layer_files(LAYERS):
         jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), schema)
     committed = json.loads((LAYERS / "layer.schema.json").read_text(encoding="utf-8"))
     assert committed == schema, (
@@ -193,3 +195,11 @@ def test_registry_is_immutable(registry: LayerRegistry) -> None:
     assert len(registry.register([shelters], overwrite=True)) == len(registry)
     with pytest.raises(Exception, match="frozen"):
         shelters.name = "x"  # type: ignore[misc]
+
+
+def test_text_format_only_on_string_fields() -> None:
+    data = shelters_data()
+    readiness = next(f for f in data["fields"] if f["name"] == "readiness")
+    readiness["format"] = "opening_hours"
+    with pytest.raises(ValidationError, match="'format' is only allowed on string fields"):
+        LayerSpec.model_validate(data)

@@ -44,6 +44,13 @@ def _a_shelter(url: str) -> tuple[int, str, float, float]:
     return int(row[0]), str(row[1]), float(row[2]), float(row[3])
 
 
+def _public_count(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM api_public.shelters").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 async def test_tile_matrix_sets(client: httpx.AsyncClient) -> None:
     listing = (await client.get("/ogc/tileMatrixSets")).json()
     assert {t["id"] for t in listing["tileMatrixSets"]} == {"WebMercatorQuad", "WorldCRS84Quad"}
@@ -116,6 +123,8 @@ async def test_restricted_layers_never_appear(client: httpx.AsyncClient) -> None
             "/WebMercatorQuad",
             "/WebMercatorQuad/tilejson.json",
             "/WebMercatorQuad/14/5502/9715",
+            "/WebMercatorQuad/xyz/metadata.json",
+            "/WebMercatorQuad/xyz/14/9715/5502.pbf",
         ):
             response = await client.get(f"/ogc/collections/{name}/tiles{suffix}")
             assert response.status_code == 404
@@ -143,6 +152,42 @@ async def test_tile_addresses_outside_the_matrix_or_zoom_range(client: httpx.Asy
         assert (await client.get(f"{base}/{path}")).status_code == 404, path
     assert (await client.get(f"{base}/WorldCRS84Quad/0/0/1")).status_code == 204
     assert (await client.get(f"{base}/WebMercatorQuad/14/0/0?f=png")).status_code == 400
+
+
+async def test_xyz_tileset_for_gdal_mvt_driver(
+    client: httpx.AsyncClient, demo_db_url: str, registry: LayerRegistry
+) -> None:
+    """``…/WebMercatorQuad/xyz`` serves the same tiles in z/x/y order, with typed metadata."""
+    base = "/ogc/collections/shelters/tiles/WebMercatorQuad"
+    meta = (await client.get(f"{base}/xyz/metadata.json")).json()
+    assert meta["tiles"][0].endswith(f"{base}/xyz/{{z}}/{{x}}/{{y}}.pbf")
+    spec = registry.get("shelters")
+    fields = meta["vector_layers"][0]["fields"]
+    assert set(fields) == {f.name for f in spec.fields_for(Access.PUBLIC)}
+    assert fields["capacity_persons"] == "Integer" and fields["name"] == "String"
+    assert meta["tilestats"]["layers"][0] == {
+        "layer": "shelters", "count": _public_count(demo_db_url), "geometry": "Point"
+    }  # fmt: skip
+    west, south, east, north = meta["bounds"]
+    assert west < ROMNY[0] < east and south < ROMNY[1] < north
+    links = (await client.get(base)).json()["links"]
+    described = [link for link in links if link["href"].endswith("/xyz/metadata.json")]
+    assert [(link["rel"], link["type"]) for link in described] == [
+        ("alternate", "application/json")
+    ]
+    tile = MERCATOR.tile(*ROMNY, 15)
+    xyz = await client.get(f"{base}/xyz/15/{tile.x}/{tile.y}.pbf")
+    zyx = await client.get(f"{base}/15/{tile.y}/{tile.x}")
+    assert xyz.status_code == 200 and xyz.content == zyx.content
+    assert xyz.headers["etag"] == zyx.headers["etag"]
+    whole = (await client.get("/ogc/tiles/WebMercatorQuad/xyz/metadata.json")).json()
+    assert {v["id"] for v in whole["vector_layers"]} == {
+        s.name for s in registry.list(Access.PUBLIC)
+    }
+    for path in (f"{base}/xyz/15/{tile.x}/{tile.y}", f"{base}/xyz/15/{1 << 15}/0.pbf",
+                 "/ogc/collections/shelters/tiles/WorldCRS84Quad/xyz/metadata.json",
+                 "/ogc/collections/shelters/tiles/WorldCRS84Quad/xyz/1/0/0.pbf"):  # fmt: skip
+        assert (await client.get(path)).status_code == 404, path
 
 
 async def test_tilejson_for_a_collection_and_the_whole_map(client: httpx.AsyncClient) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
+from gisplatform.analyses import NearestShelterInput
 from gisplatform.registry import Access, LayerRegistry
 from tests.conftest import make_settings
 from tests.webmap_helpers import (
@@ -121,21 +124,37 @@ def _open_shelter_popup(page: Any, demo_db_url: str) -> tuple[Any, ...]:
     return row
 
 
+def _uk_plural(n: int) -> str:
+    """The CLDR plural category of a whole number in Ukrainian."""
+    if n % 10 == 1 and n % 100 != 11:
+        return "one"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "few"
+    return "many"
+
+
 def test_popup_shows_ukrainian_labels_and_values(
-    page: Any, base_url: str, demo_db_url: str
+    page: Any, base_url: str, demo_db_url: str, registry: LayerRegistry
 ) -> None:
+    from gisplatform.webmap.i18n import UNITS
+
     page.goto(base_url + "/?lang=uk")
     wait_ready(page)
     fid, name, readiness, capacity, *_ = _open_shelter_popup(page, demo_db_url)
     popup = page.locator(".gp-popup")
-    labels = {"ready": "готова", "limited_ready": "обмежено готова", "not_ready": "не готова"}
     assert popup.locator("h3").inner_text() == name
     text = popup.inner_text()
     assert "Готовність" in text and "Місткість" in text and "Вид споруди" in text
-    assert popup.locator('td[data-field="readiness"]').inner_text() == labels[readiness]
-    assert re.sub(r"\s", "", popup.locator('td[data-field="capacity_persons"]').inner_text()) == (
-        f"{capacity}осіб"
+    assert popup.locator('td[data-field="readiness"]').inner_text() == _label(
+        registry, SHELTERS, "readiness", readiness
     )
+    persons = UNITS["persons"]["uk"]
+    assert isinstance(persons, dict)
+    assert re.sub(r"\s", "", popup.locator('td[data-field="capacity_persons"]').inner_text()) == (
+        f"{capacity}{persons[_uk_plural(capacity)]}"
+    )
+    checked = popup.locator('td[data-field="readiness_checked_at"]').inner_text()
+    assert re.fullmatch(r"\d\d\.\d\d\.\d{4}", checked), checked  # 01.12.2026, not ISO
     assert "key_holder" not in popup.inner_html()
     assert popup.locator(f'a[href="/ogc/collections/shelters/items/{fid}?f=json"]').count() == 1
     screenshot(page, "webmap-uk-popup.png")
@@ -187,7 +206,8 @@ def test_filters_change_map_and_count(page: Any, base_url: str, demo_db_url: str
     assert not page.log.errors, page.log.errors
 
 
-#: (lat, lon) where the nearest shelter on foot is not the nearest in a straight line
+SHELTERS = "shelters"
+#: (lat, lon) where the nearest shelter on foot, whatever its readiness, is not ready
 WALK_ORIGIN = (50.745, 33.465)
 #: (lat, lon) outside the hromada: the process refuses it and the map falls back
 OUTSIDE = (50.60, 33.20)
@@ -195,25 +215,45 @@ OUTSIDE = (50.60, 33.20)
 HTTP_400 = "status of 400"
 
 
-def _straight_nearest(url: str, lat: float, lon: float) -> int:
-    fid: int = _one(
-        url,
-        "SELECT fid FROM api_public.shelters "
-        "ORDER BY geom::geography <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography LIMIT 1",
-        lon,
-        lat,
-    )[0]
+def _safe_clause(safe: dict[str, list[str]]) -> tuple[sql.Composable, list[list[str]]]:
+    """``field = ANY(codes) AND ...`` for every safe default, with its parameters."""
+    parts = [sql.SQL("{} = ANY(%s)").format(sql.Identifier(name)) for name in safe]
+    return sql.SQL(" AND ").join(parts), list(safe.values())
+
+
+def _straight_nearest(url: str, lat: float, lon: float, safe: dict[str, list[str]]) -> int:
+    """The nearest shelter in a straight line among those the safe defaults allow."""
+    clause, params = _safe_clause(safe)
+    query = sql.SQL(
+        "SELECT fid FROM api_public.shelters WHERE {} ORDER BY geom::geography <-> "
+        "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography LIMIT 1"
+    ).format(clause)
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query, [*params, lon, lat]).fetchone()
+    assert row is not None
+    fid: int = row[0]
     return fid
 
 
-def _walking_nearest(url: str, lat: float, lon: float, readiness: list[str] | None) -> Any:
+def unsafe_listed(url: str, fids: list[int], safe: dict[str, list[str]]) -> list[int]:
+    """Those of ``fids`` that the safe defaults exclude (the database's view)."""
+    clause, params = _safe_clause(safe)
+    query = sql.SQL("SELECT fid FROM api_public.shelters WHERE fid = ANY(%s) AND NOT ({})").format(
+        clause
+    )
+    with psycopg.connect(url) as conn:
+        return [r[0] for r in conn.execute(query, [fids, *params]).fetchall()]
+
+
+def _walking_nearest(url: str, lat: float, lon: float, limit: int = 1, **filters: Any) -> Any:
+    """The process's answer computed in Python (``filters``: its inputs, e.g. readiness)."""
     from gisplatform.analyses import NearestShelterInput, nearest_shelter
 
     params = NearestShelterInput.model_validate(
-        {"origin": {"lon": lon, "lat": lat}, "limit": 1, "readiness": readiness}
+        {"origin": {"lon": lon, "lat": lat}, "limit": limit, **filters}
     )
     with psycopg.connect(url) as conn:
-        return nearest_shelter(conn, params).shelters[0]
+        return nearest_shelter(conn, params).shelters
 
 
 def _pick(page: Any, lat: float, lon: float, zoom: int = 16) -> Any:
@@ -236,42 +276,113 @@ def _metres(text: str) -> int:
     return int(re.sub(r"\D", "", text))
 
 
-def test_nearest_shelter_walks_the_streets(page: Any, base_url: str, demo_db_url: str) -> None:
+def _label(registry: LayerRegistry, layer: str, field: str, code: str, lang: str = "uk") -> str:
+    entry = registry.get(layer).field(field).enum_value(code)
+    assert entry is not None
+    return entry.label(lang)
+
+
+def _posted_inputs(page: Any) -> list[dict[str, Any]]:
+    """The inputs of every nearest-shelter execution the page sent (recorded by the test)."""
+    inputs: list[dict[str, Any]] = page.posted
+    return inputs
+
+
+def _record_posts(page: Any) -> None:
+    page.posted = []
+
+    def record(request: Any) -> None:
+        if request.url.endswith("/processes/nearest-shelter/execution"):
+            page.posted.append(json.loads(request.post_data)["inputs"])
+
+    page.on("request", record)
+
+
+def _safe_defaults(registry: LayerRegistry) -> dict[str, list[str]]:
+    nearest = registry.get(SHELTERS).map.nearest
+    assert nearest is not None
+    return {name: list(codes) for name, codes in nearest.defaults.items()}
+
+
+def test_nearest_shelter_is_safe_by_default(
+    page: Any, base_url: str, demo_db_url: str, registry: LayerRegistry
+) -> None:
+    """From a point whose nearest shelter on foot is not ready, only safe shelters are listed."""
     lat, lon = WALK_ORIGIN
-    walking = _walking_nearest(demo_db_url, lat, lon, None)
-    assert walking.fid != _straight_nearest(demo_db_url, lat, lon)  # the rankings differ here
+    safe = _safe_defaults(registry)
+    assert safe["readiness"] == ["ready"]
+    assert set(safe["access_mode"]) == {"24_7", "during_alert"}
+    (unsafe,) = _walking_nearest(demo_db_url, lat, lon, readiness=None)
+    assert unsafe_listed(demo_db_url, [unsafe.fid], safe) == [unsafe.fid]
+    # what the process can filter it filters; the rest (e.g. intended_for) the map drops
+    inputs = {k: v for k, v in safe.items() if k in NearestShelterInput.model_fields}
+    found = _walking_nearest(demo_db_url, lat, lon, limit=50, **inputs)
+    bad = set(unsafe_listed(demo_db_url, [s.fid for s in found], safe))
+    expected = [s for s in found if s.fid not in bad][:5]
+    assert expected and unsafe.fid not in [s.fid for s in expected]
+    _record_posts(page)
     page.goto(base_url + "/?lang=uk")
     wait_ready(page)
-    _wait_drawn(page, "shelters")
+    _wait_drawn(page, SHELTERS)
     first = _pick(page, lat, lon, zoom=17)
     assert page.locator("#gp-nearest-method").get_attribute("data-method") == "walking"
     assert "Пішохідна відстань" in page.locator("#gp-nearest-method").inner_text()
-    assert first.get_attribute("data-fid") == str(walking.fid)
-    assert abs(_metres(first.locator(".gp-walk").inner_text()) - walking.walk_m) <= 1
-    assert abs(_metres(first.locator(".gp-distance").inner_text()) - walking.straight_m) <= 1
-    labels = {"ready": "готова", "limited_ready": "обмежено готова", "not_ready": "не готова"}
-    text = first.inner_text()
-    assert f"Готовність: {labels[walking.readiness]}" in text and "хв пішки" in text
-    assert "Доступність для маломобільних" in text
+    items = page.locator("#gp-nearest-results li[data-fid]")
+    fids = [int(items.nth(i).get_attribute("data-fid")) for i in range(items.count())]
+    assert fids == [s.fid for s in expected]
+    assert not unsafe_listed(demo_db_url, fids, safe)
+    with psycopg.connect(demo_db_url) as conn:
+        rows = conn.execute(
+            "SELECT fid, access_mode, address_text FROM api_public.shelters WHERE fid = ANY(%s)",
+            (fids,),
+        ).fetchall()
+    assert {r[0] for r in rows} == set(fids)
+    for fid, access_mode, address in rows:
+        text = page.locator(f'#gp-nearest-results li[data-fid="{fid}"]').inner_text()
+        assert address in text
+        assert f"Режим доступу: {_label(registry, SHELTERS, 'access_mode', access_mode)}" in text
+    assert first.get_attribute("data-fid") == str(expected[0].fid)
+    assert abs(_metres(first.locator(".gp-walk").inner_text()) - expected[0].walk_m) <= 1
+    assert abs(_metres(first.locator(".gp-distance").inner_text()) - expected[0].straight_m) <= 1
+    assert "хв пішки" in first.inner_text()
+    only = page.locator("#gp-nearest-only").inner_text()
+    assert _label(registry, SHELTERS, "readiness", "ready") in only
+    assert "під час повітряної тривоги" in only
     route = page.locator("path.gp-route")
     assert route.count() == 1 and route.first.is_visible()
+    page.mouse.move(1, 450)  # no hover tooltip over the picture
+    page.evaluate(
+        "() => window.gisplatform.map.eachLayer((l) => l.closeTooltip && l.closeTooltip())"
+    )
     screenshot(page, "webmap-uk-walking-route.png")
-    # the shelter filters become process inputs
-    page.locator('details.gp-filters[data-layer="shelters"] > summary').click()
-    page.select_option('select[data-layer="shelters"][data-field="readiness"]', "ready")
-    ready = _walking_nearest(demo_db_url, lat, lon, ["ready"])
+    # a choice narrows the defaults; "усі" sends the defaults again, never null
+    page.locator("details.gp-nearest-filters > summary").click()
+    select = 'select[data-nearest-field="access_mode"]'
+    assert page.locator(f"{select} option").all_inner_texts() == [
+        "усі",
+        *(_label(registry, SHELTERS, "access_mode", c) for c in safe["access_mode"]),
+    ]
+    page.select_option(select, "24_7")
+    narrow = next(s for s in found if s.fid not in bad and s.access_mode == "24_7")
     first = _pick(page, lat, lon)
-    assert first.get_attribute("data-fid") == str(ready.fid)
-    assert abs(_metres(first.locator(".gp-walk").inner_text()) - ready.walk_m) <= 1
-    posts = [u for u in page.log.requests if u.endswith("/processes/nearest-shelter/execution")]
-    assert len(posts) == 2
+    assert first.get_attribute("data-fid") == str(narrow.fid)
+    page.select_option(select, "")
+    first = _pick(page, lat, lon)
+    assert first.get_attribute("data-fid") == str(expected[0].fid)
+    posted = _posted_inputs(page)
+    assert len(posted) == 3
+    assert posted[1]["access_mode"] == ["24_7"]
+    for inputs in (posted[0], posted[2]):
+        assert inputs["readiness"] == safe["readiness"]
+        assert inputs["access_mode"] == safe["access_mode"]
+    assert all(value is not None for inputs in posted for value in inputs.values())
     foreign = [u for u in page.log.requests if not u.startswith(base_url + "/")]
     assert not foreign, foreign
     assert not page.log.errors, page.log.errors
 
 
 def test_nearest_shelter_falls_back_outside_the_hromada(
-    page: Any, base_url: str, demo_db_url: str
+    page: Any, base_url: str, demo_db_url: str, registry: LayerRegistry
 ) -> None:
     lat, lon = OUTSIDE
     inside = _one(
@@ -291,7 +402,8 @@ def test_nearest_shelter_falls_back_outside_the_hromada(
     text = method.inner_text()
     assert "The server could not compute a walking route" in text
     assert "outside the hromada boundary" in text and "straight-line distance" in text
-    assert first.get_attribute("data-fid") == str(_straight_nearest(demo_db_url, lat, lon))
+    safe = _safe_defaults(registry)
+    assert first.get_attribute("data-fid") == str(_straight_nearest(demo_db_url, lat, lon, safe))
     assert "straight line" in first.inner_text() and first.locator(".gp-walk").count() == 0
     assert page.locator("path.gp-straight-line").count() == 1
     assert page.locator("path.gp-route").count() == 0
@@ -300,7 +412,9 @@ def test_nearest_shelter_falls_back_outside_the_hromada(
     assert not errors, errors
 
 
-def test_english_switch_and_persistence(page: Any, base_url: str, demo_db_url: str) -> None:
+def test_english_switch_and_persistence(
+    page: Any, base_url: str, demo_db_url: str, registry: LayerRegistry
+) -> None:
     page.goto(base_url + "/")
     wait_ready(page)
     page.click('.gp-lang button[data-lang="en"]')
@@ -311,8 +425,9 @@ def test_english_switch_and_persistence(page: Any, base_url: str, demo_db_url: s
     _, _, readiness, *_ = _open_shelter_popup(page, demo_db_url)
     text = page.locator(".gp-popup").inner_text()
     assert "Readiness" in text and "Capacity" in text and "Готовність" not in text
-    labels = {"ready": "ready", "limited_ready": "partly ready", "not_ready": "not ready"}
-    assert page.locator('td[data-field="readiness"]').inner_text() == labels[readiness]
+    assert page.locator('td[data-field="readiness"]').inner_text() == _label(
+        registry, SHELTERS, "readiness", readiness, "en"
+    )
     screenshot(page, "webmap-en-popup.png")
     page.goto(base_url + "/")  # no ?lang: the stored choice wins
     wait_ready(page)

@@ -35,7 +35,7 @@ def test_config_comes_from_the_registry(registry: LayerRegistry) -> None:
     assert {"readiness", "access_mode", "accessible", "shelter_type"} <= set(shelters["filters"])
     assert "key_holder_phone" not in str(shelters)
     readiness = next(f for f in shelters["fields"] if f["name"] == "readiness")
-    assert readiness["values"][0] == {"value": "ready", "uk": "готова", "en": "ready",
+    assert readiness["values"][0] == {"value": "ready", "uk": "готове", "en": "ready",
                                       "color": "#1a9850"}  # fmt: skip
     assert {theme["id"] for theme in config["themes"]} <= set(THEMES)
 

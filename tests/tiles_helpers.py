@@ -29,7 +29,7 @@ async def asgi_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process HTTP client of ``app``, with the app's lifespan running."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             yield http
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -10,32 +11,66 @@ from typing import Annotated, Any
 
 import psycopg
 from psycopg import sql
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+)
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import PROJECT_ROOT
 
-#: Metric CRS for Romny (UTM zone 36N); every distance and length is measured in it.
-METRIC_SRID = 32636
-
 
 @dataclass(frozen=True)
 class Schemas:
-    """Database schemas the analyses read from and write to."""
+    """Where an analysis reads and writes, and what it may see.
+
+    The defaults read the layer tables (``gis``) with every field, and let the analysis
+    build the walking graph. A run for an audience reads that audience's views instead
+    (``layers="api_public"``), names the fields it may see (``fields``), and finds the graph
+    and the building weights prepared before the role switch (``prepared``, ``weights``).
+
+    ``metric_srid`` is the hromada profile's metric CRS (every distance and length is
+    measured in it); ``None`` takes the one of the project's own profile.
+    """
 
     layers: str = "gis"
     history: str = "history"
     analysis: str = "analysis"
+    #: the graph is fresh and readable; never build it (the run cannot write)
+    prepared: bool = False
+    #: relation with ``(fid, population)`` of the buildings; default ``<layers>.buildings``
+    weights: tuple[str, str] | None = None
+    #: layer → field names the run may read and return; None = every field
+    fields: Mapping[str, frozenset[str]] | None = None
+    #: EPSG code of the metric CRS; None = the project's own hromada profile
+    metric_srid: int | None = None
 
-    def identifiers(self) -> dict[str, sql.Identifier]:
+    @classmethod
+    def for_registry(cls, registry: LayerRegistry, **schemas: Any) -> Schemas:
+        """The schemas with the metric CRS of ``registry``'s hromada."""
+        return cls(**schemas, metric_srid=registry.hromada.metric_crs)
+
+    def identifiers(self) -> dict[str, sql.Composable]:
         """Placeholders for the SQL templates."""
+        srid = self.metric_srid or default_registry().hromada.metric_crs
         return {
             "gis": sql.Identifier(self.layers),
             "history": sql.Identifier(self.history),
             "analysis": sql.Identifier(self.analysis),
+            "metric_srid": sql.Literal(srid),
+            "weights": sql.Identifier(*(self.weights or (self.layers, "buildings"))),
         }
+
+    def visible(self, layer: str, field: str) -> bool:
+        """True when the run may read ``layer.field``."""
+        return self.fields is None or field in self.fields.get(layer, frozenset())
 
 
 DEFAULT_SCHEMAS = Schemas()
@@ -55,9 +90,10 @@ def _template(name: str) -> dict[str, str]:
     return queries
 
 
-def query(file: str, name: str, schemas: Schemas) -> sql.Composed:
-    """The statement ``name`` of ``sql/analyses/<file>`` with the schema names filled in."""
-    return sql.SQL(_template(file)[name]).format(**schemas.identifiers())
+def query(file: str, name: str, schemas: Schemas, **parts: sql.Composable) -> sql.Composed:
+    """The statement ``name`` of ``sql/analyses/<file>`` with the schema names (and
+    ``parts``, e.g. a column list) filled in."""
+    return sql.SQL(_template(file)[name]).format(**schemas.identifiers(), **parts)
 
 
 def run_script(
@@ -107,6 +143,61 @@ class LonLat(AnalysisInput):
 
     lon: float = Field(ge=-180, le=180, description="longitude, degrees east")
     lat: float = Field(ge=-90, le=90, description="latitude, degrees north")
+
+
+def _point_from_geojson(value: Any) -> Any:
+    """``{"lon", "lat"}`` from a GeoJSON Point geometry; any other object is left as it is.
+
+    An object with a ``type`` member is taken as a GeoJSON geometry and must be a valid
+    Point (two or three finite numbers, lon/lat in range); ValueError otherwise.
+    """
+    if not isinstance(value, dict) or "type" not in value:
+        return value
+    if value.get("type") != "Point":
+        raise ValueError(f"a GeoJSON Point is expected, not {str(value.get('type'))[:40]!r}")
+    if set(value) - {"type", "coordinates", "bbox"}:
+        raise ValueError("a GeoJSON Point has only type, coordinates and bbox members")
+    coordinates = value.get("coordinates")
+    if (
+        not isinstance(coordinates, list)
+        or len(coordinates) not in (2, 3)
+        or not all(
+            isinstance(c, int | float) and not isinstance(c, bool) and math.isfinite(c)
+            for c in coordinates
+        )
+    ):
+        raise ValueError("Point coordinates must be [longitude, latitude] numbers")
+    return {"lon": coordinates[0], "lat": coordinates[1]}
+
+
+def _point_schema() -> dict[str, Any]:
+    lonlat = LonLat.model_json_schema()
+    lonlat.pop("title", None)
+    lonlat["additionalProperties"] = False
+    geojson = {
+        "type": "object",
+        "format": "geojson-geometry",
+        "description": "GeoJSON Point geometry, lon/lat (CRS84)",
+        "required": ["type", "coordinates"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Point"]},
+            "coordinates": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 3,
+                "items": {"type": "number"},
+            },
+        },
+    }
+    return {"oneOf": [lonlat, geojson]}
+
+
+#: A point input: ``{"lon": …, "lat": …}`` or a GeoJSON Point (``format: geojson-geometry``).
+PointInput = Annotated[
+    LonLat,
+    BeforeValidator(_point_from_geojson),
+    WithJsonSchema(_point_schema(), mode="validation"),
+]
 
 
 def input_error(name: str, message: str, value: Any) -> PydanticValidationError:
@@ -169,8 +260,10 @@ def _positive_speed(value: float) -> float:
 Speed = Annotated[
     float, Field(le=20, description="walking speed, km/h"), AfterValidator(_positive_speed)
 ]
-#: A distance in metres, never negative.
-Metres = Annotated[float, Field(ge=0, le=100_000, description="metres")]
+#: The longest distance any analysis input may name: the scale of one hromada.
+MAX_DISTANCE_M = 5_000
+#: A distance in metres, never negative, at most :data:`MAX_DISTANCE_M`.
+Metres = Annotated[float, Field(ge=0, le=MAX_DISTANCE_M, description="metres")]
 
 
 def minutes(metres: float | None, speed_kmh: float) -> float | None:

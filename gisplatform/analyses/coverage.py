@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import psycopg
 from pydantic import BaseModel, Field, PositiveFloat, field_validator
@@ -21,13 +21,15 @@ from gisplatform.analyses.shelters import ShelterFilters
 
 FILE = "coverage.sql"
 AreaKind = Literal["settlement", "starosta_district"]
+#: Longest walking-time band (minutes): beyond an hour nobody walks to a shelter.
+MAX_BAND_MINUTES = 60
 
 
 class ShelterCoverageInput(ShelterFilters):
     """Inputs of ``shelter_coverage`` (the shelter filters default to ready shelters)."""
 
     speed_kmh: Speed = 4.5
-    bands_minutes: list[PositiveFloat] = Field(
+    bands_minutes: list[Annotated[PositiveFloat, Field(le=MAX_BAND_MINUTES)]] = Field(
         default=[5, 10, 15], min_length=1, max_length=10, description="walking-time bands"
     )
     max_snap_m: Metres = Field(default=500, description="farthest a building may be from a street")
@@ -57,10 +59,11 @@ class BuildingCoverage(BaseModel):
 
 
 class BandPopulation(BaseModel):
-    """Population within a walking time."""
+    """Population within a walking time (``None``: withheld, see the process description)."""
 
     minutes: float
-    population: int
+    population: int | None
+    buildings: int = Field(description="buildings within the walking time")
 
 
 class AreaCoverage(BaseModel):
@@ -70,12 +73,14 @@ class AreaCoverage(BaseModel):
     id: str
     name: str
     buildings: int
-    population: int
+    population: int | None
     within: list[BandPopulation]
-    uncovered_population: int = Field(description="beyond the last band or unreachable")
-    unreachable_population: int = Field(description="no shelter reachable on the network")
+    uncovered_population: int | None = Field(description="beyond the last band or unreachable")
+    unreachable_population: int | None = Field(description="no shelter reachable on the network")
     shelter_capacity: int = Field(description="capacity of the shelters located in the area")
-    capacity_balance: int = Field(description="shelter capacity minus population")
+    capacity_balance: int | None = Field(description="shelter capacity minus population")
+    uncovered_buildings: int = Field(description="buildings beyond the last band or unreachable")
+    unreachable_buildings: int = Field(description="buildings with no shelter reachable")
 
 
 class ShelterLoad(BaseModel):
@@ -84,8 +89,9 @@ class ShelterLoad(BaseModel):
     fid: int
     shelter_code: str
     capacity_persons: int
-    assigned_population: int
-    spare_capacity: int
+    assigned_population: int | None
+    spare_capacity: int | None
+    assigned_buildings: int = Field(description="buildings for which it is the nearest, in time")
 
 
 class ShelterCoverageResult(BaseModel):
@@ -95,8 +101,8 @@ class ShelterCoverageResult(BaseModel):
     speed_kmh: float
     bands_minutes: list[float]
     shelters_used: int
-    population: int
-    uncovered_population: int
+    population: int | None
+    uncovered_population: int | None
     settlements: list[AreaCoverage]
     starosta_districts: list[AreaCoverage]
     shelter_loads: list[ShelterLoad]
@@ -120,7 +126,10 @@ def shelter_coverage(
     values = {"bands_m": bands_m, "cover_m": cover_m, "buffer_m": params.uncovered_buffer_m}
     with conn.transaction():
         start_points(conn, schemas)
-        conn.execute(query(FILE, "facilities", schemas), params.sql_params())
+        conn.execute(
+            query(FILE, "facilities", schemas, filters=params.sql_filters(schemas)),
+            params.sql_params(),
+        )
         conn.execute(query(FILE, "buildings", schemas))
         used = nearest_facility_distances(conn, schemas, params.max_snap_m)
         graph = conn.execute(query("network.sql", "built_state", schemas)).fetchone()
@@ -142,8 +151,8 @@ def shelter_coverage(
         speed_kmh=params.speed_kmh,
         bands_minutes=params.bands_minutes,
         shelters_used=used,
-        population=sum(a.population for a in settlements),
-        uncovered_population=sum(a.uncovered_population for a in settlements),
+        population=sum(a.population or 0 for a in settlements),
+        uncovered_population=sum(a.uncovered_population or 0 for a in settlements),
         settlements=settlements,
         starosta_districts=[a for a in areas if a.kind == "starosta_district"],
         shelter_loads=[
@@ -153,8 +162,9 @@ def shelter_coverage(
                 capacity_persons=capacity,
                 assigned_population=assigned,
                 spare_capacity=capacity - assigned,
+                assigned_buildings=assigned_buildings,
             )
-            for fid, code, capacity, assigned in loads
+            for fid, code, capacity, assigned, assigned_buildings in loads
         ],
         uncovered_areas=uncovered[0]
         if uncovered
@@ -167,8 +177,8 @@ def _areas(
     totals: list[tuple[Any, ...]], bands: list[tuple[Any, ...]], band_minutes: dict[float, float]
 ) -> list[AreaCoverage]:
     within: dict[tuple[str, str], list[BandPopulation]] = {}
-    for kind, area, band_m, population in sorted(bands, key=lambda row: row[2]):
-        entry = BandPopulation(minutes=band_minutes[band_m], population=population)
+    for kind, area, band_m, population, count in sorted(bands, key=lambda row: row[2]):
+        entry = BandPopulation(minutes=band_minutes[band_m], population=population, buildings=count)
         within.setdefault((kind, area), []).append(entry)
     return [
         AreaCoverage(
@@ -182,8 +192,21 @@ def _areas(
             unreachable_population=unreachable,
             shelter_capacity=capacity,
             capacity_balance=capacity - population,
+            uncovered_buildings=uncovered_buildings,
+            unreachable_buildings=unreachable_buildings,
         )
-        for kind, area, name, population, buildings, unreachable, uncovered, capacity in totals
+        for (
+            kind,
+            area,
+            name,
+            population,
+            buildings,
+            unreachable,
+            uncovered,
+            capacity,
+            unreachable_buildings,
+            uncovered_buildings,
+        ) in totals
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import psycopg
 from pydantic import BaseModel, Field
@@ -17,12 +17,16 @@ from gisplatform.analyses.common import (
 )
 
 FILE = "lighting.sql"
+#: Farthest a street light can be said to light (metres); larger radii only cost time.
+MAX_LIGHT_REACH_M = 150
 
 
 class LightingGapsInput(AnalysisInput):
     """Inputs of ``lighting_gaps``."""
 
-    distance_m: Metres = Field(default=50, gt=0, description="a working light lights this far")
+    distance_m: Annotated[float, Field(gt=0, le=MAX_LIGHT_REACH_M)] = Field(
+        default=50, description="a working light lights this far, metres"
+    )
     min_dark_m: Metres = Field(default=1, description="report parts with at least this dark length")
     include_cabinets: bool = Field(
         default=True, description="add faults per cabinet (restricted: the caller decides)"

@@ -1,9 +1,9 @@
 """The walking graph on ``streets`` (pgRouting edges and vertices) and point snapping.
 
-Street parts become undirected edges (cost = reverse_cost = length in metres, EPSG:32636)
-between end vertices shared by parts whose end points lie within 0.1 m. The streets layer
-is split at every junction, so no further noding is done: two streets that cross without a
-shared vertex (a bridge, or a digitising slip) are not connected.
+Street parts become undirected edges (cost = reverse_cost = length in metres in the metric
+CRS of the hromada profile) between end vertices shared by parts whose end points lie within
+0.1 m. The streets layer is split at every junction, so no further noding is done: two
+streets that cross without a shared vertex (a bridge, or a digitising slip) are not connected.
 
 Points are snapped to the nearest edge, not the nearest vertex: a point at fraction ``f``
 along an edge of length ``L`` between vertices ``u`` and ``v`` at straight-line distance
@@ -40,10 +40,20 @@ class GraphInfo:
 def ensure_graph(
     conn: psycopg.Connection[Any], schemas: Schemas = DEFAULT_SCHEMAS, force: bool = False
 ) -> GraphInfo:
-    """Build ``analysis.walk_edges``/``walk_vertices`` unless they match the streets revision."""
+    """Build ``analysis.walk_edges``/``walk_vertices`` unless they match the streets revision.
+
+    With ``schemas.prepared`` the graph was ensured before the run switched to a role that
+    cannot write (or read the history): only its state is read.
+    """
+    if schemas.prepared and not force:
+        with conn.transaction():
+            state = conn.execute(query(FILE, "built_state", schemas)).fetchone()
+        if state is None:
+            raise RuntimeError("the walking graph was not prepared")
+        return GraphInfo(int(state[0]), int(state[1]), int(state[2]), rebuilt=False)
     with conn.transaction():
+        conn.execute(query(FILE, "lock", schemas))  # first: concurrent first runs race
         run_script(conn, FILE, "create_schema", schemas)
-        conn.execute(query(FILE, "lock", schemas))
         current = _scalar(conn, query(FILE, "layer_revision", schemas))
         built = conn.execute(query(FILE, "built_state", schemas)).fetchone()
         if built is not None and built[0] == current and not force:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 import psycopg
@@ -25,39 +25,89 @@ from pygeoapi.process.base import (  # type: ignore[import-untyped]
     ProcessorExecuteError,
 )
 
-from gisplatform.analyses.common import AnalysisInput
+from gisplatform.analyses.audience import LayerUnavailable, prepare_run
+from gisplatform.analyses.common import AnalysisInput, Schemas
 from gisplatform.analyses.coverage import (
     ShelterCoverageInput,
     ShelterCoverageResult,
     shelter_coverage,
 )
+from gisplatform.analyses.disclosure import NOTE, coverage_figures, service_figures
 from gisplatform.analyses.lighting import LightingGapsInput, LightingGapsResult, lighting_gaps
+from gisplatform.analyses.runs import RunPool, run_connection
 from gisplatform.analyses.services import ServiceAccessInput, ServiceAccessResult, service_access
 from gisplatform.analyses.shelters import (
+    ROUTE_ATTRIBUTES,
     NearestShelterInput,
     NearestShelterResult,
     nearest_shelter,
 )
-from gisplatform.registry import LayerRegistry
+from gisplatform.registry import Access, LayerRegistry
+from gisplatform.registry.hromada import HromadaProfile
+from gisplatform.store.jobs import JobStore
 
 log = logging.getLogger("gisplatform.processes")
 
-#: message of an unexpected failure; the router answers it with a 500
+#: message of an unexpected failure (answered 500)
 INTERNAL_ERROR = "internal error; the server log has the details"
-#: per-statement limit of a process run (whole-hromada analyses take seconds)
-STATEMENT_TIMEOUT = "120s"
 JSON = "application/json"
-#: analyses running at once in this process (sync and async); others wait their turn
-MAX_CONCURRENT_RUNS = 4
-_RUNS = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
+#: the audience of every run (no sign-in yet: anonymous callers)
+AUDIENCE = Access.PUBLIC
+
+
+class RunError(ProcessorExecuteError):  # type: ignore[misc]
+    """A run refused or failed; pygeoapi answers ``http_status_code`` with ``message``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, user_msg=message)
+
+
+class InputError(RunError):
+    """An input is invalid: 400 naming the input."""
+
+    http_status_code = HTTPStatus.BAD_REQUEST
+    ogc_exception_code = "InvalidParameterValue"
+
+
+class LayerRefused(RunError):
+    """A layer the process reads is not visible to the caller: 404 naming the layer."""
+
+    http_status_code = HTTPStatus.NOT_FOUND
+    ogc_exception_code = "NotFound"
+
+
+class RunUnavailable(RunError):
+    """The database cannot answer, or the run passed its deadline: 503."""
+
+    http_status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    ogc_exception_code = "ServiceUnavailable"
+
+
+class RunsBusy(RunError):
+    """Every worker is busy and the queue is full: 429."""
+
+    http_status_code = HTTPStatus.TOO_MANY_REQUESTS
+    ogc_exception_code = "TooManyRequests"
+
+
+class RunFailed(RunError):
+    """An unexpected failure: 500, details in the server log only."""
+
+    http_status_code = HTTPStatus.INTERNAL_SERVER_ERROR
+    ogc_exception_code = "ServerError"
 
 
 @dataclass(frozen=True)
 class ProcessSource:
-    """Where processors read from: a read-write database URL and the layer registry."""
+    """What processors and the job manager use: database, registry, run pool, job store."""
 
     url: str
     registry: LayerRegistry
+    runs: RunPool
+    jobs: JobStore
+    deadline_s: float = 30.0
+    #: URL prefixes allowed as job callbacks (none: ``subscriber`` is refused)
+    subscribers: tuple[str, ...] = ()
 
 
 _SOURCES: dict[str, ProcessSource] = {}
@@ -70,6 +120,11 @@ def register_source(source: ProcessSource) -> str:
     return key
 
 
+def source(key: str) -> ProcessSource:
+    """The source registered under ``key``."""
+    return _SOURCES[key]
+
+
 @dataclass(frozen=True)
 class ProcessSpec:
     """One analysis offered as a process."""
@@ -80,12 +135,21 @@ class ProcessSpec:
     keywords: list[str]
     inputs: type[AnalysisInput]
     result: type[BaseModel]
-    run: Callable[[psycopg.Connection[Any], Any], BaseModel]
-    example: dict[str, Any]
+    run: Callable[[psycopg.Connection[Any], Any, Schemas], BaseModel]
+    #: example inputs for the process description, from the hromada profile
+    example: Callable[[HromadaProfile], dict[str, Any]]
     #: inputs fixed for the public audience and not offered (naming one is an error)
     fixed: Mapping[str, Any] = field(default_factory=dict)
     #: result paths withheld from the public (lists are entered element by element)
     withheld: tuple[tuple[str, ...], ...] = ()
+    #: layers the analysis reads (each must be visible to the audience: checked per run)
+    layers: tuple[str, ...] = ()
+    #: the analysis walks the street graph
+    graph: bool = False
+    #: result paths that hold a layer field: withheld when the audience may not see it
+    sourced: Mapping[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)
+    #: the published population figures, when the audience may not see building weights
+    figures: Callable[[Any, Any], BaseModel] | None = None
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -132,8 +196,12 @@ def _schema(model: type[BaseModel], mode: str) -> dict[str, Any]:
     return schema
 
 
-def process_metadata(spec: ProcessSpec) -> dict[str, Any]:
-    """The OGC process description of ``spec``, generated from its pydantic models."""
+def process_metadata(spec: ProcessSpec, hromada: HromadaProfile | None = None) -> dict[str, Any]:
+    """The OGC process description of ``spec``, generated from its pydantic models.
+
+    Its example (a point in the hromada, for instance) comes from the hromada profile and is
+    left out without one.
+    """
     schema = _schema(spec.inputs, "validation")
     required = set(schema.get("required", []))
     inputs: dict[str, Any] = {}
@@ -150,7 +218,7 @@ def process_metadata(spec: ProcessSpec) -> dict[str, Any]:
     result = _schema(spec.result, "serialization")
     for path in spec.withheld:
         _drop_schema(result, path)
-    return {
+    described: dict[str, Any] = {
         "version": "1.0.0",
         "id": spec.id,
         "title": spec.title,
@@ -166,8 +234,10 @@ def process_metadata(spec: ProcessSpec) -> dict[str, Any]:
                 "schema": {**result, "contentMediaType": JSON},
             }
         },
-        "example": {"inputs": spec.example},
     }
+    if hromada is not None:
+        described["example"] = {"inputs": spec.example(hromada)}
+    return described
 
 
 def _input_message(err: PydanticValidationError) -> str:
@@ -178,11 +248,16 @@ def _input_message(err: PydanticValidationError) -> str:
     return "invalid input " + "; ".join(parts)
 
 
-def public_result(spec: ProcessSpec, result: BaseModel) -> dict[str, Any]:
-    """``result`` as JSON with the withheld paths removed."""
+def public_result(
+    spec: ProcessSpec, result: BaseModel, schemas: Schemas | None = None
+) -> dict[str, Any]:
+    """``result`` as JSON without the withheld paths and the fields ``schemas`` may not see."""
     data = result.model_dump(mode="json")
     for path in spec.withheld:
         _drop_value(data, path)
+    for path, (layer, name) in spec.sourced.items():
+        if schemas is not None and not schemas.visible(layer, name):
+            _drop_value(data, path)
     return data
 
 
@@ -199,38 +274,52 @@ class AnalysisProcessor(BaseProcessor):  # type: ignore[misc]
             cls.PROCESS_METADATA = process_metadata(cls.SPEC)
 
     def __init__(self, processor_def: dict[str, Any]) -> None:
-        super().__init__(processor_def, process_metadata(self.SPEC))
-        self.source = _SOURCES[str(processor_def["source"])]
+        found = source(str(processor_def["source"]))
+        super().__init__(processor_def, process_metadata(self.SPEC, found.registry.hromada))
+        self.source = found
 
     def parse(self, data: Mapping[str, Any]) -> AnalysisInput:
-        """Validated inputs; ProcessorExecuteError naming the input otherwise."""
+        """Validated inputs; InputError naming the input otherwise."""
         for name in self.SPEC.fixed:
             if name in data:
-                raise ProcessorExecuteError(
-                    f"invalid input {name}: not available to anonymous callers"
-                )
+                raise InputError(f"invalid input {name}: not available to anonymous callers")
         try:
             return self.SPEC.inputs.model_validate(
                 {**data, **self.SPEC.fixed}, context={"registry": self.source.registry}
             )
         except PydanticValidationError as err:
-            raise ProcessorExecuteError(_input_message(err)) from err
+            raise InputError(_input_message(err)) from err
 
     def execute(
         self, data: dict[str, Any], outputs: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
-        """Validate, run the analysis and return its public result as JSON."""
+        """Validate, run the analysis under the deadline and return its public result.
+
+        Runs in the caller's thread (a worker of the run pool). Nothing of the inputs or
+        the result is logged: they may hold a resident's position.
+        """
         params = self.parse(data or {})
+        deadline = self.source.deadline_s
+        spec = self.SPEC
         try:
-            options = f"-c statement_timeout={STATEMENT_TIMEOUT}"
-            with _RUNS, psycopg.connect(self.source.url, options=options) as conn:
-                result = self.SPEC.run(conn, params)
+            with run_connection(self.source.url, deadline) as conn:
+                schemas = prepare_run(conn, self.source.registry, AUDIENCE, spec.layers, spec.graph)
+                result = spec.run(conn, params, schemas)
+        except LayerUnavailable as err:
+            raise LayerRefused(f"layer {err.layer} is not available to anonymous callers") from err
         except PydanticValidationError as err:  # checks that need the data, e.g. the boundary
-            raise ProcessorExecuteError(_input_message(err)) from err
+            raise InputError(_input_message(err)) from err
+        except psycopg.errors.QueryCanceled as err:
+            raise RunUnavailable(f"the analysis took longer than {deadline:g} s") from err
+        except psycopg.OperationalError as err:
+            log.warning("process %s: database unavailable (%s)", self.SPEC.id, type(err).__name__)
+            raise RunUnavailable("the database cannot answer now") from err
         except Exception as err:
-            log.exception("process %s failed", self.SPEC.id)
-            raise ProcessorExecuteError(INTERNAL_ERROR) from err
-        return JSON, public_result(self.SPEC, result)
+            log.error("process %s failed: %s", self.SPEC.id, type(err).__name__)
+            raise RunFailed(INTERNAL_ERROR) from err
+        if spec.figures is not None and not schemas.visible("buildings", "population"):
+            result = spec.figures(params, result)
+        return JSON, public_result(spec, result, schemas)
 
 
 def _describe(uk: str, en: str, withheld: tuple[str, str] | None = None) -> dict[str, str]:
@@ -243,11 +332,15 @@ def _describe(uk: str, en: str, withheld: tuple[str, str] | None = None) -> dict
     }
 
 
+def _with_figures_note(description: dict[str, str]) -> dict[str, str]:
+    """``description`` and the rule for population figures (staff-derived aggregates)."""
+    return {lang: f"{text} {NOTE[lang]}." for lang, text in description.items()}
+
+
 PUBLIC_NOTE = {
     "uk": "Публічний процес: лише відкриті дані, як для анонімного користувача",
     "en": "Public process: public data only, as for an anonymous caller",
 }
-ROMNY_CENTRE = {"lon": 33.475, "lat": 50.751}
 
 NEAREST_SHELTER = ProcessSpec(
     id="nearest-shelter",
@@ -260,27 +353,36 @@ NEAREST_SHELTER = ProcessSpec(
     inputs=NearestShelterInput,
     result=NearestShelterResult,
     run=nearest_shelter,
-    example={"origin": ROMNY_CENTRE, "limit": 3},
+    example=lambda hromada: {"origin": hromada.centre.model_dump(), "limit": 3},
+    layers=("hromada_boundary", "streets", "shelters"),
+    graph=True,
+    sourced={("shelters", name): ("shelters", name) for name in ROUTE_ATTRIBUTES},
 )
 SHELTER_COVERAGE = ProcessSpec(
     id="shelter-coverage",
     title={"uk": "Охоплення укриттями", "en": "Shelter coverage"},
-    description=_describe(
-        "Пішохідний час від кожної будівлі до найближчого укриття, підсумки за населеними "
-        "пунктами і старостатами, навантаження укриттів і неохоплені території.",
-        "Walking time from every building to its nearest shelter, summaries per settlement "
-        "and starosta district, shelter loads and uncovered areas.",
-        (
-            "кількість мешканців окремих будівель (службові дані)",
-            "per-building population (staff data)",
+    description=_with_figures_note(
+        _describe(
+            "Пішохідний час від кожної будівлі до найближчого укриття, підсумки за населеними "
+            "пунктами і старостатами, навантаження укриттів і неохоплені території.",
+            "Walking time from every building to its nearest shelter, summaries per settlement "
+            "and starosta district, shelter loads and uncovered areas.",
+            (
+                "кількість мешканців окремих будівель (службові дані)",
+                "per-building population (staff data)",
+            ),
         ),
     ),
     keywords=["shelters", "укриття", "coverage"],
     inputs=ShelterCoverageInput,
     result=ShelterCoverageResult,
     run=shelter_coverage,
-    example={"bands_minutes": [5, 10, 15], "include_buildings": False},
+    example=lambda _: {"bands_minutes": [5, 10, 15], "include_buildings": False},
     withheld=(("buildings", "population"),),
+    layers=("shelters", "buildings", "streets", "settlements", "starosta_districts"),
+    graph=True,
+    sourced={("buildings", "population"): ("buildings", "population")},
+    figures=coverage_figures,
 )
 LIGHTING_GAPS = ProcessSpec(
     id="lighting-gaps",
@@ -297,24 +399,30 @@ LIGHTING_GAPS = ProcessSpec(
     inputs=LightingGapsInput,
     result=LightingGapsResult,
     run=lighting_gaps,
-    example={"distance_m": 50},
+    example=lambda _: {"distance_m": 50},
     fixed={"include_cabinets": False},
     withheld=(("cabinets",), ("restricted",)),
+    layers=("streets", "street_lights"),
 )
 SERVICE_ACCESS = ProcessSpec(
     id="service-access",
     title={"uk": "Пішохідна доступність послуг", "en": "Walking access to services"},
-    description=_describe(
-        "Пішохідний час до найближчого ЦНАП, школи і закладу охорони здоров'я за населеними "
-        "пунктами (зважено за населенням).",
-        "Walking time to the nearest ЦНАП, school and health site per settlement "
-        "(population-weighted).",
+    description=_with_figures_note(
+        _describe(
+            "Пішохідний час до найближчого ЦНАП, школи і закладу охорони здоров'я за населеними "
+            "пунктами (зважено за населенням).",
+            "Walking time to the nearest ЦНАП, school and health site per settlement "
+            "(population-weighted).",
+        ),
     ),
     keywords=["services", "послуги", "accessibility"],
     inputs=ServiceAccessInput,
     result=ServiceAccessResult,
     run=service_access,
-    example={"near_minutes": 15, "far_minutes": 30},
+    example=lambda _: {"near_minutes": 15, "far_minutes": 30},
+    layers=("admin_service_centres", "education", "health", "buildings", "streets", "settlements"),
+    graph=True,
+    figures=service_figures,
 )
 
 

@@ -63,13 +63,17 @@ class SettlementAccess(BaseModel):
 
     settlement_katottg: str
     name: str
-    population: int
-    unreachable_population: int
+    population: int | None
+    unreachable_population: int | None
     mean_minutes: float | None
     median_minutes: float | None
     max_minutes: float | None
-    share_within_near: float
-    share_within_far: float
+    share_within_near: float | None
+    share_within_far: float | None
+    buildings: int
+    unreachable_buildings: int
+    buildings_within_near: int
+    buildings_within_far: int
 
 
 class ServiceSummary(BaseModel):
@@ -124,7 +128,8 @@ def service_access(
 
 
 def _settlement(row: tuple[Any, ...], speed_kmh: float) -> SettlementAccess:
-    area, name, population, unreachable, mean_m, median_m, max_m, near, far = row
+    area, name, population, unreachable, mean_m, median_m, max_m, near, far, *counts = row
+    buildings, unreachable_buildings, near_buildings, far_buildings = counts
 
     def _minutes(metres: float | None) -> float | None:
         value = minutes(metres, speed_kmh)
@@ -140,4 +145,8 @@ def _settlement(row: tuple[Any, ...], speed_kmh: float) -> SettlementAccess:
         max_minutes=_minutes(max_m),
         share_within_near=round(near / population, 4) if population else 0.0,
         share_within_far=round(far / population, 4) if population else 0.0,
+        buildings=buildings,
+        unreachable_buildings=unreachable_buildings,
+        buildings_within_near=near_buildings,
+        buildings_within_far=far_buildings,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from gisplatform.analyses.common import (
@@ -12,10 +13,12 @@ from gisplatform.analyses.common import (
     AnalysisInput,
     LonLat,
     Metres,
+    PointInput,
     Schemas,
     Speed,
     check_inside_hromada,
     enum_codes,
+    input_error,
     minutes,
     query,
     run_script,
@@ -24,6 +27,18 @@ from gisplatform.analyses.network import VIRTUAL_BASE, ensure_graph
 from gisplatform.analyses.reach import link_points, start_points
 
 FILE = "shelters.sql"
+SHELTERS = "shelters"
+#: enum fields of shelters the filters select on
+ENUM_FILTERS = ("readiness", "accessible", "access_mode")
+#: shelter fields each route returns (those the run may read)
+ROUTE_ATTRIBUTES = (
+    "shelter_code",
+    "name",
+    "readiness",
+    "accessible",
+    "access_mode",
+    "capacity_persons",
+)
 
 
 class ShelterFilters(AnalysisInput):
@@ -49,11 +64,35 @@ class ShelterFilters(AnalysisInput):
             "min_capacity": self.min_capacity,
         }
 
+    def sql_filters(self, schemas: Schemas) -> sql.Composed:
+        """``AND …`` conditions on the shelter fields the run may read (alias ``s``).
+
+        A filter on a field the run may not read is an input error when the caller set it,
+        and dropped when it is only the default.
+        """
+        parts: list[sql.Composable] = []
+        for name in ENUM_FILTERS:
+            if schemas.visible(SHELTERS, name):
+                column = sql.Identifier("s", name)
+                param = sql.Placeholder(name)
+                parts.append(
+                    sql.SQL("AND ({p}::text[] IS NULL OR {c} = ANY ({p}::text[]))").format(
+                        p=param, c=column
+                    )
+                )
+            elif getattr(self, name) is not None and name in self.model_fields_set:
+                raise input_error(name, "not available to this audience", getattr(self, name))
+        if schemas.visible(SHELTERS, "capacity_persons"):
+            parts.append(sql.SQL("AND s.capacity_persons >= %(min_capacity)s"))
+        elif self.min_capacity:
+            raise input_error("min_capacity", "not available to this audience", self.min_capacity)
+        return sql.SQL(" ").join(parts)
+
 
 class NearestShelterInput(ShelterFilters):
     """Inputs of ``nearest_shelter``."""
 
-    origin: LonLat
+    origin: PointInput
     limit: int = Field(default=3, ge=1, le=50, description="how many shelters to return")
     speed_kmh: Speed = 4.5
     search_radius_m: Metres = Field(default=5000, gt=0, description="walking search radius")
@@ -64,12 +103,12 @@ class ShelterRoute(BaseModel):
     """One reachable shelter with the walk to it."""
 
     fid: int
-    shelter_code: str
-    name: str
-    readiness: str
-    accessible: str
-    access_mode: str
-    capacity_persons: int
+    shelter_code: str | None
+    name: str | None
+    readiness: str | None
+    accessible: str | None
+    access_mode: str | None
+    capacity_persons: int | None
     walk_m: float
     walk_minutes: float
     straight_m: float
@@ -107,7 +146,7 @@ def nearest_shelter(
         start_points(conn, schemas)
         conn.execute(query(FILE, "origin", schemas), point)
         conn.execute(
-            query(FILE, "candidates", schemas),
+            query(FILE, "candidates", schemas, filters=params.sql_filters(schemas)),
             {**common, **params.sql_params(), "max_candidates": 200},
         )
         link_points(conn, params.max_snap_m, schemas)
@@ -118,7 +157,7 @@ def nearest_shelter(
         if snap is not None and targets:
             run_script(conn, FILE, "subgraph", schemas, common)
             rows = conn.execute(
-                query(FILE, "routes", schemas),
+                query(FILE, "routes", schemas, attributes=route_attributes(schemas)),
                 {**common, "targets": targets, "limit": params.limit},
             ).fetchall()
             routes = [_route(r, params.speed_kmh) for r in rows]
@@ -128,6 +167,14 @@ def nearest_shelter(
         snap_m=float(snap[0]) if snap else None,
         graph_revision=graph.revision,
         shelters=routes,
+    )
+
+
+def route_attributes(schemas: Schemas) -> sql.Composed:
+    """The route's shelter columns: those the run may read, NULL for the others."""
+    return sql.SQL(", ").join(
+        sql.Identifier("s", name) if schemas.visible(SHELTERS, name) else sql.SQL("NULL")
+        for name in ROUTE_ATTRIBUTES
     )
 
 

@@ -20,13 +20,19 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
+from gisplatform.i18n import message, reason
 from gisplatform.ingest.columns import build_geometry, detect_geometry_columns, plan_columns
 from gisplatform.ingest.copydata import column_array, csv_data, geometry_array
 from gisplatform.ingest.crs import WGS84, parse_crs
 from gisplatform.ingest.errors import IngestError, RowProblem
 from gisplatform.ingest.options import ImportOptions, Reporter, Silent
 from gisplatform.ingest.readers import Source, SourceBatch, open_source
-from gisplatform.ingest.validate import check_geometry, duplicate_keys, validate_column
+from gisplatform.ingest.validate import (
+    check_geometry,
+    check_rules,
+    duplicate_keys,
+    validate_column,
+)
 from gisplatform.ingest.values import parse_value
 from gisplatform.registry import LayerSpec
 
@@ -40,12 +46,18 @@ class CheckedBatch:
     values: dict[str, NDArray[np.object_]]
     geometry: NDArray[np.object_]
     problems: list[RowProblem]
+    #: rows left out because they lie outside the hromada (``keep_inside``); empty: none
+    outside: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: rows loaded with a warning (a cross-field rule of severity "warning")
+    warnings: list[RowProblem] = field(default_factory=list)
 
     def valid_positions(self) -> NDArray[np.intp]:
-        """Positions in the batch of the rows without problems."""
+        """Positions in the batch of the rows without problems and inside the hromada."""
         mask = np.ones(len(self.geometry), dtype=bool)
         if self.problems:
             mask[np.array([p.row - 1 - self.offset for p in self.problems])] = False
+        if len(self.outside):
+            mask &= ~self.outside
         return np.flatnonzero(mask)
 
     def copy_data(
@@ -79,6 +91,16 @@ class Prepared:
     def read(self) -> int:
         """Rows in the file."""
         return sum(len(b.geometry) for b in self.batches)
+
+    @property
+    def warnings(self) -> list[RowProblem]:
+        """Rows accepted with a warning, by row."""
+        return [w for b in self.batches for w in b.warnings if not _left_out(b, w.row)]
+
+    @property
+    def outside_rows(self) -> list[int]:
+        """File rows (1-based) left out because they lie outside the hromada."""
+        return [int(i) + b.offset + 1 for b in self.batches for i in np.flatnonzero(b.outside)]
 
     @property
     def problems(self) -> list[RowProblem]:
@@ -118,6 +140,10 @@ class Prepared:
         return [str(c) for c in self.batches[0].frame.columns] if self.batches else []
 
 
+def _left_out(batch: CheckedBatch, row: int) -> bool:
+    return bool(len(batch.outside)) and bool(batch.outside[row - 1 - batch.offset])
+
+
 class BatchValidator:
     """Validation decided once from the file's columns and first rows, applied to each batch."""
 
@@ -127,7 +153,7 @@ class BatchValidator:
         self.source = source
         first = next(source.batches, None)
         if first is None or len(first) == 0:
-            raise IngestError(f"{source.path.name} has no rows; nothing to import")
+            raise IngestError(message("file_no_rows", file=source.path.name))
         self._first: SourceBatch | None = first
         has_geometry = first.geometry is not None and not shapely.is_missing(first.geometry).all()
         asked = options.dms or options.x or options.y or options.wkt
@@ -137,10 +163,7 @@ class BatchValidator:
             else None
         )
         if self.geometry_columns is None and not has_geometry:
-            raise IngestError(
-                f"{source.path.name} has no geometry; name its columns with --lon/--lat, "
-                "--x/--y, --wkt or --dms-columns LAT,LON"
-            )
+            raise IngestError(message("file_no_geometry", file=source.path.name))
         self.crs = _crs_for(
             source,
             self.geometry_columns is not None,
@@ -160,7 +183,9 @@ class BatchValidator:
             try:
                 self.constants[name] = parse_value(spec.field(name), raw)
             except ValueError as exc:
-                raise IngestError(f"--set {name}={raw}: {exc}") from exc
+                raise IngestError(
+                    message("option_value", option=f"--set {name}={raw}", message=reason(exc))
+                ) from exc
 
     @property
     def names(self) -> list[str]:
@@ -194,10 +219,22 @@ class BatchValidator:
             geometry, self.spec, self.crs, o.area, o.repair, o.swap_xy
         )
         problems += geometry_problems
-        shifted = [
-            RowProblem(p.row + offset, p.field, p.message, p.value, p.column) for p in problems
-        ]
-        return CheckedBatch(offset, batch.frame, values, geometry, shifted)
+        refused, warned = check_rules(self.spec, values, n)
+        problems += refused
+        outside = np.zeros(0, dtype=bool)
+        if o.keep_inside is not None:
+            finite = ~np.isnan(shapely.bounds(geometry)).any(axis=1)
+            outside = finite & ~o.keep_inside.contains(geometry)
+            problems = [p for p in problems if not outside[p.row - 1]]  # left out, not rejected
+
+        def shift(found: list[RowProblem]) -> list[RowProblem]:
+            return [
+                RowProblem(p.row + offset, p.field, p.message, p.value, p.column) for p in found
+            ]
+
+        return CheckedBatch(
+            offset, batch.frame, values, geometry, shift(problems), outside, shift(warned)
+        )
 
 
 class KeysSeen:
@@ -228,7 +265,7 @@ def _crs_for(source: Source, from_columns: bool, lonlat: bool, given: str | None
         return WGS84
     if not from_columns and source.crs is not None:
         return source.crs
-    raise IngestError(f"no CRS in {source.path.name}; give --source-crs (e.g. EPSG:5564)")
+    raise IngestError(message("file_no_crs", file=source.path.name))
 
 
 def prepare(

@@ -10,6 +10,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
+from gisplatform.i18n import Text, message, reason
 from gisplatform.ingest.dms import parse_coordinate
 from gisplatform.ingest.errors import IngestError, RowProblem
 from gisplatform.registry import LayerSpec
@@ -68,17 +69,29 @@ def plan_columns(
     field_names = [f.name for f in spec.fields]
     for name in constants:
         if name not in field_names:
-            raise IngestError(f"--set {name}=…: layer {spec.name!r} has no field {name!r}")
+            raise IngestError(
+                message("no_such_field", option=f"--set {name}=…", layer=spec.name, field=name)
+            )
     mapping: dict[str, str] = {}
     for source, target in explicit.items():
         if source not in columns:
             raise IngestError(
-                f"--map {source}={target}: {file_label} has no column {source!r}; "
-                f"its columns are: {', '.join(columns)}"
+                message(
+                    "no_such_column",
+                    option=f"--map {source}={target}",
+                    file=file_label,
+                    column=source,
+                    columns=", ".join(columns),
+                )
             )
         if target not in field_names:
             raise IngestError(
-                f"--map {source}={target}: layer {spec.name!r} has no field {target!r}"
+                message(
+                    "no_such_field",
+                    option=f"--map {source}={target}",
+                    layer=spec.name,
+                    field=target,
+                )
             )
         mapping[target] = source
     taken = set(mapping.values())
@@ -104,10 +117,13 @@ def plan_columns(
     ]
     if missing:
         raise IngestError(
-            f"{file_label} does not fit layer {spec.name!r}: no column for the required "
-            f"field(s) {', '.join(missing)}. The file's columns are: "
-            f"{', '.join(columns) or '(none)'}. Map them with --map COLUMN=FIELD or give a "
-            "value for all rows with --set FIELD=VALUE."
+            message(
+                "file_does_not_fit",
+                file=file_label,
+                layer=spec.name,
+                fields=", ".join(missing),
+                columns=", ".join(columns) or "—",
+            )
         )
     ignored = tuple(c for c in columns if c not in taken)
     return ColumnPlan(mapping, dict(constants), ignored)
@@ -138,14 +154,14 @@ def detect_geometry_columns(
     """The geometry columns asked for, else the usual names, else ``None``."""
     for name in (x, y, wkt, *(dms or ())):
         if name is not None and name not in columns:
-            raise IngestError(f"no column {name!r}; the columns are: {', '.join(columns)}")
+            raise IngestError(message("no_column", column=name, columns=", ".join(columns)))
     if dms:
         return GeometryColumns(x=dms[1], y=dms[0], lonlat=True)
     if wkt:
         return GeometryColumns(wkt=wkt)
     if x or y:
         if not (x and y):
-            raise IngestError("give both --x/--lon and --y/--lat")
+            raise IngestError(message("give_both_xy"))
         lonlat = normalise(x) in LON_NAMES[:-1] and normalise(y) in LAT_NAMES[:-1]
         return GeometryColumns(x=x, y=y, lonlat=lonlat)
     folded = {normalise(c): c for c in columns}
@@ -173,7 +189,7 @@ def build_geometry(
         geoms: NDArray[np.object_] = shapely.from_wkt(cleaned, on_invalid="ignore")
         for i in np.flatnonzero(shapely.is_missing(geoms) & pd.notna(cleaned)):
             problems.append(
-                RowProblem(int(i) + 1, source.wkt, "not a WKT geometry", str(texts[i])[:80])
+                RowProblem(int(i) + 1, source.wkt, message("not_wkt"), str(texts[i])[:80])
             )
         return geoms, problems
     assert source.x is not None and source.y is not None
@@ -194,7 +210,7 @@ def _coordinates(
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     values = np.full(len(uniques) + 1, np.nan)
     axes = np.full(len(uniques) + 1, None, dtype=object)
-    bad: dict[int, str] = {}
+    bad: dict[int, str | Text] = {}
     for k, raw in enumerate(uniques):
         if isinstance(raw, int | float | np.integer | np.floating) and not isinstance(raw, bool):
             values[k] = float(raw)
@@ -202,11 +218,11 @@ def _coordinates(
         try:
             values[k], axes[k] = parse_coordinate(str(raw))
         except ValueError as exc:
-            bad[k] = str(exc)
+            bad[k] = reason(exc)
     for row in np.flatnonzero(np.isin(codes, list(bad))):
         problems.append(
             RowProblem(int(row) + 1, column, bad[int(codes[row])], str(uniques[codes[row]]))
         )
     for row in np.flatnonzero(codes < 0):
-        problems.append(RowProblem(int(row) + 1, column, "coordinate is missing"))
+        problems.append(RowProblem(int(row) + 1, column, message("coordinate_missing")))
     return values[codes], axes[codes]

@@ -6,6 +6,7 @@ rejected but the valid ones were loaded (``--skip-invalid``), 1 on failure.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +16,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from gisplatform.errors import GisPlatformError
-from gisplatform.ingest.crs import ROMNY, AreaOfInterest
+from gisplatform.i18n import Text, message
+from gisplatform.ingest.area import area_of_interest, territory
+from gisplatform.ingest.crs import AreaOfInterest
 from gisplatform.ingest.errors import RowsRejected
 from gisplatform.ingest.export import export_layer
 from gisplatform.ingest.importer import ImportResult, import_file
@@ -23,7 +26,7 @@ from gisplatform.ingest.load import Mode
 from gisplatform.ingest.options import ImportOptions
 from gisplatform.registry import load_registry
 from gisplatform.settings import Settings
-from gisplatform.store.database import database_url
+from gisplatform.store.database import connect, database_url
 
 console = Console(stderr=True)
 
@@ -57,35 +60,40 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
     return result
 
 
-def _summary(result: ImportResult) -> Table:
-    table = Table(title=f"import into {result.layer}" + (" (dry run)" if result.dry_run else ""))
-    for name in (
-        "read",
-        "valid",
-        "rejected",
-        "inserted",
-        "updated",
-        "unchanged",
-        "deleted",
-        "time",
-    ):
-        table.add_column(name, justify="right")
+def summary_data(result: ImportResult) -> dict[str, object]:
+    """The import's outcome as plain data (``--json``)."""
     c = result.counts
-    table.add_row(
-        *(
-            str(v)
-            for v in (
-                result.read,
-                result.valid,
-                result.rejected,
-                c.inserted,
-                c.updated,
-                c.unchanged,
-                c.deleted,
-            )
-        ),
-        f"{result.seconds:.1f} s",
+    return {
+        "layer": result.layer,
+        "file": str(result.file),
+        "dry_run": result.dry_run,
+        "read": result.read,
+        "valid": result.valid,
+        "rejected": result.rejected,
+        "outside": result.outside,
+        "warnings": len(result.warnings),
+        "inserted": c.inserted,
+        "updated": c.updated,
+        "unchanged": c.unchanged,
+        "deleted": c.deleted,
+        "seconds": round(result.seconds, 3),
+        "import_id": result.import_id,
+    }
+
+
+def _summary(result: ImportResult) -> Table:
+    title = message("import_summary", layer=result.layer)
+    table = Table(
+        title=str(title + message("dry_run_note") if result.dry_run else title),
+        show_header=False,
     )
+    table.add_column("what")
+    table.add_column("rows", justify="right", no_wrap=True)
+    data = summary_data(result)
+    for name in ("read", "valid", "rejected", "outside", "inserted", "updated", "unchanged"):
+        table.add_row(str(message(f"summary_{name}")), f"{data[name]:,}")
+    table.add_row(str(message("summary_deleted")), f"{data['deleted']:,}")
+    table.add_row(str(message("summary_time")), f"{result.seconds:.1f} s")
     return table
 
 
@@ -126,11 +134,25 @@ def import_command(
     aoi: Annotated[
         str | None,
         typer.Option(
-            help="area of interest min_lon,min_lat,max_lon,max_lat (default: Romny hromada)"
+            help="area of interest min_lon,min_lat,max_lon,max_lat "
+            "(default: the hromada's boundary, or its profile's extent)"
         ),
     ] = None,
     no_aoi: Annotated[bool, typer.Option(help="do not check the area of interest")] = False,
+    inside_hromada: Annotated[
+        bool,
+        typer.Option(
+            help="keep only features that touch the hromada (its boundary layer, else the "
+            "profile's extent); the rest are counted as outside, not rejected"
+        ),
+    ] = False,
+    buffer_m: Annotated[
+        float, typer.Option(min=0, help="with --inside-hromada: widen the boundary by metres")
+    ] = 0.0,
     swap_xy: Annotated[bool, typer.Option(help="swap x and y of every coordinate")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the summary as JSON on standard output")
+    ] = False,
 ) -> None:
     """Import a file into a layer: every row validated, all or nothing."""
     dms: tuple[str, str] | None = None
@@ -139,10 +161,21 @@ def import_command(
         if len(parts) != 2:
             raise typer.BadParameter("expected LAT,LON", param_hint="--dms-columns")
         dms = (parts[0], parts[1])
+    if buffer_m and not inside_hromada:
+        raise typer.BadParameter("needs --inside-hromada", param_hint="--buffer-m")
     try:
-        area: AreaOfInterest | None = (
-            None if no_aoi else (AreaOfInterest.parse(aoi) if aoi else ROMNY)
-        )
+        settings = Settings()
+        registry = load_registry(settings.layers_dir)
+        spec = registry.get(layer)
+        url = database_url(settings)
+        area: AreaOfInterest | None = AreaOfInterest.parse(aoi) if aoi else None
+        keep_inside = None
+        if inside_hromada or not (aoi or no_aoi):
+            with connect(url) as conn:
+                if inside_hromada:
+                    keep_inside = territory(conn, registry, settings.layer_schema, buffer_m)
+                elif area is None:
+                    area = area_of_interest(conn, registry, settings.layer_schema)
         options = ImportOptions(
             mode=mode,
             source_layer=source_layer,
@@ -158,12 +191,10 @@ def import_command(
             dms=dms,
             encoding=encoding,
             area=area,
+            keep_inside=keep_inside,
             swap_xy=swap_xy,
             report=report,
         )
-        settings = Settings()
-        spec = load_registry(settings.layers_dir).get(layer)
-        url = database_url(settings)
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -181,18 +212,30 @@ def import_command(
                 RichReporter(progress),
             )
     except RowsRejected as exc:
-        console.print(f"[red]import failed[/red]: {exc}")
+        console.print(f"[red]{message('import_failed')}[/red]: {exc}")
         if report is not None:
-            console.print(f"rejected rows written to {report}")
+            console.print(message("report_written", path=report))
+        if any(
+            isinstance(p.message, Text) and p.message.key == "outside_area" for p in exc.problems
+        ):
+            console.print(message("hint_inside_hromada"))
         raise typer.Exit(1) from None
     except GisPlatformError as exc:
-        console.print(f"[red]import failed[/red]: {exc}")
+        console.print(f"[red]{message('import_failed')}[/red]: {exc}")
         raise typer.Exit(1) from None
-    console.print(_summary(result))
+    if as_json:
+        typer.echo(json.dumps(summary_data(result), ensure_ascii=False))
+    else:
+        console.print(_summary(result))
+    if result.outside:
+        where = keep_inside.description if keep_inside else message("the_hromada")
+        console.print(message("left_outside", count=result.outside, where=where))
+    for warning in result.warnings[:20]:
+        console.print(f"[yellow]{message('warning')}[/yellow] {warning}")
     for problem in result.problems[:20]:
-        console.print(f"[yellow]rejected[/yellow] {problem}")
+        console.print(f"[yellow]{message('rejected')}[/yellow] {problem}")
     if result.problems:
-        console.print(f"{result.rejected} row(s) rejected; all listed in {report}")
+        console.print(message("rejected_listed", count=result.rejected, path=report))
     raise typer.Exit(result.exit_code)
 
 
@@ -225,6 +268,6 @@ def export_command(
             crs=crs,
         )
     except GisPlatformError as exc:
-        console.print(f"[red]export failed[/red]: {exc}")
+        console.print(f"[red]{message('export_failed')}[/red]: {exc}")
         raise typer.Exit(1) from None
-    console.print(f"exported {count} feature(s) of {layer} to {out}")
+    console.print(message("exported", count=count, layer=layer, path=out))

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from gisplatform.i18n import message
 from gisplatform.ingest.errors import IngestError
 
 WGS84 = CRS.from_epsg(4326)
@@ -27,10 +28,10 @@ DEGREE_DECIMALS = 9
 class AreaOfInterest:
     """A lon/lat box; features outside it (plus ``margin`` degrees) are rejected."""
 
-    min_lon: float = 33.25
-    min_lat: float = 50.58
-    max_lon: float = 33.72
-    max_lat: float = 50.92
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
     margin: float = 0.15
 
     @classmethod
@@ -39,11 +40,9 @@ class AreaOfInterest:
         try:
             a, b, c, d = (float(v) for v in text.split(","))
         except ValueError as exc:
-            raise IngestError(
-                f"--aoi must be min_lon,min_lat,max_lon,max_lat, not {text!r}"
-            ) from exc
+            raise IngestError(message("aoi_format", value=repr(text))) from exc
         if a >= c or b >= d:
-            raise IngestError(f"--aoi {text!r}: the minimum must be below the maximum")
+            raise IngestError(message("aoi_order", value=repr(text)))
         return cls(a, b, c, d, 0.0)
 
     def contains(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
@@ -65,9 +64,6 @@ class AreaOfInterest:
         )
 
 
-ROMNY = AreaOfInterest()
-
-
 def parse_crs(text: str) -> CRS:
     """A CRS from user input such as ``EPSG:5564``, ``5564`` or a WKT/PROJ string."""
     candidate = text.strip()
@@ -76,7 +72,7 @@ def parse_crs(text: str) -> CRS:
     try:
         return CRS.from_user_input(candidate)
     except CRSError as exc:
-        raise IngestError(f"unknown CRS {text!r}: {exc}") from exc
+        raise IngestError(message("unknown_crs", value=repr(text), reason=str(exc))) from exc
 
 
 def is_wgs84_lonlat(crs: CRS) -> bool:

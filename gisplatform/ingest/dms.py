@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from gisplatform.i18n import invalid
+
 Axis = Literal["lat", "lon"]
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -35,7 +37,7 @@ def parse_coordinate(text: str) -> tuple[float, Axis | None]:
     original = text
     text = text.strip()
     if not text:
-        raise ValueError("empty coordinate")
+        raise invalid("dms_empty")
     axis: Axis | None = None
     sign = 1
     for pattern, hemisphere_axis, hemisphere_sign in _HEMISPHERES:
@@ -49,19 +51,19 @@ def parse_coordinate(text: str) -> tuple[float, Axis | None]:
     numbers = _NUMBER.findall(text)
     rest = _NUMBER.sub(" ", text)
     if not numbers or len(numbers) > 3 or not _ALLOWED_REST.match(rest):
-        raise ValueError(f"{original!r} is not a coordinate (expected e.g. N 50°50'22\")")
+        raise invalid("dms_not_coordinate", value=repr(original))
     parts = [float(n.replace(",", ".")) for n in numbers]
     degrees = parts[0]
     minutes = parts[1] if len(parts) > 1 else 0.0
     seconds = parts[2] if len(parts) > 2 else 0.0
     if minutes >= 60 or seconds >= 60:
-        raise ValueError(f"{original!r} has minutes or seconds of 60 or more")
+        raise invalid("dms_sixty", value=repr(original))
     if len(parts) > 1 and not degrees.is_integer():
-        raise ValueError(f"{original!r} has fractional degrees before minutes")
+        raise invalid("dms_fraction", value=repr(original))
     value = sign * (degrees + minutes / 60 + seconds / 3600)
     limit = 90 if axis == "lat" else 180
     if abs(value) > limit:
-        raise ValueError(f"{original!r} is out of range (±{limit}°)")
+        raise invalid("dms_range", value=repr(original), limit=limit)
     return value, axis
 
 

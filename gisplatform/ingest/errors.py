@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gisplatform.errors import GisPlatformError
+from gisplatform.i18n import Text, join, message
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,12 +14,17 @@ class RowProblem:
 
     row: int
     field: str
-    message: str
+    message: str | Text
     value: str = ""
     column: str = ""
 
+    @property
+    def text(self) -> Text:
+        """The whole problem in both languages."""
+        return message("row_problem", row=self.row, field=self.field, message=self.message)
+
     def __str__(self) -> str:
-        return f"row {self.row}, field {self.field!r}: {self.message}"
+        return str(self.text)
 
 
 class IngestError(GisPlatformError):
@@ -33,7 +39,7 @@ class RowsRejected(IngestError):
     def __init__(self, problems: list[RowProblem], shown: int = 20) -> None:
         self.problems = problems
         rows = len({p.row for p in problems})
-        lines = [str(p) for p in problems[:shown]]
+        lines = [p.text for p in problems[:shown]]
         if len(problems) > shown:
-            lines.append(f"… and {len(problems) - shown} more problems (see --report FILE)")
-        super().__init__(f"{rows} row(s) rejected, nothing was imported:\n" + "\n".join(lines))
+            lines.append(message("more_problems", count=len(problems) - shown))
+        super().__init__(message("rows_rejected", rows=rows) + join(lines, "\n"))

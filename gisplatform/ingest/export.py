@@ -20,6 +20,7 @@ import pyogrio
 import shapely
 from psycopg import sql
 
+from gisplatform.i18n import message, reason
 from gisplatform.ingest.columns import shapefile_names
 from gisplatform.ingest.crs import WGS84, is_wgs84_lonlat, parse_crs
 from gisplatform.ingest.errors import IngestError
@@ -43,9 +44,7 @@ def driver_for(out: Path, fmt: str | None) -> str:
     """The GDAL driver name for ``--format`` or, failing that, the file extension."""
     key = (fmt or out.suffix.lstrip(".")).lower()
     if key not in DRIVERS:
-        raise IngestError(
-            f"unknown export format {key!r}; use one of: gpkg, geojson, shp, fgb, csv"
-        )
+        raise IngestError(message("unknown_export_format", value=repr(key)))
     return DRIVERS[key]
 
 
@@ -57,16 +56,16 @@ def parse_filters(spec: LayerSpec, pairs: list[str]) -> dict[str, list[object]]:
         name, sep, raw = pair.partition("=")
         name = name.strip()
         if not sep or name not in names:
-            raise IngestError(
-                f"--where {pair!r}: expected FIELD=VALUE with FIELD one of: {', '.join(names)}"
-            )
+            raise IngestError(message("where_format", value=repr(pair), fields=", ".join(names)))
         f = spec.field(name)
         if f.type is FieldType.STRING_LIST:
-            raise IngestError(f"--where {pair!r}: list fields cannot be filtered")
+            raise IngestError(message("where_list", value=repr(pair)))
         try:
             value = parse_value(f, raw)
         except ValueError as exc:
-            raise IngestError(f"--where {pair!r}: {exc}") from exc
+            raise IngestError(
+                message("option_value", option=f"--where {pair!r}", message=reason(exc))
+            ) from exc
         filters.setdefault(name, []).append(value)
     return filters
 

@@ -10,18 +10,20 @@ import csv
 import getpass
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from gisplatform.i18n import message
 from gisplatform.ingest.batches import BatchValidator, KeysSeen, Prepared
 from gisplatform.ingest.errors import IngestError, RowProblem, RowsRejected
 from gisplatform.ingest.load import ImportRecord, LoadCounts, Loader, Mode, log_import
 from gisplatform.ingest.options import ImportOptions, Reporter, Silent
 from gisplatform.ingest.readers import open_source
+from gisplatform.ingest.validate import GEOMETRY
 from gisplatform.registry import LayerSpec
 
 __all__ = ["ImportResult", "import_file", "write_report"]
@@ -40,11 +42,15 @@ class ImportResult:
     seconds: float
     dry_run: bool
     import_id: int | None = None
+    #: rows left out because they lie outside the hromada (``--inside-hromada``)
+    outside: int = 0
+    #: rows loaded with a warning (cross-field rules of severity "warning")
+    warnings: list[RowProblem] = field(default_factory=list)
 
     @property
     def valid(self) -> int:
         """Rows that passed validation and were loaded (or would have been)."""
-        return self.read - self.rejected
+        return self.read - self.rejected - self.outside
 
     @property
     def exit_code(self) -> int:
@@ -78,7 +84,7 @@ def import_file(
         options.dry_run,
     )
     if options.skip_invalid and options.report is None:
-        raise IngestError("--skip-invalid needs --report FILE to list the rejected rows")
+        raise IngestError(message("skip_invalid_needs_report"))
     with psycopg.connect(url, application_name="gisplatform-import") as conn:
         try:
             reporter.start(f"reading {path.name}")
@@ -197,14 +203,19 @@ def _finish(
     """Log the import, commit (roll back a dry run) and write the report."""
     problems = prepared.problems
     rejected = len({p.row for p in problems})
-    summary = {"read": prepared.read, "rejected": rejected, **vars(counts)}
+    outside = prepared.outside_rows
+    summary = {"read": prepared.read, "rejected": rejected, "outside": len(outside), **vars(counts)}
     status = "dry_run" if options.dry_run else ("partial" if rejected else "succeeded")
     if options.dry_run:
         conn.rollback()
     import_id = log_import(conn, record, status, summary, history_schema)
     conn.commit()
-    if options.report is not None and problems:
-        write_report(options.report, problems, prepared)
+    if options.report is not None and (problems or outside):
+        where = options.keep_inside.description if options.keep_inside else message("the_hromada")
+        left_out = [
+            RowProblem(row, GEOMETRY, message("outside_hromada", where=where)) for row in outside
+        ]
+        write_report(options.report, sorted(problems + left_out, key=lambda p: p.row), prepared)
     return ImportResult(
         spec.name,
         path,
@@ -215,6 +226,8 @@ def _finish(
         0.0,
         options.dry_run,
         import_id,
+        len(outside),
+        prepared.warnings,
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from gisplatform.i18n import message
 from gisplatform.ingest.errors import RowProblem
 from gisplatform.ingest.threads import in_background
 from gisplatform.registry import LayerSpec
@@ -242,8 +243,7 @@ class Loader:
                 RowProblem(
                     int(row_no),
                     keys[0],
-                    f"natural key ({shown}) already exists in the layer "
-                    "(use --mode upsert to update it)",
+                    message("key_exists", key=shown),
                 )
             )
         return problems

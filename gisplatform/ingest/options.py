@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from gisplatform.ingest.crs import ROMNY, AreaOfInterest
+from gisplatform.ingest.area import Territory
+from gisplatform.ingest.crs import AreaOfInterest
 from gisplatform.ingest.load import Mode
 
 
@@ -45,7 +46,10 @@ class ImportOptions:
     wkt: str | None = None
     dms: tuple[str, str] | None = None
     encoding: str | None = None
-    area: AreaOfInterest | None = ROMNY
+    #: rows outside this box are rejected (the CLI derives it from the hromada profile)
+    area: AreaOfInterest | None = None
+    #: rows that do not touch this territory are left out and counted as outside
+    keep_inside: Territory | None = None
     swap_xy: bool = False
     report: Path | None = None
     actor: str | None = None

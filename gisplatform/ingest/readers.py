@@ -25,6 +25,7 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
+from gisplatform.i18n import message
 from gisplatform.ingest.errors import IngestError
 from gisplatform.ingest.threads import prefetched
 
@@ -74,7 +75,7 @@ def open_source(
     decode (as UTF-8 or ``encoding``) while GDAL parses them.
     """
     if not path.is_file():
-        raise IngestError(f"no such file: {path}")
+        raise IngestError(message("no_such_file", path=path))
     batch_rows = batch_rows or BATCH_ROWS
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
@@ -143,9 +144,7 @@ def _open_gdal(
         try:
             frame = pyogrio.read_dataframe(gdal_path, layer=layer, encoding=encoding)
         except Exception as exc:  # GDAL reports corrupt input through many error types
-            raise IngestError(
-                f"cannot read {path.name}: {exc} (is the file truncated or corrupt?)"
-            ) from exc
+            raise IngestError(message("cannot_read", file=path.name, reason=exc)) from exc
     geometry, crs = None, None
     if "geometry" in frame.columns:
         geometry = np.asarray(frame.geometry.to_numpy(), dtype=object)
@@ -166,8 +165,7 @@ def _arrow_batches(
             return
         except Exception as exc:
             raise IngestError(
-                f"cannot read {path.name} after row {offset}: {exc} "
-                "(is the file truncated or corrupt?)"
+                message("cannot_read_after", file=path.name, row=offset, reason=exc)
             ) from exc
         geometry = None
         if geometry_name is not None:
@@ -184,16 +182,20 @@ def _check_encoding(path: Path, encoding: str | None) -> None:
     try:
         data.decode(encoding or "utf-8")
     except LookupError as exc:
-        raise IngestError(f"unknown encoding {encoding!r}") from exc
+        raise IngestError(message("unknown_encoding", value=repr(encoding))) from exc
     except UnicodeDecodeError as exc:
         if encoding:
             raise IngestError(
-                f"{path.name} is not valid {encoding} (byte 0x{data[exc.start]:02x} at "
-                f"offset {exc.start}); try another --encoding"
+                message(
+                    "not_encoding",
+                    file=path.name,
+                    encoding=encoding,
+                    byte=f"0x{data[exc.start]:02x}",
+                    offset=exc.start,
+                )
             ) from exc
         raise IngestError(
-            f"{path.name} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "give its encoding, e.g. --encoding cp1251"
+            message("not_utf8", file=path.name, byte=f"0x{data[exc.start]:02x}", offset=exc.start)
         ) from exc
 
 
@@ -209,19 +211,18 @@ def _choose_layer(path: Path, gdal_path: str, wanted: str | None) -> str | None:
     try:
         layers = [str(row[0]) for row in pyogrio.list_layers(gdal_path)]
     except Exception as exc:
-        raise IngestError(
-            f"cannot read {path.name}: {exc} (is the file truncated or corrupt?)"
-        ) from exc
+        raise IngestError(message("cannot_read", file=path.name, reason=exc)) from exc
     if wanted is not None:
         if wanted not in layers:
             raise IngestError(
-                f"{path.name} has no layer {wanted!r}; its layers are: {', '.join(layers)}"
+                message(
+                    "no_such_layer_in_file", file=path.name, layer=wanted, layers=", ".join(layers)
+                )
             )
         return wanted
     if len(layers) > 1:
         raise IngestError(
-            f"{path.name} holds {len(layers)} layers ({', '.join(layers)}); "
-            "choose one with --source-layer"
+            message("several_layers", file=path.name, count=len(layers), layers=", ".join(layers))
         )
     return layers[0] if layers else None
 
@@ -246,7 +247,7 @@ def _open_csv(path: Path, encoding: str | None, batch_rows: int) -> Source:
     except pd.errors.EmptyDataError:
         return Source(path, None, [], None, iter([]))
     except (pd.errors.ParserError, ValueError) as exc:
-        raise IngestError(f"cannot read {path.name} as CSV: {exc}") from exc
+        raise IngestError(message("cannot_read_csv", file=path.name, reason=exc)) from exc
     return Source(path, None, columns, None, _csv_batches(path, options, batch_rows))
 
 
@@ -259,4 +260,4 @@ def _csv_batches(path: Path, options: dict[str, Any], batch_rows: int) -> Iterat
                 yield SourceBatch(offset, frame, None)
                 offset += len(frame)
     except (pd.errors.ParserError, ValueError) as exc:
-        raise IngestError(f"cannot read {path.name} as CSV: {exc}") from exc
+        raise IngestError(message("cannot_read_csv", file=path.name, reason=exc)) from exc

@@ -15,10 +15,12 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
+from gisplatform.i18n import Text, message, reason
 from gisplatform.ingest.crs import AreaOfInterest, swapped_inside, to_wgs84
 from gisplatform.ingest.errors import RowProblem
 from gisplatform.ingest.values import parse_value
 from gisplatform.registry import FieldSpec, FieldType, LayerSpec
+from gisplatform.registry.spec import Severity
 
 GEOMETRY = "geometry"
 # shapely type ids 0..7: Point, LineString, LinearRing, Polygon, Multi*, GeometryCollection
@@ -48,14 +50,14 @@ def validate_column(
                 parsed[position] = parse_value(f, value)
             except ValueError as exc:
                 parsed[position] = None
-                problems.append(RowProblem(position + 1, f.name, str(exc), _show(value)))
+                problems.append(RowProblem(position + 1, f.name, reason(exc), _show(value)))
         missing = np.array([v is None for v in parsed], dtype=bool)
     else:
         # Missing values get code -1 (the table's last slot, None); blanks parse to None.
         codes, found = pd.factorize(pd.Series(raw, dtype=object))
         uniques = np.asarray(found, dtype=object)
         table = np.empty(len(uniques) + 1, dtype=object)
-        errors: dict[int, str] = {}
+        errors: dict[int, str | Text] = {}
         todo = np.arange(len(uniques))
         if f.type is FieldType.STRING:
             plain = _plain_strings(f, uniques)
@@ -71,7 +73,7 @@ def validate_column(
                 table[k] = parse_value(f, uniques[k])
             except ValueError as exc:
                 table[k] = None
-                errors[int(k)] = str(exc)
+                errors[int(k)] = reason(exc)
         parsed = table[codes]
         if errors:
             for i in np.flatnonzero(np.isin(codes, list(errors))):
@@ -85,7 +87,7 @@ def validate_column(
     elif f.required:
         for i in np.flatnonzero(missing):
             if int(i) not in bad_rows:
-                problems.append(RowProblem(int(i) + 1, f.name, "required value is missing"))
+                problems.append(RowProblem(int(i) + 1, f.name, message("required_missing")))
     return parsed, problems
 
 
@@ -122,31 +124,31 @@ def check_geometry(
     swap_xy: bool = False,
 ) -> tuple[NDArray[np.object_], list[RowProblem]]:
     """Geometries in lon/lat shaped for the layer; problems for the unusable ones."""
-    problems: dict[int, str] = {}
+    problems: dict[int, str | Text] = {}
     geoms = np.asarray(geoms, dtype=object)
     for i in np.flatnonzero(shapely.is_missing(geoms)):
-        problems[int(i)] = "geometry is missing"
+        problems[int(i)] = message("geometry_missing")
     geoms = shapely.force_2d(geoms)
     for i in np.flatnonzero(shapely.is_empty(geoms)):
-        problems[int(i)] = "geometry is empty"
+        problems[int(i)] = message("geometry_empty")
     geoms = _fit_type(geoms, spec, problems)
     source = geoms
     geoms = to_wgs84(geoms, crs, swap_xy)
     finite = ~np.isnan(shapely.bounds(geoms)).any(axis=1)
     for i in np.flatnonzero(~finite & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)):
-        problems.setdefault(int(i), "coordinates cannot be transformed to WGS 84")
+        problems.setdefault(int(i), message("geometry_untransformable"))
     ok = ~np.isin(np.arange(len(geoms)), list(problems))
     invalid = np.flatnonzero(ok & ~shapely.is_valid(geoms))
     for i in invalid:
-        reason = shapely.is_valid_reason(geoms[i])
+        why = shapely.is_valid_reason(geoms[i])
         if repair:
             fixed = _repair(geoms[i], spec)
             if fixed is not None:
                 geoms[i] = fixed
                 continue
-            problems[int(i)] = f"invalid geometry ({reason}) that --repair cannot fix"
+            problems[int(i)] = message("geometry_unrepairable", reason=why)
         else:
-            problems[int(i)] = f"invalid geometry: {reason} (use --repair to fix)"
+            problems[int(i)] = message("geometry_invalid", reason=why)
     if area is not None:
         _check_area(geoms, source, crs, area, swap_xy, problems)
     rows = [RowProblem(i + 1, GEOMETRY, msg) for i, msg in sorted(problems.items())]
@@ -154,15 +156,18 @@ def check_geometry(
 
 
 def _fit_type(
-    geoms: NDArray[np.object_], spec: LayerSpec, problems: dict[int, str]
+    geoms: NDArray[np.object_], spec: LayerSpec, problems: dict[int, str | Text]
 ) -> NDArray[np.object_]:
     type_ids = shapely.get_type_id(geoms)
     families = np.where(type_ids >= 0, _FAMILY_OF_TYPE[np.clip(type_ids, 0, 7)], "")
     known = type_ids >= 0
     known[list(problems)] = False
     for i in np.flatnonzero(known & (families != spec.geometry.family)):
-        problems[int(i)] = (
-            f"{geoms[i].geom_type} where layer {spec.name!r} holds {spec.geometry.value}"
+        problems[int(i)] = message(
+            "geometry_wrong_type",
+            found=geoms[i].geom_type,
+            layer=spec.name,
+            wanted=spec.geometry.value,
         )
     fits = known & (families == spec.geometry.family)
     out = geoms.copy()
@@ -176,9 +181,12 @@ def _fit_type(
     parts = shapely.get_num_geometries(geoms[multi])
     out[multi[parts == 1]] = shapely.get_geometry(geoms[multi[parts == 1]], 0)
     for i, count in zip(multi[parts != 1], parts[parts != 1], strict=True):
-        problems[int(i)] = (
-            f"{geoms[i].geom_type} of {count} parts where layer {spec.name!r} "
-            f"holds single {spec.geometry.value}s"
+        problems[int(i)] = message(
+            "geometry_multipart",
+            found=geoms[i].geom_type,
+            count=count,
+            layer=spec.name,
+            wanted=spec.geometry.value,
         )
     return out
 
@@ -203,7 +211,7 @@ def _check_area(
     crs: CRS,
     area: AreaOfInterest,
     swap_xy: bool,
-    problems: dict[int, str],
+    problems: dict[int, str | Text],
 ) -> None:
     usable = ~np.isin(np.arange(len(geoms)), list(problems))
     bounds = shapely.bounds(geoms)
@@ -218,16 +226,13 @@ def _check_area(
     )
     for i, fixes in zip(outside, swap_fixes, strict=True):
         c = shapely.centroid(geoms[i])
-        message = (
-            f"lies at lon {shapely.get_x(c):.5f}, lat {shapely.get_y(c):.5f}, outside the area "
-            f"of interest ({area.describe()})"
+        text = message(
+            "outside_area",
+            lon=f"{shapely.get_x(c):.5f}",
+            lat=f"{shapely.get_y(c):.5f}",
+            area=area.describe(),
         )
-        if fixes:
-            message += (
-                "; with x and y swapped it would be inside: the axes look swapped "
-                "(northing first?), re-run with --swap-xy"
-            )
-        problems[int(i)] = message
+        problems[int(i)] = text + message("axes_swapped") if fixes else text
 
 
 def duplicate_keys(
@@ -251,7 +256,40 @@ def duplicate_keys(
                 RowProblem(
                     row,
                     spec.natural_key[0],
-                    f"duplicate natural key ({shown}) also in row {others}",
+                    message("duplicate_key", key=shown, rows=others),
                 )
             )
     return problems
+
+
+def _plain(value: object) -> object:
+    """A parsed value as a plain Python scalar (None for missing)."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def check_rules(
+    spec: LayerSpec, values: dict[str, NDArray[np.object_]], rows: int
+) -> tuple[list[RowProblem], list[RowProblem]]:
+    """Rows that break the layer's cross-field rules: (refused, accepted with a warning).
+
+    Each problem names the field the rule requires something of, and the rule.
+    """
+    refused: list[RowProblem] = []
+    warned: list[RowProblem] = []
+    for rule in spec.rules:
+        if not all(c.field in values for c in rule.when):
+            continue  # the file gives no value for a condition: the rule cannot apply
+        names = {c.field for c in (*rule.when, *rule.then) if c.field in values}
+        why = message("rule_broken", message=Text(rule.message.uk, rule.message.en), rule=rule.name)
+        target = refused if rule.severity is Severity.ERROR else warned
+        for i in range(rows):
+            row = {name: _plain(values[name][i]) for name in names}
+            for name in rule.broken_by(row):
+                target.append(RowProblem(i + 1, name, why, _show(row[name])))
+    return refused, warned

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from gisplatform.i18n import invalid
 from gisplatform.registry import FieldSpec, FieldType
 
 #: Naive date-times in files are taken as local time of the hromada.
@@ -42,22 +43,22 @@ def _text(raw: object) -> str:
         return str(int(raw))
     text = str(raw).strip()
     if "\x00" in text:
-        raise ValueError("contains a NUL character")
+        raise invalid("value_nul")
     return text
 
 
 def _string(f: FieldSpec, raw: object) -> str:
     text = _text(raw)
     if f.max_length is not None and len(text) > f.max_length:
-        raise ValueError(f"is {len(text)} characters long, longer than the maximum {f.max_length}")
+        raise invalid("value_too_long", length=len(text), maximum=f.max_length)
     if f.pattern is not None and not re.search(f.pattern, text):
-        raise ValueError(f"{text!r} does not match the pattern {f.pattern}")
+        raise invalid("value_pattern", value=repr(text), pattern=f.pattern)
     return text
 
 
 def _number(f: FieldSpec, raw: object) -> float:
     if isinstance(raw, bool | np.bool_):
-        raise ValueError(f"{raw!r} is a boolean, not a number")
+        raise invalid("value_boolean_not_number", value=repr(raw))
     if isinstance(raw, int | float | np.integer | np.floating):
         value = float(raw)
     else:
@@ -65,23 +66,23 @@ def _number(f: FieldSpec, raw: object) -> float:
         try:
             value = float(text)
         except ValueError:
-            kind = "an integer" if f.type is FieldType.INTEGER else "a number"
-            raise ValueError(f"{str(raw).strip()!r} is not {kind}") from None
+            key = "value_not_integer" if f.type is FieldType.INTEGER else "value_not_number"
+            raise invalid(key, value=repr(str(raw).strip())) from None
     if not math.isfinite(value):
-        raise ValueError(f"{raw!r} is not a finite number")
+        raise invalid("value_not_finite", value=repr(raw))
     if f.minimum is not None and value < f.minimum:
-        raise ValueError(f"{value:g} is below the minimum {f.minimum:g}")
+        raise invalid("value_below_minimum", value=f"{value:g}", minimum=f"{f.minimum:g}")
     if f.maximum is not None and value > f.maximum:
-        raise ValueError(f"{value:g} is above the maximum {f.maximum:g}")
+        raise invalid("value_above_maximum", value=f"{value:g}", maximum=f"{f.maximum:g}")
     return value
 
 
 def _integer(f: FieldSpec, raw: object) -> int:
     value = _number(f, raw)
     if not value.is_integer():
-        raise ValueError(f"{raw!r} is not a whole number")
+        raise invalid("value_not_whole", value=repr(raw))
     if not INT32[0] <= value <= INT32[1]:
-        raise ValueError(f"{value:g} does not fit a 32-bit integer")
+        raise invalid("value_int32", value=f"{value:g}")
     return int(value)
 
 
@@ -93,7 +94,7 @@ def _boolean(f: FieldSpec, raw: object) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ValueError(f"{raw!r} is not a yes/no value (true/false, так/ні, 1/0)")
+    raise invalid("value_not_boolean", value=repr(raw))
 
 
 def _datetime(f: FieldSpec, raw: object) -> datetime:
@@ -113,8 +114,8 @@ def _datetime(f: FieldSpec, raw: object) -> datetime:
             else:
                 value = datetime.fromisoformat(text.replace("/", "-"))
         except ValueError:
-            kind = "date (YYYY-MM-DD or DD.MM.YYYY)" if f.type is FieldType.DATE else "date-time"
-            raise ValueError(f"{text!r} is not a {kind}") from None
+            key = "value_not_date" if f.type is FieldType.DATE else "value_not_datetime"
+            raise invalid(key, value=repr(text)) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=LOCAL_ZONE)
     return value
@@ -125,7 +126,7 @@ def _date(f: FieldSpec, raw: object) -> date:
         return raw
     value = _datetime(f, raw)
     if value.time() != time():
-        raise ValueError(f"{raw!r} has a time of day; the field holds dates only")
+        raise invalid("value_has_time", value=repr(raw))
     return value.date()
 
 
@@ -135,7 +136,7 @@ def _enum(f: FieldSpec, raw: object) -> str:
     if entry is None:
         allowed = ", ".join(f"{v.value} ({v.uk})" for v in f.values[:8])
         more = " …" if len(f.values) > 8 else ""
-        raise ValueError(f"unknown value {text!r}; allowed: {allowed}{more}")
+        raise invalid("value_unknown_enum", value=repr(text), allowed=allowed + more)
     return entry.value
 
 
@@ -148,7 +149,7 @@ def _string_list(f: FieldSpec, raw: object) -> list[str]:
             try:
                 loaded = json.loads(text)
             except json.JSONDecodeError:
-                raise ValueError(f"{text!r} is not a JSON list") from None
+                raise invalid("value_not_json_list", value=repr(text)) from None
             items = [str(v) for v in loaded] if isinstance(loaded, list) else [text]
         else:
             items = text.split(";")

@@ -6,12 +6,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from gisplatform.crs import OFFERED_EPSG
+from gisplatform.errors import ConfigurationError, DatabaseUnavailable
+from gisplatform.i18n import message
 from gisplatform.ogcapi.common import build_common_router, landing_page
 from gisplatform.ogcapi.crs import CrsCatalogue
 from gisplatform.ogcapi.errors import install_error_handlers
@@ -23,10 +26,12 @@ from gisplatform.ogcapi.records import (
     build_records_router,
     catalogue_collection,
 )
-from gisplatform.ogcapi.tiles import TILES_CONFORMANCE, build_tiles_router
+from gisplatform.ogcapi.tilemeta import TILES_CONFORMANCE
+from gisplatform.ogcapi.tiles import build_tiles_router
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import Settings
-from gisplatform.store.database import database_url
+from gisplatform.store.database import api_database_url
+from gisplatform.store.roles import API_ROLE
 from gisplatform.store.views import PUBLIC_ROLE
 from gisplatform.webmap import mount_webmap
 
@@ -43,11 +48,43 @@ async def _configure(conn: AsyncConnection[Any]) -> None:
     )
 
 
+async def check_least_privilege(conn: AsyncConnection[Any], settings: Settings) -> None:
+    """Refuse to serve when the login could reach the layers or history behind the views.
+
+    True for a superuser, a member of the owner of ``gis``/``history`` and any login
+    with rights on those schemas: a wrong ``GISPLATFORM_API_DATABASE_URL``.
+    """
+    cursor = await conn.execute(
+        "SELECT session_user, r.rolsuper OR EXISTS (SELECT FROM pg_namespace AS n "
+        "WHERE n.nspname = ANY(%s) AND (pg_has_role(session_user, n.nspowner, 'MEMBER') "
+        "OR has_schema_privilege(session_user, n.oid, 'USAGE'))) "
+        "FROM pg_roles AS r WHERE r.rolname = session_user",
+        [[settings.layer_schema, settings.history_schema]],
+    )
+    row = await cursor.fetchone()
+    if row is None or row[1]:
+        user = row[0] if row else "?"
+        raise ConfigurationError(message("server_role_too_strong", user=user))
+
+
+async def _check_login(url: str) -> None:
+    """A readable error when the API role cannot log in (not migrated since the roles came)."""
+    try:
+        conn = await AsyncConnection.connect(url, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        if "password authentication failed" not in str(exc) and "does not exist" not in str(exc):
+            return  # the database is down or unreachable: the pool reports it
+        raise DatabaseUnavailable(message("api_role_cannot_log_in", role=API_ROLE)) from exc
+    await conn.close()
+
+
 def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = api_database_url(settings)
+        await _check_login(url)
         pool = AsyncConnectionPool(
-            database_url(settings),
+            url,
             min_size=1,
             max_size=POOL_MAX_SIZE,
             kwargs={"autocommit": True},
@@ -56,11 +93,13 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             name="gisplatform-public",
         )
         await pool.open(wait=True, timeout=30)
+        offered = app.state.registry.hromada.offered_crs
         async with pool.connection() as conn:
+            await check_least_privilege(conn, settings)
             cursor = await conn.execute(
-                "SELECT srid FROM spatial_ref_sys WHERE srid = ANY(%s)", [list(OFFERED_EPSG)]
+                "SELECT srid FROM spatial_ref_sys WHERE srid = ANY(%s)", [list(offered)]
             )
-            app.state.crs = CrsCatalogue({int(row[0]) for row in await cursor.fetchall()})
+            app.state.crs = CrsCatalogue(offered, {int(row[0]) for row in await cursor.fetchall()})
         app.state.pool = pool
         try:
             yield
@@ -81,7 +120,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     )
     app.state.settings = settings
     app.state.registry = registry if registry is not None else load_registry(settings.layers_dir)
-    app.state.crs = CrsCatalogue()
+    app.state.crs = CrsCatalogue(app.state.registry.hromada.offered_crs)
     app.state.stats = {}
     app.state.metrics = Metrics()
     app.state.extra_conformance = [
@@ -108,5 +147,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     )
     mount_webmap(app)
     install_error_handlers(app)
+    # Links come from GISPLATFORM_PUBLIC_URL, else from the Host header: only trusted ones.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
     return app

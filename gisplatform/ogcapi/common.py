@@ -11,7 +11,8 @@ from fastapi.openapi.utils import get_openapi
 from gisplatform.ogcapi.cql import FILTER_LANGS
 from gisplatform.ogcapi.crs import CrsCatalogue
 from gisplatform.ogcapi.deps import AUDIENCE, FormatDep, LangDep, base_url, get_registry
-from gisplatform.ogcapi.html import render
+from gisplatform.ogcapi.html import render_page, words_for
+from gisplatform.ogcapi.records import CATALOGUE_ID
 
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 OPENAPI_TYPE = "application/vnd.oai.openapi+json;version=3.0"
@@ -104,7 +105,13 @@ async def landing_page(request: Request, f: FormatDep, lang: LangDep) -> Respons
         ]
     body = {"title": "gisplatform OGC API", "description": _DESCRIPTION[lang], "links": links}
     if f == "html":
-        return render(request, "landing.html", lang, root=root, description=_DESCRIPTION[lang])
+        return await render_page(
+            request,
+            "landing.html",
+            lang,
+            catalogue_id=CATALOGUE_ID,
+            has_tiles=request.app.state.has_tiles,
+        )
     return json_response(body, headers={"Content-Language": lang})
 
 
@@ -118,8 +125,12 @@ def build_common_router() -> APIRouter:
     async def conformance(request: Request, f: FormatDep, lang: LangDep) -> Response:
         classes = conformance_classes(request)
         if f == "html":
-            return render(
-                request, "conformance.html", lang, root=base_url(request), conforms=classes
+            return await render_page(
+                request,
+                "conformance.html",
+                lang,
+                conforms=classes,
+                crumbs=[(words_for(lang).conformance, "")],
             )
         return json_response({"conformsTo": classes})
 

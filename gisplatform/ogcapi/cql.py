@@ -20,6 +20,7 @@ from pygeofilter.parsers.cql2_json import parse as parse_json  # type: ignore[im
 from pygeofilter.parsers.cql2_text import parse as parse_text  # type: ignore[import-untyped]
 
 from gisplatform.errors import InvalidParameter
+from gisplatform.i18n import message
 from gisplatform.ogcapi.crs import STORAGE_SRID, OutputCrs
 from gisplatform.registry import FieldSpec, FieldType
 
@@ -62,8 +63,8 @@ _KIND_OF_TYPE = {
 }
 
 
-def _fail(message: str) -> InvalidParameter:
-    return InvalidParameter("filter", message)
+def _fail(key: str, /, **values: object) -> InvalidParameter:
+    return InvalidParameter("filter", message(key, **values))
 
 
 @dataclass
@@ -105,11 +106,11 @@ class _Compiler:
         if arithmetic is not None:
             lhs, rhs = self.scalar(node.lhs), self.scalar(node.rhs)
             if lhs.kind != "number" or rhs.kind != "number":
-                raise _fail("arithmetic needs numbers")
+                raise _fail("cql_arithmetic")
             return _Expr(
                 sql.SQL("({} {} {})").format(lhs.sql, sql.SQL(arithmetic), rhs.sql), "number"
             )
-        raise _fail(f"unsupported expression {type(node).__name__}")
+        raise _fail("cql_expression", kind=type(node).__name__)
 
     def attribute(self, name: str) -> _Expr:
         if name in GEOMETRY_NAMES:
@@ -118,7 +119,7 @@ class _Compiler:
             return _Expr(sql.Identifier("fid"), "number")
         spec = self.fields.get(name)
         if spec is None:
-            raise _fail(f"unknown property '{name}'")
+            raise _fail("unknown_property", name=name)
         return _Expr(sql.Identifier(name), _KIND_OF_TYPE[spec.type])
 
     def function(self, node: ast.Function) -> _Expr:
@@ -127,15 +128,15 @@ class _Compiler:
         if name in ("lower", "casei") and len(args) == 1:
             inner = self.scalar(args[0])
             if inner.kind != "text":
-                raise _fail("CASEI applies to text")
+                raise _fail("cql_casei")
             return _Expr(sql.SQL("lower({})").format(inner.sql), "text")
         if name == "bbox" and len(args) in (4, 6):
             numbers = [float(a) for a in args if isinstance(a, int | float)]
             if len(numbers) != len(args):
-                raise _fail("BBOX needs numbers")
+                raise _fail("cql_bbox")
             half = len(numbers) // 2
             return self.envelope(numbers[0], numbers[1], numbers[half], numbers[half + 1])
-        raise _fail(f"unsupported function '{node.name}'")
+        raise _fail("cql_function", name=node.name)
 
     def geometry(self, node: values.Geometry | values.Envelope) -> _Expr:
         if isinstance(node, values.Envelope):
@@ -143,7 +144,7 @@ class _Compiler:
         try:
             shapely.geometry.shape(node.geometry)
         except Exception as exc:
-            raise _fail("invalid geometry literal") from exc
+            raise _fail("cql_geometry") from exc
         literal = sql.SQL("ST_SetSRID(ST_GeomFromGeoJSON({}), {})").format(
             self.param(json.dumps(node.geometry), "text").sql, sql.Literal(self.filter_crs.srid)
         )
@@ -192,7 +193,7 @@ class _Compiler:
             lhs = self.scalar(node.lhs)
             items = [self.scalar(item) for item in node.sub_nodes]
             if not items:
-                raise _fail("IN needs at least one value")
+                raise _fail("cql_in")
             self._same_kind(lhs, *items)
             return sql.SQL("({} {}IN ({}))").format(
                 lhs.sql,
@@ -206,17 +207,17 @@ class _Compiler:
         if spatial is not None:
             lhs, rhs = self.scalar(node.lhs), self.scalar(node.rhs)
             if lhs.kind != "geometry" or rhs.kind != "geometry":
-                raise _fail("spatial predicates compare geometries")
+                raise _fail("cql_spatial")
             return sql.SQL("{}({}, {})").format(sql.SQL(spatial), lhs.sql, rhs.sql)
         if isinstance(node, ast.TimeDuring):
             return self.during(node)
-        raise _fail(f"unsupported predicate {type(node).__name__}")
+        raise _fail("cql_predicate", kind=type(node).__name__)
 
     def compare(self, left: Any, right: Any, operator: str) -> sql.Composable:
         lhs, rhs = self.scalar(left), self.scalar(right)
         self._same_kind(lhs, rhs)
         if lhs.kind in ("geometry", "list"):
-            raise _fail("geometries and lists are compared with their own functions")
+            raise _fail("cql_compare")
         return sql.SQL("({} {} {})").format(lhs.sql, sql.SQL(operator), rhs.sql)
 
     def like(self, node: ast.Like) -> sql.Composable:
@@ -224,7 +225,7 @@ class _Compiler:
         pattern = self.scalar(node.pattern)
         self._same_kind(lhs, pattern)
         if lhs.kind != "text":
-            raise _fail("LIKE applies to text")
+            raise _fail("cql_like")
         keyword = "ILIKE" if node.nocase else "LIKE"
         return sql.SQL("({} {}{} {})").format(
             lhs.sql, sql.SQL("NOT " if node.not_ else ""), sql.SQL(keyword), pattern.sql
@@ -234,7 +235,7 @@ class _Compiler:
         lhs = self.scalar(node.lhs)
         interval = node.rhs
         if lhs.kind != "time" or not isinstance(interval, values.Interval):
-            raise _fail("T_DURING compares a date property with an interval")
+            raise _fail("cql_during")
         parts: list[sql.Composable] = []
         if isinstance(interval.start, date):
             parts.append(sql.SQL("{} > {}").format(lhs.sql, self.param(interval.start, "time").sql))
@@ -248,7 +249,7 @@ class _Compiler:
     def _same_kind(*exprs: _Expr) -> None:
         kinds = {e.kind for e in exprs}
         if len(kinds) > 1:
-            raise _fail("operands of different types: " + ", ".join(sorted(kinds)))
+            raise _fail("cql_types", kinds=", ".join(sorted(kinds)))
 
 
 def _normalise_json(node: Any) -> Any:
@@ -276,7 +277,7 @@ def _parse(text: str, lang: str) -> Any:
         try:
             document = json.loads(text)
         except ValueError as exc:
-            raise _fail("not valid JSON") from exc
+            raise _fail("cql_json") from exc
         return parse_json(_normalise_json(document))
     return parse_text(text)
 
@@ -292,18 +293,18 @@ def compile_filter(
     if chosen == "cql-text":  # the pre-standard name GDAL 3.6 sends
         chosen = "cql2-text"
     if chosen not in FILTER_LANGS:
-        raise InvalidParameter("filter-lang", "use cql2-text or cql2-json")
+        raise InvalidParameter("filter-lang", message("use_cql2"))
     try:
         tree = _parse(text, chosen)
     except InvalidParameter:
         raise
     except Exception as exc:  # the parsers raise many kinds for malformed input
-        raise _fail(f"malformed {chosen} expression") from exc
+        raise _fail("cql_malformed", language=chosen) from exc
     compiler = _Compiler({f.name: f for f in fields}, filter_crs)
     try:
         clause = compiler.predicate(tree)
     except InvalidParameter:
         raise
     except (AttributeError, TypeError, ValueError) as exc:
-        raise _fail(f"malformed {chosen} expression") from exc
+        raise _fail("cql_malformed", language=chosen) from exc
     return clause, compiler.params

@@ -14,8 +14,8 @@ from functools import lru_cache
 
 from pyproj import CRS
 
-from gisplatform.crs import OFFERED_EPSG
 from gisplatform.errors import InvalidParameter
+from gisplatform.i18n import message
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_PREFIX = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -88,10 +88,8 @@ def epsg_uri(code: int) -> str:
 class CrsCatalogue:
     """The CRSs this server offers, limited to those its PostGIS can transform to."""
 
-    def __init__(self, available_srids: set[int] | None = None) -> None:
-        codes = [
-            code for code in OFFERED_EPSG if available_srids is None or code in available_srids
-        ]
+    def __init__(self, offered: tuple[int, ...], available_srids: set[int] | None = None) -> None:
+        codes = [code for code in offered if available_srids is None or code in available_srids]
         self._by_code = {code: OutputCrs(epsg_uri(code), code, north_first(code)) for code in codes}
 
     @property
@@ -113,4 +111,4 @@ class CrsCatalogue:
                 if found is not None:
                     return found
                 break
-        raise InvalidParameter(parameter, "unsupported CRS; see the collection's crs list")
+        raise InvalidParameter(parameter, message("unsupported_crs"))

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
 
 from gisplatform.errors import InvalidParameter
+from gisplatform.i18n import message
 from gisplatform.ogcapi.crs import CrsCatalogue
 from gisplatform.registry import Access, LayerRegistry, LayerSpec
 
@@ -52,7 +53,7 @@ async def output_format(request: Request) -> Format:
     if requested is not None:
         found = _FORMATS.get(requested.lower())
         if found is None:
-            raise InvalidParameter("f", "use json or html")
+            raise InvalidParameter("f", message("use_json_or_html"))
         return found
     accept = request.headers.get("accept", "")
     if "text/html" in accept and "json" not in accept.split("text/html")[0]:
@@ -63,11 +64,16 @@ async def output_format(request: Request) -> Format:
 async def language(request: Request) -> Lang:
     """``lang=uk|en``, else the first of uk/en in Accept-Language; Ukrainian by default."""
     requested = request.query_params.get("lang")
-    if requested is not None:
-        code = requested.lower()[:2]
-        if code not in ("uk", "en"):
-            raise InvalidParameter("lang", "use uk or en")
-        return "en" if code == "en" else "uk"
+    if requested is not None and requested.lower()[:2] not in ("uk", "en"):
+        raise InvalidParameter("lang", message("use_uk_or_en"))
+    return request_language(request)
+
+
+def request_language(request: Request) -> Lang:
+    """The request's language for messages, never failing: ``lang``, Accept-Language, uk."""
+    requested = request.query_params.get("lang", "").lower()[:2]
+    if requested in ("uk", "en"):
+        return "en" if requested == "en" else "uk"
     for part in request.headers.get("accept-language", "").split(","):
         code = part.strip().lower()[:2]
         if code in ("uk", "en"):
@@ -79,12 +85,28 @@ def check_parameters(request: Request, allowed: set[str] | frozenset[str]) -> No
     """400 naming the first query parameter the endpoint does not know."""
     for name in request.query_params:
         if name not in allowed:
-            raise InvalidParameter(name, "unknown query parameter")
+            raise InvalidParameter(name, message("unknown_query_parameter"))
+
+
+def site_url(request: Request) -> str:
+    """The site's root URL, without a trailing slash: ``GISPLATFORM_PUBLIC_URL`` if set.
+
+    Otherwise the request's own, whose Host the trusted-host check has let through.
+    """
+    settings = getattr(request.app.state, "settings", None)
+    public = getattr(settings, "public_url", None)
+    return str(public).rstrip("/") if public else str(request.base_url).rstrip("/")
 
 
 def base_url(request: Request) -> str:
     """Absolute URL of the OGC API root (``…/ogc``), without a trailing slash."""
-    return str(request.base_url).rstrip("/") + "/ogc"
+    return site_url(request) + "/ogc"
+
+
+def public_link(request: Request, url: str) -> str:
+    """``url``, an address on this request's own host, on the site's public URL."""
+    local = str(request.base_url).rstrip("/")
+    return site_url(request) + url[len(local) :] if url.startswith(local) else url
 
 
 async def registry_dependency(request: Request) -> LayerRegistry:

@@ -18,6 +18,8 @@ from gisplatform.errors import (
     InvalidParameter,
     LayerNotFound,
 )
+from gisplatform.i18n import Text, message
+from gisplatform.ogcapi.deps import request_language
 
 log = logging.getLogger("gisplatform.ogcapi")
 
@@ -35,9 +37,12 @@ def request_id(request: Request) -> str:
     return str(getattr(request.state, "request_id", "-"))
 
 
-def _body(status: int, code: str, description: str, request: Request) -> JSONResponse:
-    content: dict[str, object] = {"code": code, "description": description, "status": status}
-    headers = {"X-Request-ID": request_id(request)}
+def _body(status: int, code: str, description: str | Text, request: Request) -> JSONResponse:
+    """An OGC exception body in the request's language (``lang`` / ``Accept-Language``)."""
+    lang = request_language(request)
+    text = description.get(lang) if isinstance(description, Text) else description
+    content: dict[str, object] = {"code": code, "description": text, "status": status}
+    headers = {"X-Request-ID": request_id(request), "Content-Language": lang}
     if status >= 500:
         content["requestId"] = request_id(request)
     return JSONResponse(content, status_code=status, headers=headers)
@@ -52,36 +57,37 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     else:
         status, code = exc.status_code, "ServerError"
     if isinstance(exc, LayerNotFound):
-        return _body(status, code, "collection not found", request)
+        return _body(status, code, message("collection_not_found"), request)
     if status >= 500:
         log.error("domain error", exc_info=exc, extra={"request_id": request_id(request)})
-        return _body(status, code, "the service cannot answer now", request)
-    content = _body(status, code, str(exc), request)
-    return content
+        return _body(status, code, message("service_unavailable"), request)
+    return _body(status, code, exc.text, request)
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = "NotFound" if exc.status_code == 404 else "HttpError"
-    return _body(exc.status_code, code, str(exc.detail), request)
+    known = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+    return _body(exc.status_code, code, message(known) if known else str(exc.detail), request)
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     names = [str(err.get("loc", ["", "?"])[-1]) for err in exc.errors()]
-    return _body(400, "InvalidParameterValue", f"invalid parameter: {', '.join(names)}", request)
+    why = message("invalid_parameters", names=", ".join(names))
+    return _body(400, "InvalidParameterValue", why, request)
 
 
 async def _database(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, psycopg.errors.QueryCanceled):
-        return _body(503, "ServiceUnavailable", "the query took too long", request)
+        return _body(503, "ServiceUnavailable", message("query_too_long"), request)
     log.error("database error", exc_info=exc, extra={"request_id": request_id(request)})
-    return _body(503, "ServiceUnavailable", "the database cannot answer now", request)
+    return _body(503, "ServiceUnavailable", message("database_unavailable"), request)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc, extra={"request_id": request_id(request)})
-    return _body(500, "ServerError", "internal error; quote the request id", request)
+    return _body(500, "ServerError", message("internal_error"), request)
 
 
 def install_error_handlers(app: FastAPI) -> None:

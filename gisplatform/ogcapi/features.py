@@ -14,8 +14,10 @@ import psycopg
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from psycopg import AsyncConnection, sql
+from starlette.concurrency import run_in_threadpool
 
 from gisplatform.errors import FeatureNotFound, InvalidParameter
+from gisplatform.i18n import message
 from gisplatform.ogcapi import queries
 from gisplatform.ogcapi.common import json_response, link
 from gisplatform.ogcapi.cql import FILTER_LANGS, compile_filter
@@ -32,7 +34,15 @@ from gisplatform.ogcapi.deps import (
     base_url,
     check_parameters,
 )
-from gisplatform.ogcapi.html import render
+from gisplatform.ogcapi.featurepages import (
+    HTML_MAX_LIMIT,
+    hromada_outline,
+    item_page,
+    items_page,
+    neighbours,
+)
+from gisplatform.ogcapi.html import render_page, words_for
+from gisplatform.ogcapi.metapages import collection_crumbs, collection_facts, schema_rows
 from gisplatform.ogcapi.schemas import collection_body, json_schema, layer_stats, property_value
 from gisplatform.registry import FieldSpec, LayerSpec
 
@@ -69,9 +79,9 @@ def _numbers(text: str) -> list[float]:
     try:
         numbers = [float(part) for part in text.split(",")]
     except ValueError as exc:
-        raise InvalidParameter("bbox", "four or six comma-separated numbers") from exc
+        raise InvalidParameter("bbox", message("bbox_four_or_six")) from exc
     if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
-        raise InvalidParameter("bbox", "four or six comma-separated numbers")
+        raise InvalidParameter("bbox", message("bbox_four_or_six"))
     return numbers
 
 
@@ -82,9 +92,9 @@ def _integer(request: Request, name: str, default: int, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError as exc:
-        raise InvalidParameter(name, "expected an integer") from exc
+        raise InvalidParameter(name, message("expected_integer")) from exc
     if value < minimum:
-        raise InvalidParameter(name, f"must be at least {minimum}")
+        raise InvalidParameter(name, message("at_least", minimum=minimum))
     return value
 
 
@@ -94,14 +104,14 @@ def _boolean(name: str, text: str) -> bool:
         return True
     if folded in ("false", "0", "no"):
         return False
-    raise InvalidParameter(name, "expected true or false")
+    raise InvalidParameter(name, message("expected_boolean"))
 
 
 def _names(text: str, public: dict[str, FieldSpec], parameter: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     for name in names:
         if name not in public:
-            raise InvalidParameter(parameter, f"unknown property '{name}'")
+            raise InvalidParameter(parameter, message("unknown_property", name=name))
     return names
 
 
@@ -113,7 +123,7 @@ def _sortby(text: str, public: dict[str, FieldSpec]) -> list[tuple[str, bool]]:
         desc = part.startswith("-")
         name = part.lstrip("+-").strip()
         if name not in public:
-            raise InvalidParameter("sortby", f"unknown property '{name}'")
+            raise InvalidParameter("sortby", message("unknown_property", name=name))
         keys.append((name, desc))
     return keys
 
@@ -145,7 +155,7 @@ def parse_items(request: Request, spec: LayerSpec, crs: CrsDep) -> ItemsRequest:
     if "datetime" in params and spec.temporal_field:
         where.add(*queries.datetime_clause(params["datetime"], spec.field(spec.temporal_field)))
     if params.get("filter-lang", "cql2-text") not in (*FILTER_LANGS, "cql-text"):
-        raise InvalidParameter("filter-lang", "use cql2-text or cql2-json")
+        raise InvalidParameter("filter-lang", message("use_cql2"))
     if "filter" in params:
         filter_crs = crs.parse(params.get("filter-crs"), "filter-crs")
         where.add(
@@ -191,16 +201,22 @@ def _page_links(
             "the collection",
         ),
     ]
-    more = parsed.offset + returned < matched if matched is not None else returned == parsed.limit
-    if more and returned:
-        links.append(link(url("json", parsed.offset + parsed.limit), "next", GEOJSON, "next page"))
-    if parsed.offset > 0:
-        links.append(
-            link(
-                url("json", max(parsed.offset - parsed.limit, 0)), "prev", GEOJSON, "previous page"
-            )
-        )
+    following, previous = _neighbours(parsed, returned, matched)
+    if following is not None:
+        links.append(link(url("json", following), "next", GEOJSON, "next page"))
+    if previous is not None:
+        links.append(link(url("json", previous), "prev", GEOJSON, "previous page"))
     return links
+
+
+def _neighbours(
+    parsed: ItemsRequest, returned: int, matched: int | None
+) -> tuple[int | None, int | None]:
+    """The offsets of the next and previous pages (``None`` where there is none)."""
+    more = parsed.offset + returned < matched if matched is not None else returned == parsed.limit
+    following = parsed.offset + parsed.limit if more and returned else None
+    previous = max(parsed.offset - parsed.limit, 0) if parsed.offset > 0 else None
+    return following, previous
 
 
 async def _matched(
@@ -218,7 +234,7 @@ async def _matched(
 
 def _client_error(exc: psycopg.Error) -> InvalidParameter:
     """PostGIS rejected a value taken from the request (e.g. a degenerate geometry)."""
-    return InvalidParameter("filter", "the expression cannot be evaluated on this data")
+    return InvalidParameter("filter", message("filter_not_evaluable"))
 
 
 def _page_query(spec: LayerSpec, parsed: ItemsRequest) -> tuple[sql.Composed, list[Any]]:
@@ -293,6 +309,22 @@ async def _fetch_items(
     return [orjson.loads(row[0]) for row in rows], matched
 
 
+async def _outline(pool: PoolDep, request: Request) -> Any:
+    async with pool.connection() as conn:
+        return await hromada_outline(conn, request)
+
+
+async def _item_context(
+    pool: PoolDep, request: Request, spec: LayerSpec, fid: int
+) -> dict[str, Any]:
+    """What an item page's map draws around its feature: the outline and the neighbours."""
+    async with pool.connection() as conn:
+        return {
+            "outline": await hromada_outline(conn, request),
+            "context": await neighbours(conn, spec, fid),
+        }
+
+
 def build_features_router() -> APIRouter:
     """Routes under ``/collections`` for every public layer."""
     router = APIRouter(include_in_schema=False)
@@ -316,7 +348,7 @@ def build_features_router() -> APIRouter:
         if catalogue is not None:
             bodies.append(catalogue(request))
         if f == "html":
-            return render(request, "collections.html", lang, root=root, collections=bodies)
+            return await render_page(request, "collections.html", lang, collections=bodies)
         body = {
             "links": [
                 link(f"{root}/collections?f=json", "self", "application/json", "collections"),
@@ -335,7 +367,15 @@ def build_features_router() -> APIRouter:
             stats = await layer_stats(conn, request, spec)
         body = collection_body(request, spec, stats, lang, crs.uris)
         if f == "html":
-            return render(request, "collection.html", lang, root=base_url(request), c=body)
+            return await render_page(
+                request,
+                "collection.html",
+                lang,
+                c=body,
+                facts=collection_facts(spec, stats, lang),
+                crumbs=collection_crumbs(request, lang, body["title"]),
+                has_tiles=request.app.state.has_tiles,
+            )
         return json_response(body, headers={"Content-Language": lang})
 
     @router.get("/collections/{collectionId}/items")
@@ -345,21 +385,26 @@ def build_features_router() -> APIRouter:
         parsed = parse_items(request, spec, crs)
         headers = {"Content-Crs": f"<{parsed.out.uri}>", "Content-Language": lang}
         if f == "html":
+            capped = parsed.limit > HTML_MAX_LIMIT
+            parsed.limit = min(parsed.limit, HTML_MAX_LIMIT)
             features, matched = await _fetch_items(request, pool, spec, parsed)
-            links = {
-                x["rel"]: x["href"]
-                for x in _page_links(request, spec, parsed, len(features), matched)
-            }
-            return _feature_page(
+            following, previous = _neighbours(parsed, len(features), matched)
+            with_map = parsed.out.is_storage and not parsed.skip_geometry
+            outline = await _outline(pool, request) if with_map else None
+            return await run_in_threadpool(
+                items_page,
                 request,
-                "items.html",
                 spec,
                 parsed.fields,
                 lang,
-                features=features,
+                features,
                 matched=matched,
-                next_url=links.get("next", "").replace("f=json", "f=html"),
-                prev_url=links.get("prev", "").replace("f=json", "f=html"),
+                next_offset=following,
+                prev_offset=previous,
+                limit=parsed.limit,
+                capped=capped,
+                with_map=with_map,
+                outline=outline,
             )
         stream = _stream_items(request, pool, spec, parsed)
         if parsed.limit <= BUFFERED_PAGE_LIMIT:  # small pages: one body, no chunked streaming
@@ -395,8 +440,19 @@ def build_features_router() -> APIRouter:
         if row is None:
             raise FeatureNotFound(featureId)
         if f == "html":
-            return _feature_page(
-                request, "item.html", spec, fields, lang, feature=orjson.loads(row[0])
+            return await run_in_threadpool(
+                item_page,
+                request,
+                spec,
+                fields,
+                lang,
+                orjson.loads(row[0]),
+                with_map=out.is_storage,
+                **(
+                    await _item_context(pool, request, spec, int(featureId))
+                    if out.is_storage
+                    else {}
+                ),
             )
         root = f"{base_url(request)}/collections/{spec.name}"
         links = [
@@ -414,49 +470,38 @@ def build_features_router() -> APIRouter:
 
     @router.get("/collections/{collectionId}/queryables")
     async def queryables(request: Request, spec: LayerDep, f: FormatDep, lang: LangDep) -> Response:
-        return _schema_response(request, spec, f, lang, "queryables")
+        return await _schema_response(request, spec, f, lang, "queryables")
 
     @router.get("/collections/{collectionId}/schema")
     async def schema(request: Request, spec: LayerDep, f: FormatDep, lang: LangDep) -> Response:
-        return _schema_response(request, spec, f, lang, "schema")
+        return await _schema_response(request, spec, f, lang, "schema")
 
     return router
 
 
-def _feature_page(
-    request: Request,
-    template: str,
-    spec: LayerSpec,
-    fields: tuple[FieldSpec, ...],
-    lang: Lang,
-    **context: Any,
+async def _schema_response(
+    request: Request, spec: LayerSpec, f: str, lang: Lang, kind: str
 ) -> Response:
-    """An HTML page of a layer's features, with a column per field shown."""
-    return render(
-        request,
-        template,
-        lang,
-        root=base_url(request),
-        collection_id=spec.name,
-        title=spec.title.get(lang),
-        columns=[{"name": c.name, "title": c.title.get(lang)} for c in fields],
-        **context,
-    )
-
-
-def _schema_response(request: Request, spec: LayerSpec, f: str, lang: str, kind: str) -> Response:
     url = f"{base_url(request)}/collections/{spec.name}/{kind}"
-    document = json_schema(spec, lang, url, queryables=kind == "queryables")
+    queryables = kind == "queryables"
     if f == "html":
-        heading = "queryables" if kind == "queryables" else "schema"
-        return render(
+        words = words_for(lang)
+        heading = words.queryables if queryables else words.schema
+        return await render_page(
             request,
             "schema.html",
-            "en" if lang == "en" else "uk",
-            root=base_url(request),
-            schema=document,
+            lang,
+            title=spec.title.get(lang),
             heading=heading,
+            rows=schema_rows(spec, lang, queryables=queryables),
+            crumbs=[
+                *collection_crumbs(
+                    request, lang, spec.title.get(lang), f"/collections/{spec.name}"
+                ),
+                (heading, ""),
+            ],
         )
+    document = json_schema(spec, lang, url, queryables=queryables)
     return Response(
         orjson.dumps(document), media_type=SCHEMA_JSON, headers={"Content-Language": lang}
     )

@@ -82,7 +82,8 @@ class AccessLogMiddleware:
                 extra={
                     "request_id": rid,
                     "method": method,
-                    "path": scope.get("path", ""),
+                    # a job id is its caller's capability: jobs are logged by route only
+                    "path": route if "{jobId}" in route else scope.get("path", ""),
                     "query": scope.get("query_string", b"").decode("latin-1"),
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),

@@ -4,23 +4,39 @@ pygeoapi is used as a library: one ``pygeoapi.api.API`` per app (``app.state.pro
 built from the generated config on the first processes request (or by
 :func:`install_processes_api`), and its ``pygeoapi.api.processes`` handlers, which return
 ``(headers, status, content)``. pygeoapi is imported lazily, inside functions.
+
+Before pygeoapi sees an execution request, the router checks it: a JSON body only (415),
+at most :data:`MAX_BODY_BYTES` (413), a JSON object whose ``inputs`` is an object (400),
+no ``subscriber`` outside the configured prefixes (400). The handlers run on a thread pool
+of the processes' own (the analyses on the run pool behind it), and every error leaves in
+the OGC exception shape the rest of the API uses.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
+import psycopg
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from gisplatform.analyses.runs import RunPool
 from gisplatform.ogcapi.deps import base_url
 from gisplatform.ogcapi.errors import request_id
-from gisplatform.ogcapi.pygeoapi_config import build_config, jobs_dir, validate
+from gisplatform.ogcapi.pygeoapi_config import build_config, validate
 from gisplatform.registry import LayerRegistry
 from gisplatform.settings import Settings
 from gisplatform.store.database import database_url
+from gisplatform.store.jobs import JobStore
+
+log = logging.getLogger("gisplatform.processes")
 
 _P1 = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
 PROCESSES_CONFORMANCE: list[str] = [
@@ -31,45 +47,99 @@ PROCESSES_CONFORMANCE: list[str] = [
     _P1 + "job-list",
     _P1 + "dismiss",
 ]
-_FAILED_PREFIX = "Error executing process: "
+#: largest execution request body (bytes)
+MAX_BODY_BYTES = 64 * 1024
+#: seconds a refused (429) or unavailable (503) caller is asked to wait
+RETRY_AFTER_S = 10
+#: handler threads beyond the run pool's capacity (descriptions, job status)
+_SPARE_HANDLERS = 4
+_BUILD_LOCK = threading.Lock()
 
-Handler = Callable[..., tuple[dict[str, str], int, Any]]
+
+class ProcessesAPI:
+    """pygeoapi's API and the pools our processes run on."""
+
+    def __init__(self, api: Any, runs: RunPool) -> None:
+        self.api = api
+        self.runs = runs
+        self.handlers = ThreadPoolExecutor(
+            runs.capacity + _SPARE_HANDLERS, thread_name_prefix="gisplatform-processes-http"
+        )
+
+    def close(self) -> None:
+        """Stop the pools (running analyses finish)."""
+        self.runs.close()
+        self.handlers.shutdown(wait=False, cancel_futures=True)
 
 
 def build_processes_api(
     settings: Settings, registry: LayerRegistry, root_url: str, url: str | None = None
-) -> Any:
-    """A ``pygeoapi.api.API`` serving our processes at ``root_url`` (the ``…/ogc`` URL).
+) -> ProcessesAPI:
+    """pygeoapi's API serving our processes at ``root_url`` (the ``…/ogc`` URL).
 
-    ``url`` is the read-write database URL the analyses run on (they create temp tables),
-    by default that of ``settings``.
+    ``url`` is the database URL the analyses and the job store use (analyses create temp
+    tables and the walking graph), by default that of ``settings``.
     """
     from pygeoapi.api import API  # type: ignore[import-untyped]
 
     from gisplatform.analyses.processes import ProcessSource, register_source
 
-    key = register_source(ProcessSource(url or database_url(settings), registry))
-    config = build_config(root_url, key, jobs_dir(settings))
+    url = url or database_url(settings)
+    runs = RunPool(settings.process_workers, settings.process_queue)
+    key = register_source(
+        ProcessSource(
+            url,
+            registry,
+            runs,
+            JobStore(url, settings.jobs_ttl),
+            deadline_s=settings.process_deadline,
+            subscribers=settings.subscriber_prefixes,
+        )
+    )
+    config = build_config(root_url, key)
     validate(config)
-    return API(config, {})
+    api = API(config, {})
+    # pygeoapi logs request data (inputs: a resident's position) and job ids (capabilities)
+    logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
+    return ProcessesAPI(api, runs)
 
 
-def install_processes_api(app: FastAPI, root_url: str) -> Any:
-    """Build the processes API for ``app`` and keep it on ``app.state.processes_api``."""
-    api = build_processes_api(app.state.settings, app.state.registry, root_url)
-    app.state.processes_api = api
-    return api
+def install_processes_api(app: FastAPI, root_url: str) -> ProcessesAPI:
+    """Build the processes API for ``app`` once and keep it on ``app.state.processes_api``."""
+    with _BUILD_LOCK:
+        existing: ProcessesAPI | None = getattr(app.state, "processes_api", None)
+        if existing is not None:
+            return existing
+        built = build_processes_api(app.state.settings, app.state.registry, root_url)
+        app.state.processes_api = built
+        return built
 
 
-async def _api(request: Request) -> Any:
-    api = getattr(request.app.state, "processes_api", None)
+async def _api(request: Request) -> ProcessesAPI:
+    api: ProcessesAPI | None = getattr(request.app.state, "processes_api", None)
     if api is None:
         api = await run_in_threadpool(install_processes_api, request.app, base_url(request))
     return api
 
 
-def _json_only(request: Request) -> Request:
-    """The request as JSON-only (pygeoapi's HTML pages would need its own static assets)."""
+def problem(
+    request: Request, status: int, code: str, description: str, retry: bool = False
+) -> JSONResponse:
+    """An error in the API's OGC exception shape (``code``, ``description``, ``status``)."""
+    rid = request_id(request)
+    content: dict[str, Any] = {"code": code, "description": description, "status": status}
+    headers = {"X-Request-ID": rid}
+    if status >= 500:
+        content["requestId"] = rid
+    if retry:
+        headers["Retry-After"] = str(RETRY_AFTER_S)
+    return JSONResponse(content, status_code=status, headers=headers)
+
+
+def _api_request(request: Request, api: Any, body: bytes) -> Any:
+    """pygeoapi's request for ``request``, answered as JSON (its HTML needs its own assets)."""
+    from pygeoapi.api import APIRequest
+
     headers = [(k, v) for k, v in request.scope["headers"] if k != b"accept"]
     headers.append((b"accept", b"application/json"))
     query = "&".join(
@@ -78,41 +148,92 @@ def _json_only(request: Request) -> Request:
         if part and not part.startswith("f=")
     )
     scope = {**request.scope, "headers": headers, "query_string": query.encode("latin-1")}
-    return Request(scope, request.receive)
+    api_request = APIRequest(Request(scope, request.receive), api.locales)
+    api_request._data = body
+    return api_request
 
 
-async def _call(request: Request, handler_name: str, *args: str) -> Response:
-    from pygeoapi.api import APIRequest
+async def _call(request: Request, handler_name: str, *args: str, body: bytes = b"") -> Response:
     from pygeoapi.api import processes as handlers
 
-    api = await _api(request)
-    api_request = await APIRequest.from_starlette(_json_only(request), api.locales)
-    handler: Handler = getattr(handlers, handler_name)
-    headers, status, content = await run_in_threadpool(handler, api, api_request, *args)
+    processes = await _api(request)
+    api_request = _api_request(request, processes.api, body)
+    handler = partial(getattr(handlers, handler_name), processes.api, api_request, *args)
+    loop = asyncio.get_running_loop()
+    try:
+        headers, status, content = await loop.run_in_executor(processes.handlers, handler)
+    except psycopg.Error as err:
+        log.warning("processes: database unavailable (%s)", type(err).__name__)
+        return problem(request, 503, "ServiceUnavailable", "the database cannot answer now", True)
+    status = int(status)
     headers = dict(headers)
-    status, content = _internal_errors(request, int(status), content, headers)
+    if status >= 400:
+        return _error(request, status, content)
+    if status != 201:
+        headers.pop("Location", None)  # a synchronous run is no job
     headers.setdefault("Content-Type", "application/json")
     return Response(content, status_code=status, headers=headers)
 
 
-def _internal_errors(
-    request: Request, status: int, content: Any, headers: dict[str, str]
-) -> tuple[int, Any]:
-    """pygeoapi answers every failed run with 400; unexpected failures become 500."""
-    from gisplatform.analyses.processes import INTERNAL_ERROR
-
-    if status != 400 or not isinstance(content, str | bytes):
-        return status, content
+def _error(request: Request, status: int, content: Any) -> JSONResponse:
+    """pygeoapi's exception body in our shape; 5xx descriptions stay generic."""
     try:
         body = json.loads(content)
+    except (TypeError, ValueError):
+        body = {}
+    code = str(body.get("code", "ServerError")) if isinstance(body, dict) else "ServerError"
+    description = str(body.get("description", "")) if isinstance(body, dict) else ""
+    if status == 500:
+        description = "internal error; quote the request id"
+    return problem(request, status, code, description, retry=status in (429, 503))
+
+
+async def _read_body(request: Request) -> bytes | JSONResponse:
+    """The body, or a 413 problem once it grows past :data:`MAX_BODY_BYTES`."""
+    too_large = problem(
+        request, 413, "PayloadTooLarge", f"the request body exceeds {MAX_BODY_BYTES} bytes"
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _is_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json"
+
+
+def _check_execute(request: Request, body: bytes, subscribers: tuple[str, ...]) -> Response | None:
+    """A 400 problem for a body that is not an execute request we accept, else None."""
+
+    def bad(message: str) -> JSONResponse:
+        return problem(request, 400, "InvalidParameterValue", message)
+
+    try:
+        data = json.loads(body)
     except ValueError:
-        return status, content
-    if not isinstance(body, dict) or body.get("description") != _FAILED_PREFIX + INTERNAL_ERROR:
-        return status, content
-    rid = request_id(request)
-    headers["X-Request-ID"] = rid
-    problem = {"code": "ServerError", "description": INTERNAL_ERROR, "status": 500}
-    return 500, json.dumps({**problem, "requestId": rid})
+        return bad("the request body is not valid JSON")
+    if not isinstance(data, dict):
+        return bad("the request body must be a JSON object (an execute request)")
+    if not isinstance(data.get("inputs", {}), dict):
+        return bad("invalid input inputs: an object of input values is expected")
+    subscriber = data.get("subscriber")
+    if subscriber is not None:
+        if not isinstance(subscriber, dict):
+            return bad("invalid subscriber: an object is expected")
+        urls = [v for k, v in subscriber.items() if k.endswith("Uri")]
+        allowed = all(isinstance(u, str) and u.startswith(subscribers) for u in urls)
+        if not subscribers or not allowed:
+            return bad("subscriber callbacks are not allowed by this server")
+    return None
 
 
 def build_processes_router() -> APIRouter:
@@ -132,9 +253,20 @@ def build_processes_router() -> APIRouter:
         summary="execute a process (synchronous; asynchronous with Prefer: respond-async)",
     )
     async def execute(request: Request, processId: str) -> Response:
-        return await _call(request, "execute_process", processId)
+        if not _is_json(request):
+            return problem(
+                request, 415, "UnsupportedMediaType", "an execute request must be application/json"
+            )
+        body = await _read_body(request)
+        if isinstance(body, Response):
+            return body
+        subscribers: tuple[str, ...] = request.app.state.settings.subscriber_prefixes
+        refused = _check_execute(request, body, subscribers)
+        if refused is not None:
+            return refused
+        return await _call(request, "execute_process", processId, body=body)
 
-    @router.get("/jobs", summary="jobs")
+    @router.get("/jobs", summary="jobs (none are listed: a job is reached by its id)")
     async def jobs(request: Request) -> Response:
         return await _call(request, "get_jobs")
 

@@ -7,11 +7,7 @@ through a registered source key, so no secret enters the config.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
-
-from gisplatform.settings import Settings
 
 #: process id → processor class in ``gisplatform.analyses.processes``
 PROCESSORS: dict[str, str] = {
@@ -21,24 +17,15 @@ PROCESSORS: dict[str, str] = {
     "service-access": "ServiceAccessProcessor",
 }
 PROCESSOR_MODULE = "gisplatform.analyses.processes"
+#: the job manager (jobs in PostgreSQL, runs on our own pool)
+MANAGER = "gisplatform.analyses.manager.PostgresJobManager"
 
 
-def jobs_dir(settings: Settings) -> Path:
-    """Where jobs and results live: ``<data_dir>/jobs`` with the embedded cluster, else a temp dir.
+def build_config(base_url: str, source_key: str) -> dict[str, Any]:
+    """The pygeoapi config for ``base_url`` (the OGC API root, e.g. ``http://host/ogc``).
 
-    With an external database the API may run as several replicas; each keeps its own jobs.
+    Jobs are kept by our own manager in PostgreSQL (``MANAGER``), found through the source.
     """
-    if settings.uses_embedded_db:
-        path = settings.data_dir / "jobs"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    return Path(tempfile.mkdtemp(prefix="gisplatform-jobs-"))
-
-
-def build_config(base_url: str, source_key: str, job_dir: Path) -> dict[str, Any]:
-    """The pygeoapi config for ``base_url`` (the OGC API root, e.g. ``http://host/ogc``)."""
-    results = job_dir / "results"
-    results.mkdir(parents=True, exist_ok=True)
     resources = {
         process_id: {
             "type": "process",
@@ -56,11 +43,8 @@ def build_config(base_url: str, source_key: str, job_dir: Path) -> dict[str, Any
             "pretty_print": False,
             "limits": {"default_items": 50, "max_items": 1000},
             "map": {"url": "", "attribution": ""},
-            "manager": {
-                "name": "TinyDB",
-                "connection": str(job_dir / "jobs.json"),
-                "output_dir": str(results),
-            },
+            # no output_dir is used (results are kept in PostgreSQL); the schema wants one
+            "manager": {"name": MANAGER, "connection": source_key, "output_dir": ""},
         },
         "logging": {"level": "WARNING"},
         "metadata": {

@@ -14,8 +14,10 @@ from typing import Any
 from psycopg import sql
 
 from gisplatform.errors import InvalidParameter
+from gisplatform.i18n import message
 from gisplatform.ogcapi.crs import STORAGE_SRID, OutputCrs
 from gisplatform.registry import Access, FieldSpec, FieldType, LayerSpec
+from gisplatform.store.roles import LAYER_STATE_VIEW
 from gisplatform.store.views import AUDIENCE_SCHEMAS
 
 PUBLIC_SCHEMA = AUDIENCE_SCHEMAS[Access.PUBLIC]
@@ -97,9 +99,9 @@ def bbox_clause(numbers: list[float], crs: OutputCrs) -> tuple[sql.Composable, l
     else:
         x1, y1, x2, y2 = numbers
     if x1 > x2 and crs.geographic:
-        raise InvalidParameter("bbox", "boxes crossing the antimeridian are not supported")
+        raise InvalidParameter("bbox", message("bbox_antimeridian"))
     if x1 > x2 or y1 > y2:
-        raise InvalidParameter("bbox", "the lower corner must come before the upper corner")
+        raise InvalidParameter("bbox", message("bbox_order"))
     envelope = sql.SQL("ST_MakeEnvelope(%s, %s, %s, %s, {})").format(sql.Literal(crs.srid))
     params: list[Any] = [x1, y1, x2, y2]
     if crs.srid != STORAGE_SRID:
@@ -119,9 +121,9 @@ def _instant(text: str) -> date | datetime | None:
             return date.fromisoformat(text)
         value = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError as exc:
-        raise InvalidParameter("datetime", "expected an RFC 3339 instant or interval") from exc
+        raise InvalidParameter("datetime", message("datetime_format")) from exc
     if value.tzinfo is None:
-        raise InvalidParameter("datetime", "a date-time needs a time zone (e.g. Z)")
+        raise InvalidParameter("datetime", message("datetime_zone"))
     return value
 
 
@@ -143,7 +145,7 @@ def datetime_clause(text: str, temporal: FieldSpec) -> tuple[sql.Composable, lis
     if "/" not in text:
         instant = _instant(text)
         if instant is None:
-            raise InvalidParameter("datetime", "an instant cannot be open")
+            raise InvalidParameter("datetime", message("datetime_open_instant"))
         operator, end = upper(instant)
         return sql.SQL("({} >= %s AND {} {} %s)").format(column, column, sql.SQL(operator)), [
             lower(instant),
@@ -151,7 +153,7 @@ def datetime_clause(text: str, temporal: FieldSpec) -> tuple[sql.Composable, lis
         ]
     parts = text.split("/")
     if len(parts) != 2:
-        raise InvalidParameter("datetime", "an interval has exactly one '/'")
+        raise InvalidParameter("datetime", message("datetime_interval"))
     start, stop = (_instant(p) for p in parts)
     if start is None and stop is None:
         return sql.SQL("TRUE"), []
@@ -238,7 +240,10 @@ def stats_query(spec: LayerSpec, temporal: FieldSpec | None) -> sql.Composed:
 
 
 def revision_query(history_schema: str) -> sql.Composed:
-    """Current revision of one layer (bumped by a trigger on each change)."""
+    """Current revision of one layer (bumped by a trigger on each change).
+
+    Read through the audience's state view, not ``history_schema`` itself.
+    """
     return sql.SQL("SELECT revision FROM {} WHERE layer = %s").format(
-        sql.Identifier(history_schema, "layer_state")
+        sql.Identifier(*LAYER_STATE_VIEW)
     )

@@ -8,14 +8,20 @@ layer's revision moves, so the catalogue follows every edit and import.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
 
 from gisplatform.errors import FeatureNotFound, InvalidParameter
+from gisplatform.i18n import message
+from gisplatform.ogcapi.deps import FormatDep, Lang, LangDep, public_link
+from gisplatform.ogcapi.html import render_page, words_for
+from gisplatform.ogcapi.htmlvalues import moment, plain
+from gisplatform.ogcapi.metapages import collection_crumbs, extent_text, record_rows
+from gisplatform.ogcapi.tilemeta import REL_TILESETS_VECTOR
 from gisplatform.ogcapi.tilequeries import LayerSummary, SummaryCache
-from gisplatform.ogcapi.tiles import REL_TILESETS_VECTOR
 from gisplatform.registry import Access, LayerRegistry, LayerSpec
 
 CATALOGUE_ID = "catalogue"
@@ -28,19 +34,32 @@ RECORDS_CONFORMANCE: list[str] = [
 ]
 _THEMES_SCHEME = "https://gisplatform.org/themes"
 _ITEM_PARAMS = frozenset({"f", "lang", "q", "bbox", "limit", "offset", "ids", "type"})
-_TITLES = {
+_TITLES: dict[Lang, tuple[str, str]] = {
     "uk": ("Каталог даних громади", "Набори геоданих, які публікує громада."),
     "en": ("Hromada data catalogue", "Geospatial datasets published by the hromada."),
 }
 
 
-def _lang(request: Request) -> str:
+def _lang(request: Request) -> Lang:
     lang = request.query_params.get("lang") or request.headers.get("accept-language", "uk")
     return "en" if lang.lower().startswith("en") else "uk"
 
 
+def _record_row(base: str, one: dict[str, Any], lang: Lang) -> dict[str, str]:
+    properties = one["properties"]
+    updated = properties.get("updated")
+    return {
+        "title": properties["title"],
+        "url": f"{base}/collections/{CATALOGUE_ID}/items/{one['id']}?f=html&lang={lang}",
+        "description": properties["description"],
+        "count": plain(properties.get("featureCount") or 0, lang),
+        "updated": moment(datetime.fromisoformat(updated), lang) if updated else "",
+    }
+
+
 def _base(request: Request) -> str:
-    return str(request.url_for("catalogue_collection")).removesuffix(f"/collections/{CATALOGUE_ID}")
+    local = str(request.url_for("catalogue_collection"))
+    return public_link(request, local).removesuffix(f"/collections/{CATALOGUE_ID}")
 
 
 def _json(doc: dict[str, Any], media_type: str = JSON) -> Response:
@@ -74,7 +93,7 @@ def _polygon(bbox: tuple[float, float, float, float] | None) -> dict[str, Any] |
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def record(spec: LayerSpec, summary: LayerSummary, base: str, lang: str) -> dict[str, Any]:
+def record(spec: LayerSpec, summary: LayerSummary, base: str, lang: Lang) -> dict[str, Any]:
     """The catalogue record of one public layer."""
     collection = f"{base}/collections/{spec.name}"
     keywords = spec.keywords.en if lang == "en" else spec.keywords.uk
@@ -134,9 +153,9 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise InvalidParameter("bbox", "four numbers: minLon,minLat,maxLon,maxLat") from None
+        raise InvalidParameter("bbox", message("bbox_four_numbers")) from None
     if len(values) != 4 or values[0] > values[2] or values[1] > values[3]:
-        raise InvalidParameter("bbox", "four numbers: minLon,minLat,maxLon,maxLat")
+        raise InvalidParameter("bbox", message("bbox_four_numbers"))
     return values[0], values[1], values[2], values[3]
 
 
@@ -145,7 +164,7 @@ def _int(request: Request, name: str, default: int, upper: int) -> int:
     if text is None:
         return default
     if not text.isdigit() or not 0 <= int(text) <= upper:
-        raise InvalidParameter(name, f"an integer from 0 to {upper}")
+        raise InvalidParameter(name, message("integer_range", upper=upper))
     return int(text)
 
 
@@ -165,22 +184,38 @@ def build_records_router() -> APIRouter:
             return await summaries.get(conn, specs, history)
 
     @router.get(f"/collections/{CATALOGUE_ID}", name="catalogue_collection")
-    async def collection(request: Request) -> Response:
+    async def collection(request: Request, f: FormatDep, lang: LangDep) -> Response:
         doc = catalogue_collection(request)
         registry: LayerRegistry = request.app.state.registry
         known = await summaries_of(request, registry.list(Access.PUBLIC))
         boxes = [s.bbox for s in known.values() if s.bbox is not None]
+        extent: list[float] | None = None
         if boxes:
             extent = [min(b[0] for b in boxes), min(b[1] for b in boxes)]
             extent += [max(b[2] for b in boxes), max(b[3] for b in boxes)]
             doc["extent"] = {"spatial": {"bbox": [extent]}}
+        if f == "html":
+            words = words_for(lang)
+            facts = [(words.records, plain(len(known), lang))]
+            if extent is not None:
+                facts.append((words.extent, extent_text(extent, lang)))
+            return await render_page(
+                request,
+                "catalogue.html",
+                lang,
+                title=_TITLES[lang][0],
+                description=_TITLES[lang][1],
+                facts=facts,
+                catalogue_id=CATALOGUE_ID,
+                crumbs=collection_crumbs(request, lang, _TITLES[lang][0]),
+            )
         return _json(doc)
 
     @router.get(f"/collections/{CATALOGUE_ID}/items")
-    async def items(request: Request) -> Response:
+    async def items(request: Request, f: FormatDep, lang: LangDep) -> Response:
         unknown = set(request.query_params) - _ITEM_PARAMS
         if unknown:
-            raise InvalidParameter(sorted(unknown)[0], "unknown parameter")
+            raise InvalidParameter(sorted(unknown)[0], message("unknown_query_parameter"))
         registry: LayerRegistry = request.app.state.registry
         specs = registry.list(Access.PUBLIC)
         params = request.query_params
@@ -197,31 +232,69 @@ def build_records_router() -> APIRouter:
             box = _bbox(params["bbox"])
             specs = [s for s in specs if _overlaps(known[s.name].bbox, box)]
         limit, offset = _int(request, "limit", 100, 1000), _int(request, "offset", 0, 10_000)
-        lang, base = _lang(request), _base(request)
+        base = _base(request)
         page = specs[offset : offset + limit]
         links = [
-            {"rel": "self", "type": GEOJSON, "href": str(request.url)},
+            {"rel": "self", "type": GEOJSON, "href": public_link(request, str(request.url))},
             {"rel": "collection", "type": JSON, "href": f"{base}/collections/{CATALOGUE_ID}"},
         ]
         if offset + limit < len(specs):
             following = request.url.include_query_params(offset=offset + limit, limit=limit)
-            links.append({"rel": "next", "type": GEOJSON, "href": str(following)})
+            links.append(
+                {"rel": "next", "type": GEOJSON, "href": public_link(request, str(following))}
+            )
+        records = [record(s, known[s.name], base, lang) for s in page]
+        if f == "html":
+            following = request.url.include_query_params(
+                offset=offset + limit, limit=limit, f="html"
+            )
+            more = offset + limit < len(specs)
+            return await render_page(
+                request,
+                "records.html",
+                lang,
+                title=_TITLES[lang][0],
+                matched=plain(len(specs), lang),
+                returned=plain(len(page), lang),
+                rows=[_record_row(base, one, lang) for one in records],
+                next_url=public_link(request, str(following)) if more else "",
+                crumbs=collection_crumbs(
+                    request, lang, _TITLES[lang][0], f"/collections/{CATALOGUE_ID}"
+                ),
+            )
         doc = {
             "type": "FeatureCollection",
             "numberMatched": len(specs),
             "numberReturned": len(page),
-            "features": [record(s, known[s.name], base, lang) for s in page],
+            "features": records,
             "links": links,
         }
         return _json(doc, GEOJSON)
 
     @router.get(f"/collections/{CATALOGUE_ID}/items/{{recordId}}")
-    async def item(request: Request, recordId: str) -> Response:
+    async def item(request: Request, recordId: str, f: FormatDep, lang: LangDep) -> Response:
         registry: LayerRegistry = request.app.state.registry
         if recordId not in {s.name for s in registry.list(Access.PUBLIC)}:
             raise FeatureNotFound(recordId)
         spec = registry.get(recordId, Access.PUBLIC)
         known = await summaries_of(request, [spec])
-        return _json(record(spec, known[spec.name], _base(request), _lang(request)), GEOJSON)
+        one = record(spec, known[spec.name], _base(request), lang)
+        if f == "html":
+            title = spec.title.get(lang)
+            return await render_page(
+                request,
+                "record.html",
+                lang,
+                title=title,
+                layer=spec.name,
+                rows=record_rows(spec, one, lang),
+                crumbs=[
+                    *collection_crumbs(
+                        request, lang, _TITLES[lang][0], f"/collections/{CATALOGUE_ID}"
+                    ),
+                    (title, ""),
+                ],
+            )
+        return _json(one, GEOJSON)
 
     return router

@@ -12,11 +12,12 @@ from fastapi import Request
 from psycopg import AsyncConnection, sql
 
 from gisplatform.errors import InvalidParameter
+from gisplatform.i18n import message
 from gisplatform.ogcapi import queries
 from gisplatform.ogcapi.common import link
 from gisplatform.ogcapi.crs import CRS84
 from gisplatform.ogcapi.deps import AUDIENCE, base_url
-from gisplatform.ogcapi.tiles import collection_tile_links
+from gisplatform.ogcapi.tilemeta import collection_tile_links
 from gisplatform.registry import FieldSpec, FieldType, LayerSpec
 
 GEOJSON = "application/geo+json"
@@ -106,11 +107,13 @@ def _typed(field: FieldSpec, text: str) -> Any:
         if field.type is FieldType.DATE:
             return date.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidParameter(field.name, f"not a valid {field.type.value}") from exc
+        raise InvalidParameter(
+            field.name, message("not_valid_type", type=field.type.value)
+        ) from exc
     if field.type is FieldType.BOOLEAN:
         folded = text.lower()
         if folded not in ("true", "false", "1", "0"):
-            raise InvalidParameter(field.name, "expected true or false")
+            raise InvalidParameter(field.name, message("expected_boolean"))
         return folded in ("true", "1")
     return text
 
@@ -134,7 +137,8 @@ class LayerStats:
     count: int
 
 
-async def _revision(conn: AsyncConnection[Any], request: Request, name: str) -> int:
+async def layer_revision(conn: AsyncConnection[Any], request: Request, name: str) -> int:
+    """The layer's revision in the history (moves with every edit and import)."""
     history = request.app.state.settings.history_schema
     cursor = await conn.execute(queries.revision_query(history), [name])
     row = await cursor.fetchone()
@@ -144,7 +148,7 @@ async def _revision(conn: AsyncConnection[Any], request: Request, name: str) -> 
 async def layer_stats(conn: AsyncConnection[Any], request: Request, spec: LayerSpec) -> LayerStats:
     """The layer's stats, recomputed only when its revision in the history changed."""
     cache: dict[str, tuple[int, LayerStats]] = request.app.state.stats
-    revision = await _revision(conn, request, spec.name)
+    revision = await layer_revision(conn, request, spec.name)
     cached = cache.get(spec.name)
     if cached is not None and cached[0] == revision:
         return cached[1]
@@ -184,7 +188,7 @@ def collection_body(
         "title": spec.title.get(lang),
         "description": spec.description.get(lang),
         "keywords": list(spec.keywords.en if lang == "en" else spec.keywords.uk),
-        "license": spec.licence,
+        "license": spec.licence if spec.is_openly_licensed else spec.licence_label(lang),
         "attribution": spec.attribution or spec.owner.get(lang),
         "itemType": "feature",
         "crs": crs_uris,
@@ -208,8 +212,9 @@ def collection_body(
                 "schema",
             ),
             link(f"{root}/schema", "describedby", SCHEMA_JSON, "schema"),
-            link(_licence_url(spec.licence), "license", "text/html", spec.licence),
         ],
     }
+    if spec.is_openly_licensed:
+        body["links"].append(link(_licence_url(spec.licence), "license", "text/html", spec.licence))
     body["links"].extend(collection_tile_links(base_url(request), spec.name))
     return body

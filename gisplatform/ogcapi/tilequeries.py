@@ -19,6 +19,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gisplatform.registry import Access, FieldSpec, FieldType, LayerSpec
+from gisplatform.store.roles import LAYER_STATE_VIEW
 from gisplatform.store.views import AUDIENCE_SCHEMAS
 
 #: bump when the tile SQL changes, so ETags and cache keys change with it
@@ -230,10 +231,13 @@ async def render_tile(
 async def read_states(
     conn: AsyncConnection[Any], history_schema: str, names: list[str]
 ) -> dict[str, tuple[int, datetime | None]]:
-    """Revision and last change of each named layer (0/None when never changed)."""
+    """Revision and last change of each named layer (0/None when never changed).
+
+    Read through the audience's state view (:data:`LAYER_STATE_VIEW`), not ``history_schema``.
+    """
     cursor = await conn.execute(
         sql.SQL("SELECT layer, revision, changed_at FROM {} WHERE layer = ANY(%s)").format(
-            sql.Identifier(history_schema, "layer_state")
+            sql.Identifier(*LAYER_STATE_VIEW)
         ),
         [names],
     )

@@ -1,5 +1,6 @@
 """The layer registry: layer definitions loaded from ``layers/*.yaml``."""
 
+from gisplatform.registry.hromada import HromadaProfile
 from gisplatform.registry.loader import load_layer_file, load_registry
 from gisplatform.registry.registry import LayerRegistry
 from gisplatform.registry.spec import (
@@ -11,6 +12,8 @@ from gisplatform.registry.spec import (
     LayerSpec,
     LayerStyle,
     Localized,
+    MapSpec,
+    NearestSpec,
 )
 
 __all__ = [
@@ -19,10 +22,13 @@ __all__ = [
     "FieldSpec",
     "FieldType",
     "GeometryType",
+    "HromadaProfile",
     "LayerRegistry",
     "LayerSpec",
     "LayerStyle",
     "Localized",
+    "MapSpec",
+    "NearestSpec",
     "load_layer_file",
     "load_registry",
 ]

@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from gisplatform.errors import LayerSpecError
+from gisplatform.registry.hromada import PROFILE_FILE, HromadaProfile, load_profile
 from gisplatform.registry.registry import LayerRegistry
 from gisplatform.registry.spec import LayerSpec
+from gisplatform.registry.yamlfile import read_yaml
 
 
 def _field_path(data: Any, loc: Iterable[int | str]) -> str:
@@ -50,12 +51,7 @@ def parse_layer(data: Any, source: str) -> LayerSpec:
 
 def load_layer_file(path: Path) -> LayerSpec:
     """Read and validate one ``layers/*.yaml`` file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LayerSpecError([(str(path), "(file)", f"cannot read: {exc}")]) from None
-    except yaml.YAMLError as exc:
-        raise LayerSpecError([(str(path), "(file)", f"not valid YAML: {exc}")]) from None
+    data = read_yaml(path)
     spec = parse_layer(data, str(path))
     if spec.name != path.stem:
         raise LayerSpecError(
@@ -65,8 +61,12 @@ def load_layer_file(path: Path) -> LayerSpec:
 
 
 def layer_files(directory: Path) -> list[Path]:
-    """The definition files of a layers directory, in name order."""
-    return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    """The layer definition files of a layers directory, in name order.
+
+    Files whose name starts with ``_`` are not layers (the hromada profile).
+    """
+    files = [*directory.glob("*.yaml"), *directory.glob("*.yml")]
+    return sorted(f for f in files if not f.name.startswith("_"))
 
 
 def load_registry(directory: Path) -> LayerRegistry:
@@ -75,6 +75,12 @@ def load_registry(directory: Path) -> LayerRegistry:
         raise LayerSpecError([(str(directory), "(directory)", "layers directory not found")])
     specs: list[LayerSpec] = []
     problems: list[tuple[str, str, str]] = []
+    hromada: HromadaProfile | None = None
+    if (directory / PROFILE_FILE).is_file():
+        try:
+            hromada = load_profile(directory / PROFILE_FILE)
+        except LayerSpecError as exc:
+            problems.extend(exc.problems)
     for path in layer_files(directory):
         try:
             specs.append(load_layer_file(path))
@@ -84,4 +90,15 @@ def load_registry(directory: Path) -> LayerRegistry:
         raise LayerSpecError(problems)
     if not specs:
         raise LayerSpecError([(str(directory), "(directory)", "no layer definitions found")])
-    return LayerRegistry(specs)
+    registry = LayerRegistry(specs, hromada)
+    if hromada is not None and hromada.boundary_layer not in registry:
+        raise LayerSpecError(
+            [
+                (
+                    str(directory / PROFILE_FILE),
+                    "boundary_layer",
+                    f"no layer '{hromada.boundary_layer}' in {directory}",
+                )
+            ]
+        )
+    return registry

@@ -174,6 +174,12 @@ class EnumValue(_Frozen):
         return self.en if lang == "en" else self.uk
 
 
+class TextFormat(StrEnum):
+    """What a text field holds, beyond free text."""
+
+    OPENING_HOURS = "opening_hours"  # OpenStreetMap opening_hours syntax, e.g. Mo-Fr 08:00-17:00
+
+
 class FieldSpec(_Frozen):
     """One attribute of a layer."""
 
@@ -195,6 +201,15 @@ class FieldSpec(_Frozen):
     aliases: tuple[NonEmpty, ...] = Field(
         default=(), description="other column names accepted on import (e.g. Ukrainian headers)"
     )
+    format: TextFormat | None = Field(
+        default=None,
+        description="what a text holds, so pages show it readably (opening_hours: OSM syntax)",
+    )
+    public_mask: tuple[str, ...] = Field(
+        default=(),
+        description="enum values shown empty to the public because they reveal a restricted "
+        "layer (e.g. the footprints of utility sites)",
+    )
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
@@ -214,8 +229,15 @@ class FieldSpec(_Frozen):
                 raise ValueError(
                     f"default '{self.default}' is not one of the enum values {sorted(seen)}"
                 )
+            unknown = sorted(set(self.public_mask) - seen)
+            if unknown:
+                raise ValueError(f"public_mask names unknown enum values {unknown}")
         elif self.values:
             raise ValueError("'values' is only allowed on enum fields")
+        elif self.public_mask:
+            raise ValueError("'public_mask' is only allowed on enum fields")
+        if self.format is not None and self.type is not FieldType.STRING:
+            raise ValueError("'format' is only allowed on string fields")
         if (self.minimum is not None or self.maximum is not None) and not self.type.is_numeric:
             raise ValueError("'minimum'/'maximum' are only allowed on integer and number fields")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
@@ -265,6 +287,72 @@ def _parses(parser: Any, text: str) -> bool:
     return True
 
 
+#: the licence of layers that are "службова інформація" (internal, never openly licensed)
+INTERNAL_LICENCE = "internal"
+_LICENCE_LABELS = {
+    INTERNAL_LICENCE: Localized(uk="службова інформація", en="internal information"),
+}
+
+Scalar = str | int | float | bool
+
+
+class RuleCondition(_Frozen):
+    """A condition on one field: its value is one of ``values`` and/or at least ``minimum``.
+
+    An empty (null) value never fulfils a ``when`` condition and never breaks a ``then`` one:
+    a rule speaks only of what is known.
+    """
+
+    field: Identifier
+    values: tuple[Scalar, ...] | None = None
+    minimum: float | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.values is None and self.minimum is None:
+            raise ValueError(f"condition on '{self.field}' needs 'values' or 'minimum'")
+        return self
+
+    def holds(self, value: object) -> bool:
+        """True when a present ``value`` meets the condition."""
+        if self.values is not None and value not in self.values:
+            return False
+        return not (self.minimum is not None and not _at_least(value, self.minimum))
+
+
+def _at_least(value: object, minimum: float) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= minimum
+
+
+class Severity(StrEnum):
+    """What breaking a rule does: refuse the row, or accept it with a warning."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class FieldRule(_Frozen):
+    """A cross-field rule: when every ``when`` condition holds, every ``then`` one must."""
+
+    name: Identifier
+    when: tuple[RuleCondition, ...] = Field(min_length=1)
+    then: tuple[RuleCondition, ...] = Field(min_length=1)
+    severity: Severity = Severity.ERROR
+    message: Localized = Field(description="why, e.g. the regulation the rule comes from")
+
+    def broken_by(self, row: dict[str, object]) -> list[str]:
+        """The ``then`` fields that ``row`` breaks (empty when the rule holds or does not apply)."""
+        for condition in self.when:
+            value = row.get(condition.field)
+            if value is None or not condition.holds(value):
+                return []
+        return [
+            c.field
+            for c in self.then
+            if row.get(c.field) is not None and not c.holds(row.get(c.field))
+        ]
+
+
 class LayerStyle(_Frozen):
     """How the web map draws a layer (Leaflet path options plus categories)."""
 
@@ -279,6 +367,71 @@ class LayerStyle(_Frozen):
         default=None, description="an enum field whose value colours pick the colour"
     )
     label_field: Identifier | None = Field(default=None, description="field shown as the label")
+
+
+EnumCode = Annotated[str, StringConstraints(pattern=ENUM_VALUE_PATTERN)]
+
+
+class NearestSpec(_Frozen):
+    """The web map's nearest-facility tool on this layer (e.g. "Найближче укриття").
+
+    ``defaults`` is the safe set: the only enum values the map ever asks for. The tool's
+    filters can narrow it (one value of ``filters``), never widen it.
+    """
+
+    defaults: dict[Identifier, tuple[EnumCode, ...]] = Field(
+        default_factory=dict,
+        description="enum field -> the only values the tool asks for (the safe default)",
+    )
+    filters: tuple[Identifier, ...] = Field(
+        default=(), description="enum fields the tool's filter offers (narrowing only)"
+    )
+    show: tuple[Identifier, ...] = Field(
+        default=(), description="fields listed under each result, in this order"
+    )
+
+
+class MapSpec(_Frozen):
+    """How the web map uses a layer."""
+
+    tiled: bool = Field(default=False, description="drawn from the vector tileset (large layers)")
+    visible: bool = Field(default=False, description="switched on when the map opens")
+    search: tuple[Identifier, ...] = Field(
+        default=(), description="text fields the map's search box looks in"
+    )
+    goto: Localized | None = Field(
+        default=None, description="title of this layer's group in the map's 'go to' list"
+    )
+    nearest: NearestSpec | None = Field(
+        default=None, description="this layer is the one of the nearest-facility tool"
+    )
+
+    def check(self, by_name: dict[str, FieldSpec]) -> None:
+        """Raise ``ValueError`` unless every field named here exists with a fitting type."""
+
+        def need(group: str, names: tuple[str, ...], *types: FieldType) -> None:
+            for name in names:
+                if name not in by_name:
+                    raise ValueError(f"map.{group} names unknown field '{name}'")
+                if types and by_name[name].type not in types:
+                    kinds = "/".join(t.value for t in types)
+                    raise ValueError(f"map.{group} field '{name}' is not {kinds}")
+
+        text = (FieldType.STRING, FieldType.STRING_LIST)
+        need("search", self.search, *text)
+        if self.nearest is None:
+            return
+        need("nearest.defaults", tuple(self.nearest.defaults), FieldType.ENUM)
+        need("nearest.filters", self.nearest.filters, FieldType.ENUM)
+        need("nearest.show", self.nearest.show)
+        for name, codes in self.nearest.defaults.items():
+            known = {v.value for v in by_name[name].values}
+            unknown = sorted(set(codes) - known)
+            if unknown or not codes:
+                raise ValueError(
+                    f"map.nearest.defaults.{name}: {unknown or 'an empty list'} is not among "
+                    f"the values {sorted(known)}"
+                )
 
 
 class LayerSpec(_Frozen):
@@ -296,11 +449,15 @@ class LayerSpec(_Frozen):
     style: LayerStyle = Field(default_factory=LayerStyle)
     min_zoom: int = Field(default=0, ge=0, le=24)
     max_zoom: int = Field(default=22, ge=0, le=24)
+    map: MapSpec = Field(default_factory=MapSpec, description="how the web map uses the layer")
     keywords: LocalizedList = Field(default_factory=LocalizedList)
     licence: NonEmpty
     attribution: NonEmpty | None = None
     owner: Localized = Field(description="the department that keeps the layer")
     update_frequency: UpdateFrequency
+    rules: tuple[FieldRule, ...] = Field(
+        default=(), description="cross-field rules checked on import and edit"
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> Self:
@@ -334,9 +491,24 @@ class LayerSpec(_Frozen):
         label = self.style.label_field
         if label is not None and label not in by_name:
             raise ValueError(f"style.label_field '{label}' is not a field")
+        for rule in self.rules:
+            for condition in (*rule.when, *rule.then):
+                if condition.field not in by_name:
+                    raise ValueError(f"rule '{rule.name}' names unknown field '{condition.field}'")
         if self.min_zoom > self.max_zoom:
             raise ValueError(f"min_zoom {self.min_zoom} is greater than max_zoom {self.max_zoom}")
+        self.map.check(by_name)
         return self
+
+    @property
+    def is_openly_licensed(self) -> bool:
+        """False for internal information (no open licence to link)."""
+        return self.licence != INTERNAL_LICENCE
+
+    def licence_label(self, lang: str) -> str:
+        """The licence as people read it, e.g. ``CC-BY-4.0`` or ``службова інформація``."""
+        label = _LICENCE_LABELS.get(self.licence)
+        return label.get(lang) if label else self.licence
 
     def field(self, name: str) -> FieldSpec:
         """The field called ``name`` (KeyError if there is none)."""

@@ -1,6 +1,8 @@
 """A private PostgreSQL + PostGIS cluster in a data directory, run from the system's binaries.
 
-Layout of ``data_dir``: ``pgdata/`` (the cluster), ``connection.json`` (mode 0600),
+Layout of ``data_dir``: ``pgdata/`` (the cluster), ``connection.json`` (mode 0600: the
+superuser's password and, under ``roles``, those of the platform's login roles, see
+:mod:`gisplatform.store.roles`),
 ``postgresql.log`` and ``.lock`` (serialises ``start``/``stop`` across processes). PostgreSQL
 refuses to run as root, so under euid 0 the server runs as the ``postgres`` system user.
 """
@@ -30,6 +32,11 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable
+from gisplatform.i18n import message
+from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE, OWNER_ROLE
+
+#: login roles the embedded cluster keeps a generated password for
+LOGIN_ROLES = (OWNER_ROLE, API_ROLE, ANALYSES_ROLE)
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +186,27 @@ class EmbeddedCluster:
                 if port != self.port:
                     log.warning("embedded cluster already runs on port %d, not %d", port, self.port)
             url = self._url(port)
+            self._ensure_role_passwords()
             self._ensure_database(port)
         return url
+
+    def role_passwords(self) -> dict[str, str]:
+        """The generated password of each login role (``gisplatform db migrate`` sets them)."""
+        roles = self._connection().get("roles")
+        return {str(k): str(v) for k, v in roles.items()} if isinstance(roles, dict) else {}
+
+    def login_url(self, role: str | None = None, port: int | None = None) -> str:
+        """The URL to log in as ``role`` (one of :data:`LOGIN_ROLES`; None: the superuser)."""
+        port = port or self._running_port() or self.port
+        if role is None:
+            return self._url(port)
+        password = self.role_passwords().get(role)
+        if password is None:
+            raise ConfigurationError(
+                f"{self.conn_file} holds no password for {role}; run `gisplatform db start`"
+            )
+        user, secret = quote(role, safe=""), quote(password, safe="")
+        return f"postgresql://{user}:{secret}@{HOST}:{port}/{self.db_name}"
 
     def stop(self) -> None:
         """Stop the cluster (fast shutdown); a no-op when it is not running."""
@@ -337,7 +363,7 @@ class EmbeddedCluster:
             if not attached or attached[0][6] == "0":
                 return
             time.sleep(0.2)
-        raise DatabaseUnavailable("processes of a crashed embedded PostgreSQL are still running")
+        raise DatabaseUnavailable(message("crashed_processes"))
 
     def _running_port(self) -> int | None:
         lines = self._pid_file_lines()
@@ -408,9 +434,23 @@ class EmbeddedCluster:
         self._write_connection(password)
         scratch.rename(self.pgdata)
 
-    def _write_connection(self, password: str) -> None:
-        info = {"user": SUPERUSER, "password": password, "host": HOST, "port": self.port}
+    def _ensure_role_passwords(self) -> None:
+        """Generate the login roles' passwords once (clusters made before the roles too)."""
+        info = self._connection()
+        roles = self.role_passwords()
+        if all(role in roles for role in LOGIN_ROLES):
+            return
+        for role in LOGIN_ROLES:
+            roles.setdefault(role, secrets.token_urlsafe(24))
+        self._write_connection(str(info["password"]), roles)
+
+    def _write_connection(self, password: str, roles: dict[str, str] | None = None) -> None:
+        info: dict[str, object] = {"user": SUPERUSER, "password": password, "host": HOST}
+        info["port"] = self.port
         info["db"] = self.db_name
+        if roles is None:
+            roles = self.role_passwords() if self.conn_file.is_file() else {}
+        info["roles"] = roles
         tmp = self.conn_file.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:

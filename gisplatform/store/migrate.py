@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+import psycopg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
@@ -22,14 +23,16 @@ from pyproj.enums import WktVersion
 from sqlalchemy import Connection, MetaData, Table, create_engine, inspect
 from sqlalchemy import text as sa_text
 
-from gisplatform.crs import OFFERED_EPSG
 from gisplatform.errors import MigrationRefused
 from gisplatform.registry import LayerRegistry, LayerSpec
+from gisplatform.registry.hromada import BASE_CRS
 from gisplatform.settings import Settings
 from gisplatform.store.database import driver_execute as execute
-from gisplatform.store.database import sqlalchemy_url
+from gisplatform.store.database import role_logins, sqlalchemy_url
+from gisplatform.store.jobs import ensure_jobs_schema
 from gisplatform.store.models import build_metadata, layer_checks, natural_key_name
-from gisplatform.store.views import apply_views, plan_views
+from gisplatform.store.roles import ensure_roles, transfer_ownership
+from gisplatform.store.views import apply_views, owned_view_schemas, plan_views
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +250,7 @@ class _Migrator:
                 self.conn, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
             )
         execute(self.conn, _history_sql(self.history))
+        ensure_jobs_schema(self.conn)
         ops = Operations(MigrationContext.configure(self.conn))
         for name in self.plan.create_tables:
             self.table(self.registry.get(name)).create(self.conn)
@@ -293,8 +297,9 @@ class _Migrator:
         else:
             # The expression is generated from the validated spec (models.field_checks).
             check = next(c for c in layer_checks(spec) if c.name == name)
-            ddl = sql.SQL("ADD CONSTRAINT {} CHECK (" + check.expression + ")").format(
-                sql.Identifier(name)
+            # the expression is not a format string: a pattern's {n,m} must stay as it is
+            ddl = sql.SQL("ADD CONSTRAINT {} CHECK ({})").format(
+                sql.Identifier(name), sql.SQL(check.expression)
             )
         execute(self.conn, sql.SQL("ALTER TABLE {} {}").format(table, ddl))
 
@@ -317,7 +322,7 @@ class _Migrator:
             execute(self.conn, query)
 
 
-def ensure_srids(conn: Connection, codes: tuple[int, ...] = OFFERED_EPSG) -> list[int]:
+def ensure_srids(conn: Connection, codes: tuple[int, ...]) -> list[int]:
     """Add offered EPSG codes that this PostGIS's ``spatial_ref_sys`` lacks (e.g. 9856).
 
     The definition comes from PROJ's database through pyproj (no lossy PROJ string);
@@ -364,6 +369,10 @@ def migrate(
 ) -> MigrationPlan:
     """Plan the migration and apply it in one transaction (unless ``dry_run``).
 
+    ``url`` is the administrator's (:func:`gisplatform.store.database.admin_url`): the
+    migration creates the roles of :mod:`gisplatform.store.roles` and, on the embedded
+    cluster, runs the rest as the owner role.
+
     Raises :class:`MigrationRefused` listing what would be dropped when the plan
     drops anything and ``allow_drop`` is false. Dropping is never automatic even
     with the flag: dropped tables and columns are kept in the history only.
@@ -372,9 +381,14 @@ def migrate(
     try:
         with engine.begin() as conn:
             conn.execute(sa_text("SELECT pg_advisory_xact_lock(hashtext('gisplatform.migrate'))"))
+            logins = role_logins(settings)
+            ensure_roles(_driver(conn), logins)
             ensure_extensions(conn)
-            for code in ensure_srids(conn):
+            offered = registry.hromada.offered_crs if registry.has_hromada else BASE_CRS
+            for code in ensure_srids(conn, offered):
                 log.info("migrate: added EPSG:%d to spatial_ref_sys", code)
+            if logins.owner_role is not None:
+                _become_owner(conn, settings, logins.owner_role)
             migrator = _Migrator(conn, registry, settings)
             migrator.diff()
             plan = migrator.plan
@@ -391,6 +405,26 @@ def migrate(
             return plan
     finally:
         engine.dispose()
+
+
+def _driver(conn: Connection) -> psycopg.Connection:
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
+
+
+def _become_owner(conn: Connection, settings: Settings, owner: str) -> None:
+    """Hand the owner role the platform's objects, then run the rest of the migration as it.
+
+    Everything the migration creates after this belongs to the owner, not the superuser.
+    """
+    driver = _driver(conn)
+    schemas = [settings.layer_schema, settings.history_schema, *owned_view_schemas()]
+    transfer_ownership(driver, owner, schemas)
+    database = sql.Identifier(str(driver.info.dbname))
+    role = sql.Identifier(owner)
+    execute(conn, sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(database, role))
+    execute(conn, sql.SQL("SET LOCAL ROLE {}").format(role))
 
 
 def _apply_drops(conn: Connection, schema: str, drops: list[str]) -> None:

@@ -3,7 +3,9 @@
 Anonymous requests may only ever see ``public`` layers and ``public`` fields.
 The rule is applied in the application and, independently, here: the view for
 the public audience holds only those columns, and the role the server uses for
-anonymous requests may read nothing else.
+anonymous requests may read nothing else (see :mod:`gisplatform.store.roles`).
+The layers' revisions reach the audiences through ``api_meta.layer_state``, which
+shows a layer only to a role that may read one of its audience views.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from sqlalchemy import Connection
 
 from gisplatform.registry import Access, LayerRegistry, LayerSpec
 from gisplatform.store.database import driver_execute
+from gisplatform.store.roles import AUDIENCE_ROLES, LAYER_STATE_VIEW
 
 #: schema holding the views for each audience that has one
 AUDIENCE_SCHEMAS = {Access.PUBLIC: "api_public"}
 #: role (NOLOGIN) the server switches to for anonymous requests
-PUBLIC_ROLE = "gisplatform_public"
+PUBLIC_ROLE = AUDIENCE_ROLES[Access.PUBLIC]
 #: system columns every view exposes
 VIEW_SYSTEM_COLUMNS = ("fid", "geom", "is_demo", "updated_at")
 #: bump when the view DDL changes, so ``migrate`` recreates existing views
@@ -43,18 +46,61 @@ def view_columns(spec: LayerSpec, audience: Access) -> list[str]:
     return ["fid", *(f.name for f in spec.fields_for(audience)), *VIEW_SYSTEM_COLUMNS[1:]]
 
 
+def _masks(spec: LayerSpec, audience: Access) -> dict[str, tuple[str, ...]]:
+    """Enum values the audience sees empty (``public_mask``), by field."""
+    if audience is not Access.PUBLIC:
+        return {}
+    return {f.name: f.public_mask for f in spec.fields_for(audience) if f.public_mask}
+
+
+def _view_column(name: str, mask: tuple[str, ...] | None) -> sql.Composable:
+    column = sql.Identifier(name)
+    if not mask:
+        return column
+    return sql.SQL("CASE WHEN {c} = ANY({mask}) THEN NULL ELSE {c} END AS {c}").format(
+        c=column, mask=sql.Literal(list(mask))
+    )
+
+
 def view_definition(spec: LayerSpec, audience: Access, layer_schema: str) -> ViewDefinition:
     """The view exposing what ``audience`` may see of ``spec``."""
     schema = AUDIENCE_SCHEMAS[audience]
     columns = view_columns(spec, audience)
+    masks = _masks(spec, audience)
     query = sql.SQL("SELECT {} FROM {}").format(
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(_view_column(name, masks.get(name)) for name in columns),
         sql.Identifier(layer_schema, spec.name),
     )
+    masked = ";".join(f"{name}={','.join(values)}" for name, values in sorted(masks.items()))
     fingerprint = hashlib.sha1(
-        f"{VIEW_FORMAT_VERSION}:{layer_schema}.{spec.name}:{','.join(columns)}".encode()
+        f"{VIEW_FORMAT_VERSION}:{layer_schema}.{spec.name}:{','.join(columns)}:{masked}".encode()
     ).hexdigest()
     return ViewDefinition(schema, spec.name, query, f"gisplatform view {fingerprint}")
+
+
+def owned_view_schemas() -> list[str]:
+    """The schemas of views this module creates (they belong to the owner role)."""
+    return [*AUDIENCE_SCHEMAS.values(), LAYER_STATE_VIEW[0]]
+
+
+def layer_state_view(history_schema: str) -> sql.Composed:
+    """The layers' revisions, each row shown only to a role that may read that layer's view.
+
+    ``current_user`` inside a view is the reading role, so ``has_table_privilege`` asks
+    about the reader. The barrier keeps a reader's own functions from seeing hidden rows.
+    """
+    return sql.SQL(
+        "CREATE OR REPLACE VIEW {view} WITH (security_barrier) AS "
+        "SELECT s.layer, s.revision, s.changed_at FROM {state} AS s "
+        "WHERE EXISTS (SELECT FROM pg_catalog.pg_class AS c "
+        "JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace "
+        "WHERE c.relname = s.layer AND n.nspname = ANY({schemas}::name[]) "
+        "AND pg_catalog.has_table_privilege(c.oid, 'SELECT'))"
+    ).format(
+        view=sql.Identifier(*LAYER_STATE_VIEW),
+        state=sql.Identifier(history_schema, "layer_state"),
+        schemas=sql.Literal(list(AUDIENCE_SCHEMAS.values())),
+    )
 
 
 def _driver_execute(
@@ -96,16 +142,11 @@ def apply_views(
     history_schema: str,
     changes: list[str],
 ) -> None:
-    """Create the audience schemas, the read-only role and the planned views."""
-    _driver_execute(
-        conn,
-        sql.SQL(
-            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {role_text}) "
-            "THEN CREATE ROLE {role} NOLOGIN; END IF; END $$"
-        ).format(role_text=sql.Literal(PUBLIC_ROLE), role=sql.Identifier(PUBLIC_ROLE)),
-    )
-    role = sql.Identifier(PUBLIC_ROLE)
-    for schema in AUDIENCE_SCHEMAS.values():
+    """Create the audience schemas, the planned views and the layer-state view; grant them.
+
+    The roles exist already (:func:`gisplatform.store.roles.ensure_roles`).
+    """
+    for schema in owned_view_schemas():
         _driver_execute(
             conn, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
         )
@@ -128,14 +169,20 @@ def apply_views(
             conn,
             sql.SQL("COMMENT ON VIEW {} IS {}").format(view, sql.Literal(definition.fingerprint)),
         )
-    public_schema = sql.Identifier(AUDIENCE_SCHEMAS[Access.PUBLIC])
+    _driver_execute(conn, layer_state_view(history_schema))
     history = sql.Identifier(history_schema)
-    for statement in (
-        sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(public_schema, role),
-        sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(public_schema, role),
-        sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(history, role),
-        sql.SQL("GRANT SELECT ON {} TO {}").format(
-            sql.Identifier(history_schema, "layer_state"), role
-        ),
-    ):
-        _driver_execute(conn, statement)
+    state_schema, _ = LAYER_STATE_VIEW
+    for audience, schema in AUDIENCE_SCHEMAS.items():
+        role = sql.Identifier(AUDIENCE_ROLES[audience])
+        for statement in (
+            # Granted before the roles were separated; the state view replaces them.
+            sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(history, role),
+            sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(history, role),
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), role),
+            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
+                sql.Identifier(schema), role
+            ),
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(state_schema), role),
+            sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(*LAYER_STATE_VIEW), role),
+        ):
+            _driver_execute(conn, statement)

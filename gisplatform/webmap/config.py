@@ -1,32 +1,28 @@
 """The browser-side map configuration, derived from the layer registry (public layers only).
 
 Nothing here restates layer metadata: titles, field labels, enum labels and colours, units,
-styles, themes and zoom ranges are read from each :class:`LayerSpec`.
+styles, themes and zoom ranges are read from each :class:`LayerSpec`, and which layers are
+tiled, shown at open, searched, listed in "go to" or used by the nearest-shelter tool from
+its ``map`` block. No layer or field name appears in this module or in the page's script.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_origin
 
+from gisplatform.analyses.shelters import NearestShelterInput, NearestShelterResult
+from gisplatform.errors import ConfigurationError
 from gisplatform.registry import Access, FieldSpec, FieldType, LayerRegistry, LayerSpec
+from gisplatform.registry.spec import TextFormat
 from gisplatform.webmap import i18n
 
-#: Large layers drawn from the multi-layer vector tileset instead of GeoJSON.
-TILED_LAYERS = frozenset({"buildings", "street_lights", "streets"})
-#: Layers switched on when the page opens (the map must be readable without a basemap).
-DEFAULT_ON = frozenset(
-    {"hromada_boundary", "starosta_districts", "settlements", "shelters", "streets", "buildings"}
-)
-#: Where the map opens before the boundary is loaded (Romny).
-DEFAULT_CENTER = (50.751, 33.475)
-DEFAULT_ZOOM = 11
 #: Feature limit of one GeoJSON request (the small layers hold far fewer).
 ITEMS_LIMIT = 10000
 API_BASE = "/ogc"
 TILES_PATH = "/tiles/WebMercatorQuad/{z}/{y}/{x}"
 
 
-def _field(field: FieldSpec) -> dict[str, Any]:
+def _field(spec: LayerSpec, field: FieldSpec) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": field.name,
         "type": field.type.value,
@@ -38,18 +34,51 @@ def _field(field: FieldSpec) -> dict[str, Any]:
         data["values"] = [
             {"value": v.value, "uk": v.uk, "en": v.en, "color": v.color} for v in field.values
         ]
+    if field.format is TextFormat.OPENING_HOURS:
+        data["format"] = "osm_hours"
     return data
 
 
-def _searchable(field: FieldSpec) -> bool:
-    return field.type is FieldType.STRING and (
-        field.name.startswith("name") or "address" in field.name or field.name == "street_name"
-    )
+def nearest_config(spec: LayerSpec) -> dict[str, Any] | None:
+    """The nearest-facility tool of ``spec`` (its ``map.nearest`` block), for the script.
+
+    ``defaults`` are the only values ever asked for; ``process`` lists the filters the
+    nearest-shelter process takes as inputs, the others are applied in the browser to the
+    layer's public features. A default that neither can apply is a configuration error.
+    """
+    nearest = spec.map.nearest
+    if nearest is None:
+        return None
+    public = {f.name for f in spec.fields_for(Access.PUBLIC)}
+    inputs = set(NearestShelterInput.model_fields)
+    for name in nearest.defaults:
+        if name not in public and name not in inputs:
+            raise ConfigurationError(
+                f"{spec.name}: map.nearest.defaults.{name} is neither a public field nor an "
+                "input of the nearest-shelter process, so the map cannot apply it"
+            )
+    return {
+        "layer": spec.name,
+        "defaults": {name: list(codes) for name, codes in nearest.defaults.items()},
+        "filters": [n for n in nearest.filters if n in public],
+        "show": [n for n in nearest.show if n in public],
+        "process": sorted(inputs & {*nearest.defaults, *nearest.filters}),
+        "results": _results_key(),
+    }
+
+
+def _results_key() -> str:
+    """The nearest-shelter process's output that lists the found facilities."""
+    for name, info in NearestShelterResult.model_fields.items():
+        if get_origin(info.annotation) is list:
+            return name
+    raise ConfigurationError("the nearest-shelter result has no list of facilities")
 
 
 def layer_config(spec: LayerSpec, source: str, api_base: str | None) -> dict[str, Any]:
     """One layer's entry: metadata, public fields, style and where its features come from."""
     fields = spec.fields_for(Access.PUBLIC)
+    public = {f.name for f in fields}
     style = spec.style
     url = None
     if source == "geojson" and api_base is not None:
@@ -63,7 +92,7 @@ def layer_config(spec: LayerSpec, source: str, api_base: str | None) -> dict[str
         "maxZoom": spec.max_zoom,
         "source": source,
         "url": url,
-        "visible": spec.name in DEFAULT_ON,
+        "visible": spec.map.visible,
         "attribution": spec.attribution,
         "style": {
             "color": style.color,
@@ -76,9 +105,10 @@ def layer_config(spec: LayerSpec, source: str, api_base: str | None) -> dict[str
         },
         "categorizeBy": style.categorize_by,
         "labelField": style.label_field,
-        "fields": [_field(f) for f in fields],
+        "fields": [_field(spec, f) for f in fields],
         "filters": [f.name for f in fields if f.type in (FieldType.ENUM, FieldType.BOOLEAN)],
-        "search": [f.name for f in fields if _searchable(f)],
+        "search": [n for n in spec.map.search if n in public],
+        "goto": {"uk": spec.map.goto.uk, "en": spec.map.goto.en} if spec.map.goto else None,
     }
 
 
@@ -95,14 +125,20 @@ def map_config(
     """The JSON the page's script starts from.
 
     ``api_base`` is the OGC API root (``None`` for a static export, whose layers then carry
-    their features in ``data``); ``tiles`` draws :data:`TILED_LAYERS` from the vector tileset.
+    their features in ``data``); ``tiles`` draws the layers marked ``map.tiled`` from the
+    vector tileset.
     """
     specs = [registry.get(name, Access.PUBLIC) for name in layers] if layers else None
     public = specs or registry.list(Access.PUBLIC)
     entries = []
     for spec in public:
-        tiled = tiles and api_base is not None and spec.name in TILED_LAYERS
+        tiled = tiles and api_base is not None and spec.map.tiled
         entries.append(layer_config(spec, "tiles" if tiled else "geojson", api_base))
+    hromada = registry.hromada
+    strings = {
+        **i18n.STRINGS,
+        "app_subtitle": {"uk": hromada.short_name.uk, "en": hromada.short_name.en},
+    }
     order = list(i18n.THEMES)
     themes = sorted(
         dict.fromkeys(spec.theme for spec in public),
@@ -111,13 +147,20 @@ def map_config(
     return {
         "lang": i18n.language(lang),
         "languages": list(i18n.LANGUAGES),
-        "strings": i18n.STRINGS,
+        "strings": strings,
+        "hromada": {
+            "katottg": hromada.katottg,
+            "name": {"uk": hromada.name.uk, "en": hromada.name.en},
+            "boundaryLayer": hromada.boundary_layer,
+        },
         "themes": [{"id": t, "title": i18n.theme_title(t)} for t in themes],
         "layers": entries,
+        "nearest": next(filter(None, (nearest_config(spec) for spec in public)), None),
         "apiBase": api_base,
         "tilesUrl": f"{api_base}{TILES_PATH}" if tiles and api_base is not None else None,
-        "center": list(DEFAULT_CENTER),
-        "zoom": DEFAULT_ZOOM,
+        # where the map opens before the boundary layer is loaded (lat, lon for Leaflet)
+        "center": [hromada.centre.lat, hromada.centre.lon],
+        "zoom": hromada.zoom,
         "basemap": {"url": basemap_url, "attribution": basemap_attribution or ""}
         if basemap_url
         else None,

@@ -8,38 +8,55 @@ DEFAULT_LANGUAGE = "uk"
 #: UI strings: key -> {"uk": ..., "en": ...}
 STRINGS: dict[str, dict[str, str]] = {
     "app_title": {"uk": "Карта громади", "en": "Hromada map"},
-    "app_subtitle": {"uk": "Роменська громада", "en": "Romny hromada"},
     "layers": {"uk": "Шари", "en": "Layers"},
     "legend": {"uk": "Легенда", "en": "Legend"},
     "filters": {"uk": "Фільтри", "en": "Filters"},
-    "any": {"uk": "будь-яке", "en": "any"},
+    "any": {"uk": "усі", "en": "all"},
     "yes": {"uk": "так", "en": "yes"},
     "no": {"uk": "ні", "en": "no"},
     "shown": {"uk": "показано", "en": "shown"},
     "of": {"uk": "з", "en": "of"},
     "zoom_in_to_see": {"uk": "наблизьте, щоб побачити", "en": "zoom in to see"},
-    "basemap": {"uk": "Підкладка (онлайн)", "en": "Basemap (online)"},
+    "basemap": {"uk": "Базова карта (онлайн)", "en": "Basemap (online)"},
     "search": {"uk": "Пошук за назвою чи адресою", "en": "Search by name or address"},
     "no_results": {"uk": "Нічого не знайдено", "en": "Nothing found"},
     "go_to": {"uk": "Перейти до…", "en": "Go to…"},
     "hromada": {"uk": "Уся громада", "en": "Whole hromada"},
-    "districts": {"uk": "Старостинські округи", "en": "Starosta districts"},
-    "settlements": {"uk": "Населені пункти", "en": "Settlements"},
     "nearest_title": {"uk": "Найближче укриття", "en": "Nearest shelter"},
     "nearest_click": {"uk": "Клацніть на карті", "en": "Click on the map"},
     "nearest_here": {"uk": "Від мого місця", "en": "From my location"},
     "nearest_hint": {
-        "uk": "Клацніть точку на карті — покажемо найближчі укриття (з урахуванням фільтрів).",
-        "en": "Click a point on the map to list the nearest shelters (filters apply).",
+        "uk": "Клацніть на карті — покажемо найближчі укриття.",
+        "en": "Click on the map to list the nearest shelters.",
     },
+    "nearest_tap": {"uk": "Торкніться карти", "en": "Tap the map"},
+    "nearest_hint_touch": {
+        "uk": "Торкніться карти — покажемо найближчі укриття.",
+        "en": "Tap the map to list the nearest shelters.",
+    },
+    "nearest_only": {"uk": "Лише", "en": "Only"},
+    "nearest_filters": {"uk": "Звузити пошук", "en": "Narrow the search"},
+    "geo_waiting": {
+        "uk": "Визначаємо ваше місцеперебування…",
+        "en": "Finding your location…",
+    },
+    "geo_failed_touch": {
+        "uk": "Не вдалося визначити ваше місцеперебування — торкніться карти, щоб обрати точку",
+        "en": "Could not find your location — tap the map to choose a point",
+    },
+    "geo_failed_click": {
+        "uk": "Не вдалося визначити ваше місцеперебування — клацніть на карті, щоб обрати точку",
+        "en": "Could not find your location — click on the map to choose a point",
+    },
+    "close": {"uk": "Закрити", "en": "Close"},
     "nearest_none": {
         "uk": "Немає укриттів за цими фільтрами",
         "en": "No shelter matches the filters",
     },
     "nearest_loading": {"uk": "Прокладаємо пішохідні маршрути…", "en": "Finding walking routes…"},
     "nearest_unreachable": {
-        "uk": "Поблизу немає досяжних пішки укриттів за цими фільтрами",
-        "en": "No shelter matching the filters is within walking reach",
+        "uk": "Поблизу немає укриттів, до яких можна дійти пішки",
+        "en": "No shelter is within walking reach",
     },
     "nearest_off_network": {
         "uk": "Точка надто далеко від вулиць, щоб прокласти пішохідний маршрут",
@@ -58,7 +75,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Static copy without a server: straight-line distance, not walking",
     },
     "walking_failed": {
-        "uk": "Сервер не проклав пішохідний маршрут",
+        "uk": "Не вдалося прокласти пішохідний маршрут",
         "en": "The server could not compute a walking route",
     },
     "walk": {"uk": "пішки", "en": "on foot"},
@@ -67,18 +84,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "distance": {"uk": "Відстань", "en": "Distance"},
     "measure": {"uk": "Виміряти відстань", "en": "Measure distance"},
     "measure_hint": {
-        "uk": "Клацайте точки; подвійне клацання чи Esc — завершити",
-        "en": "Click points; double-click or Esc to finish",
+        "uk": "Клацайте на карті, щоб додати точки; подвійне клацання, Esc чи кнопка — завершити",
+        "en": "Click on the map to add points; double-click, Esc or the button to finish",
     },
     "total": {"uk": "Разом", "en": "Total"},
     "fullscreen": {"uk": "На весь екран", "en": "Full screen"},
     "exit_fullscreen": {"uk": "Вийти з повного екрана", "en": "Exit full screen"},
-    "locate": {"uk": "Моє місцезнаходження", "en": "Show my location"},
+    "locate": {"uk": "Моє місцеперебування", "en": "My location"},
     "open_feature": {"uk": "Об'єкт в OGC API", "en": "Feature in the OGC API"},
     "load_error": {"uk": "Не вдалося завантажити шар", "en": "Could not load the layer"},
     "language": {"uk": "Мова", "en": "Language"},
     "km": {"uk": "км", "en": "km"},
     "m": {"uk": "м", "en": "m"},
+    "hours_24_7": {"uk": "цілодобово", "en": "24/7"},
+    "hours_off": {"uk": "зачинено", "en": "closed"},
+    "hours_holidays": {"uk": "святкові дні", "en": "public holidays"},
     "static_note": {
         "uk": "Статична копія; дані на момент експорту",
         "en": "Static copy; data as of the export",
@@ -94,12 +114,18 @@ THEMES: dict[str, dict[str, str]] = {
     "buildings": {"uk": "Будівлі", "en": "Buildings"},
     "lighting": {"uk": "Освітлення", "en": "Lighting"},
     "nature": {"uk": "Природа та вода", "en": "Nature and water"},
-    "utilities": {"uk": "Комунальні мережі", "en": "Utilities"},
+    "utilities": {"uk": "Комунальна інфраструктура", "en": "Utilities"},
 }
 
+#: A unit's word: one form, or the plural forms of ``Intl.PluralRules`` (one, few, many, other).
+UnitWord = str | dict[str, str]
+
 #: How the registry's ``unit`` codes are written in each language.
-UNITS: dict[str, dict[str, str]] = {
-    "persons": {"uk": "осіб", "en": "persons"},
+UNITS: dict[str, dict[str, UnitWord]] = {
+    "persons": {
+        "uk": {"one": "особа", "few": "особи", "many": "осіб", "other": "особи"},
+        "en": {"one": "person", "other": "persons"},
+    },
     "m": {"uk": "м", "en": "m"},
     "m2": {"uk": "м²", "en": "m²"},
     "km2": {"uk": "км²", "en": "km²"},
@@ -107,7 +133,10 @@ UNITS: dict[str, dict[str, str]] = {
     "ha": {"uk": "га", "en": "ha"},
     "W": {"uk": "Вт", "en": "W"},
     "kW": {"uk": "кВт", "en": "kW"},
-    "seats": {"uk": "місць", "en": "seats"},
+    "seats": {
+        "uk": {"one": "місце", "few": "місця", "many": "місць", "other": "місця"},
+        "en": {"one": "seat", "other": "seats"},
+    },
     "floors": {"uk": "пов.", "en": "floors"},
 }
 
@@ -122,6 +151,6 @@ def theme_title(theme: str) -> dict[str, str]:
     return THEMES.get(theme, {"uk": theme, "en": theme.replace("_", " ").capitalize()})
 
 
-def unit_label(unit: str) -> dict[str, str]:
+def unit_label(unit: str) -> dict[str, UnitWord]:
     """``unit`` in both languages (the code itself if untranslated)."""
     return UNITS.get(unit, {"uk": unit, "en": unit})

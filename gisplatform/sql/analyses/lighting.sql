@@ -3,7 +3,7 @@
 -- name: lights
 DROP TABLE IF EXISTS pg_temp.analysis_ok_lights;
 CREATE TEMP TABLE analysis_ok_lights AS
-SELECT ST_Transform(l.geom, 32636) AS geom_m
+SELECT ST_Transform(l.geom, {metric_srid}) AS geom_m
 FROM {gis}.street_lights l WHERE l.status = 'ok' AND l.geom IS NOT NULL;
 CREATE INDEX ON pg_temp.analysis_ok_lights USING gist (geom_m);
 ANALYZE pg_temp.analysis_ok_lights;
@@ -13,7 +13,7 @@ ANALYZE pg_temp.analysis_ok_lights;
 -- union of light circles of the given radius (16 segments per quarter circle).
 WITH parts AS (
     SELECT s.fid, s.street_id, s.name_uk, s.settlement_katottg, d.path[1] AS part,
-           ST_Transform(d.geom, 32636) AS geom_m
+           ST_Transform(d.geom, {metric_srid}) AS geom_m
     FROM {gis}.streets s CROSS JOIN LATERAL ST_Dump(s.geom) AS d
 ), dark AS (
     SELECT p.*, ST_Length(p.geom_m) AS length_m,

@@ -1,5 +1,6 @@
 -- The walking graph: street parts become undirected edges between shared end vertices.
--- Lengths and costs are metres in EPSG:32636; end points closer than 0.1 m are one vertex.
+-- Lengths and costs are metres in the metric CRS of the hromada profile; end points closer
+-- than 0.1 m are one vertex.
 
 -- name: create_schema
 CREATE SCHEMA IF NOT EXISTS {analysis};
@@ -27,7 +28,7 @@ DROP TABLE IF EXISTS {analysis}.walk_vertices;
 CREATE TABLE {analysis}.walk_edges AS
 WITH parts AS (
     SELECT s.fid AS street_fid, s.name_uk AS street_name,
-           ST_Transform((ST_Dump(s.geom)).geom, 32636) AS geom_m
+           ST_Transform((ST_Dump(s.geom)).geom, {metric_srid}) AS geom_m
     FROM {gis}.streets s
     WHERE s.geom IS NOT NULL
 )

@@ -2,25 +2,22 @@
 
 -- name: origin
 INSERT INTO pg_temp.analysis_points
-VALUES ('origin', 0, ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 32636))
+VALUES ('origin', 0, ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), {metric_srid}))
 
 -- name: candidates
 -- KNN prefilter: shelters that pass the filters and lie within the search radius.
 INSERT INTO pg_temp.analysis_points
 SELECT 'facility', c.fid, c.geom_m
 FROM (
-    SELECT s.fid, ST_Transform(s.geom, 32636) AS geom_m
+    SELECT s.fid, ST_Transform(s.geom, {metric_srid}) AS geom_m
     FROM {gis}.shelters s
     WHERE s.geom IS NOT NULL
-      AND (%(readiness)s::text[] IS NULL OR s.readiness = ANY (%(readiness)s::text[]))
-      AND (%(accessible)s::text[] IS NULL OR s.accessible = ANY (%(accessible)s::text[]))
-      AND (%(access_mode)s::text[] IS NULL OR s.access_mode = ANY (%(access_mode)s::text[]))
-      AND s.capacity_persons >= %(min_capacity)s
+      {filters}
     ORDER BY s.geom <-> ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)
     LIMIT %(max_candidates)s
 ) AS c
 WHERE ST_DWithin(
-    c.geom_m, ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 32636), %(radius)s)
+    c.geom_m, ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), {metric_srid}), %(radius)s)
 
 -- name: origin_snap
 SELECT snap_m FROM pg_temp.analysis_snaps WHERE kind = 'origin'
@@ -36,7 +33,7 @@ CREATE TEMP TABLE analysis_subgraph AS
 SELECT e.id, e.source, e.target, e.cost, e.reverse_cost
 FROM {analysis}.walk_edges e
 WHERE ST_DWithin(
-    e.geom_m, ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 32636), %(radius)s)
+    e.geom_m, ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), {metric_srid}), %(radius)s)
 UNION ALL
 SELECT l.id, l.source, l.target, l.cost, l.reverse_cost FROM pg_temp.analysis_links l;
 
@@ -61,10 +58,9 @@ WITH paths AS (
     FROM paths p JOIN pieces g ON g.id = p.edge
     GROUP BY p.shelter
 )
-SELECT s.fid, s.shelter_code, s.name, s.readiness, s.accessible, s.access_mode,
-       s.capacity_persons, t.walk_m,
-       ST_Distance(ST_Transform(s.geom, 32636),
-                   ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 32636)),
+SELECT s.fid, {attributes}, t.walk_m,
+       ST_Distance(ST_Transform(s.geom, {metric_srid}),
+                   ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), {metric_srid})),
        ST_AsGeoJSON(ST_Transform(l.geom_m, 4326), 7)::json
 FROM totals t
 JOIN lines l ON l.shelter = t.shelter

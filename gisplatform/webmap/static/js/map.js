@@ -28,23 +28,83 @@
   const loc = (gp.loc = (obj) => (obj ? obj[state.lang] || obj.uk : ''));
   const esc = (gp.esc = (text) => String(text).replace(/[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]));
-  const numberFormat = () => new Intl.NumberFormat(state.lang === 'uk' ? 'uk-UA' : 'en-GB');
+  const locale = (gp.locale = () => (state.lang === 'uk' ? 'uk-UA' : 'en-GB'));
+  /** A number in the page language ("1 234,5" in uk, "1,234.5" in en). */
+  const number = (gp.number = (value, digits) => new Intl.NumberFormat(locale(),
+    digits === undefined ? {} : { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value));
+
+  /** A unit word for ``value``: a fixed word, or the plural form Intl.PluralRules picks. */
+  gp.unitWord = function (unit, value) {
+    const word = loc(unit);
+    if (!word || typeof word === 'string') return word || '';
+    const form = new Intl.PluralRules(locale()).select(value);
+    return word[form] || word.other;
+  };
+
+  /** Dates and times as people read them (01.12.2026 in uk). */
+  function formatDate(value, withTime) {
+    const text = String(value);
+    const date = new Date(withTime ? text : `${text.slice(0, 10)}T12:00:00`);
+    if (Number.isNaN(date.getTime())) return text;
+    const options = { day: '2-digit', month: '2-digit', year: 'numeric' };
+    if (withTime) Object.assign(options, { hour: '2-digit', minute: '2-digit' });
+    return new Intl.DateTimeFormat(locale(), options).format(date);
+  }
+
+  // OpenStreetMap opening_hours, the simple rules registers use ("Mo-Fr 08:00-17:00; Sa off")
+  const OSM_DAYS = ['Mo', 'Tu', 'We', 'Th', 'Fr', 'Sa', 'Su'];
+  function dayName(code) {
+    if (code === 'PH') return t('hours_holidays');
+    const monday = new Date(Date.UTC(2024, 0, 1 + OSM_DAYS.indexOf(code), 12));
+    return new Intl.DateTimeFormat(locale(), { weekday: 'short', timeZone: 'UTC' }).format(monday);
+  }
+  function hoursRule(rule) {
+    if (rule === '24/7') return t('hours_24_7');
+    const match = /^((?:Mo|Tu|We|Th|Fr|Sa|Su|PH)(?:\s*[-,]\s*(?:Mo|Tu|We|Th|Fr|Sa|Su|PH))*)?\s*(.*)$/.exec(rule);
+    const days = match[1] ? match[1].split(/\s*,\s*/).map((part) => part.split(/\s*-\s*/).map(dayName).join('–')).join(', ') : '';
+    let times = match[2].trim();
+    if (times === 'off' || times === 'closed') times = t('hours_off');
+    else if (times === '24/7' || times === '00:00-24:00') times = t('hours_24_7');
+    else if (/^\d\d:\d\d-\d\d:\d\d(\s*,\s*\d\d:\d\d-\d\d:\d\d)*$/.test(times)) {
+      times = times.split(/\s*,\s*/).map((span) => span.replace('-', '–')).join(', ');
+    } else if (times) return null;
+    return [days, times].filter(Boolean).join(' ') || null;
+  }
+  /** opening_hours in words ("цілодобово", "пн–пт 08:00–17:00"); the raw text if unusual. */
+  gp.formatHours = function (value) {
+    const rules = String(value).split(';').map((r) => r.trim()).filter(Boolean).map(hoursRule);
+    return rules.length && rules.every(Boolean) ? rules.join('; ') : String(value);
+  };
+
+  /** Text folded for search: lower case, every apostrophe (' ’ ʼ ‘ `) as one. */
+  gp.fold = (text) => String(text).toLowerCase().replace(/['’ʼ‘`]/g, "'");
 
   function fieldOf(lc, name) { return lc.fields.find((f) => f.name === name); }
+  gp.fieldOf = fieldOf;
   function enumEntry(field, value) { return (field.values || []).find((v) => v.value === value); }
 
-  /** A field value as the planner reads it: enum label, yes/no, number with unit. */
+  /** A field value as the planner reads it: enum label, yes/no, number with unit, date, hours. */
   gp.formatValue = function (field, value) {
     if (value === null || value === undefined || value === '') return null;
     let text;
     if (field.type === 'enum') { const e = enumEntry(field, value); text = e ? loc(e) : value; }
     else if (field.type === 'boolean') text = value ? t('yes') : t('no');
     else if (field.type === 'string_list') text = [].concat(value).join(', ');
-    else if (field.type === 'integer' || field.type === 'number') text = numberFormat().format(value);
-    else if (field.type === 'datetime') text = String(value).replace('T', ' ').slice(0, 16);
+    else if (field.type === 'integer' || field.type === 'number') text = number(value);
+    else if (field.type === 'date' || field.type === 'datetime') text = formatDate(value, field.type === 'datetime');
+    else if (field.format === 'osm_hours') text = gp.formatHours(value);
     else text = String(value);
-    return field.unit ? `${text} ${loc(field.unit)}` : String(text);
+    return field.unit ? `${text} ${gp.unitWord(field.unit, value)}` : String(text);
   };
+
+  /** Leaflet's scale bar with the page language's unit words and numbers. */
+  const Scale = L.Control.Scale.extend({
+    _updateMetric(maxMeters) {
+      const meters = this._getRoundNum(maxMeters);
+      const label = meters < 1000 ? `${number(meters)} ${t('m')}` : `${number(meters / 1000)} ${t('km')}`;
+      this._updateScale(this._mScale, label, meters / maxMeters);
+    },
+  });
 
   // ---- styles --------------------------------------------------------------------------------
   function categoryColor(lc, props) {
@@ -264,7 +324,7 @@
     document.documentElement.lang = state.lang;
     document.title = `${t('app_title')} — ${t('app_subtitle')}`;
     map.attributionControl.setPrefix('Leaflet · gisplatform');
-    L.control.scale({ imperial: false, maxWidth: 150 }).addTo(map);
+    new Scale({ imperial: false, maxWidth: 150 }).addTo(map);
     Object.values(PANES).forEach(([name, z]) => { map.createPane(name).style.zIndex = z; });
     if (L.DomEvent && !L.DomEvent.fakeStop) L.DomEvent.fakeStop = L.DomEvent.stopPropagation;
     cfg.layers.forEach((lc) => {
@@ -275,7 +335,7 @@
     if (gp.buildUi) gp.buildUi(state);
     map.on('zoomend', () => Object.values(state.entries).forEach((entry) => entry.sync()));
     map.on('moveend', () => gp.emit('change'));
-    const boundary = Object.values(state.entries).find((e) => e.lc.name === 'hromada_boundary');
+    const boundary = Object.values(state.entries).find((e) => e.lc.name === cfg.hromada.boundaryLayer);
     Object.values(state.entries).forEach((entry) => { if (entry.on && entry.load) entry.load(); entry.sync(); });
     const fit = boundary ? boundary.load() : Promise.resolve(null);
     fit.then(() => {

@@ -90,6 +90,50 @@
     }).join('');
   }
 
+  // ---- phone: the panel is a bottom sheet, folded away until asked for ----------------------
+  const PHONE = '(max-width: 640px)';
+  gp.isPhone = () => window.matchMedia(PHONE).matches;
+
+  function phoneLayout(state, panel) {
+    const map = state.map.getContainer();
+    const sheetOpen = () => gp.isPhone() && panel.classList.contains('gp-open');
+    /** Open the panel; on a phone as a sheet, ``nearest`` showing only the shelter list. */
+    gp.openPanel = function (mode) {
+      panel.classList.remove('gp-collapsed');
+      panel.classList.add('gp-open');
+      panel.classList.toggle('gp-sheet-nearest', mode === 'nearest');
+      map.classList.toggle('gp-sheet-open', gp.isPhone());
+    };
+    /** Fold the sheet away (a phone only: a desktop panel stays as the user left it). */
+    gp.closePanel = function () {
+      if (!gp.isPhone()) return;
+      panel.classList.remove('gp-open', 'gp-sheet-nearest');
+      map.classList.remove('gp-sheet-open');
+    };
+    /** fitBounds padding that keeps what is fitted clear of the panel or the sheet. */
+    gp.fitPadding = function (px) {
+      if (sheetOpen()) return { paddingTopLeft: [px, px], paddingBottomRight: [px, panel.offsetHeight + px] };
+      if (gp.isPhone() || panel.classList.contains('gp-collapsed')) return { padding: [px, px] };
+      return { paddingTopLeft: [px, px], paddingBottomRight: [panel.offsetWidth + px, px] };
+    };
+    const apply = () => {
+      map.classList.toggle('gp-phone', gp.isPhone());
+      if (!gp.isPhone()) map.classList.remove('gp-sheet-open');
+    };
+    window.matchMedia(PHONE).addEventListener('change', apply);
+    apply();
+    const button = L.control({ position: 'topright' });
+    button.onAdd = () => {
+      const node = el('button', { type: 'button', id: 'gp-layers-button', class: 'gp-layers-button' },
+        `<span aria-hidden="true">≡</span> ${gp.esc(gp.t('layers'))}`);
+      L.DomEvent.disableClickPropagation(node);
+      node.addEventListener('click', () => (sheetOpen() && !panel.classList.contains('gp-sheet-nearest')
+        ? gp.closePanel() : gp.openPanel('all')));
+      return node;
+    };
+    button.addTo(state.map);
+  }
+
   gp.buildUi = function (state) {
     const t = gp.t;
     const panel = el('div', { class: 'gp-panel', id: 'gp-panel' });
@@ -97,7 +141,8 @@
       `${l === 'uk' ? 'УКР' : 'ENG'}</button>`).join('');
     panel.innerHTML = `<header><div><h1>${gp.esc(t('app_title'))}</h1><div class="gp-sub">${gp.esc(t('app_subtitle'))}</div></div>` +
       `<div class="gp-lang" role="group" aria-label="${gp.esc(t('language'))}">${langs}</div>` +
-      '<button type="button" class="gp-collapse" aria-label="≡">≡</button></header>' +
+      `<button type="button" class="gp-collapse" aria-label="${gp.esc(t('layers'))}" title="${gp.esc(t('layers'))}">≡</button>` +
+      `<button type="button" class="gp-close" aria-label="${gp.esc(t('close'))}" title="${gp.esc(t('close'))}">×</button></header>` +
       '<div class="gp-body"><section class="gp-tools" id="gp-tools"></section>' +
       `<section><h2>${gp.esc(t('layers'))}</h2><div id="gp-layers"></div></section>` +
       `<section><h2>${gp.esc(t('legend'))}</h2><div id="gp-legend"></div></section>` +
@@ -105,6 +150,8 @@
     if (state.cfg.static) panel.querySelector('.gp-sub').textContent += ` · ${t('static_note')}`;
     panel.querySelectorAll('[data-lang]').forEach((b) => b.addEventListener('click', () => gp.setLanguage(b.dataset.lang)));
     panel.querySelector('.gp-collapse').addEventListener('click', () => panel.classList.toggle('gp-collapsed'));
+    panel.querySelector('.gp-close').addEventListener('click', () => gp.closePanel());
+    phoneLayout(state, panel);
     const list = panel.querySelector('#gp-layers');
     state.cfg.themes.forEach((theme) => {
       const group = el('div', { class: 'gp-theme', 'data-theme': theme.id }, `<h3>${gp.esc(gp.loc(theme.title))}</h3>`);

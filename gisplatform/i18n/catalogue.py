@@ -1,0 +1,522 @@
+"""The message catalogue: every error and notice a person reads, Ukrainian first.
+
+Keys are grouped by the part of the platform that raises them. Placeholders use
+``str.format`` names; both languages take the same ones.
+"""
+
+from __future__ import annotations
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    # --- import: rows ---------------------------------------------------------------------
+    "row_problem": {
+        "uk": "рядок {row}, поле «{field}»: {message}",
+        "en": "row {row}, field {field!r}: {message}",
+    },
+    "rule_broken": {"uk": "{message} (правило {rule})", "en": "{message} (rule {rule})"},
+    "outside_hromada": {
+        "uk": "поза громадою ({where}), не імпортовано",
+        "en": "outside the hromada ({where}), not imported",
+    },
+    # --- import: values -------------------------------------------------------------------
+    "value_nul": {"uk": "містить символ NUL", "en": "contains a NUL character"},
+    "value_too_long": {
+        "uk": "довжина {length} символів, більше за максимум {maximum}",
+        "en": "is {length} characters long, longer than the maximum {maximum}",
+    },
+    "value_pattern": {
+        "uk": "{value} не відповідає шаблону {pattern}",
+        "en": "{value} does not match the pattern {pattern}",
+    },
+    "value_boolean_not_number": {
+        "uk": "{value} — логічне значення, а не число",
+        "en": "{value} is a boolean, not a number",
+    },
+    "value_not_integer": {"uk": "{value} не є цілим числом", "en": "{value} is not an integer"},
+    "value_not_number": {"uk": "{value} не є числом", "en": "{value} is not a number"},
+    "value_not_finite": {
+        "uk": "{value} не є скінченним числом",
+        "en": "{value} is not a finite number",
+    },
+    "value_below_minimum": {
+        "uk": "{value} менше за мінімум {minimum}",
+        "en": "{value} is below the minimum {minimum}",
+    },
+    "value_above_maximum": {
+        "uk": "{value} більше за максимум {maximum}",
+        "en": "{value} is above the maximum {maximum}",
+    },
+    "value_not_whole": {"uk": "{value} не є цілим числом", "en": "{value} is not a whole number"},
+    "value_int32": {
+        "uk": "{value} не вміщується в 32-бітове ціле",
+        "en": "{value} does not fit a 32-bit integer",
+    },
+    "value_not_boolean": {
+        "uk": "{value} не є значенням так/ні (так/ні, є/немає, true/false, 1/0)",
+        "en": "{value} is not a yes/no value (true/false, так/ні, 1/0)",
+    },
+    "value_not_date": {
+        "uk": "{value} не є датою (РРРР-ММ-ДД або ДД.ММ.РРРР)",
+        "en": "{value} is not a date (YYYY-MM-DD or DD.MM.YYYY)",
+    },
+    "value_not_datetime": {"uk": "{value} не є датою й часом", "en": "{value} is not a date-time"},
+    "value_has_time": {
+        "uk": "{value} містить час доби, а поле зберігає лише дати",
+        "en": "{value} has a time of day; the field holds dates only",
+    },
+    "value_unknown_enum": {
+        "uk": "невідоме значення {value}; допустимі: {allowed}",
+        "en": "unknown value {value}; allowed: {allowed}",
+    },
+    "value_not_json_list": {"uk": "{value} не є списком JSON", "en": "{value} is not a JSON list"},
+    "required_missing": {"uk": "обов'язкове значення відсутнє", "en": "required value is missing"},
+    "duplicate_key": {
+        "uk": "природний ключ ({key}) повторюється також у рядку {rows}",
+        "en": "duplicate natural key ({key}) also in row {rows}",
+    },
+    "key_exists": {
+        "uk": "природний ключ ({key}) уже є в шарі (оновіть його з --mode upsert)",
+        "en": "natural key ({key}) already exists in the layer (use --mode upsert to update it)",
+    },
+    # --- import: coordinates and geometry -------------------------------------------------
+    "dms_empty": {"uk": "порожня координата", "en": "empty coordinate"},
+    "dms_not_coordinate": {
+        "uk": "{value} не є координатою (очікується, напр., N 50°50'22\")",
+        "en": "{value} is not a coordinate (expected e.g. N 50°50'22\")",
+    },
+    "dms_sixty": {
+        "uk": "{value} має хвилини чи секунди 60 або більше",
+        "en": "{value} has minutes or seconds of 60 or more",
+    },
+    "dms_fraction": {
+        "uk": "{value} має дробові градуси перед хвилинами",
+        "en": "{value} has fractional degrees before minutes",
+    },
+    "dms_range": {
+        "uk": "{value} поза межами (±{limit}°)",
+        "en": "{value} is out of range (±{limit}°)",
+    },
+    "coordinate_missing": {"uk": "координата відсутня", "en": "coordinate is missing"},
+    "not_wkt": {"uk": "не є геометрією WKT", "en": "not a WKT geometry"},
+    "geometry_missing": {"uk": "геометрія відсутня", "en": "geometry is missing"},
+    "geometry_empty": {"uk": "геометрія порожня", "en": "geometry is empty"},
+    "geometry_untransformable": {
+        "uk": "координати не вдається перерахувати у WGS 84",
+        "en": "coordinates cannot be transformed to WGS 84",
+    },
+    "geometry_unrepairable": {
+        "uk": "недійсна геометрія ({reason}), яку --repair не виправляє",
+        "en": "invalid geometry ({reason}) that --repair cannot fix",
+    },
+    "geometry_invalid": {
+        "uk": "недійсна геометрія: {reason} (виправте з --repair)",
+        "en": "invalid geometry: {reason} (use --repair to fix)",
+    },
+    "geometry_wrong_type": {
+        "uk": "{found}, а шар «{layer}» містить {wanted}",
+        "en": "{found} where layer '{layer}' holds {wanted}",
+    },
+    "geometry_multipart": {
+        "uk": "{found} з {count} частин, а шар «{layer}» містить окремі {wanted}",
+        "en": "{found} of {count} parts where layer '{layer}' holds single {wanted}s",
+    },
+    "outside_area": {
+        "uk": "лежить у точці довгота {lon}, широта {lat}, поза зоною інтересу ({area})",
+        "en": "lies at lon {lon}, lat {lat}, outside the area of interest ({area})",
+    },
+    "axes_swapped": {
+        "uk": "; якщо поміняти x і y, точка буде всередині: схоже, осі переплутано "
+        "(спершу північ?), повторіть з --swap-xy",
+        "en": "; with x and y swapped it would be inside: the axes look swapped "
+        "(northing first?), re-run with --swap-xy",
+    },
+    "the_hromada": {"uk": "громада", "en": "the hromada"},
+    "hromada_boundary_source": {
+        "uk": "межа в шарі {layer}{widened}",
+        "en": "the boundary in layer {layer}{widened}",
+    },
+    "hromada_extent_source": {
+        "uk": "заявлене охоплення профілю громади{widened}",
+        "en": "the declared extent of the hromada profile{widened}",
+    },
+    # --- import: files and options --------------------------------------------------------
+    "rows_rejected": {
+        "uk": "відхилено рядків: {rows}, нічого не імпортовано:\n",
+        "en": "{rows} row(s) rejected, nothing was imported:\n",
+    },
+    "more_problems": {
+        "uk": "… і ще {count} проблем (див. --report ФАЙЛ)",
+        "en": "… and {count} more problems (see --report FILE)",
+    },
+    "skip_invalid_needs_report": {
+        "uk": "--skip-invalid потребує --report ФАЙЛ, щоб перелічити відхилені рядки",
+        "en": "--skip-invalid needs --report FILE to list the rejected rows",
+    },
+    "file_no_rows": {
+        "uk": "{file} не містить рядків; імпортувати нічого",
+        "en": "{file} has no rows; nothing to import",
+    },
+    "file_no_geometry": {
+        "uk": "{file} не має геометрії; назвіть її стовпці через --lon/--lat, --x/--y, --wkt "
+        "або --dms-columns ШИРОТА,ДОВГОТА",
+        "en": "{file} has no geometry; name its columns with --lon/--lat, --x/--y, --wkt or "
+        "--dms-columns LAT,LON",
+    },
+    "file_no_crs": {
+        "uk": "у {file} немає системи координат; вкажіть --source-crs (напр., EPSG:5564)",
+        "en": "no CRS in {file}; give --source-crs (e.g. EPSG:5564)",
+    },
+    "option_value": {"uk": "{option}: {message}", "en": "{option}: {message}"},
+    "no_such_field": {
+        "uk": "{option}: у шарі «{layer}» немає поля «{field}»",
+        "en": "{option}: layer '{layer}' has no field '{field}'",
+    },
+    "no_such_column": {
+        "uk": "{option}: у {file} немає стовпця «{column}»; його стовпці: {columns}",
+        "en": "{option}: {file} has no column '{column}'; its columns are: {columns}",
+    },
+    "file_does_not_fit": {
+        "uk": "{file} не відповідає шару «{layer}»: немає стовпця для обов'язкових полів "
+        "{fields}. Стовпці файлу: {columns}. Зіставте їх через --map СТОВПЕЦЬ=ПОЛЕ або задайте "
+        "значення для всіх рядків через --set ПОЛЕ=ЗНАЧЕННЯ.",
+        "en": "{file} does not fit layer '{layer}': no column for the required field(s) "
+        "{fields}. The file's columns are: {columns}. Map them with --map COLUMN=FIELD or give "
+        "a value for all rows with --set FIELD=VALUE.",
+    },
+    "no_column": {
+        "uk": "немає стовпця «{column}»; стовпці: {columns}",
+        "en": "no column '{column}'; the columns are: {columns}",
+    },
+    "give_both_xy": {
+        "uk": "вкажіть обидва: --x/--lon і --y/--lat",
+        "en": "give both --x/--lon and --y/--lat",
+    },
+    "aoi_format": {
+        "uk": "--aoi має бути min_lon,min_lat,max_lon,max_lat, а не {value}",
+        "en": "--aoi must be min_lon,min_lat,max_lon,max_lat, not {value}",
+    },
+    "aoi_order": {
+        "uk": "--aoi {value}: мінімум має бути меншим за максимум",
+        "en": "--aoi {value}: the minimum must be below the maximum",
+    },
+    "unknown_crs": {
+        "uk": "невідома система координат {value}: {reason}",
+        "en": "unknown CRS {value}: {reason}",
+    },
+    "unknown_export_format": {
+        "uk": "невідомий формат експорту {value}; доступні: gpkg, geojson, shp, fgb, csv",
+        "en": "unknown export format {value}; use one of: gpkg, geojson, shp, fgb, csv",
+    },
+    "where_format": {
+        "uk": "--where {value}: очікується ПОЛЕ=ЗНАЧЕННЯ, де ПОЛЕ одне з: {fields}",
+        "en": "--where {value}: expected FIELD=VALUE with FIELD one of: {fields}",
+    },
+    "where_list": {
+        "uk": "--where {value}: за полями-списками фільтрувати не можна",
+        "en": "--where {value}: list fields cannot be filtered",
+    },
+    "no_such_file": {"uk": "немає такого файлу: {path}", "en": "no such file: {path}"},
+    "cannot_read": {
+        "uk": "не вдається прочитати {file}: {reason} (файл обрізаний чи пошкоджений?)",
+        "en": "cannot read {file}: {reason} (is the file truncated or corrupt?)",
+    },
+    "cannot_read_after": {
+        "uk": "не вдається прочитати {file} після рядка {row}: {reason} "
+        "(файл обрізаний чи пошкоджений?)",
+        "en": "cannot read {file} after row {row}: {reason} (is the file truncated or corrupt?)",
+    },
+    "cannot_read_csv": {
+        "uk": "не вдається прочитати {file} як CSV: {reason}",
+        "en": "cannot read {file} as CSV: {reason}",
+    },
+    "unknown_encoding": {"uk": "невідоме кодування {value}", "en": "unknown encoding {value}"},
+    "not_encoding": {
+        "uk": "{file} не у кодуванні {encoding} (байт {byte} на позиції {offset}); "
+        "спробуйте інше --encoding",
+        "en": "{file} is not valid {encoding} (byte {byte} at offset {offset}); "
+        "try another --encoding",
+    },
+    "not_utf8": {
+        "uk": "{file} не в UTF-8 (байт {byte} на позиції {offset}); вкажіть його кодування, "
+        "напр., --encoding cp1251",
+        "en": "{file} is not UTF-8 (byte {byte} at offset {offset}); give its encoding, "
+        "e.g. --encoding cp1251",
+    },
+    "no_such_layer_in_file": {
+        "uk": "у {file} немає шару «{layer}»; його шари: {layers}",
+        "en": "{file} has no layer '{layer}'; its layers are: {layers}",
+    },
+    "several_layers": {
+        "uk": "{file} містить шарів: {count} ({layers}); оберіть один через --source-layer",
+        "en": "{file} holds {count} layers ({layers}); choose one with --source-layer",
+    },
+    # --- import: command line -------------------------------------------------------------
+    "import_failed": {"uk": "імпорт не вдався", "en": "import failed"},
+    "export_failed": {"uk": "експорт не вдався", "en": "export failed"},
+    "report_written": {
+        "uk": "відхилені рядки записано до {path}",
+        "en": "rejected rows written to {path}",
+    },
+    "hint_inside_hromada": {
+        "uk": "підказка: якщо файл охоплює більше, ніж громаду (напр., реєстр області), додайте "
+        "--inside-hromada, щоб лишити тільки об'єкти громади; решту буде пораховано як «поза "
+        "громадою», а не відхилено",
+        "en": "hint: if the file covers more than the hromada (e.g. an oblast register), add "
+        "--inside-hromada to keep only the hromada's features; the others are counted as "
+        "outside, not rejected",
+    },
+    "left_outside": {
+        "uk": "поза громадою ({where}) лишилося об'єктів: {count}",
+        "en": "{count} feature(s) outside the hromada ({where}) left out",
+    },
+    "warning": {"uk": "попередження", "en": "warning"},
+    "rejected": {"uk": "відхилено", "en": "rejected"},
+    "rejected_listed": {
+        "uk": "відхилено рядків: {count}; усі перелічено в {path}",
+        "en": "{count} row(s) rejected; all listed in {path}",
+    },
+    "exported": {
+        "uk": "експортовано об'єктів: {count} шару {layer} до {path}",
+        "en": "exported {count} feature(s) of {layer} to {path}",
+    },
+    "import_summary": {"uk": "імпорт до {layer}", "en": "import into {layer}"},
+    "dry_run_note": {"uk": " (пробний запуск)", "en": " (dry run)"},
+    "summary_read": {"uk": "прочитано", "en": "read"},
+    "summary_valid": {"uk": "коректних", "en": "valid"},
+    "summary_rejected": {"uk": "відхилено", "en": "rejected"},
+    "summary_outside": {"uk": "поза громадою", "en": "outside"},
+    "summary_inserted": {"uk": "додано", "en": "inserted"},
+    "summary_updated": {"uk": "оновлено", "en": "updated"},
+    "summary_unchanged": {"uk": "без змін", "en": "unchanged"},
+    "summary_deleted": {"uk": "видалено", "en": "deleted"},
+    "summary_time": {"uk": "час", "en": "time"},
+    # --- errors shared by every part ------------------------------------------------------
+    "unknown_layer": {"uk": "невідомий шар: «{name}»", "en": "unknown layer: '{name}'"},
+    "invalid_parameter": {"uk": "{parameter}: {message}", "en": "{parameter}: {message}"},
+    "feature_not_found": {"uk": "об'єкт не знайдено", "en": "feature not found"},
+    "migration_refused": {
+        "uk": "міграція видалила б дані й була відхилена; щоб застосувати, повторіть з "
+        "--allow-drop:\n{listing}",
+        "en": "migration would drop data and was refused; re-run with --allow-drop to apply:\n"
+        "{listing}",
+    },
+    "invalid_layer_definitions": {
+        "uk": "недійсні визначення шарів:\n{lines}",
+        "en": "invalid layer definitions:\n{lines}",
+    },
+    # --- OGC API ---------------------------------------------------------------------------
+    "collection_not_found": {"uk": "колекцію не знайдено", "en": "collection not found"},
+    "not_found": {"uk": "не знайдено", "en": "not found"},
+    "method_not_allowed": {"uk": "метод не дозволено", "en": "method not allowed"},
+    "service_unavailable": {
+        "uk": "служба зараз не може відповісти",
+        "en": "the service cannot answer now",
+    },
+    "invalid_parameters": {"uk": "недійсний параметр: {names}", "en": "invalid parameter: {names}"},
+    "query_too_long": {"uk": "запит виконувався надто довго", "en": "the query took too long"},
+    "database_unavailable": {
+        "uk": "база даних зараз не може відповісти",
+        "en": "the database cannot answer now",
+    },
+    "internal_error": {
+        "uk": "внутрішня помилка; повідомте ідентифікатор запиту",
+        "en": "internal error; quote the request id",
+    },
+    "use_json_or_html": {"uk": "вкажіть json або html", "en": "use json or html"},
+    "use_uk_or_en": {"uk": "вкажіть uk або en", "en": "use uk or en"},
+    "use_one_of": {"uk": "вкажіть одне з: {allowed}", "en": "use one of {allowed}"},
+    "unknown_query_parameter": {"uk": "невідомий параметр запиту", "en": "unknown query parameter"},
+    "bbox_four_numbers": {
+        "uk": "чотири числа: minLon,minLat,maxLon,maxLat",
+        "en": "four numbers: minLon,minLat,maxLon,maxLat",
+    },
+    "bbox_four_or_six": {
+        "uk": "чотири або шість чисел через кому",
+        "en": "four or six comma-separated numbers",
+    },
+    "bbox_antimeridian": {
+        "uk": "прямокутники через антимеридіан не підтримуються",
+        "en": "boxes crossing the antimeridian are not supported",
+    },
+    "bbox_order": {
+        "uk": "нижній кут має йти перед верхнім",
+        "en": "the lower corner must come before the upper corner",
+    },
+    "integer_range": {"uk": "ціле число від 0 до {upper}", "en": "an integer from 0 to {upper}"},
+    "datetime_format": {
+        "uk": "очікується момент або інтервал за RFC 3339",
+        "en": "expected an RFC 3339 instant or interval",
+    },
+    "datetime_zone": {
+        "uk": "дата й час потребують часового поясу (напр., Z)",
+        "en": "a date-time needs a time zone (e.g. Z)",
+    },
+    "datetime_open_instant": {
+        "uk": "момент часу не може бути відкритим",
+        "en": "an instant cannot be open",
+    },
+    "datetime_interval": {
+        "uk": "інтервал містить рівно одну «/»",
+        "en": "an interval has exactly one '/'",
+    },
+    "not_valid_type": {"uk": "недійсне значення типу {type}", "en": "not a valid {type}"},
+    "expected_boolean": {"uk": "очікується true або false", "en": "expected true or false"},
+    "expected_integer": {"uk": "очікується ціле число", "en": "expected an integer"},
+    "at_least": {"uk": "має бути не менше {minimum}", "en": "must be at least {minimum}"},
+    "unknown_property": {"uk": "невідома властивість «{name}»", "en": "unknown property '{name}'"},
+    "use_cql2": {"uk": "вкажіть cql2-text або cql2-json", "en": "use cql2-text or cql2-json"},
+    "unsupported_crs": {
+        "uk": "система координат не підтримується; див. перелік crs колекції",
+        "en": "unsupported CRS; see the collection's crs list",
+    },
+    "filter_not_evaluable": {
+        "uk": "вираз не вдається обчислити на цих даних",
+        "en": "the expression cannot be evaluated on this data",
+    },
+    "cql_arithmetic": {"uk": "арифметика потребує чисел", "en": "arithmetic needs numbers"},
+    "cql_expression": {"uk": "непідтримуваний вираз {kind}", "en": "unsupported expression {kind}"},
+    "cql_casei": {"uk": "CASEI застосовується до тексту", "en": "CASEI applies to text"},
+    "cql_bbox": {"uk": "BBOX потребує чисел", "en": "BBOX needs numbers"},
+    "cql_function": {
+        "uk": "непідтримувана функція «{name}»",
+        "en": "unsupported function '{name}'",
+    },
+    "cql_geometry": {"uk": "недійсний літерал геометрії", "en": "invalid geometry literal"},
+    "cql_in": {"uk": "IN потребує хоча б одного значення", "en": "IN needs at least one value"},
+    "cql_spatial": {
+        "uk": "просторові предикати порівнюють геометрії",
+        "en": "spatial predicates compare geometries",
+    },
+    "cql_predicate": {
+        "uk": "непідтримуваний предикат {kind}",
+        "en": "unsupported predicate {kind}",
+    },
+    "cql_compare": {
+        "uk": "геометрії та списки порівнюють власними функціями",
+        "en": "geometries and lists are compared with their own functions",
+    },
+    "cql_like": {"uk": "LIKE застосовується до тексту", "en": "LIKE applies to text"},
+    "cql_during": {
+        "uk": "T_DURING порівнює дату з інтервалом",
+        "en": "T_DURING compares a date property with an interval",
+    },
+    "cql_types": {
+        "uk": "операнди різних типів: {kinds}",
+        "en": "operands of different types: {kinds}",
+    },
+    "cql_json": {"uk": "недійсний JSON", "en": "not valid JSON"},
+    "cql_malformed": {
+        "uk": "хибно сформований вираз {language}",
+        "en": "malformed {language} expression",
+    },
+    # --- command line -----------------------------------------------------------------------
+    "yes": {"uk": "так", "en": "yes"},
+    "no": {"uk": "ні", "en": "no"},
+    "error_word": {"uk": "помилка", "en": "error"},
+    "layer_word": {"uk": "шар", "en": "layer"},
+    "spec_problems": {
+        "uk": "проблем: {count} у файлах: {files}",
+        "en": "{count} problem(s) in {files} file(s)",
+    },
+    "specs_valid": {
+        "uk": "визначень шарів: {count}, усі коректні",
+        "en": "{count} layer definition(s) valid",
+    },
+    "external_nothing_to_start": {
+        "uk": "задано DATABASE_URL: використовується зовнішня база, запускати нічого",
+        "en": "DATABASE_URL is set: the external database is used, nothing to start.",
+    },
+    "external_not_managed": {
+        "uk": "задано DATABASE_URL: зовнішньою базою тут не керують",
+        "en": "DATABASE_URL is set: the external database is not managed here.",
+    },
+    "database_running": {
+        "uk": "базу даних запущено на 127.0.0.1:{port} (`gisplatform db status` покаже URL "
+        "лише для читання для QGIS)",
+        "en": "database running on 127.0.0.1:{port} (`gisplatform db status` prints the "
+        "read-only URL for QGIS)",
+    },
+    "database_stopped": {"uk": "вбудовану базу даних зупинено", "en": "embedded database stopped"},
+    "database_up_to_date": {
+        "uk": "база даних відповідає layers/",
+        "en": "database is up to date with layers/",
+    },
+    "changes_planned": {
+        "uk": "буде застосовано змін: {count}",
+        "en": "would apply {count} change(s)",
+    },
+    "changes_applied": {"uk": "застосовано змін: {count}", "en": "applied {count} change(s)"},
+    "status_database": {"uk": "база даних", "en": "database"},
+    "status_external": {"uk": "зовнішня (DATABASE_URL)", "en": "external (DATABASE_URL)"},
+    "status_embedded": {"uk": "вбудована", "en": "embedded"},
+    "status_running": {"uk": "працює", "en": "running"},
+    "status_data_dir": {"uk": "тека даних", "en": "data dir"},
+    "status_version": {"uk": "версія", "en": "version"},
+    "status_port": {"uk": "порт", "en": "port"},
+    "status_read_only_url": {
+        "uk": "URL лише для читання (QGIS, psql)",
+        "en": "read-only url (QGIS, psql)",
+    },
+    "status_owner_url": {"uk": "URL власника", "en": "owner url"},
+    "status_admin_url": {"uk": "URL адміністратора", "en": "admin url"},
+    "demo_external": {
+        "uk": "DATABASE_URL вказує на зовнішню базу: demo заповнив би її вигаданими даними (а "
+        "--reset видалив би справжні). Додайте --force, якщо це справді тестова база.",
+        "en": "DATABASE_URL points at an external database: demo would fill it with made-up "
+        "data (and --reset would delete real rows). Add --force if it really is a scratch "
+        "database.",
+    },
+    "loading_demo": {"uk": "завантаження демо-даних…", "en": "loading the demo data…"},
+    "loading_layer": {"uk": "завантаження шару {name}…", "en": "loading layer {name}…"},
+    "col_layer": {"uk": "шар", "en": "layer"},
+    "col_title": {"uk": "назва", "en": "title"},
+    "col_access": {"uk": "доступ", "en": "access"},
+    "col_rows": {"uk": "рядків", "en": "rows"},
+    "col_this_run": {"uk": "цей запуск", "en": "this run"},
+    "demo_title": {"uk": "{hromada} — демо-дані", "en": "{hromada} — demo data"},
+    "demo_loaded": {"uk": "завантажено", "en": "loaded"},
+    "demo_kept": {
+        "uk": "лишено (дані вже були; --reset замінює)",
+        "en": "kept (already had data; --reset replaces)",
+    },
+    "total_features": {"uk": "усього об'єктів: {count}", "en": "total features: {count}"},
+    "map_written": {
+        "uk": "записано {path} ({megabytes} МБ)",
+        "en": "wrote {path} ({megabytes} MB)",
+    },
+    # --- database -------------------------------------------------------------------------
+    "cannot_create_roles": {
+        "uk": "користувач DATABASE_URL не може створювати ролі (потрібен CREATEROLE): migrate "
+        "створює ролі gisplatform_api, gisplatform_analyses і gisplatform_public",
+        "en": "the DATABASE_URL user may not create roles (needs CREATEROLE); migrate creates "
+        "the roles gisplatform_api, gisplatform_analyses and gisplatform_public",
+    },
+    "server_role_too_strong": {
+        "uk": "сервер не читатиме базу як {user}: ця роль бачить більше, ніж подання аудиторій "
+        "(потрібна роль API, див. gisplatform.store.roles)",
+        "en": "the server refuses to read as {user}: that role can reach more than the "
+        "audience views (use the API role, see gisplatform.store.roles)",
+    },
+    "api_role_cannot_log_in": {
+        "uk": "роль {role} не може увійти: виконайте `gisplatform db migrate` (він створює роль "
+        "і задає її пароль)",
+        "en": "{role} cannot log in: run `gisplatform db migrate` (it creates the role and "
+        "sets its password)",
+    },
+    "url_scheme": {
+        "uk": "DATABASE_URL має починатися з postgresql:// (а не зі схеми {scheme})",
+        "en": "DATABASE_URL must start with postgresql:// (got scheme {scheme})",
+    },
+    "embedded_not_running": {
+        "uk": "вбудована база даних у {path} не працює; запустіть її: `gisplatform db start`",
+        "en": "the embedded database in {path} is not running; start it with "
+        "`gisplatform db start`",
+    },
+    "cannot_connect": {
+        "uk": "не вдається з'єднатися з {url}: {reason}",
+        "en": "cannot connect to {url}: {reason}",
+    },
+    "crashed_processes": {
+        "uk": "процеси аварійно зупиненого вбудованого PostgreSQL ще працюють",
+        "en": "processes of a crashed embedded PostgreSQL are still running",
+    },
+}
