@@ -79,3 +79,25 @@ def test_api_errors_in_ukrainian_by_default_english_on_request(api: httpx.Client
     assert cql.json()["description"] == "filter: невідома властивість «nosuch»"
     missing = api.get("/collections/no_such_layer")
     assert missing.status_code == 404 and missing.json()["description"] == "колекцію не знайдено"
+
+
+def test_analysis_errors_in_ukrainian_by_default_english_on_request(api: httpx.Client) -> None:
+    url = "/processes/nearest-shelter/execution"
+    outside = {"inputs": {"origin": {"lon": 30.52, "lat": 50.45}}}
+    uk = api.post(url, json=outside)
+    assert uk.status_code == 400 and uk.headers["content-language"] == "uk"
+    assert uk.json()["description"] == "недійсний вхід origin: точка лежить поза межею громади"
+    en = api.post(url, params={"lang": "en"}, json=outside)
+    assert en.json()["description"] == (
+        "invalid input origin: the point lies outside the hromada boundary"
+    )
+    far = {"inputs": {"origin": {"lon": 33.475, "lat": 50.751}, "search_radius_m": 100_000}}
+    assert api.post(url, json=far).json()["description"] == (
+        "недійсний вхід search_radius_m: має бути не більше 5000"
+    )
+    assert (
+        api.post(url, content=b"[]", headers={"Content-Type": "application/json"}).json()[
+            "description"
+        ]
+        == "тіло запиту має бути об'єктом JSON (запит на виконання)"
+    )

@@ -35,7 +35,9 @@ def root(demo_db_url: str, registry: LayerRegistry) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def http(root: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=root, timeout=300) as client:
+    # messages asserted in English; the Ukrainian default is tested in test_messages.py
+    headers = {"Accept-Language": "en"}
+    with httpx.Client(base_url=root, timeout=300, headers=headers) as client:
         yield client
 
 

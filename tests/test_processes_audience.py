@@ -51,7 +51,9 @@ def _execute(http: httpx.Client, process: str, inputs: dict[str, Any]) -> httpx.
 def http(demo_db_url: str, registry: LayerRegistry) -> Iterator[httpx.Client]:
     with (
         processes_server(demo_db_url, registry) as url,
-        httpx.Client(base_url=url + "/ogc", timeout=300) as client,
+        httpx.Client(
+            headers={"Accept-Language": "en"}, base_url=url + "/ogc", timeout=300
+        ) as client,
     ):
         yield client
 
@@ -62,7 +64,7 @@ def test_staff_shelters_are_refused_by_every_process_that_reads_them(
     staff = _registry(tmp_path, ("shelters.yaml", "\naccess: public", "\naccess: staff"))
     with (
         processes_server(demo_db_url, staff) as url,
-        httpx.Client(base_url=url + "/ogc", timeout=300) as http,
+        httpx.Client(headers={"Accept-Language": "en"}, base_url=url + "/ogc", timeout=300) as http,
     ):
         assert http.get("/collections/shelters/items").status_code == 404
         for process, inputs in RUNS.items():
@@ -83,7 +85,7 @@ def test_output_columns_follow_the_fields_the_audience_may_see(
     assert "name" not in {f.name for f in hidden.get("shelters").fields_for(Access.PUBLIC)}
     with (
         processes_server(demo_db_url, hidden) as url,
-        httpx.Client(base_url=url + "/ogc", timeout=300) as http,
+        httpx.Client(headers={"Accept-Language": "en"}, base_url=url + "/ogc", timeout=300) as http,
     ):
         body = _execute(http, "nearest-shelter", {"origin": ORIGIN, "limit": 3}).json()
     assert body["shelters"]

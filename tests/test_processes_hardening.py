@@ -42,7 +42,9 @@ def root(demo_db_url: str, registry: LayerRegistry) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def http(root: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=root, timeout=300) as client:
+    # messages asserted in English; the Ukrainian default is tested in test_messages.py
+    headers = {"Accept-Language": "en"}
+    with httpx.Client(base_url=root, timeout=300, headers=headers) as client:
         yield client
 
 
@@ -151,7 +153,7 @@ def test_synchronous_runs_are_not_stored(http: httpx.Client, demo_db_url: str) -
 def test_jobs_expire_and_are_deleted(demo_db_url: str, registry: LayerRegistry) -> None:
     with (
         processes_server(demo_db_url, registry, jobs_ttl=60) as url,
-        httpx.Client(base_url=url + "/ogc", timeout=120) as http,
+        httpx.Client(headers={"Accept-Language": "en"}, base_url=url + "/ogc", timeout=120) as http,
     ):
         first = _async_job(http, "lighting-gaps", {"distance_m": 20})
         assert _wait(http, first)["status"] == "successful"
@@ -209,7 +211,9 @@ def test_subscriber_callbacks_reach_only_allowed_prefixes(
     try:
         with (
             processes_server(demo_db_url, registry, jobs_subscribers=allowed) as url,
-            httpx.Client(base_url=url + "/ogc", timeout=120) as client,
+            httpx.Client(
+                headers={"Accept-Language": "en"}, base_url=url + "/ogc", timeout=120
+            ) as client,
         ):
             for uri, status in ((allowed + "done", 201), (f"http://127.0.0.1:{port}/x", 400)):
                 body = {"inputs": {"distance_m": 20}, "subscriber": {"successUri": uri}}
@@ -307,7 +311,7 @@ def test_descriptions_state_the_maxima(http: httpx.Client) -> None:
 def test_a_run_past_its_deadline_is_503(demo_db_url: str, registry: LayerRegistry) -> None:
     with (
         processes_server(demo_db_url, registry, process_deadline=0.3) as url,
-        httpx.Client(base_url=url + "/ogc", timeout=60) as http,
+        httpx.Client(headers={"Accept-Language": "en"}, base_url=url + "/ogc", timeout=60) as http,
     ):
         response = _execute(http, "shelter-coverage", {})
         body = _is_problem(response, 503)
@@ -321,7 +325,7 @@ def test_a_run_past_its_deadline_is_503(demo_db_url: str, registry: LayerRegistr
 def test_a_full_queue_is_429_with_retry_after(demo_db_url: str, registry: LayerRegistry) -> None:
     with (
         processes_server(demo_db_url, registry, process_workers=1, process_queue=0) as url,
-        httpx.Client(base_url=url + "/ogc", timeout=120) as http,
+        httpx.Client(headers={"Accept-Language": "en"}, base_url=url + "/ogc", timeout=120) as http,
     ):
         job_id = _async_job(http, "shelter-coverage", {})
         busy = _execute(http, "lighting-gaps", {"distance_m": 20})
@@ -343,7 +347,7 @@ def test_the_map_keeps_answering_while_analyses_run(
 ) -> None:
     with (
         processes_server(demo_db_url, registry) as url,
-        httpx.Client(base_url=url, timeout=120) as http,
+        httpx.Client(headers={"Accept-Language": "en"}, base_url=url, timeout=120) as http,
     ):
         pages = ("/ogc/collections/shelters/items?limit=10", "/", "/static/js/tools.js")
         for page in pages:
@@ -353,7 +357,9 @@ def test_the_map_keeps_answering_while_analyses_run(
 
         def caller() -> None:
             limits = httpx.Limits(max_connections=1)
-            with httpx.Client(base_url=url + "/ogc", timeout=300, limits=limits) as client:
+            with httpx.Client(
+                headers={"Accept-Language": "en"}, base_url=url + "/ogc", timeout=300, limits=limits
+            ) as client:
                 for _ in range(20):  # bounded: at most 20 requests per caller
                     if stop.is_set():
                         return
@@ -389,7 +395,9 @@ def test_database_unavailable_is_503(demo_db_url: str, registry: LayerRegistry, 
     dead = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
     with live_server(app) as url:
         app.state.processes_api = build_processes_api(settings, registry, url + "/ogc", dead)
-        with httpx.Client(base_url=url + "/ogc", timeout=60) as http:
+        with httpx.Client(
+            headers={"Accept-Language": "en"}, base_url=url + "/ogc", timeout=60
+        ) as http:
             origin = _lonlat(WALK_ORIGIN)
             response = _execute(http, "nearest-shelter", {"origin": origin})
             assert response.headers["Retry-After"]

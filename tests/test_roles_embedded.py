@@ -155,3 +155,24 @@ def test_import_runs_as_the_owner(embedded: Settings, registry: LayerRegistry) -
             "ORDER BY id DESC LIMIT 1) FROM history.imports ORDER BY id DESC LIMIT 1"
         ).fetchone()
     assert row == (True, OWNER_ROLE)
+
+
+def test_processes_run_on_the_embedded_cluster_as_a_user_runs_them(
+    embedded: Settings, registry: LayerRegistry
+) -> None:
+    """Command 1's path: the server of an embedded cluster (no superuser URL) runs analyses."""
+    from gisplatform.demo import load_demo
+    from gisplatform.ogcapi import create_app
+    from tests.live import live_server
+
+    migrate(admin_url(embedded), registry, embedded)
+    load_demo(database_url(embedded), registry, embedded.layer_schema, reset=True)
+    inputs = {"origin": {"type": "Point", "coordinates": [33.465, 50.745]}, "limit": 2}
+    with live_server(create_app(embedded, registry)) as root:
+        import httpx
+
+        answer = httpx.post(
+            f"{root}/ogc/processes/nearest-shelter/execution", json={"inputs": inputs}, timeout=120
+        )
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["shelters"]) == 2

@@ -23,8 +23,10 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from gisplatform.i18n import Text, TextError, invalid, message
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import PROJECT_ROOT
+from gisplatform.store.roles import ANALYSIS_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Schemas:
 
     layers: str = "gis"
     history: str = "history"
-    analysis: str = "analysis"
+    analysis: str = ANALYSIS_SCHEMA
     #: the graph is fresh and readable; never build it (the run cannot write)
     prepared: bool = False
     #: relation with ``(fid, population)`` of the buildings; default ``<layers>.buildings``
@@ -154,9 +156,9 @@ def _point_from_geojson(value: Any) -> Any:
     if not isinstance(value, dict) or "type" not in value:
         return value
     if value.get("type") != "Point":
-        raise ValueError(f"a GeoJSON Point is expected, not {str(value.get('type'))[:40]!r}")
+        raise invalid("geojson_point_expected", kind=repr(str(value.get("type"))[:40]))
     if set(value) - {"type", "coordinates", "bbox"}:
-        raise ValueError("a GeoJSON Point has only type, coordinates and bbox members")
+        raise invalid("geojson_point_members")
     coordinates = value.get("coordinates")
     if (
         not isinstance(coordinates, list)
@@ -166,7 +168,7 @@ def _point_from_geojson(value: Any) -> Any:
             for c in coordinates
         )
     ):
-        raise ValueError("Point coordinates must be [longitude, latitude] numbers")
+        raise invalid("geojson_point_coordinates")
     return {"lon": coordinates[0], "lat": coordinates[1]}
 
 
@@ -200,10 +202,11 @@ PointInput = Annotated[
 ]
 
 
-def input_error(name: str, message: str, value: Any) -> PydanticValidationError:
+def input_error(name: str, why: Text, value: Any) -> PydanticValidationError:
     """A pydantic validation error about input ``name`` (raised after the model was built)."""
+    context = {"message": why.en, "error": TextError(why)}
     detail = InitErrorDetails(
-        type=PydanticCustomError("value_error", "{message}", {"message": message}),
+        type=PydanticCustomError("value_error", "{message}", context),
         loc=(name,),
         input=value,
     )
@@ -218,7 +221,7 @@ def check_inside_hromada(
         query("common.sql", "inside_hromada", schemas), {"lon": point.lon, "lat": point.lat}
     ).fetchone()
     if not row or not row[0]:
-        raise input_error(name, "the point lies outside the hromada boundary", point.model_dump())
+        raise input_error(name, message("point_outside_hromada"), point.model_dump())
 
 
 @cache
@@ -245,14 +248,14 @@ def enum_codes(
         entry = spec.enum_value(value)
         if entry is None:
             allowed = ", ".join(v.value for v in spec.values)
-            raise ValueError(f"unknown {field} value {value!r}; allowed: {allowed}")
+            raise invalid("unknown_enum_input", field=field, value=repr(value), allowed=allowed)
         codes.append(entry.value)
     return sorted(set(codes))
 
 
 def _positive_speed(value: float) -> float:
     if value <= 0:
-        raise ValueError("the walking speed must be positive")
+        raise invalid("speed_positive")
     return value
 
 

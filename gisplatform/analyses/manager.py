@@ -37,12 +37,13 @@ from pygeoapi.util import (  # type: ignore[import-untyped]
 
 from gisplatform.analyses.processes import INTERNAL_ERROR, JSON, RunsBusy, source
 from gisplatform.analyses.runs import QueueFull
+from gisplatform.i18n import message
 from gisplatform.store.jobs import StoredJob, new_job_id
 
 log = logging.getLogger("gisplatform.processes")
 #: seconds a callback may take
 CALLBACK_TIMEOUT_S = 5.0
-BUSY = "every analysis worker is busy; retry later"
+BUSY = message("analyses_busy")
 
 
 def _time(value: datetime | None) -> str | None:
@@ -189,7 +190,7 @@ class PostgresJobManager(BaseManager):  # type: ignore[misc]
             self._failed(job_id, err.message, subscriber)
         except Exception as err:
             log.error("job of %s failed: %s", processor.metadata["id"], type(err).__name__)
-            self._failed(job_id, INTERNAL_ERROR, subscriber)
+            self._failed(job_id, INTERNAL_ERROR.en, subscriber)
 
     def _failed(self, job_id: str, message: str, subscriber: Subscriber | None) -> None:
         try:

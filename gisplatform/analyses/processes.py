@@ -10,6 +10,7 @@ This module imports pygeoapi; the generated config names its classes by dotted p
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -42,6 +43,7 @@ from gisplatform.analyses.shelters import (
     NearestShelterResult,
     nearest_shelter,
 )
+from gisplatform.i18n import Text, TextError, join, message
 from gisplatform.registry import Access, LayerRegistry
 from gisplatform.registry.hromada import HromadaProfile
 from gisplatform.store.jobs import JobStore
@@ -49,17 +51,22 @@ from gisplatform.store.jobs import JobStore
 log = logging.getLogger("gisplatform.processes")
 
 #: message of an unexpected failure (answered 500)
-INTERNAL_ERROR = "internal error; the server log has the details"
+INTERNAL_ERROR = message("internal_error")
 JSON = "application/json"
 #: the audience of every run (no sign-in yet: anonymous callers)
 AUDIENCE = Access.PUBLIC
 
 
 class RunError(ProcessorExecuteError):  # type: ignore[misc]
-    """A run refused or failed; pygeoapi answers ``http_status_code`` with ``message``."""
+    """A run refused or failed; pygeoapi answers ``http_status_code`` with the message.
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, user_msg=message)
+    pygeoapi carries the message as one string, so both languages travel in it as JSON
+    (:func:`encode_text`); the router picks the request's language (:func:`decode_text`).
+    """
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+        super().__init__(text.en, user_msg=encode_text(text))
 
 
 class InputError(RunError):
@@ -240,12 +247,67 @@ def process_metadata(spec: ProcessSpec, hromada: HromadaProfile | None = None) -
     return described
 
 
-def _input_message(err: PydanticValidationError) -> str:
+#: pydantic error types said in the catalogue (``input_<type>``), with their context values
+_INPUT_KINDS = {
+    "missing": (),
+    "extra_forbidden": (),
+    "less_than_equal": ("le",),
+    "less_than": ("lt",),
+    "greater_than_equal": ("ge",),
+    "greater_than": ("gt",),
+    "float_parsing": (),
+    "float_type": (),
+    "int_parsing": (),
+    "int_type": (),
+    "int_from_float": (),
+    "bool_parsing": (),
+    "list_type": (),
+    "dict_type": (),
+    "too_short": ("min_length",),
+    "too_long": ("max_length",),
+}
+
+
+def _number(value: object) -> object:
+    """5000.0 as 5000; anything else unchanged."""
+    return f"{value:g}" if isinstance(value, float) else value
+
+
+def input_text(err: PydanticValidationError) -> Text:
+    """The input errors in both languages, each naming its input."""
     parts = []
     for item in err.errors():
         where = ".".join(str(p) for p in item["loc"]) or "inputs"
-        parts.append(f"{where}: {item['msg']}")
-    return "invalid input " + "; ".join(parts)
+        kind, ctx = item["type"], item.get("ctx") or {}
+        if kind in _INPUT_KINDS:
+            limits = {k: _number(ctx.get(k)) for k in _INPUT_KINDS[kind]}
+            why = message(f"input_{kind}", **limits)
+        elif isinstance(ctx.get("error"), TextError):
+            why = ctx["error"].text
+        else:
+            why = Text(item["msg"], item["msg"])
+        parts.append(message("input_invalid", name=where, message=why))
+    return join(parts)
+
+
+def encode_text(text: Text) -> str:
+    """A message in both languages as one string (for pygeoapi's error body)."""
+    return json.dumps({"uk": text.uk, "en": text.en}, ensure_ascii=False)
+
+
+def decode_text(description: str) -> Text | None:
+    """The message :func:`encode_text` made, or None for any other string."""
+    try:
+        data = json.loads(description)
+    except ValueError:
+        return None
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("uk"), str)
+        and isinstance(data.get("en"), str)
+    ):
+        return Text(data["uk"], data["en"])
+    return None
 
 
 def public_result(
@@ -282,13 +344,13 @@ class AnalysisProcessor(BaseProcessor):  # type: ignore[misc]
         """Validated inputs; InputError naming the input otherwise."""
         for name in self.SPEC.fixed:
             if name in data:
-                raise InputError(f"invalid input {name}: not available to anonymous callers")
+                raise InputError(message("input_not_for_anonymous", name=name))
         try:
             return self.SPEC.inputs.model_validate(
                 {**data, **self.SPEC.fixed}, context={"registry": self.source.registry}
             )
         except PydanticValidationError as err:
-            raise InputError(_input_message(err)) from err
+            raise InputError(input_text(err)) from err
 
     def execute(
         self, data: dict[str, Any], outputs: dict[str, Any] | None = None
@@ -306,14 +368,14 @@ class AnalysisProcessor(BaseProcessor):  # type: ignore[misc]
                 schemas = prepare_run(conn, self.source.registry, AUDIENCE, spec.layers, spec.graph)
                 result = spec.run(conn, params, schemas)
         except LayerUnavailable as err:
-            raise LayerRefused(f"layer {err.layer} is not available to anonymous callers") from err
+            raise LayerRefused(message("layer_not_for_anonymous", layer=err.layer)) from err
         except PydanticValidationError as err:  # checks that need the data, e.g. the boundary
-            raise InputError(_input_message(err)) from err
+            raise InputError(input_text(err)) from err
         except psycopg.errors.QueryCanceled as err:
-            raise RunUnavailable(f"the analysis took longer than {deadline:g} s") from err
+            raise RunUnavailable(message("analysis_deadline", seconds=f"{deadline:g}")) from err
         except psycopg.OperationalError as err:
             log.warning("process %s: database unavailable (%s)", self.SPEC.id, type(err).__name__)
-            raise RunUnavailable("the database cannot answer now") from err
+            raise RunUnavailable(message("database_unavailable")) from err
         except Exception as err:
             log.error("process %s failed: %s", self.SPEC.id, type(err).__name__)
             raise RunFailed(INTERNAL_ERROR) from err
@@ -364,7 +426,7 @@ SHELTER_COVERAGE = ProcessSpec(
     description=_with_figures_note(
         _describe(
             "Пішохідний час від кожної будівлі до найближчого укриття, підсумки за населеними "
-            "пунктами і старостатами, навантаження укриттів і неохоплені території.",
+            "пунктами і старостинськими округами, навантаження укриттів і неохоплені території.",
             "Walking time from every building to its nearest shelter, summaries per settlement "
             "and starosta district, shelter loads and uncovered areas.",
             (
@@ -388,7 +450,8 @@ LIGHTING_GAPS = ProcessSpec(
     id="lighting-gaps",
     title={"uk": "Неосвітлені ділянки вулиць", "en": "Street-lighting gaps"},
     description=_describe(
-        "Ділянки вулиць без справного ліхтаря в межах заданої відстані і темна довжина вулиць.",
+        "Ділянки вулиць без справного ліхтаря в межах заданої відстані і довжина "
+        "неосвітлених ділянок вулиць.",
         "Street parts with no working light within a distance, and the dark length per street.",
         (
             "несправності за шафами керування (обмежені дані)",

@@ -25,6 +25,7 @@ from gisplatform.analyses.common import (
 )
 from gisplatform.analyses.network import VIRTUAL_BASE, ensure_graph
 from gisplatform.analyses.reach import link_points, start_points
+from gisplatform.i18n import message
 
 FILE = "shelters.sql"
 SHELTERS = "shelters"
@@ -81,11 +82,11 @@ class ShelterFilters(AnalysisInput):
                     )
                 )
             elif getattr(self, name) is not None and name in self.model_fields_set:
-                raise input_error(name, "not available to this audience", getattr(self, name))
+                raise input_error(name, message("not_for_this_audience"), getattr(self, name))
         if schemas.visible(SHELTERS, "capacity_persons"):
             parts.append(sql.SQL("AND s.capacity_persons >= %(min_capacity)s"))
         elif self.min_capacity:
-            raise input_error("min_capacity", "not available to this audience", self.min_capacity)
+            raise input_error("min_capacity", message("not_for_this_audience"), self.min_capacity)
         return sql.SQL(" ").join(parts)
 
 

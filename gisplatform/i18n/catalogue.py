@@ -519,4 +519,103 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "процеси аварійно зупиненого вбудованого PostgreSQL ще працюють",
         "en": "processes of a crashed embedded PostgreSQL are still running",
     },
+    # --- analyses (processes) -------------------------------------------------------------
+    "input_invalid": {
+        "uk": "недійсний вхід {name}: {message}",
+        "en": "invalid input {name}: {message}",
+    },
+    "input_missing": {"uk": "обов'язковий", "en": "Field required"},
+    "input_extra_forbidden": {"uk": "такого входу немає", "en": "Extra inputs are not permitted"},
+    "input_less_than_equal": {"uk": "має бути не більше {le}", "en": "must be at most {le}"},
+    "input_less_than": {"uk": "має бути менше {lt}", "en": "must be less than {lt}"},
+    "input_greater_than_equal": {"uk": "має бути не менше {ge}", "en": "must be at least {ge}"},
+    "input_greater_than": {"uk": "має бути більше {gt}", "en": "must be greater than {gt}"},
+    "input_float_parsing": {"uk": "очікується число", "en": "a number is expected"},
+    "input_float_type": {"uk": "очікується число", "en": "a number is expected"},
+    "input_int_parsing": {"uk": "очікується ціле число", "en": "an integer is expected"},
+    "input_int_type": {"uk": "очікується ціле число", "en": "an integer is expected"},
+    "input_int_from_float": {"uk": "очікується ціле число", "en": "an integer is expected"},
+    "input_bool_parsing": {"uk": "очікується true або false", "en": "true or false is expected"},
+    "input_list_type": {"uk": "очікується список", "en": "a list is expected"},
+    "input_dict_type": {"uk": "очікується об'єкт", "en": "an object is expected"},
+    "input_too_short": {
+        "uk": "потрібно щонайменше {min_length} значень",
+        "en": "at least {min_length} values are needed",
+    },
+    "input_too_long": {
+        "uk": "допустимо щонайбільше {max_length} значень",
+        "en": "at most {max_length} values are allowed",
+    },
+    "input_not_for_anonymous": {
+        "uk": "недійсний вхід {name}: недоступний анонімним користувачам",
+        "en": "invalid input {name}: not available to anonymous callers",
+    },
+    "layer_not_for_anonymous": {
+        "uk": "шар {layer} недоступний анонімним користувачам",
+        "en": "layer {layer} is not available to anonymous callers",
+    },
+    "analysis_deadline": {
+        "uk": "аналіз тривав довше за {seconds} с",
+        "en": "the analysis took longer than {seconds} s",
+    },
+    "analyses_busy": {
+        "uk": "усі обчислювачі аналізів зайняті; повторіть пізніше",
+        "en": "every analysis worker is busy; retry later",
+    },
+    "point_outside_hromada": {
+        "uk": "точка лежить поза межею громади",
+        "en": "the point lies outside the hromada boundary",
+    },
+    "geojson_point_expected": {
+        "uk": "очікується GeoJSON Point, а не {kind}",
+        "en": "a GeoJSON Point is expected, not {kind}",
+    },
+    "geojson_point_members": {
+        "uk": "GeoJSON Point має лише члени type, coordinates і bbox",
+        "en": "a GeoJSON Point has only type, coordinates and bbox members",
+    },
+    "geojson_point_coordinates": {
+        "uk": "координати точки мають бути числами [довгота, широта]",
+        "en": "Point coordinates must be [longitude, latitude] numbers",
+    },
+    "unknown_enum_input": {
+        "uk": "невідоме значення {field} {value}; допустимі: {allowed}",
+        "en": "unknown {field} value {value}; allowed: {allowed}",
+    },
+    "speed_positive": {
+        "uk": "швидкість ходи має бути додатною",
+        "en": "the walking speed must be positive",
+    },
+    "body_too_large": {
+        "uk": "тіло запиту перевищує {limit} байтів",
+        "en": "the request body exceeds {limit} bytes",
+    },
+    "body_not_json": {
+        "uk": "тіло запиту не є коректним JSON",
+        "en": "the request body is not valid JSON",
+    },
+    "body_not_object": {
+        "uk": "тіло запиту має бути об'єктом JSON (запит на виконання)",
+        "en": "the request body must be a JSON object (an execute request)",
+    },
+    "inputs_not_object": {
+        "uk": "недійсний вхід inputs: очікується об'єкт зі значеннями входів",
+        "en": "invalid input inputs: an object of input values is expected",
+    },
+    "subscriber_not_object": {
+        "uk": "недійсний subscriber: очікується об'єкт",
+        "en": "invalid subscriber: an object is expected",
+    },
+    "subscriber_refused": {
+        "uk": "цей сервер не дозволяє зворотні виклики subscriber",
+        "en": "subscriber callbacks are not allowed by this server",
+    },
+    "execute_needs_json": {
+        "uk": "запит на виконання має бути application/json",
+        "en": "an execute request must be application/json",
+    },
+    "not_for_this_audience": {
+        "uk": "недоступне для цієї аудиторії",
+        "en": "not available to this audience",
+    },
 }

@@ -27,8 +27,10 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from gisplatform.analyses.processes import decode_text
 from gisplatform.analyses.runs import RunPool
-from gisplatform.ogcapi.deps import base_url
+from gisplatform.i18n import Text, message
+from gisplatform.ogcapi.deps import base_url, request_language
 from gisplatform.ogcapi.errors import request_id
 from gisplatform.ogcapi.pygeoapi_config import build_config, validate
 from gisplatform.registry import LayerRegistry
@@ -123,12 +125,15 @@ async def _api(request: Request) -> ProcessesAPI:
 
 
 def problem(
-    request: Request, status: int, code: str, description: str, retry: bool = False
+    request: Request, status: int, code: str, description: str | Text, retry: bool = False
 ) -> JSONResponse:
-    """An error in the API's OGC exception shape (``code``, ``description``, ``status``)."""
+    """An error in the API's OGC exception shape (``code``, ``description``, ``status``),
+    in the request's language."""
     rid = request_id(request)
-    content: dict[str, Any] = {"code": code, "description": description, "status": status}
-    headers = {"X-Request-ID": rid}
+    lang = request_language(request)
+    text = description.get(lang) if isinstance(description, Text) else description
+    content: dict[str, Any] = {"code": code, "description": text, "status": status}
+    headers = {"X-Request-ID": rid, "Content-Language": lang}
     if status >= 500:
         content["requestId"] = rid
     if retry:
@@ -164,7 +169,7 @@ async def _call(request: Request, handler_name: str, *args: str, body: bytes = b
         headers, status, content = await loop.run_in_executor(processes.handlers, handler)
     except psycopg.Error as err:
         log.warning("processes: database unavailable (%s)", type(err).__name__)
-        return problem(request, 503, "ServiceUnavailable", "the database cannot answer now", True)
+        return problem(request, 503, "ServiceUnavailable", message("database_unavailable"), True)
     status = int(status)
     headers = dict(headers)
     if status >= 400:
@@ -182,16 +187,17 @@ def _error(request: Request, status: int, content: Any) -> JSONResponse:
     except (TypeError, ValueError):
         body = {}
     code = str(body.get("code", "ServerError")) if isinstance(body, dict) else "ServerError"
-    description = str(body.get("description", "")) if isinstance(body, dict) else ""
+    said = str(body.get("description", "")) if isinstance(body, dict) else ""
+    description: str | Text = decode_text(said) or said
     if status == 500:
-        description = "internal error; quote the request id"
+        description = message("internal_error")
     return problem(request, status, code, description, retry=status in (429, 503))
 
 
 async def _read_body(request: Request) -> bytes | JSONResponse:
     """The body, or a 413 problem once it grows past :data:`MAX_BODY_BYTES`."""
     too_large = problem(
-        request, 413, "PayloadTooLarge", f"the request body exceeds {MAX_BODY_BYTES} bytes"
+        request, 413, "PayloadTooLarge", message("body_too_large", limit=MAX_BODY_BYTES)
     )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -214,25 +220,25 @@ def _is_json(request: Request) -> bool:
 def _check_execute(request: Request, body: bytes, subscribers: tuple[str, ...]) -> Response | None:
     """A 400 problem for a body that is not an execute request we accept, else None."""
 
-    def bad(message: str) -> JSONResponse:
-        return problem(request, 400, "InvalidParameterValue", message)
+    def bad(key: str) -> JSONResponse:
+        return problem(request, 400, "InvalidParameterValue", message(key))
 
     try:
         data = json.loads(body)
     except ValueError:
-        return bad("the request body is not valid JSON")
+        return bad("body_not_json")
     if not isinstance(data, dict):
-        return bad("the request body must be a JSON object (an execute request)")
+        return bad("body_not_object")
     if not isinstance(data.get("inputs", {}), dict):
-        return bad("invalid input inputs: an object of input values is expected")
+        return bad("inputs_not_object")
     subscriber = data.get("subscriber")
     if subscriber is not None:
         if not isinstance(subscriber, dict):
-            return bad("invalid subscriber: an object is expected")
+            return bad("subscriber_not_object")
         urls = [v for k, v in subscriber.items() if k.endswith("Uri")]
         allowed = all(isinstance(u, str) and u.startswith(subscribers) for u in urls)
         if not subscribers or not allowed:
-            return bad("subscriber callbacks are not allowed by this server")
+            return bad("subscriber_refused")
     return None
 
 
@@ -254,9 +260,7 @@ def build_processes_router() -> APIRouter:
     )
     async def execute(request: Request, processId: str) -> Response:
         if not _is_json(request):
-            return problem(
-                request, 415, "UnsupportedMediaType", "an execute request must be application/json"
-            )
+            return problem(request, 415, "UnsupportedMediaType", message("execute_needs_json"))
         body = await _read_body(request)
         if isinstance(body, Response):
             return body

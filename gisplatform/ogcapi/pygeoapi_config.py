@@ -49,7 +49,7 @@ def build_config(base_url: str, source_key: str) -> dict[str, Any]:
         "logging": {"level": "WARNING"},
         "metadata": {
             "identification": {
-                "title": {"uk": "Аналізи громади", "en": "Hromada analyses"},
+                "title": {"uk": "Просторова аналітика громади", "en": "Hromada spatial analytics"},
                 "description": {
                     "uk": "Просторові аналізи громади як процеси OGC API",
                     "en": "Spatial analyses of the hromada as OGC API processes",

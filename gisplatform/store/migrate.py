@@ -29,9 +29,9 @@ from gisplatform.registry.hromada import BASE_CRS
 from gisplatform.settings import Settings
 from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import role_logins, sqlalchemy_url
-from gisplatform.store.jobs import ensure_jobs_schema
+from gisplatform.store.jobs import JOBS_SCHEMA, ensure_jobs_schema
 from gisplatform.store.models import build_metadata, layer_checks, natural_key_name
-from gisplatform.store.roles import ensure_roles, transfer_ownership
+from gisplatform.store.roles import ANALYSIS_SCHEMA, ensure_roles, transfer_ownership
 from gisplatform.store.views import apply_views, owned_view_schemas, plan_views
 
 log = logging.getLogger(__name__)
@@ -419,7 +419,13 @@ def _become_owner(conn: Connection, settings: Settings, owner: str) -> None:
     Everything the migration creates after this belongs to the owner, not the superuser.
     """
     driver = _driver(conn)
-    schemas = [settings.layer_schema, settings.history_schema, *owned_view_schemas()]
+    schemas = [
+        settings.layer_schema,
+        settings.history_schema,
+        JOBS_SCHEMA,
+        ANALYSIS_SCHEMA,
+        *owned_view_schemas(),
+    ]
     transfer_ownership(driver, owner, schemas)
     database = sql.Identifier(str(driver.info.dbname))
     role = sql.Identifier(owner)

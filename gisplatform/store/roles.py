@@ -49,6 +49,9 @@ from gisplatform.errors import ConfigurationError
 from gisplatform.i18n import message
 from gisplatform.registry import Access
 
+#: schema where the analyses keep their walking graph (built by the owner at run time)
+ANALYSIS_SCHEMA = "analysis"
+
 OWNER_ROLE = "gisplatform_owner"
 API_ROLE = "gisplatform_api"
 ANALYSES_ROLE = "gisplatform_analyses"
@@ -179,6 +182,20 @@ def ensure_roles(conn: psycopg.Connection, logins: RoleLogins) -> None:
         _ensure_memberships(conn, name, list(AUDIENCE_ROLES.values()))
     if logins.owner is not None:
         _ensure_role(conn, OWNER_ROLE, login=True, inherit=True, password=logins.owner)
+        # the owner runs the analyses and reads their data as the caller's audience
+        _grant_audiences(conn, OWNER_ROLE)
+
+
+def _grant_audiences(conn: psycopg.Connection, member: str) -> None:
+    """``member`` may ``SET ROLE`` to every audience role (without inheriting from them)."""
+    per_grant = conn.info.server_version >= 160000
+    options = sql.SQL(" WITH INHERIT FALSE, SET TRUE" if per_grant else "")
+    for role in AUDIENCE_ROLES.values():
+        conn.execute(
+            sql.SQL("GRANT {} TO {}{}").format(
+                sql.Identifier(role), sql.Identifier(member), options
+            )
+        )
 
 
 def transfer_ownership(conn: psycopg.Connection, owner: str, schemas: list[str]) -> None:

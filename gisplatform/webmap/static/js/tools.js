@@ -82,7 +82,8 @@
     if (Object.keys(wanted).some((name) => !process.includes(name))) inputs.limit = 50;
     const response = await fetch(`${gp.state.cfg.apiBase}${PROCESS_URL}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      // the server's messages in the page's language
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Accept-Language': gp.state.lang },
       body: JSON.stringify({ inputs }),
     });
     const body = await response.json().catch(() => ({}));
