@@ -11,7 +11,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 # System packages needed besides PostgreSQL/PostGIS/pgRouting. Add more here (chromium, fonts…).
-EXTRA_APT_PACKAGES=(gdal-bin docker-compose chromium fonts-dejavu-core pgbackrest)
+# ca-certificates: pip and npm over HTTPS (not in a minimal Debian); libatomic1: the Node.js
+# binary inside the playwright wheel that drives Chromium in the browser tests; pgbackrest:
+# backups and point-in-time recovery of the embedded cluster.
+EXTRA_APT_PACKAGES=(ca-certificates gdal-bin docker-compose chromium fonts-dejavu-core libatomic1 pgbackrest)
 # Node.js + npm install the web map's browser libraries; taken from apt when missing.
 command -v npm >/dev/null 2>&1 || EXTRA_APT_PACKAGES+=(nodejs npm)
 
@@ -148,8 +151,10 @@ python_env() {
         say "virtual env $VENV ($("$VENV/bin/python" -V 2>&1))"
     else
         [[ -e $VENV ]] && die "$VENV exists but holds no Python >= 3.12; remove it and re-run"
-        py="$(find_python)" ||
-            die "Python >= 3.12 not found: install python3 (>= 3.12) and python3-venv, or pyenv 3.12"
+        py="$(find_python)" || die "no Python >= 3.12 found (looked for python3.13, python3.12 and \
+python3 on PATH, and ~/.pyenv/versions/3.12+). Debian 13 and Ubuntu 24.04 have it in apt \
+(python3); Debian 12 has only 3.11 there: install a Python >= 3.12 (e.g. 'pyenv install 3.12') \
+and re-run this command"
         if ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then
             [[ $py == /usr/bin/* ]] ||
                 die "$py lacks the venv/ensurepip modules: reinstall that Python with them"

@@ -13,10 +13,12 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from psycopg import sql
 from pydantic import ValidationError
 from pyproj import Transformer
 
 from gisplatform.analyses import NearestShelterInput, ensure_graph, nearest_shelter
+from gisplatform.analyses.reach import start_column
 from gisplatform.registry import LayerRegistry
 from gisplatform.store.migrate import migrate
 from tests.conftest import make_settings
@@ -104,6 +106,26 @@ def test_graph_is_built_and_rebuilt_on_street_change(tiny_url: str) -> None:
         assert second.revision > first.revision
         lengths = conn.execute("SELECT sum(length_m) FROM analysis.walk_edges").fetchone()
         assert lengths is not None and lengths[0] == pytest.approx(1140, abs=0.01)
+
+
+def test_start_column_follows_the_installed_pgrouting(tiny_url: str) -> None:
+    """``from_v`` up to pgRouting 3.5 (Debian 12: 3.4), ``start_vid`` from 3.6 (Debian 13: 3.7)."""
+    with psycopg.connect(tiny_url) as conn:
+        row = conn.execute("SELECT pgr_version()").fetchone()
+        assert row is not None
+        major, minor = (int(part) for part in str(row[0]).split(".")[:2])
+        column = start_column(conn)
+        assert column == sql.Identifier("start_vid" if (major, minor) >= (3, 6) else "from_v")
+        edges = "SELECT 1 AS id, 1 AS source, 2 AS target, 5.0 AS cost, 5.0 AS reverse_cost"
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT d.{}, d.node, d.agg_cost FROM pgr_drivingDistance("
+                "%s, ARRAY[1, 2]::bigint[], 10, directed => false, equicost => true) AS d "
+                "ORDER BY d.node"
+            ).format(column),
+            (edges,),
+        ).fetchall()
+    assert rows == [(1, 1, 0.0), (2, 2, 0.0)]
 
 
 def test_nearest_shelter_walks_round_the_block(tiny_url: str) -> None:

@@ -187,7 +187,14 @@ def test_filters_change_map_and_count(page: Any, base_url: str, demo_db_url: str
     )
     page.evaluate("([lat, lon]) => window.gisplatform.map.setView([lat, lon], 16)", [lat, lon])
     page.evaluate("() => window.gisplatform.setLayer('street_lights', true)")
-    before = _wait_drawn(page, "street_lights")["drawn"]
+    _wait_drawn(page, "street_lights")
+    # tiles arrive one by one: count once every tile of the view has loaded
+    page.wait_for_function(
+        "() => { let busy = false; window.gisplatform.map.eachLayer("
+        "(l) => { if (l.isLoading && l.isLoading()) busy = true; }); return !busy; }",
+        timeout=20_000,
+    )
+    before = stats(page)["layers"]["street_lights"]["drawn"]
     page.locator('details.gp-filters[data-layer="street_lights"] > summary').click()
     page.select_option('select[data-layer="street_lights"][data-field="status"]', "ok")
     page.wait_for_function(

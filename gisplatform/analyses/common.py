@@ -104,10 +104,12 @@ def run_script(
     name: str,
     schemas: Schemas,
     params: dict[str, Any] | None = None,
+    names: Mapping[str, sql.Composable] | None = None,
 ) -> None:
     """Run the block ``name`` statement by statement (statements end with ``;`` at line end).
 
     Each statement gets the parameters it names, so blocks may mix DDL and bound values.
+    ``names`` fills placeholders besides the schemas (identifiers chosen at run time).
     """
     statement = ""
     for line in _template(file)[name].splitlines(keepends=True):
@@ -115,16 +117,20 @@ def run_script(
             continue
         statement += line
         if line.rstrip().endswith(";"):
-            _execute(conn, statement, schemas, params)
+            _execute(conn, statement, schemas, params, names)
             statement = ""
     if statement.strip():
-        _execute(conn, statement, schemas, params)
+        _execute(conn, statement, schemas, params, names)
 
 
 def _execute(
-    conn: psycopg.Connection[Any], text: str, schemas: Schemas, params: dict[str, Any] | None
+    conn: psycopg.Connection[Any],
+    text: str,
+    schemas: Schemas,
+    params: dict[str, Any] | None,
+    names: Mapping[str, sql.Composable] | None = None,
 ) -> None:
-    composed = sql.SQL(text).format(**schemas.identifiers())
+    composed = sql.SQL(text).format(**schemas.identifiers(), **(names or {}))
     conn.execute(composed, params if params and "%(" in text else None)
 
 

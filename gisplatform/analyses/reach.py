@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from gisplatform.analyses.common import Schemas, query, run_script
+from gisplatform.analyses.common import DEFAULT_SCHEMAS, Schemas, query, run_script
 from gisplatform.analyses.network import VIRTUAL_BASE, ensure_graph, snap_points
 
 FILE = "reach.sql"
@@ -33,6 +33,16 @@ def link_points(conn: psycopg.Connection[Any], max_snap_m: float, schemas: Schem
     run_script(conn, FILE, "links", schemas, {"base": VIRTUAL_BASE})
 
 
+def start_column(conn: psycopg.Connection[Any]) -> sql.Identifier:
+    """The start-vertex column of ``pgr_drivingDistance``: ``from_v`` (<= 3.5) or ``start_vid``.
+
+    Read from the installed function's output columns on every call, so an upgraded extension
+    needs no restart; the query costs a catalog lookup, the search nothing per row.
+    """
+    row = conn.execute(query(FILE, "start_column", DEFAULT_SCHEMAS)).fetchone()
+    return sql.Identifier(str(row[0]) if row else "from_v")
+
+
 def nearest_facility_distances(
     conn: psycopg.Connection[Any],
     schemas: Schemas,
@@ -52,7 +62,7 @@ def nearest_facility_distances(
     bound = UNBOUNDED_M if max_distance_m is None else max_distance_m
     params = {"base": VIRTUAL_BASE, "starts": starts, "max_m": bound}
     if starts:
-        run_script(conn, FILE, "reach", schemas, params)
+        run_script(conn, FILE, "reach", schemas, params, {"start_column": start_column(conn)})
     else:
         conn.execute("DROP TABLE IF EXISTS pg_temp.analysis_reach")
         conn.execute(

@@ -40,11 +40,19 @@ FROM (
     WHERE o.kind = 'origin'
 ) AS l;
 
+-- name: start_column
+-- The column of pgr_drivingDistance that names a row's start vertex: from_v up to pgRouting 3.5,
+-- start_vid from 3.6 on (which also added depth and pred before it, so neither the name nor the
+-- position is stable). The installed function's own output columns tell which.
+SELECT CASE WHEN bool_or('start_vid' = ANY(p.proargnames)) THEN 'start_vid' ELSE 'from_v' END
+FROM pg_proc p
+WHERE p.proname = 'pgr_drivingdistance'
+
 -- name: reach
 -- Multi-source: every vertex gets its nearest facility and the distance to it.
 DROP TABLE IF EXISTS pg_temp.analysis_reach;
 CREATE TEMP TABLE analysis_reach AS
-SELECT d.node, d.from_v - %(base)s AS facility, d.agg_cost
+SELECT d.node, d.{start_column} - %(base)s AS facility, d.agg_cost
 FROM pgr_drivingDistance(
     'SELECT id, source, target, cost, reverse_cost FROM {analysis}.walk_edges
      UNION ALL SELECT id, source, target, cost, reverse_cost FROM pg_temp.analysis_links',
