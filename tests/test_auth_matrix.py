@@ -200,6 +200,20 @@ def _ogrinfo(base: str, env: dict[str, str], *args: str) -> str:
     return done.stdout + done.stderr
 
 
+def _bearer_env(token: str) -> dict[str, str]:
+    """How the installed GDAL sends a bearer token.
+
+    GDAL >= 3.9 has ``GDAL_HTTP_AUTH=BEARER`` (and its OAPIF driver, e.g. 3.10 on Debian 13,
+    does not send ``GDAL_HTTP_HEADERS``); older ones, e.g. 3.6 on Debian 12, take the header.
+    """
+    said = subprocess.run(["ogrinfo", "--version"], capture_output=True, text=True, check=True)
+    version = said.stdout.split()[1].rstrip(",")  # "GDAL 3.6.2, released 2023/01/02"
+    major, minor = (int(part) for part in version.split(".")[:2])
+    if (major, minor) >= (3, 9):
+        return {"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": token}
+    return {"GDAL_HTTP_HEADERS": f"Authorization: Bearer {token}"}
+
+
 def test_gdal_reads_restricted_layer_with_basic_and_bearer(
     base: str, callers: list[Caller], registry: LayerRegistry
 ) -> None:
@@ -212,10 +226,10 @@ def test_gdal_reads_restricted_layer_with_basic_and_bearer(
     )
     assert "Feature Count" in basic and "cabinet_id" in basic, basic
     bearer = next(c for c in callers if c.name == "matrix-lighting (bearer)")
-    header = bearer.headers["Authorization"]
-    listed = _gdal_layers(_ogrinfo(base, {"GDAL_HTTP_HEADERS": f"Authorization: {header}"}))
+    token = bearer.headers["Authorization"].removeprefix("Bearer ")
+    listed = _gdal_layers(_ogrinfo(base, _bearer_env(token)))
     assert listed == public | {"lighting_cabinets"}, listed
-    read = _ogrinfo(base, {"GDAL_HTTP_HEADERS": f"Authorization: {header}"}, "lighting_cabinets")
+    read = _ogrinfo(base, _bearer_env(token), "lighting_cabinets")
     assert "cabinet_id" in read, read
 
 

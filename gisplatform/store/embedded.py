@@ -610,7 +610,13 @@ class EmbeddedCluster:
         if not self.archiving or (self.backup_repo / "backup" / self.stanza).is_dir():
             return
         log.info("creating pgBackRest stanza %s in %s", self.stanza, self.backup_repo)
-        self.pgbackrest("stanza-create")
+        # a cluster that was already running when archiving came (an upgrade) has no config
+        # yet and not the new settings: it keeps serving, and backups start after a restart
+        self._write_backup_conf()
+        try:
+            self.pgbackrest("stanza-create")
+        except DatabaseUnavailable as exc:
+            log.warning("backups not ready until the embedded database restarts: %s", exc)
 
     def _start_server(self, bin_dir: Path) -> None:
         log.info("starting embedded PostgreSQL on %s:%d", HOST, self.port)
