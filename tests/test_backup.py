@@ -23,8 +23,7 @@ from gisplatform.registry import LayerRegistry
 from gisplatform.settings import Settings
 from gisplatform.store.backup import archive_state
 from gisplatform.store.database import database_url, embedded_cluster
-from tests.conftest import LAYERS_DIR
-from tests.test_embedded import free_port, make_scratch
+from tests.test_embedded import cli_env, free_port, make_scratch, own_cluster_settings
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -33,14 +32,7 @@ pytestmark = [pytest.mark.db, pytest.mark.slow]
 def embedded() -> Iterator[Settings]:
     """Settings of a cluster of its own (no DATABASE_URL) with the demo loaded."""
     path = make_scratch()
-    settings = Settings(  # type: ignore[call-arg]
-        DATABASE_URL=None,
-        api_database_url=None,
-        analyses_database_url=None,
-        data_dir=path / "data",
-        db_port=free_port(),
-        layers_dir=LAYERS_DIR,
-    )
+    settings = own_cluster_settings(path)
     result = CliRunner().invoke(app, ["demo"], env=_env(settings))
     assert result.exit_code == 0, result.output
     yield settings
@@ -49,15 +41,7 @@ def embedded() -> Iterator[Settings]:
 
 
 def _env(settings: Settings) -> dict[str, str | None]:
-    return {
-        "DATABASE_URL": None,
-        "GISPLATFORM_API_DATABASE_URL": None,
-        "GISPLATFORM_DATA_DIR": str(settings.data_dir),
-        "GISPLATFORM_DB_PORT": str(settings.db_port),
-        "GISPLATFORM_LAYERS_DIR": str(LAYERS_DIR),
-        "GISPLATFORM_LANG": "en",
-        "COLUMNS": "300",
-    }
+    return cli_env(settings)
 
 
 def _cli(settings: Settings, *args: str, code: int = 0) -> str:

@@ -18,12 +18,14 @@ import psycopg
 import pytest
 
 from gisplatform.errors import ConfigurationError
+from gisplatform.settings import Settings
 from gisplatform.store.embedded import (
     FALLBACK_ROOT,
     LOGIN_ROLES,
     EmbeddedCluster,
     find_postgres_bin_dir,
 )
+from tests.conftest import LAYERS_DIR
 
 pytestmark = pytest.mark.db
 
@@ -41,6 +43,33 @@ def make_scratch() -> Path:
     path = Path(tempfile.mkdtemp(prefix="gisplatform-test-", dir="/tmp"))
     path.chmod(0o755)
     return path
+
+
+def own_cluster_settings(path: Path, **extra: object) -> Settings:
+    """Settings of an embedded cluster of its own in ``path`` (no DATABASE_URL)."""
+    return Settings(  # type: ignore[call-arg]
+        DATABASE_URL=None,
+        api_database_url=None,
+        analyses_database_url=None,
+        data_dir=path / "data",
+        db_port=free_port(),
+        layers_dir=LAYERS_DIR,
+        **extra,
+    )
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str | None]:
+    """The environment under which the CLI works on ``settings``' embedded cluster."""
+    return {
+        "DATABASE_URL": None,
+        "GISPLATFORM_API_DATABASE_URL": None,
+        "GISPLATFORM_DATA_DIR": str(settings.data_dir),
+        "GISPLATFORM_DB_PORT": str(settings.db_port),
+        "GISPLATFORM_LAYERS_DIR": str(LAYERS_DIR),
+        "GISPLATFORM_LANG": "en",
+        "COLUMNS": "300",
+        **extra,
+    }
 
 
 @pytest.fixture

@@ -35,23 +35,13 @@ from gisplatform.settings import Settings
 from gisplatform.store.database import database_url, embedded_cluster
 from gisplatform.store.replica import replica_cluster
 from tests import live
-from tests.conftest import LAYERS_DIR
-from tests.test_embedded import free_port, make_scratch
+from tests.test_embedded import cli_env, free_port, make_scratch, own_cluster_settings
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 
 def _env(settings: Settings) -> dict[str, str | None]:
-    return {
-        "DATABASE_URL": None,
-        "GISPLATFORM_API_DATABASE_URL": None,
-        "GISPLATFORM_DATA_DIR": str(settings.data_dir),
-        "GISPLATFORM_DB_PORT": str(settings.db_port),
-        "GISPLATFORM_REPLICA_PORT": str(settings.embedded_replica_port),
-        "GISPLATFORM_LAYERS_DIR": str(LAYERS_DIR),
-        "GISPLATFORM_LANG": "en",
-        "COLUMNS": "300",
-    }
+    return cli_env(settings, GISPLATFORM_REPLICA_PORT=str(settings.embedded_replica_port))
 
 
 def _cli(settings: Settings, *args: str, code: int = 0) -> str:
@@ -64,15 +54,7 @@ def _cli(settings: Settings, *args: str, code: int = 0) -> str:
 def primary() -> Iterator[Settings]:
     """An embedded cluster with the demo and a running replica; settings of the primary."""
     path = make_scratch()
-    settings = Settings(  # type: ignore[call-arg]
-        DATABASE_URL=None,
-        api_database_url=None,
-        analyses_database_url=None,
-        data_dir=path / "data",
-        db_port=free_port(),
-        replica_port=free_port(),
-        layers_dir=LAYERS_DIR,
-    )
+    settings = own_cluster_settings(path, replica_port=free_port())
     result = CliRunner().invoke(app, ["demo"], env=_env(settings))
     assert result.exit_code == 0, result.output
     try:

@@ -24,8 +24,8 @@ from gisplatform.store.embedded import EmbeddedCluster
 from gisplatform.store.migrate import migrate
 from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE, OWNER_ROLE
 from gisplatform.store.views import PUBLIC_ROLE
-from tests.conftest import LAYERS_DIR, make_settings
-from tests.test_embedded import free_port, make_scratch
+from tests.conftest import make_settings
+from tests.test_embedded import cli_env, make_scratch, own_cluster_settings
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -34,28 +34,14 @@ pytestmark = [pytest.mark.db, pytest.mark.slow]
 def embedded() -> Iterator[Settings]:
     """Settings of a cluster of its own (no DATABASE_URL)."""
     path = make_scratch()
-    settings = Settings(  # type: ignore[call-arg]
-        DATABASE_URL=None,
-        api_database_url=None,
-        analyses_database_url=None,
-        data_dir=path / "data",
-        db_port=free_port(),
-        layers_dir=LAYERS_DIR,
-    )
+    settings = own_cluster_settings(path)
     yield settings
     EmbeddedCluster(settings.data_dir, settings.db_port, settings.db_name).stop()
     shutil.rmtree(path, ignore_errors=True)
 
 
 def _env(settings: Settings) -> dict[str, str | None]:
-    return {
-        "DATABASE_URL": None,
-        "GISPLATFORM_API_DATABASE_URL": None,
-        "GISPLATFORM_DATA_DIR": str(settings.data_dir),
-        "GISPLATFORM_DB_PORT": str(settings.db_port),
-        "GISPLATFORM_LAYERS_DIR": str(LAYERS_DIR),
-        "COLUMNS": "300",
-    }
+    return cli_env(settings)
 
 
 def _owners(url: str) -> set[str]:
