@@ -20,6 +20,7 @@ import morecantile
 import psycopg
 import pytest
 
+from gisplatform.ogcapi.tilequeries import DEMO_ATTRIBUTE
 from gisplatform.registry import ANONYMOUS, Audience, LayerRegistry, LayerSpec
 from gisplatform.store.accounts import Accounts
 from tests.live import live_server, platform_app
@@ -127,7 +128,7 @@ def _check_layer(
     decoded = mapbox_vector_tile.decode(response.content)
     assert set(decoded) == {spec.name}, where
     for item in decoded[spec.name]["features"]:
-        assert set(item["properties"]) <= allowed, where
+        assert set(item["properties"]) - {DEMO_ATTRIBUTE} <= allowed, where
     assert any(item["id"] == fid for item in decoded[spec.name]["features"]), where
     if not caller.audience.is_anonymous:
         assert response.headers["cache-control"].startswith("private"), where

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from gisplatform.ogcapi.tilequeries import TileSettings
+from gisplatform.ogcapi.tilequeries import DEMO_ATTRIBUTE, TileSettings
 from gisplatform.registry import Access, LayerRegistry
 from tests import tiles_helpers
 from tests.tiles_helpers import asgi_client, live_server, make_app
@@ -83,7 +83,7 @@ async def test_tileset_metadata_carries_typed_links_and_limits(
     assert z14["minTileCol"] <= tile.x <= z14["maxTileCol"]
     assert z14["minTileRow"] <= tile.y <= z14["maxTileRow"]
     public = {f.name for f in registry.get("shelters").fields_for(Access.PUBLIC)}
-    assert set(doc["layers"][0]["propertiesSchema"]["properties"]) == public
+    assert set(doc["layers"][0]["propertiesSchema"]["properties"]) == public | {DEMO_ATTRIBUTE}
     assert "key_holder_phone" not in public
 
 
@@ -100,11 +100,12 @@ async def test_known_shelter_in_its_tile_with_public_fields_only(
     assert found[fid]["properties"]["name"] == name
     public = {f.name for f in registry.get("shelters").fields_for(Access.PUBLIC)}
     for feature in layers["shelters"]["features"]:
-        assert set(feature["properties"]) <= public
+        assert set(feature["properties"]) <= public | {DEMO_ATTRIBUTE}
+        assert feature["properties"][DEMO_ATTRIBUTE] is True  # the demo shelters are invented
     # at low zoom only the label and category fields travel
     low = await client.get(_tile_url("/collections/shelters/tiles", lon, lat, 11))
     feature = mapbox_vector_tile.decode(low.content)["shelters"]["features"][0]
-    assert set(feature["properties"]) <= {"name", "readiness"}
+    assert set(feature["properties"]) <= {"name", "readiness", DEMO_ATTRIBUTE}
     # WorldCRS84Quad tiles are cut from a lon/lat envelope
     crs84 = morecantile.tms.get("WorldCRS84Quad").tile(lon, lat, 15)
     other = await client.get(
@@ -163,7 +164,7 @@ async def test_xyz_tileset_for_gdal_mvt_driver(
     assert meta["tiles"][0].endswith(f"{base}/xyz/{{z}}/{{x}}/{{y}}.pbf")
     spec = registry.get("shelters")
     fields = meta["vector_layers"][0]["fields"]
-    assert set(fields) == {f.name for f in spec.fields_for(Access.PUBLIC)}
+    assert set(fields) == {f.name for f in spec.fields_for(Access.PUBLIC)} | {DEMO_ATTRIBUTE}
     assert fields["capacity_persons"] == "Integer" and fields["name"] == "String"
     assert meta["tilestats"]["layers"][0] == {
         "layer": "shelters", "count": _public_count(demo_db_url), "geometry": "Point"

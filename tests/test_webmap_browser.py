@@ -454,3 +454,34 @@ def test_search_finds_loaded_and_tiled_features(page: Any, base_url: str, demo_d
     hit.first.locator("a").click()
     page.wait_for_function("() => window.gisplatform.map.getZoom() >= 14", timeout=10_000)
     assert not page.log.errors, page.log.errors
+
+
+def test_demo_badge_shows_while_demo_features_are_drawn(
+    page: Any, base_url: str, demo_db_url: str, registry: LayerRegistry
+) -> None:
+    real, demo = "hydro_and_protected", "shelters"
+    assert _one(demo_db_url, "SELECT bool_or(is_demo) FROM gis.hydro_and_protected") == (False,)
+    page.goto(base_url + "/")
+    wait_ready(page)
+    for spec in registry.list(Access.PUBLIC):
+        page.evaluate("([name, on]) => window.gisplatform.setLayer(name, on)", [spec.name, False])
+    page.evaluate("name => window.gisplatform.setLayer(name, true)", real)
+    lat, lon = _one(
+        demo_db_url,
+        "SELECT ST_Y(c), ST_X(c) FROM (SELECT ST_PointOnSurface(geom) c "
+        "FROM api_public.hydro_and_protected ORDER BY fid LIMIT 1) s",
+    )
+    page.evaluate("([lat, lon]) => window.gisplatform.map.setView([lat, lon], 13)", [lat, lon])
+    _wait_drawn(page, real)
+    badge = page.locator("#gp-demo")
+    page.wait_for_timeout(300)
+    assert not badge.is_visible(), "real register data only: no demo badge"
+    page.evaluate("name => window.gisplatform.setLayer(name, true)", demo)
+    page.evaluate("() => window.gisplatform.map.setView(window.gisplatform.map.getCenter(), 12)")
+    _wait_drawn(page, demo)
+    badge.wait_for(state="visible", timeout=10_000)
+    assert badge.inner_text() == "демо-дані"
+    assert "вигадані демонстраційні об’єкти" in (badge.get_attribute("title") or "")
+    screenshot(page, "webmap-uk-demo-badge.png")
+    page.evaluate("name => window.gisplatform.setLayer(name, false)", demo)
+    badge.wait_for(state="hidden", timeout=10_000)

@@ -197,10 +197,12 @@ def items_page(
         for feature in features
     ]
     words = words_for(lang)
+    demo = sum(1 for feature in features if feature.get("demo"))
     return render(
         request,
         "items.html",
         lang,
+        demo_note=words.demo_items.format(n=htmlvalues.number(demo, lang)) if demo else "",
         title=spec.title.get(lang),
         crumbs=[*_crumbs(request, spec, lang), (words.features, "")],
         columns=[{"title": f.title.get(lang), "numeric": f.type.is_numeric} for f in fields],
@@ -243,6 +245,7 @@ def item_page(
         request,
         "item.html",
         lang,
+        demo_note=words.demo_item if feature.get("demo") else "",
         title=spec.title.get(lang),
         heading=heading,
         crumbs=[*_crumbs(request, spec, lang), (words.features, items), (heading, "")],

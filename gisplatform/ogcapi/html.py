@@ -31,6 +31,16 @@ WORDS: dict[str, dict[Lang, str]] = {
         "spatial analytics and the data catalogue.",
     },
     "collections": {"uk": "Шари даних", "en": "Collections"},
+    "demo_item": {
+        "uk": "Демо-дані: цей об’єкт вигаданий для показу платформи, це не справжні дані громади.",
+        "en": "Demo data: this feature is invented to show the platform, "
+        "not the hromada's real data.",
+    },
+    "demo_items": {
+        "uk": "Демо-дані: вигадані об’єкти на цій сторінці — {n}; це не справжні дані громади.",
+        "en": "Demo data: {n} features on this page are invented; "
+        "they are not the hromada's real data.",
+    },
     "collections_hint": {
         "uk": "усі шари з їхніми об’єктами, полями та схемами",
         "en": "every layer with its features, fields and schemas",

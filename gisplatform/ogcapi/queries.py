@@ -62,11 +62,14 @@ def feature_json(fields: tuple[FieldSpec, ...], out: OutputCrs, skip_geometry: b
     else:
         properties = sql.SQL("'{}'::json")
     geometry = sql.SQL("NULL::json") if skip_geometry else geometry_json(out)
+    # Demo features carry the foreign member ``"demo": true``; only one branch is evaluated.
     return rendered(
         sql.SQL(
-            "json_build_object('type', 'Feature', 'id', t.fid, 'geometry', {}, "
-            "'properties', {})::text"
-        ).format(geometry, properties)
+            "CASE WHEN t.is_demo THEN json_build_object('type', 'Feature', 'id', t.fid, "
+            "'demo', true, 'geometry', {geometry}, 'properties', {properties}) "
+            "ELSE json_build_object('type', 'Feature', 'id', t.fid, 'geometry', {geometry}, "
+            "'properties', {properties}) END::text"
+        ).format(geometry=geometry, properties=properties)
     )
 
 

@@ -26,7 +26,12 @@ from typing import Any
 import morecantile
 from fastapi import Request
 
-from gisplatform.ogcapi.tilequeries import TILE_MATRIX_SETS, LayerSummary
+from gisplatform.ogcapi.tilequeries import (
+    DEMO_ATTRIBUTE,
+    DEMO_TITLE,
+    TILE_MATRIX_SETS,
+    LayerSummary,
+)
 from gisplatform.registry import FieldSpec, FieldType, LayerSpec
 from gisplatform.store.audiences import current_reader
 
@@ -247,7 +252,13 @@ def tileset(
                 "maxTileMatrix": str(zoom_range(tms, [spec])[1]),
                 "propertiesSchema": {
                     "type": "object",
-                    "properties": {f.name: _field_schema(f, language) for f in fields},
+                    "properties": {
+                        **{f.name: _field_schema(f, language) for f in fields},
+                        DEMO_ATTRIBUTE: {
+                            "type": "boolean",
+                            "title": DEMO_TITLE.get(language),
+                        },
+                    },
                 },
             }
         )
@@ -319,6 +330,7 @@ def tilejson(
         for field in spec.fields_for(current_reader()):
             unit = f" ({field.unit})" if field.unit else ""
             fields[field.name] = field.title.get(language) + unit
+        fields[DEMO_ATTRIBUTE] = DEMO_TITLE.get(language)
         doc["vector_layers"].append(
             {
                 "id": spec.name,
@@ -363,7 +375,10 @@ def mvt_metadata(
                 "description": spec.description.get(language),
                 "minzoom": spec.min_zoom,
                 "maxzoom": min(spec.max_zoom, maxzoom),
-                "fields": {f.name: _MVT_TYPES.get(f.type, "String") for f in fields},
+                "fields": {
+                    **{f.name: _MVT_TYPES.get(f.type, "String") for f in fields},
+                    DEMO_ATTRIBUTE: "Boolean",
+                },
             }
         )
         stats.append(

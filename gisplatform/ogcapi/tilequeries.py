@@ -19,11 +19,18 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gisplatform.registry import FieldSpec, FieldType, LayerSpec
+from gisplatform.registry.spec import Localized
 from gisplatform.store.audiences import current_reader, current_view
 from gisplatform.store.roles import LAYER_STATE_VIEW
 
 #: bump when the tile SQL changes, so ETags and cache keys change with it
-TILE_FORMAT_VERSION = "1"
+TILE_FORMAT_VERSION = "2"
+#: demo features carry ``is_demo: true``; real ones have NULL, which ST_AsMVT leaves out
+DEMO_ATTRIBUTE = "is_demo"
+DEMO_TITLE = Localized(uk="Демо-дані (вигаданий об’єкт)", en="Demo data (an invented feature)")
+DEMO_MARK = sql.SQL("CASE WHEN t.is_demo THEN true END AS {}").format(
+    sql.Identifier(DEMO_ATTRIBUTE)
+)
 #: the two tile matrix sets served, from morecantile's registry
 TILE_MATRIX_SETS = ("WebMercatorQuad", "WorldCRS84Quad")
 _WEB_MERCATOR_HALF = 20037508.342789244
@@ -158,7 +165,7 @@ def tile_query(
         )
         if spec.geometry.family != "point" and address.z < settings.detail_zoom:
             geom = sql.SQL("ST_Simplify({}, %(tolerance)s::float8, true)").format(geom)
-        columns: list[sql.Composable] = [sql.SQL("t.fid")]
+        columns: list[sql.Composable] = [sql.SQL("t.fid"), DEMO_MARK]
         columns += [_column(f) for f in tile_fields(spec, address.z, settings)]
         alias = sql.Identifier(f"l{index}")
         name = sql.Placeholder(f"name{index}")

@@ -9,6 +9,11 @@ DEFAULT_LANGUAGE = "uk"
 STRINGS: dict[str, dict[str, str]] = {
     "app_title": {"uk": "Карта громади", "en": "Hromada map"},
     "layers": {"uk": "Шари", "en": "Layers"},
+    "demo_badge": {"uk": "демо-дані", "en": "demo data"},
+    "demo_note": {
+        "uk": "На карті є вигадані демонстраційні об’єкти, а не справжні дані громади",
+        "en": "The map shows invented demonstration features, not the hromada's real data",
+    },
     "legend": {"uk": "Легенда", "en": "Legend"},
     "filters": {"uk": "Фільтри", "en": "Filters"},
     "any": {"uk": "усі", "en": "all"},

@@ -220,6 +220,8 @@
       return { total, matched, drawn: state.map.hasLayer(entry.group) ? matched : 0 };
     };
     entry.features = () => (entry.data ? entry.data.features : []);
+    entry.showsDemo = () => state.map.hasLayer(entry.group) &&
+      entry.group.getLayers().some((layer) => Boolean(layer.feature && layer.feature.demo));
     return entry;
   }
 
@@ -270,6 +272,19 @@
       return { total: null, matched: drawn, drawn };
     };
     entry.features = () => [];
+    entry.showsDemo = function () {
+      const grid = entry.grid;
+      if (!state.map.hasLayer(grid)) return false;
+      return Object.keys(grid._vectorTiles || {}).some((key) => {
+        const tile = grid._tiles && grid._tiles[key];
+        if (!tile || !tile.current || tile.coords.z !== grid._tileZoom) return false;
+        const features = grid._vectorTiles[key]._features || {};
+        return Object.keys(features).some((id) => {
+          const drawn = features[id].feature;
+          return Boolean(drawn && drawn.properties && drawn.properties.is_demo);
+        });
+      });
+    };
     return entry;
   }
 

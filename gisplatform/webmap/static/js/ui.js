@@ -139,7 +139,8 @@
     const panel = el('div', { class: 'gp-panel', id: 'gp-panel' });
     const langs = state.cfg.languages.map((l) => `<button type="button" data-lang="${l}" class="${l === state.lang ? 'gp-active' : ''}">` +
       `${l === 'uk' ? 'УКР' : 'ENG'}</button>`).join('');
-    panel.innerHTML = `<header><div><h1>${gp.esc(t('app_title'))}</h1><div class="gp-sub">${gp.esc(t('app_subtitle'))}</div></div>` +
+    panel.innerHTML = `<header><div><h1>${gp.esc(t('app_title'))}</h1><div class="gp-sub">${gp.esc(t('app_subtitle'))}</div>` +
+      `<div class="gp-demo" id="gp-demo" hidden title="${gp.esc(t('demo_note'))}">${gp.esc(t('demo_badge'))}</div></div>` +
       `<div class="gp-lang" role="group" aria-label="${gp.esc(t('language'))}">${langs}</div>` +
       `<button type="button" class="gp-collapse" aria-label="${gp.esc(t('layers'))}" title="${gp.esc(t('layers'))}">≡</button>` +
       `<button type="button" class="gp-close" aria-label="${gp.esc(t('close'))}" title="${gp.esc(t('close'))}">×</button></header>` +
@@ -175,6 +176,7 @@
         if (box) box.checked = e.on;
       });
       panel.querySelector('#gp-legend').innerHTML = legendHtml(state);
+      panel.querySelector('#gp-demo').hidden = !Object.values(state.entries).some((e) => e.showsDemo());
     };
     let pending = false;
     gp.on('change', () => {
