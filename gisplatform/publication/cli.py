@@ -45,11 +45,11 @@ AreaOption = Annotated[
 
 
 def actor() -> str:
-    """Who runs the command: the operating-system user."""
+    """Who runs the command: the operating-system user (recorded with ``via = cli``)."""
     try:
-        return f"{getpass.getuser()} (cli)"
+        return getpass.getuser()
     except (KeyError, OSError):
-        return "unknown (cli)"
+        return "unknown"
 
 
 @contextmanager

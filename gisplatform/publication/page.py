@@ -75,7 +75,8 @@ def _scope(registry: LayerRegistry, layer: str, field: str | None, area: Any, la
             title = str(registry.get(layer).field(field).title.get(lang))
         except (KeyError, LayerNotFound):
             title = field
-        return f"{words.field} «{title}» ({field})"
+        quoted = f"«{title}»" if lang == "uk" else f"“{title}”"
+        return f"{words.field} {quoted} ({field})"
     return str(words.area if area else words.whole_layer)
 
 

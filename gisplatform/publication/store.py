@@ -278,7 +278,7 @@ def _area_geometry(given: str | dict[str, Any]) -> Any:
         if not text.lstrip().startswith(("{", "[")):
             try:
                 return shapely.from_wkt(text)
-            except shapely.errors.GEOSException:
+            except shapely.errors.ShapelyError:
                 raise PublicationError(message("publish_area_unreadable_wkt")) from None
         try:
             value = json.loads(text)
@@ -291,7 +291,7 @@ def _area_geometry(given: str | dict[str, Any]) -> Any:
         if value.get("type") == "Feature":
             return shape(value["geometry"])
         return shape(value)
-    except (AttributeError, KeyError, TypeError, ValueError, shapely.errors.GEOSException):
+    except (AttributeError, KeyError, TypeError, ValueError, shapely.errors.ShapelyError):
         raise PublicationError(message("publish_area_unreadable_geojson")) from None
 
 
