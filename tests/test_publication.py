@@ -149,6 +149,9 @@ def _check_public(
         assert (kind.SPEC.id in offered) == readable, kind.SPEC.id
         status = http.get(f"/ogc/processes/{kind.SPEC.id}").status_code
         assert status == (200 if readable else 404), kind.SPEC.id
+        if not readable:
+            run = http.post(f"/ogc/processes/{kind.SPEC.id}/execution", json={"inputs": {}})
+            assert run.status_code == 404, kind.SPEC.id
     anonymous = Caller("anonymous", reader, {})
     for spec in registry.list(ANONYMOUS):
         for page in (f"/ogc/collections/{spec.name}?f=html", "/ogc/collections?f=html"):
@@ -174,6 +177,7 @@ def test_withdrawing_a_layer_reaches_every_anonymous_endpoint_at_once(
     demo_db_url: str,
     accounts: dict[str, dict[str, str]],
     owner: Publication,
+    tmp_path: Path,
 ) -> None:
     samples = {spec.name: _first_feature(demo_db_url, spec) for spec in registry}
     with httpx.Client(base_url=base, timeout=60) as http:
@@ -194,6 +198,12 @@ def test_withdrawing_a_layer_reaches_every_anonymous_endpoint_at_once(
             print(f"{spec.name} withdrawn from the listing after {took * 1000:.0f} ms")
         reader = public_reader(owner.listing())
         _check_public(http, registry, reader, samples)
+        out = tmp_path / "map.html"
+        export_static_map(demo_db_url, registry, out)
+        exported = out.read_text(encoding="utf-8")
+        for spec in _sensitive(registry):
+            assert f'"name": "{spec.name}"' not in exported  # no entry, no data
+            assert json.dumps(spec.title.uk, ensure_ascii=False) not in exported
         with httpx.Client(base_url=base, headers=accounts["staff"], timeout=60) as staff:
             for spec in _sensitive(registry):
                 assert spec.name in _listed(staff)
