@@ -895,6 +895,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "nothing is withdrawn from publication",
     },
     "publish_area_word": {"uk": "територія", "en": "area"},
+    "publication_not_migrated": {
+        "uk": "у базі немає схеми публікації (вимикача); виконайте gisplatform db migrate",
+        "en": "the database has no publication (kill switch) schema; run gisplatform db migrate",
+    },
     "process_not_found": {"uk": "немає такого процесу", "en": "there is no such process"},
     "admin_sign_in": {
         "uk": "увійдіть обліковим записом адміністратора",

@@ -115,7 +115,11 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         app.state.pool = AudiencePool(pool)
         app.state.authenticator = Authenticator(app.state.pool)
         app.state.publication = PublicationWatch(pool, settings.publication_refresh_s)
-        await app.state.publication.refresh(force=True)
+        try:
+            await app.state.publication.refresh(force=True)
+        except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
+            await pool.close()
+            raise ConfigurationError(message("publication_not_migrated")) from exc
         router = ReadRouter(
             pool,
             settings.replica_urls,

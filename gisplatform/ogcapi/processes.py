@@ -244,15 +244,18 @@ def _check_execute(request: Request, body: bytes, subscribers: tuple[str, ...]) 
 
 
 def hidden_processes(request: Request) -> set[str]:
-    """Processes reading a layer the request's audience may not see (withdrawn ones too)."""
+    """Processes reading a layer the publication kill switch withdrew from the request's
+    audience: unlisted and unknown, like the layer. (A layer the registry keeps from the
+    audience leaves its processes listed; a run refuses it, naming the layer.)"""
     from gisplatform.analyses.processes import AnalysisProcessor
 
-    registry: LayerRegistry = request.app.state.registry
-    visible = {spec.name for spec in registry.list(current_reader())}
+    withdrawn = current_reader().withdrawn
+    if not withdrawn:
+        return set()
     return {
         kind.SPEC.id
         for kind in AnalysisProcessor.__subclasses__()
-        if not set(kind.SPEC.layers) <= visible
+        if withdrawn.intersection(kind.SPEC.layers)
     }
 
 
