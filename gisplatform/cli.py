@@ -19,6 +19,7 @@ from gisplatform.errors import GisPlatformError, LayerSpecError
 from gisplatform.i18n import current_language, locale_language, message, set_language
 from gisplatform.ingest.commands import export_command, import_command
 from gisplatform.log import configure_logging
+from gisplatform.publication.cli import publish_app
 from gisplatform.registry import LayerRegistry, LayerSpec, load_registry
 from gisplatform.settings import Settings
 
@@ -33,6 +34,7 @@ app.add_typer(layers_app, name="layers")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(publish_app, name="publish")
 app.command("import")(import_command)
 app.command("export")(export_command)
 db_app.command("backup")(backup_command)

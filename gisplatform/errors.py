@@ -98,3 +98,9 @@ class TooManySignIns(GisPlatformError):
     """Too many failed sign-ins from this address (HTTP 429)."""
 
     status_code = 429
+
+
+class Forbidden(GisPlatformError):
+    """Signed in, but without the role the action needs (HTTP 403)."""
+
+    status_code = 403

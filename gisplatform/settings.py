@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -108,6 +108,18 @@ class Settings(BaseSettings):
             "addresses of reverse proxies whose X-Forwarded-* headers are believed "
             "(uvicorn's forwarded_allow_ips); unset = none"
         ),
+    )
+    csrf_secret: SecretStr | None = Field(
+        default=None,
+        description="key of the admin page's CSRF tokens, the same for every worker "
+        "(default: derived from the API login's database URL)",
+    )
+    publication_refresh_s: float = Field(
+        default=0.5,
+        ge=0,
+        le=60,
+        description="how often each server worker asks whether the publication state moved "
+        "(the public views enforce a withdrawal at once; listings follow within this time)",
     )
     log_level: str = "INFO"
     log_json: bool = False

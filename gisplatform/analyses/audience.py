@@ -19,7 +19,8 @@ from psycopg import sql
 
 from gisplatform.analyses.common import Schemas
 from gisplatform.analyses.network import ensure_graph
-from gisplatform.registry import Access, LayerRegistry
+from gisplatform.publication.store import LISTING, public_reader, withdrawal_of
+from gisplatform.registry import Access, Audience, LayerRegistry
 from gisplatform.store.views import AUDIENCE_SCHEMAS, PUBLIC_ROLE
 
 #: the session-private table of building weights for runs that may not read them
@@ -37,7 +38,7 @@ class LayerUnavailable(Exception):
 
 
 def audience_fields(
-    registry: LayerRegistry, audience: Access, layers: tuple[str, ...]
+    registry: LayerRegistry, audience: Access | Audience, layers: tuple[str, ...]
 ) -> dict[str, frozenset[str]]:
     """Field names of ``layers`` that ``audience`` may see; LayerUnavailable if one is hidden."""
     fields: dict[str, frozenset[str]] = {}
@@ -47,6 +48,14 @@ def audience_fields(
             raise LayerUnavailable(name)
         fields[name] = frozenset(f.name for f in spec.fields_for(audience))
     return fields
+
+
+def published_reader(conn: psycopg.Connection[Any]) -> Audience:
+    """The public less what the publication kill switch withdrew, read in this run."""
+    with conn.transaction():
+        conn.execute("SET LOCAL ROLE NONE")  # the login itself may list the withdrawals
+        rows = conn.execute(LISTING).fetchall()
+    return public_reader([withdrawal_of(r) for r in rows])
 
 
 def use_audience(conn: psycopg.Connection[Any], audience: Access) -> None:
@@ -106,7 +115,9 @@ def prepare_run(
 
     Returns what the analysis reads: the audience's views and visible fields.
     """
-    fields = audience_fields(registry, audience, layers)
+    if audience is not Access.PUBLIC:
+        raise ValueError(f"no database role for the {audience} audience")
+    fields = audience_fields(registry, published_reader(conn), layers)
     owner = Schemas.for_registry(registry)
     if graph:
         ensure_graph(conn, owner)

@@ -817,4 +817,99 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "забагато невдалих спроб входу; спробуйте за кілька хвилин",
         "en": "too many failed sign-ins; try again in a few minutes",
     },
+    # --- publication kill switch --------------------------------------------------------
+    "publish_unknown_layer": {
+        "uk": "немає публічного шару «{layer}»; вилучити можна один із: {known}",
+        "en": "there is no public layer {layer!r}; one of these can be withdrawn: {known}",
+    },
+    "publish_unknown_field": {
+        "uk": "шар «{layer}» не має публічного поля «{field}»; публічні поля: {known}",
+        "en": "the layer {layer!r} has no public field {field!r}; its public fields: {known}",
+    },
+    "publish_field_and_area": {
+        "uk": "поле вилучається всюди: вкажіть або поле, або територію",
+        "en": "a field is withdrawn everywhere: give either a field or an area",
+    },
+    "publish_reason_needed": {
+        "uk": "вкажіть причину (--reason), напр. номер розпорядження",
+        "en": "give a reason (--reason), e.g. the order's number",
+    },
+    "publish_reason_too_long": {
+        "uk": "причина довша за {maximum} символів",
+        "en": "the reason is longer than {maximum} characters",
+    },
+    "publish_area_not_polygon": {
+        "uk": "територія має бути полігоном або мультиполігоном, а не {kind}",
+        "en": "the area must be a polygon or multipolygon, not {kind}",
+    },
+    "publish_area_too_large": {
+        "uk": "територія має понад {maximum} вершин",
+        "en": "the area has more than {maximum} vertices",
+    },
+    "publish_area_not_lonlat": {
+        "uk": "координати території мають бути довгота/широта (EPSG:4326)",
+        "en": "the area's coordinates must be longitude/latitude (EPSG:4326)",
+    },
+    "publish_area_unreadable": {
+        "uk": "не вдалося прочитати територію «{value}»: {reason}",
+        "en": "cannot read the area {value!r}: {reason}",
+    },
+    "publish_area_unreadable_wkt": {
+        "uk": "територія — не коректний WKT",
+        "en": "the area is not valid WKT",
+    },
+    "publish_area_unreadable_geojson": {
+        "uk": "територія — не коректна геометрія GeoJSON",
+        "en": "the area is not a valid GeoJSON geometry",
+    },
+    "publish_layer_already": {
+        "uk": "шар «{layer}» уже вилучено з публікації",
+        "en": "the layer {layer!r} is already withdrawn",
+    },
+    "publish_field_already": {
+        "uk": "поле «{field}» шару «{layer}» уже вилучено з публікації",
+        "en": "the field {field!r} of {layer!r} is already withdrawn",
+    },
+    "publish_bad_value": {
+        "uk": "«{name}» має бути текстом",
+        "en": "{name!r} must be text",
+    },
+    "publish_nothing_to_restore": {
+        "uk": "{what} не вилучено — нічого повертати",
+        "en": "{what} is not withdrawn: nothing to restore",
+    },
+    "publish_nothing_to_restore_id": {
+        "uk": "вилучення № {id} не чинне",
+        "en": "withdrawal No {id} is not in force",
+    },
+    "publish_withdrawn": {
+        "uk": "{what} вилучено з публікації (№ {id}); працівники бачать дані й далі",
+        "en": "{what} is withdrawn from publication (No {id}); staff keep seeing it",
+    },
+    "publish_restored": {
+        "uk": "{what} знову опубліковано",
+        "en": "{what} is published again",
+    },
+    "publish_nothing_withdrawn": {
+        "uk": "нічого не вилучено з публікації",
+        "en": "nothing is withdrawn from publication",
+    },
+    "publish_area_word": {"uk": "територія", "en": "area"},
+    "publication_not_migrated": {
+        "uk": "у базі немає схеми публікації (вимикача); виконайте gisplatform db migrate",
+        "en": "the database has no publication (kill switch) schema; run gisplatform db migrate",
+    },
+    "process_not_found": {"uk": "немає такого процесу", "en": "there is no such process"},
+    "admin_sign_in": {
+        "uk": "увійдіть обліковим записом адміністратора",
+        "en": "sign in with an administrator's account",
+    },
+    "admin_only": {
+        "uk": "лише для ролі «{role}»",
+        "en": "only for the {role!r} role",
+    },
+    "admin_csrf": {
+        "uk": "запит відхилено: форма застаріла або надіслана з іншого сайту; оновіть сторінку",
+        "en": "request refused: the form is stale or came from another site; reload the page",
+    },
 }

@@ -36,6 +36,9 @@ from gisplatform.ogcapi.records import (
 from gisplatform.ogcapi.routing import ReadRouter, ReadRoutingMiddleware, ReplicaMetrics
 from gisplatform.ogcapi.tilemeta import TILES_CONFORMANCE
 from gisplatform.ogcapi.tiles import build_tiles_router
+from gisplatform.publication.admin import build_admin_router
+from gisplatform.publication.cache import SensitiveCacheControl
+from gisplatform.publication.state import PublicationWatch
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.database import api_database_url
@@ -111,6 +114,12 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         app.state.primary_pool = pool
         app.state.pool = AudiencePool(pool)
         app.state.authenticator = Authenticator(app.state.pool)
+        app.state.publication = PublicationWatch(pool, settings.publication_refresh_s)
+        try:
+            await app.state.publication.refresh(force=True)
+        except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
+            await pool.close()
+            raise ConfigurationError(message("publication_not_migrated")) from exc
         router = ReadRouter(
             pool,
             settings.replica_urls,
@@ -174,6 +183,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
         dependencies=[Depends(request_audience)],
     )
     app.include_router(build_ops_router())
+    app.include_router(build_admin_router())
     app.mount(
         "/ogc/static",
         StaticFiles(packages=[("gisplatform.ogcapi", "static")]),
@@ -182,6 +192,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     mount_webmap(app)
     install_error_handlers(app)
     # Links come from GISPLATFORM_PUBLIC_URL, else from the Host header: only trusted ones.
+    app.add_middleware(SensitiveCacheControl, registry=app.state.registry)
     app.add_middleware(ReadRoutingMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)

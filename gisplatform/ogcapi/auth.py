@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gisplatform.errors import SignInFailed, TooManySignIns
 from gisplatform.i18n import message
-from gisplatform.registry import ANONYMOUS, Audience, LayerRegistry
+from gisplatform.registry import Audience, LayerRegistry
 from gisplatform.store.accounts import AUTH_SCHEMA, hasher, token_hash
 from gisplatform.store.audiences import (
     _CURRENT,
@@ -240,9 +240,16 @@ async def request_audience(request: Request) -> Audience:
     audience: Audience | None = getattr(state, "audience", None)
     if audience is None:
         header = request.headers.get("authorization")
-        audience = ANONYMOUS if header is None else await _resolve(request, header)
-        registry: LayerRegistry = request.app.state.registry
+        if header is None:
+            # the public, less what the publication kill switch withdrew
+            watch = getattr(request.app.state, "publication", None)
+            view = (await watch.current()).view if watch is not None else PUBLIC
+            audience = view.reader
+        else:
+            audience = await _resolve(request, header)
+            registry: LayerRegistry = request.app.state.registry
+            view = view_audience_for(registry, audience)
         state.audience = audience
-        state.view_audience = view_audience_for(registry, audience)
+        state.view_audience = view
     _CURRENT.set(state.view_audience)
     return audience

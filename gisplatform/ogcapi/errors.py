@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from gisplatform.errors import (
     DatabaseUnavailable,
     FeatureNotFound,
+    Forbidden,
     GisPlatformError,
     InvalidParameter,
     LayerNotFound,
@@ -22,6 +23,7 @@ from gisplatform.errors import (
 )
 from gisplatform.i18n import Text, message
 from gisplatform.ogcapi.deps import request_language
+from gisplatform.publication.store import PublicationError
 
 log = logging.getLogger("gisplatform.ogcapi")
 
@@ -33,6 +35,8 @@ STATUS: dict[type[GisPlatformError], tuple[int, str]] = {
     DatabaseUnavailable: (503, "ServiceUnavailable"),
     SignInFailed: (401, "Unauthorized"),
     TooManySignIns: (429, "TooManyRequests"),
+    Forbidden: (403, "Forbidden"),
+    PublicationError: (400, "InvalidParameterValue"),
 }
 #: the schemes a client may answer a 401 with (QGIS Basic, QGIS API header / scripts)
 WWW_AUTHENTICATE = 'Basic realm="gisplatform", charset="UTF-8", Bearer realm="gisplatform"'

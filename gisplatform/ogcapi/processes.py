@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from gisplatform.analyses.processes import decode_text
 from gisplatform.analyses.runs import RunPool
 from gisplatform.i18n import Text, message
+from gisplatform.ogcapi.auth import current_reader
 from gisplatform.ogcapi.deps import base_url, request_language
 from gisplatform.ogcapi.errors import request_id
 from gisplatform.ogcapi.pygeoapi_config import build_config, validate
@@ -242,16 +243,48 @@ def _check_execute(request: Request, body: bytes, subscribers: tuple[str, ...]) 
     return None
 
 
+def hidden_processes(request: Request) -> set[str]:
+    """Processes reading a layer the publication kill switch withdrew from the request's
+    audience: unlisted and unknown, like the layer. (A layer the registry keeps from the
+    audience leaves its processes listed; a run refuses it, naming the layer.)"""
+    from gisplatform.analyses.processes import AnalysisProcessor
+
+    withdrawn = current_reader().withdrawn
+    if not withdrawn:
+        return set()
+    return {
+        kind.SPEC.id
+        for kind in AnalysisProcessor.__subclasses__()
+        if withdrawn.intersection(kind.SPEC.layers)
+    }
+
+
+def _unknown_process(request: Request) -> JSONResponse:
+    return problem(request, 404, "NoSuchProcess", message("process_not_found"))
+
+
+def _without(response: Response, hidden: set[str]) -> Response:
+    """The process list less ``hidden`` ones."""
+    if response.status_code != 200 or not hidden:
+        return response
+    document = json.loads(bytes(response.body))
+    document["processes"] = [p for p in document.get("processes", []) if p.get("id") not in hidden]
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(json.dumps(document), status_code=200, headers=headers)
+
+
 def build_processes_router() -> APIRouter:
     """Routes relative to ``/ogc``: processes, execution, jobs, results, dismissal."""
     router = APIRouter(tags=["processes"])
 
     @router.get("/processes", summary="processes offered")
     async def processes(request: Request) -> Response:
-        return await _call(request, "describe_processes")
+        return _without(await _call(request, "describe_processes"), hidden_processes(request))
 
     @router.get("/processes/{processId}", summary="process description")
     async def process(request: Request, processId: str) -> Response:
+        if processId in hidden_processes(request):
+            return _unknown_process(request)
         return await _call(request, "describe_processes", processId)
 
     @router.post(
@@ -264,6 +297,8 @@ def build_processes_router() -> APIRouter:
         body = await _read_body(request)
         if isinstance(body, Response):
             return body
+        if processId in hidden_processes(request):
+            return _unknown_process(request)
         subscribers: tuple[str, ...] = request.app.state.settings.subscriber_prefixes
         refused = _check_execute(request, body, subscribers)
         if refused is not None:

@@ -104,6 +104,10 @@ class Audience:
     signed_in: bool = False
     roles: frozenset[str] = frozenset()
     login: str | None = None
+    #: layers the publication kill switch withdrew from this audience (the public only)
+    withdrawn: frozenset[str] = frozenset()
+    #: ``(layer, field)`` pairs withdrawn from this audience
+    withdrawn_fields: frozenset[tuple[str, str]] = frozenset()
 
     def reads(self, access: Access, roles: Collection[str]) -> bool:
         """True when this audience may read an item of ``access`` open to ``roles``."""
@@ -510,6 +514,12 @@ class LayerSpec(_Frozen):
         description="roles (layers/_roles.yaml) that may read a restricted layer; "
         "staff without one of them do not learn that it exists",
     )
+    sensitive: bool = Field(
+        default=False,
+        description="wartime-sensitive public data (e.g. shelters): browsers and proxies keep "
+        "its public responses for at most 30 s and revalidate them, so a withdrawal by the "
+        "publication kill switch reaches every reader within a minute",
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> Self:
@@ -603,11 +613,21 @@ class LayerSpec(_Frozen):
         return field.access or self.access
 
     def fields_for(self, audience: Reader) -> tuple[FieldSpec, ...]:
-        """Fields ``audience`` (or an audience of that level) may see."""
+        """Fields ``audience`` (or an audience of that level) may see, less withdrawn ones."""
+        withdrawn = audience.withdrawn_fields if isinstance(audience, Audience) else frozenset()
         return tuple(
-            f for f in self.fields if _reads(audience, self.field_access(f), self.field_roles(f))
+            f
+            for f in self.fields
+            if _reads(audience, self.field_access(f), self.field_roles(f))
+            and (self.name, f.name) not in withdrawn
         )
 
     def visible_to(self, audience: Reader) -> bool:
-        """True when ``audience`` (or an audience of that level) may know the layer exists."""
+        """True when ``audience`` (or an audience of that level) may know the layer exists.
+
+        A layer the publication kill switch withdrew from ``audience`` is hidden like one it
+        may not read.
+        """
+        if isinstance(audience, Audience) and self.name in audience.withdrawn:
+            return False
         return _reads(audience, self.access, self.roles)

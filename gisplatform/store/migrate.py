@@ -24,11 +24,16 @@ from sqlalchemy import Connection, MetaData, Table, create_engine, inspect
 from sqlalchemy import text as sa_text
 
 from gisplatform.errors import MigrationRefused
+from gisplatform.publication.store import (
+    PUBLICATION_SCHEMA,
+    ensure_publication_schema,
+    restore_barriers,
+)
 from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.registry.hromada import BASE_CRS
 from gisplatform.settings import Settings
 from gisplatform.store.accounts import AUTH_SCHEMA, ensure_auth_schema
-from gisplatform.store.audiences import view_audiences
+from gisplatform.store.audiences import PUBLIC_SCHEMA, view_audiences
 from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import role_logins, sqlalchemy_url
 from gisplatform.store.jobs import JOBS_SCHEMA, ensure_jobs_schema
@@ -254,6 +259,8 @@ class _Migrator:
         execute(self.conn, _history_sql(self.history))
         ensure_jobs_schema(self.conn)
         ensure_auth_schema(self.conn)
+        # before the views: the public ones read the withdrawals
+        ensure_publication_schema(self.conn, self.history, PUBLIC_SCHEMA)
         ops = Operations(MigrationContext.configure(self.conn))
         for name in self.plan.create_tables:
             self.table(self.registry.get(name)).create(self.conn)
@@ -272,6 +279,7 @@ class _Migrator:
         for table_name in self.plan.triggers:
             self._install_triggers(table_name)
         apply_views(self.conn, self.registry, self.schema, self.history, self.plan.views)
+        restore_barriers(self.conn)
 
     def _add_column(self, ops: Operations, table_name: str, column: Any) -> None:
         copy = column._copy()
@@ -434,6 +442,7 @@ def _become_owner(
         JOBS_SCHEMA,
         ANALYSIS_SCHEMA,
         AUTH_SCHEMA,
+        PUBLICATION_SCHEMA,
     ]
     transfer_ownership(driver, owner, schemas)
     database = sql.Identifier(str(driver.info.dbname))

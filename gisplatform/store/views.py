@@ -30,7 +30,9 @@ PUBLIC_ROLE = AUDIENCE_ROLES[Access.PUBLIC]
 #: system columns every view exposes
 VIEW_SYSTEM_COLUMNS = ("fid", "geom", "is_demo", "updated_at")
 #: bump when the view DDL changes, so ``migrate`` recreates existing views
-VIEW_FORMAT_VERSION = "2"
+VIEW_FORMAT_VERSION = "3"
+#: the table of withdrawals from the public (:mod:`gisplatform.publication.store`)
+WITHDRAWALS = sql.Identifier("publication", "withdrawals")
 
 
 @dataclass(frozen=True)
@@ -55,23 +57,58 @@ def _masks(spec: LayerSpec, audience: ViewAudience) -> dict[str, tuple[str, ...]
     return {f.name: f.public_mask for f in spec.fields_for(audience.reader) if f.public_mask}
 
 
-def _view_column(name: str, mask: tuple[str, ...] | None) -> sql.Composable:
+def _view_column(
+    name: str, mask: tuple[str, ...] | None, withdrawable: sql.Composable | None
+) -> sql.Composable:
     column = sql.Identifier(name)
-    if not mask:
-        return column
-    return sql.SQL("CASE WHEN {c} = ANY({mask}) THEN NULL ELSE {c} END AS {c}").format(
-        c=column, mask=sql.Literal(list(mask))
-    )
+    cases: list[sql.Composable] = []
+    if withdrawable is not None:
+        # uncorrelated: evaluated once per query, not per row
+        cases.append(
+            sql.SQL(
+                "WHEN EXISTS (SELECT FROM {w} AS w WHERE w.layer = {layer} "
+                "AND w.field = {field}) THEN NULL"
+            ).format(w=WITHDRAWALS, layer=withdrawable, field=sql.Literal(name))
+        )
+    if mask:
+        cases.append(
+            sql.SQL("WHEN t.{c} = ANY({mask}) THEN NULL").format(
+                c=column, mask=sql.Literal(list(mask))
+            )
+        )
+    if not cases:
+        return sql.SQL("t.{}").format(column)
+    return sql.SQL("CASE {} ELSE t.{c} END AS {c}").format(sql.SQL(" ").join(cases), c=column)
+
+
+def _withdrawn_rows(layer: sql.Composable) -> sql.Composable:
+    """The public view's filter: nothing of a withdrawn layer, nothing in a withdrawn area."""
+    return sql.SQL(
+        " WHERE NOT EXISTS (SELECT FROM {w} AS w WHERE w.layer = {layer} "
+        "AND w.field IS NULL AND w.area IS NULL) "
+        "AND NOT EXISTS (SELECT FROM {w} AS w WHERE w.layer = {layer} "
+        "AND w.area IS NOT NULL AND ST_Intersects(w.area, t.geom))"
+    ).format(w=WITHDRAWALS, layer=layer)
 
 
 def view_definition(spec: LayerSpec, audience: ViewAudience, layer_schema: str) -> ViewDefinition:
-    """The view exposing what ``audience`` may see of ``spec``."""
+    """The view exposing what ``audience`` may see of ``spec``.
+
+    The public's view also reads the publication state: it holds no rows while the layer is
+    withdrawn or inside a withdrawn area, and a withdrawn field is empty (NULL).
+    """
     schema = audience.schema
     columns = view_columns(spec, audience.reader)
     masks = _masks(spec, audience)
-    query = sql.SQL("SELECT {} FROM {}").format(
-        sql.SQL(", ").join(_view_column(name, masks.get(name)) for name in columns),
+    layer = sql.Literal(spec.name) if audience.is_public else None
+    fields = {f.name for f in spec.fields}
+    query = sql.SQL("SELECT {} FROM {} AS t{}").format(
+        sql.SQL(", ").join(
+            _view_column(name, masks.get(name), layer if name in fields else None)
+            for name in columns
+        ),
         sql.Identifier(layer_schema, spec.name),
+        _withdrawn_rows(layer) if layer is not None else sql.SQL(""),
     )
     masked = ";".join(f"{name}={','.join(values)}" for name, values in sorted(masks.items()))
     fingerprint = hashlib.sha1(
@@ -177,11 +214,13 @@ def apply_views(
         if action == "drop":
             continue
         definition = view_definition(registry.get(name), audiences[schema], layer_schema)
-        # No security_barrier: the views hide columns, not rows, so a barrier protects
-        # nothing, while it stops the planner from flattening the view: non-leakproof quals
-        # (ST_Intersects) stay outside it and ORDER BY fid cannot use the key, so bbox
-        # queries, tiles and pages all became sequential scans. A view that ever filters
-        # rows must put the barrier back.
+        # No security_barrier: it stops the planner from flattening the view (non-leakproof
+        # quals such as ST_Intersects stay outside it and ORDER BY fid cannot use the key, so
+        # bbox queries, tiles and pages all became sequential scans). A withdrawn layer is
+        # filtered by a one-time test before any row is read and a withdrawn field is NULL
+        # in the view's own column; only a withdrawn area filters rows one by one, and while
+        # a layer has one the publication schema makes its public view a barrier
+        # (publication.set_barrier; migrate puts it back after recreating views).
         _driver_execute(conn, sql.SQL("CREATE VIEW {} AS {}").format(view, definition.query))
         _driver_execute(
             conn,

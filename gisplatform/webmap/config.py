@@ -12,7 +12,7 @@ from typing import Any, get_origin
 
 from gisplatform.analyses.shelters import NearestShelterInput, NearestShelterResult
 from gisplatform.errors import ConfigurationError
-from gisplatform.registry import FieldSpec, FieldType, LayerRegistry, LayerSpec
+from gisplatform.registry import ANONYMOUS, FieldSpec, FieldType, LayerRegistry, LayerSpec
 from gisplatform.registry.spec import TextFormat
 from gisplatform.store.audiences import current_reader
 from gisplatform.webmap import i18n
@@ -53,6 +53,8 @@ def nearest_config(spec: LayerSpec) -> dict[str, Any] | None:
     public = {f.name for f in spec.fields_for(current_reader())}
     inputs = set(NearestShelterInput.model_fields)
     for name in nearest.defaults:
+        if name not in public and name not in inputs and name in _registry_public(spec):
+            return None  # withdrawn by the publication kill switch: no tool rather than a wrong one
         if name not in public and name not in inputs:
             raise ConfigurationError(
                 f"{spec.name}: map.nearest.defaults.{name} is neither a public field nor an "
@@ -66,6 +68,11 @@ def nearest_config(spec: LayerSpec) -> dict[str, Any] | None:
         "process": sorted(inputs & {*nearest.defaults, *nearest.filters}),
         "results": _results_key(),
     }
+
+
+def _registry_public(spec: LayerSpec) -> set[str]:
+    """The fields the registry makes public (before any withdrawal)."""
+    return {f.name for f in spec.fields_for(ANONYMOUS)}
 
 
 def _results_key() -> str:
@@ -104,8 +111,8 @@ def layer_config(spec: LayerSpec, source: str, api_base: str | None) -> dict[str
             "radius": style.radius,
             "dashArray": style.dash_array,
         },
-        "categorizeBy": style.categorize_by,
-        "labelField": style.label_field,
+        "categorizeBy": style.categorize_by if style.categorize_by in public else None,
+        "labelField": style.label_field if style.label_field in public else None,
         "fields": [_field(spec, f) for f in fields],
         "filters": [f.name for f in fields if f.type in (FieldType.ENUM, FieldType.BOOLEAN)],
         "search": [n for n in spec.map.search if n in public],

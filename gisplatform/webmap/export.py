@@ -7,7 +7,10 @@ from typing import Any
 
 from psycopg import sql
 
+from gisplatform.publication.state import public_state
+from gisplatform.publication.store import Publication
 from gisplatform.registry import Access, LayerRegistry
+from gisplatform.store.audiences import _CURRENT
 from gisplatform.store.database import connect, normalize_url
 from gisplatform.store.views import AUDIENCE_SCHEMAS, VIEW_SYSTEM_COLUMNS
 from gisplatform.webmap.config import map_config
@@ -44,11 +47,20 @@ def export_static_map(
     """Write a folium map of ``layers`` (default: every public layer) to ``out``.
 
     Data come from the database's public views only, so restricted layers and fields can
-    never leak into the file; asking for a non-public layer raises ``LayerNotFound``.
+    never leak into the file; asking for a non-public layer raises ``LayerNotFound``. What the
+    publication kill switch withdrew is left out: withdrawn layers and fields are not listed
+    (asking for one raises ``LayerNotFound``) and the views hold back the rows of areas.
     The file has no server to route on, so its nearest-shelter tool measures and labels
     straight-line distances (the served map asks the ``nearest-shelter`` process).
     """
-    config = map_config(registry, lang, api_base=None, tiles=False, layers=layers)
+    with connect(normalize_url(url)) as conn:
+        withdrawals = Publication(conn, registry).listing()
+    # the public less what the publication kill switch withdrew (the views hold its rows back)
+    token = _CURRENT.set(public_state(0, withdrawals).view)
+    try:
+        config = map_config(registry, lang, api_base=None, tiles=False, layers=layers)
+    finally:
+        _CURRENT.reset(token)
     for entry in config["layers"]:
         entry["data"] = public_features(url, entry["name"])
         entry["visible"] = True if layers else entry["visible"]

@@ -44,12 +44,15 @@ def mount_webmap(
     layers = (
         registry or getattr(app.state, "registry", None) or load_registry(Settings().layers_dir)
     )
-    pages: dict[tuple[str, str], str] = {}
+    pages: dict[tuple[str, str, Audience], str] = {}
 
     def page(lang: str) -> str:
-        # one page per language and audience: a staff map never reaches anyone else
-        key = (lang, current_view().schema)
+        # one page per language and audience (with what the kill switch withdrew from it):
+        # a staff map never reaches anyone else, a withdrawn layer never the public
+        key = (lang, current_view().schema, current_view().reader)
         if key not in pages:
+            if len(pages) > 64:
+                pages.clear()
             config = map_config(
                 layers,
                 lang,
