@@ -13,6 +13,7 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from gisplatform.access.oidc import OidcSignIn
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable
 from gisplatform.i18n import message
 from gisplatform.ogcapi.auth import (
@@ -111,6 +112,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         app.state.primary_pool = pool
         app.state.pool = AudiencePool(pool)
         app.state.authenticator = Authenticator(app.state.pool)
+        oidc = OidcSignIn(settings.oidc, app.state.registry) if settings.oidc.enabled else None
+        app.state.oidc = oidc
         router = ReadRouter(
             pool,
             settings.replica_urls,
@@ -123,6 +126,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         try:
             yield
         finally:
+            if oidc is not None:
+                await oidc.aclose()
             await router.close()
             await pool.close()
 
