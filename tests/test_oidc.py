@@ -120,6 +120,8 @@ def test_a_token_reads_what_its_roles_allow(
 ) -> None:
     audience = Audience(signed_in=True, roles=frozenset(roles))
     token = idp.token(CLIENTS[client], API)
+    success = (client, "127.0.0.1", "success")
+    before = _events(demo_db_url).count(success)
     expected = {spec.name for spec in registry.list(audience)}
     assert _listed(base, token) == expected
     restricted = {spec.name for spec in registry if spec.roles}
@@ -135,7 +137,8 @@ def test_a_token_reads_what_its_roles_allow(
             assert set(feature["properties"]) == allowed, (client, spec.name)
     if roles:  # the token's role opens some restricted layer that staff alone do not see
         assert expected - {s.name for s in registry.list(Audience(signed_in=True))}
-    assert (client, "127.0.0.1", "success") in _events(demo_db_url)
+    # one sign-in recorded for the token, not one per request (it is remembered until exp)
+    assert _events(demo_db_url).count(success) == before + 1
 
 
 def _forge(key: Any, claims: dict[str, Any], header: dict[str, Any]) -> str:
@@ -325,6 +328,7 @@ def test_an_unreachable_provider_is_503_for_tokens_only(
                 timeout=30,
             )
             assert basic.status_code == 200
+        assert (None, "127.0.0.1", "unavailable") in _events(demo_db_url)
     finally:
         with psycopg.connect(demo_db_url) as conn:
             conn.execute("DELETE FROM auth.users WHERE login = 'oidc-basic'")
@@ -354,3 +358,28 @@ def test_a_role_map_naming_unknown_roles_is_refused(registry: LayerRegistry) -> 
 
     with pytest.raises(ConfigurationError, match="no_such_role"):
         OidcSignIn(_oidc("https://idp.test", role_map={"x": "no_such_role"}), registry)
+
+
+def test_roles_and_login_come_from_the_configured_claims(registry: LayerRegistry) -> None:
+    """Verified claims → audience: mapped, filtered by the registry, a required role."""
+    from gisplatform.access.oidc import OidcSignIn, Refused
+
+    def audience(claims: dict[str, Any], **settings: Any) -> Audience:
+        sign_in = OidcSignIn(_oidc("https://idp.test", **settings), registry)
+        return sign_in.audience_of(claims)
+
+    keycloak = {"sub": "f3a1", "realm_access": {"roles": ["cp-officer", "lighting", "root"]}}
+    found = audience({**keycloak, "preferred_username": "olena"})
+    assert found == Audience(True, frozenset({"civil_protection", "lighting"}), "olena")
+    assert audience(keycloak).login == "f3a1"  # no preferred_username: sub
+    entra = {"sub": "x", "upn": "olena@romny.gov.ua", "roles": "lighting admin"}
+    found = audience(entra, roles_claim="roles", login_claim="upn", role_map={})
+    assert found == Audience(True, frozenset({"lighting", "admin"}), "olena@romny.gov.ua")
+    assert audience({"sub": "x", "roles": {"lighting": True}}, roles_claim="roles").roles == set()
+    with pytest.raises(Refused) as refused:
+        audience(keycloak, required_role="gis-staff")
+    assert refused.value.reason == "no_required_role"
+    staff = {**keycloak, "realm_access": {"roles": ["gis-staff"]}}
+    assert audience(staff, required_role="gis-staff") == Audience(True, frozenset(), "f3a1")
+    with pytest.raises(Refused):
+        audience({"realm_access": {"roles": ["lighting"]}})  # names nobody

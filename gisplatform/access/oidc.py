@@ -12,7 +12,10 @@ event log (method ``oidc``); a failure is a 401 whose challenge says ``invalid_t
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
+from collections import OrderedDict
 from typing import Any, NoReturn, Protocol
 
 from joserfc import jws, jwt
@@ -26,7 +29,11 @@ from joserfc.errors import (
 from joserfc.jwk import Key
 
 from gisplatform.access.oidc_keys import ProviderKeys
-from gisplatform.errors import ConfigurationError, InvalidAccessToken
+from gisplatform.errors import (
+    ConfigurationError,
+    IdentityProviderUnavailable,
+    InvalidAccessToken,
+)
 from gisplatform.i18n import Text, message
 from gisplatform.registry import Audience, LayerRegistry
 from gisplatform.settings import OidcSettings
@@ -36,6 +43,9 @@ MAX_TOKEN_LENGTH = 16 * 1024
 #: longest login kept from a token
 MAX_LOGIN_LENGTH = 200
 METHOD = "oidc"
+#: verified tokens remembered (by digest), each until its exp and at most VERIFIED_TTL_S
+VERIFIED_CACHE_SIZE = 1024
+VERIFIED_TTL_S = 300
 _JWT_SHAPE = re.compile(r"^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$")
 
 
@@ -107,21 +117,51 @@ class OidcSignIn:
                 )
             )
         self.keys = keys or ProviderKeys(settings)
+        self._verified: OrderedDict[bytes, tuple[Audience, float]] = OrderedDict()
 
     async def aclose(self) -> None:
         """Close the connection to the provider."""
         await self.keys.aclose()
 
+    def _remembered(self, key: bytes) -> Audience | None:
+        found = self._verified.get(key)
+        if found is None:
+            return None
+        audience, until = found
+        if time.time() >= until:
+            del self._verified[key]
+            return None
+        self._verified.move_to_end(key)
+        return audience
+
+    def _remember(self, key: bytes, audience: Audience, claims: dict[str, Any]) -> None:
+        self._verified[key] = (audience, min(float(claims["exp"]), time.time() + VERIFIED_TTL_S))
+        while len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+
     async def sign_in(self, token: str, address: str, log: SignInLog) -> Audience:
-        """The audience of a valid token; 401 (or 429, 503) otherwise, each recorded."""
+        """The audience of a valid token; 401 (or 429, 503) otherwise, each recorded.
+
+        A verified token is remembered (by digest) until its ``exp``, at most
+        ``VERIFIED_TTL_S``: QGIS sends it with every tile, and the event log records the
+        sign-in once, not every request.
+        """
+        key = hashlib.sha256(token.encode("utf-8", "replace")).digest()
+        remembered = self._remembered(key)
+        if remembered is not None:
+            return remembered
         try:
             claims = await self.verify(token)
             audience = self.audience_of(claims)
+        except IdentityProviderUnavailable:
+            await log.record(None, address, METHOD, "unavailable")  # not the caller's failure
+            raise
         except Refused as refused:
             error = InvalidAccessToken(
                 message("oidc_token_refused", reason=_REASONS.get(refused.reason, refused.reason))
             )
             await log.refuse(refused.login, address, METHOD, error)
+        self._remember(key, audience, claims)
         await log.record(audience.login, address, METHOD, "success")
         return audience
 
