@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -240,6 +241,57 @@ def test_every_bad_token_is_401_invalid_token(
     assert (None, "127.0.0.1", "failure") in failures
     with psycopg.connect(demo_db_url, autocommit=True) as conn:
         conn.execute("DELETE FROM auth.events WHERE method = 'oidc' AND outcome = 'failure'")
+
+
+def test_too_many_bad_tokens_from_one_address_is_429(
+    base: str, idp: IdentityProvider, demo_db_url: str
+) -> None:
+    forged = _forge(rsa_key("intruder"), _claims(idp), {"alg": "RS256", "kid": idp.keys[0].kid})
+    statuses = []
+    try:
+        for _ in range(60):  # the limit is 50 failures of one address in 5 minutes
+            statuses.append(_get(base, "/ogc/collections", forged).status_code)
+            if statuses[-1] == 429:
+                break
+        assert set(statuses[:-1]) == {401} and statuses[-1] == 429, statuses
+        assert (None, "127.0.0.1", "limited") in _events(demo_db_url)
+        # a valid token is no guess: it still signs in from that address
+        assert "lighting_cabinets" in _listed(base, idp.token(CLIENTS["lights"], API))
+    finally:
+        with psycopg.connect(demo_db_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM auth.events WHERE method = 'oidc' AND outcome <> 'success'")
+
+
+def _gdal_env(token: str) -> dict[str, str]:
+    """How the installed GDAL sends a bearer token (GDAL_HTTP_AUTH=BEARER from 3.9 on)."""
+    said = subprocess.run(["ogrinfo", "--version"], capture_output=True, text=True, check=True)
+    major, minor = (int(p) for p in said.stdout.split()[1].rstrip(",").split(".")[:2])
+    if (major, minor) >= (3, 9):
+        return {"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": token}
+    return {"GDAL_HTTP_HEADERS": f"Authorization: Bearer {token}"}
+
+
+def test_gdal_and_the_python_client_read_with_an_oidc_token(
+    base: str, idp: IdentityProvider
+) -> None:
+    from gisplatform.client import Client
+
+    token = idp.token(CLIENTS["lights"], API)
+    done = subprocess.run(
+        ["ogrinfo", "-ro", "-so", f"OAPIF:{base}/ogc", "lighting_cabinets"],
+        env={**os.environ, **_gdal_env(token)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "Feature Count" in done.stdout and "cabinet_id" in done.stdout, done.stderr
+    client = Client(base, token=token)
+    try:
+        cabinets = client.read_layer("lighting_cabinets")
+        assert len(cabinets) > 0 and "cabinet_id" in cabinets.columns
+    finally:
+        client.close()
 
 
 def test_personal_tokens_and_anonymous_are_unchanged(
