@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gisplatform.i18n import message
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -30,7 +32,7 @@ def https_or_loopback(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK):
         return url
-    raise ValueError("must be an https:// URL (http:// only on loopback)")
+    raise ValueError(str(message("oidc_url_not_https", url=url)))
 
 
 class OidcSettings(BaseSettings):
@@ -101,7 +103,8 @@ class OidcSettings(BaseSettings):
         wrong = [alg for alg in value if alg not in OIDC_ALGORITHMS]
         if wrong or not value:
             known = ", ".join(sorted(OIDC_ALGORITHMS))
-            raise ValueError(f"not allowed: {', '.join(wrong) or 'none given'}; use {known}")
+            given = ", ".join(wrong) or "-"
+            raise ValueError(str(message("oidc_algorithms_not_allowed", given=given, known=known)))
         return value
 
     @field_validator("role_map", mode="before")
@@ -112,14 +115,14 @@ class OidcSettings(BaseSettings):
                 return json.loads(value)
             pairs = [part.partition("=") for part in value.split(",") if part.strip()]
             if any(not sep or not a.strip() or not b.strip() for a, sep, b in pairs):
-                raise ValueError("expected provider_role=registry_role pairs, comma-separated")
+                raise ValueError(str(message("oidc_bad_role_map")))
             return {a.strip(): b.strip() for a, _, b in pairs}
         return value
 
     @model_validator(mode="after")
     def _audience_with_issuer(self) -> OidcSettings:
         if self.issuer and not self.audience:
-            raise ValueError("GISPLATFORM_OIDC_AUDIENCE is required with GISPLATFORM_OIDC_ISSUER")
+            raise ValueError(str(message("oidc_audience_required")))
         return self
 
     @property

@@ -16,6 +16,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -185,6 +186,7 @@ def _bad_tokens(idp: IdentityProvider) -> dict[str, tuple[str, str]]:
     widened = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     widened[ROLES_CLAIM.split(".")[0]] = {"roles": ["lighting", "civil_protection", "admin"]}
     stranger = rsa_key("k1")  # another key claiming the provider's kid
+    own = ec_key("own")
     public = RSAKey.import_key(key.as_dict(private=False)).as_pem(private=False)
     now = int(time.time())
     return {
@@ -202,6 +204,10 @@ def _bad_tokens(idp: IdentityProvider) -> dict[str, tuple[str, str]]:
         "HS256 keyed with the public key": (
             _hmac(public, _claims(idp), {**header, "alg": "HS256"}),
             "algorithm",
+        ),
+        "its own key in the header": (
+            _forge(own, _claims(idp), {"alg": "ES256", "kid": "own", "jwk": own.as_dict()}),
+            "unknown_key",
         ),
         "not yet valid": (_forge(key, _claims(idp, nbf=now + 600), header), "not_yet"),
         "issued in the future": (_forge(key, _claims(idp, iat=now + 600), header), "claims"),
@@ -388,7 +394,7 @@ def test_an_unreachable_provider_is_503_for_tokens_only(
 
 def test_settings_refuse_weak_algorithms_and_plain_http() -> None:
     for algorithms in ("none", "HS256", "RS256,HS512", ""):
-        with pytest.raises(ValueError, match="not allowed"):
+        with pytest.raises(ValueError, match="algorithms not allowed"):
             OidcSettings(issuer="https://idp.test", audience=API, algorithms=algorithms)
     with pytest.raises(ValueError, match="https"):
         OidcSettings(issuer="http://idp.test", audience=API)
@@ -435,3 +441,34 @@ def test_roles_and_login_come_from_the_configured_claims(registry: LayerRegistry
     assert audience(staff, required_role="gis-staff") == Audience(True, frozenset(), "f3a1")
     with pytest.raises(Refused):
         audience({"realm_access": {"roles": ["lighting"]}})  # names nobody
+
+
+def test_the_cli_checks_the_provider_and_a_token(idp: IdentityProvider, black_hole: str) -> None:
+    def check(issuer: str, token: str) -> subprocess.CompletedProcess[str]:
+        env = {
+            **os.environ,
+            "GISPLATFORM_OIDC_ISSUER": issuer,
+            "GISPLATFORM_OIDC_AUDIENCE": API,
+            "GISPLATFORM_OIDC_ROLES_CLAIM": ROLES_CLAIM,
+            "GISPLATFORM_OIDC_ROLE_MAP": "cp-officer=civil_protection",
+            "GISPLATFORM_OIDC_HTTP_TIMEOUT_S": "1",
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "gisplatform.cli", "oidc", "check", "--token", "-"],
+            input=token,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    accepted = check(idp.issuer, idp.token(CLIENTS["rescue"], API))
+    assert accepted.returncode == 0, accepted.stderr
+    assert f"provider {idp.issuer}: keys " in accepted.stdout
+    assert "token accepted: user rescue, roles: civil_protection" in accepted.stdout
+    refused = check(idp.issuer, idp.token(CLIENTS["rescue"], OTHER_API))
+    assert refused.returncode == 1
+    assert "access token refused: it was issued for another service (aud)" in refused.stderr
+    down = check(black_hole, idp.token(CLIENTS["rescue"], API))
+    assert down.returncode == 1 and "identity provider cannot be reached" in down.stderr

@@ -34,7 +34,7 @@ from gisplatform.errors import (
     IdentityProviderUnavailable,
     InvalidAccessToken,
 )
-from gisplatform.i18n import Text, message
+from gisplatform.i18n import message
 from gisplatform.registry import Audience, LayerRegistry
 from gisplatform.settings import OidcSettings
 
@@ -73,6 +73,11 @@ class Refused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.login = login
+
+    def error(self) -> InvalidAccessToken:
+        """The 401 its bearer gets, with the reason in both languages."""
+        reason = message("oidc_reason_" + self.reason) if self.reason in _REASONS else self.reason
+        return InvalidAccessToken(message("oidc_token_refused", reason=reason))
 
 
 def claim_at(claims: dict[str, Any], path: str) -> Any:
@@ -157,10 +162,7 @@ class OidcSignIn:
             await log.record(None, address, METHOD, "unavailable")  # not the caller's failure
             raise
         except Refused as refused:
-            error = InvalidAccessToken(
-                message("oidc_token_refused", reason=_REASONS.get(refused.reason, refused.reason))
-            )
-            await log.refuse(refused.login, address, METHOD, error)
+            await log.refuse(refused.login, address, METHOD, refused.error())
         self._remember(key, audience, claims)
         await log.record(audience.login, address, METHOD, "success")
         return audience
@@ -243,10 +245,9 @@ def _claim_reason(exc: InvalidClaimError) -> str:
     )
 
 
-#: why a token was refused, as told to its bearer
-_REASONS: dict[str, Text] = {
-    key: message("oidc_reason_" + key)
-    for key in (
+#: why a token may be refused (catalogue keys ``oidc_reason_<reason>``)
+_REASONS = frozenset(
+    {
         "malformed",
         "algorithm",
         "unknown_key",
@@ -258,5 +259,5 @@ _REASONS: dict[str, Text] = {
         "claims",
         "no_login",
         "no_required_role",
-    )
-}
+    }
+)

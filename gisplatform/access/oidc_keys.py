@@ -117,11 +117,15 @@ class ProviderKeys:
         Fetches when nothing is held or the keys are older than the TTL, and once more
         (rate-limited) when ``kid`` is unknown; 503 when no keys can be had at all.
         """
+        return (await self.current(kid)).find(kid, alg)
+
+    async def current(self, kid: str | None = None) -> KeySet:
+        """The keys held, fetched first when none are, they are stale or ``kid`` is new."""
         held = self._keys
         now = time.monotonic()
         if held is None or now - held.fetched_at > self.ttl_s or not held.knows(kid):
             held = await self._refresh(stale=held, kid=kid)
-        return held.find(kid, alg)
+        return held
 
     async def _refresh(self, stale: KeySet | None, kid: str | None) -> KeySet:
         async with self._lock:

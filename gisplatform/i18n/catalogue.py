@@ -792,6 +792,34 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "постачальник ідентичності недоступний; спробуйте пізніше",
         "en": "the identity provider cannot be reached; try again later",
     },
+    "oidc_url_not_https": {
+        "uk": "{url}: потрібна адреса https:// (http:// лише на loopback)",
+        "en": "{url}: must be an https:// URL (http:// only on loopback)",
+    },
+    "oidc_algorithms_not_allowed": {
+        "uk": "алгоритми не дозволено: {given}; можна лише {known}",
+        "en": "algorithms not allowed: {given}; use {known}",
+    },
+    "oidc_bad_role_map": {
+        "uk": "очікуються пари роль_постачальника=роль_реєстру через кому",
+        "en": "expected provider_role=registry_role pairs, comma-separated",
+    },
+    "oidc_audience_required": {
+        "uk": "GISPLATFORM_OIDC_AUDIENCE потрібна разом із GISPLATFORM_OIDC_ISSUER",
+        "en": "GISPLATFORM_OIDC_AUDIENCE is required with GISPLATFORM_OIDC_ISSUER",
+    },
+    "oidc_not_configured": {
+        "uk": "OIDC не налаштовано: задайте GISPLATFORM_OIDC_ISSUER і GISPLATFORM_OIDC_AUDIENCE",
+        "en": "OIDC is not configured: set GISPLATFORM_OIDC_ISSUER and GISPLATFORM_OIDC_AUDIENCE",
+    },
+    "oidc_check_keys": {
+        "uk": "постачальник {issuer}: ключі {kids}",
+        "en": "provider {issuer}: keys {kids}",
+    },
+    "oidc_check_token": {
+        "uk": "токен приймається: користувач {login}, ролі: {roles}",
+        "en": "token accepted: user {login}, roles: {roles}",
+    },
     "oidc_unknown_mapped_roles": {
         "uk": "GISPLATFORM_OIDC_ROLE_MAP називає ролі, яких немає в реєстрі: {roles} "
         "(відомі: {known})",
