@@ -90,6 +90,11 @@ class OidcSettings(BaseSettings):
     def _issuer_url(cls, value: str | None) -> str | None:
         return None if not value else https_or_loopback(value)
 
+    @field_validator("audience", "required_role")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
     @field_validator("algorithms", mode="before")
     @classmethod
     def _algorithm_list(cls, value: object) -> object:

@@ -407,6 +407,9 @@ def test_settings_refuse_weak_algorithms_and_plain_http() -> None:
         role_map="gis-lighting=lighting, gis-cp=civil_protection",
     )
     assert parsed.algorithms == ["ES256", "RS256"]
+    # docker compose passes unset variables as empty strings: OIDC off, no required role
+    off = OidcSettings(issuer="", audience="", role_map="", required_role="")
+    assert not off.enabled and off.required_role is None and off.role_map == {}
     assert parsed.role_map == {"gis-lighting": "lighting", "gis-cp": "civil_protection"}
 
 
