@@ -198,22 +198,8 @@ web_assets() {
     printf '%s\n' "$want" >"$vendor/.stamp"
 }
 
-test_idp() {
-    # the real OpenID Connect provider (npm oidc-provider) the OIDC tests start on loopback
-    local dir="$ROOT/tests/idp" want
-    want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
-    if [[ -f $dir/node_modules/.stamp && "$(cat "$dir/node_modules/.stamp")" == "$want" ]]; then
-        say "test identity provider up to date"
-        return 0
-    fi
-    say "test identity provider from npm (tests/idp/package-lock.json)"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-    printf '%s\n' "$want" >"$dir/node_modules/.stamp"
-}
-
 say "gisplatform bootstrap in $ROOT"
 system_packages
 python_env
 web_assets
-test_idp
 say "done: activate with 'source ${VENV}/bin/activate'"

@@ -1,7 +1,7 @@
 """A real OpenID Connect provider (npm oidc-provider, tests/idp/) run on loopback by the tests.
 
 :func:`identity_provider` installs it with ``npm ci`` when tests/idp/node_modules is missing
-(scripts/bootstrap.sh normally has), starts ``node tests/idp/provider.mjs`` with keys the test
+(scripts/test.sh normally has), starts ``node tests/idp/provider.mjs`` with keys the test
 made, and hands back an :class:`IdentityProvider` that issues real access tokens (client
 credentials grant with an RFC 8707 resource indicator: JWTs whose ``aud`` is the resource)
 and rotates its keys on demand.
@@ -49,11 +49,11 @@ class Client:
 
 
 def install() -> None:
-    """``npm ci`` in tests/idp when it has not been (bootstrap does it; CI's fresh clones too)."""
+    """``npm ci`` in tests/idp when it has not been (scripts/test.sh does it before pytest)."""
     if (IDP_DIR / "node_modules" / "oidc-provider" / "package.json").is_file():
         return
     npm = shutil.which("npm")
-    assert npm, "npm is needed for the OIDC tests (scripts/bootstrap.sh installs it)"
+    assert npm, "npm is needed for the OIDC tests (scripts/bootstrap.sh installs Node.js and npm)"
     subprocess.run(
         [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
         cwd=IDP_DIR,
