@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -386,6 +387,10 @@ def test_an_unreachable_provider_is_503_for_tokens_only(
                 timeout=30,
             )
             assert basic.status_code == 200
+            exposed = httpx.get(url + "/metrics", timeout=30).text
+            assert re.search(
+                r'gisplatform_oidc_key_fetches_total\{outcome="failed"\} [1-9]', exposed
+            )
         assert (None, "127.0.0.1", "unavailable") in _events(demo_db_url)
     finally:
         with psycopg.connect(demo_db_url) as conn:

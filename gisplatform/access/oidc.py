@@ -27,6 +27,7 @@ from joserfc.errors import (
     MissingClaimError,
 )
 from joserfc.jwk import Key
+from prometheus_client import CollectorRegistry
 
 from gisplatform.access.oidc_keys import ProviderKeys
 from gisplatform.errors import (
@@ -104,7 +105,10 @@ class OidcSignIn:
     """Verifies access tokens of the configured provider and makes audiences of them."""
 
     def __init__(
-        self, settings: OidcSettings, registry: LayerRegistry, keys: ProviderKeys | None = None
+        self,
+        settings: OidcSettings,
+        registry: LayerRegistry,
+        metrics: CollectorRegistry | None = None,
     ) -> None:
         if settings.issuer is None or settings.audience is None:
             raise ValueError("OIDC is not configured")
@@ -121,7 +125,7 @@ class OidcSignIn:
                     known=", ".join(sorted(self.known_roles)),
                 )
             )
-        self.keys = keys or ProviderKeys(settings)
+        self.keys = ProviderKeys(settings, metrics=metrics)
         self._verified: OrderedDict[bytes, tuple[Audience, float]] = OrderedDict()
 
     async def aclose(self) -> None:

@@ -21,6 +21,7 @@ import anyio
 import httpx
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
+from prometheus_client import CollectorRegistry, Counter
 
 from gisplatform.errors import IdentityProviderUnavailable
 from gisplatform.i18n import message
@@ -88,7 +89,12 @@ def _import(jwks: dict[str, Any]) -> tuple[tuple[str | None, Key], ...]:
 class ProviderKeys:
     """Discovery and keys of one provider, shared by the requests of one server worker."""
 
-    def __init__(self, settings: OidcSettings, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: OidcSettings,
+        client: httpx.AsyncClient | None = None,
+        metrics: CollectorRegistry | None = None,
+    ) -> None:
         if settings.issuer is None:
             raise ValueError("OIDC is not configured")
         self.issuer = settings.issuer
@@ -104,8 +110,14 @@ class ProviderKeys:
         self._jwks_uri: str | None = None
         self._last_attempt = float("-inf")
         self._lock = anyio.Lock()
-        #: fetches of the key set so far (tests and metrics read it)
+        #: fetches of the key set so far
         self.fetches = 0
+        self.fetched = Counter(
+            "gisplatform_oidc_key_fetches",
+            "Fetches of the identity provider's discovery document and keys, by outcome",
+            ["outcome"],
+            registry=metrics,
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
@@ -141,12 +153,14 @@ class ProviderKeys:
                 with anyio.fail_after(self.timeout_s * 3):
                     fresh = await self._fetch()
             except (httpx.HTTPError, TimeoutError, ValueError) as exc:
-                log.warning("cannot fetch the OIDC provider's keys from %s: %s", self.issuer, exc)
+                log.warning("cannot fetch the OIDC provider's keys from %s: %r", self.issuer, exc)
+                self.fetched.labels("failed").inc()
                 if held is None:
                     raise IdentityProviderUnavailable(
                         message("oidc_provider_unavailable")
                     ) from None
                 return held
+            self.fetched.labels("ok").inc()
             self._keys = fresh
             return fresh
 

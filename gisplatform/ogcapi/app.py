@@ -112,7 +112,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         app.state.primary_pool = pool
         app.state.pool = AudiencePool(pool)
         app.state.authenticator = Authenticator(app.state.pool)
-        oidc = OidcSignIn(settings.oidc, app.state.registry) if settings.oidc.enabled else None
+        oidc = None
+        if settings.oidc.enabled:
+            oidc = OidcSignIn(settings.oidc, app.state.registry, app.state.metrics.registry)
         app.state.oidc = oidc
         router = ReadRouter(
             pool,
