@@ -61,7 +61,10 @@ class OidcSettings(BaseSettings):
     )
     role_map: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
-        description="provider role = registry role pairs, comma-separated (or a JSON object)",
+        description=(
+            "provider_role=registry_role pairs, comma-separated (or a JSON object): only the "
+            "roles named count; empty: provider roles named like the registry's"
+        ),
     )
     required_role: str | None = Field(
         default=None,

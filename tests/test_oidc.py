@@ -44,13 +44,14 @@ pytestmark = pytest.mark.db
 API = "https://gis.test/ogc"
 OTHER_API = "https://other.test/api"
 ROLES_CLAIM = "realm_access.roles"
-#: the provider calls civil protection officers so; the role map makes them civil_protection
+#: the provider's role names; the role map makes them the registry's. The clerk's "admin" is
+#: the provider's own (not in the map), so it opens nothing here.
 CLIENTS = {
-    "lights": Client("lights", ["lighting", "offline_access"]),
+    "lights": Client("lights", ["gis-lighting", "offline_access"]),
     "rescue": Client("rescue", ["cp-officer"]),
-    "clerk": Client("clerk", ["not-a-registry-role", "admin-of-something-else"]),
+    "clerk": Client("clerk", ["not-a-registry-role", "admin"]),
 }
-ROLE_MAP = {"cp-officer": "civil_protection"}
+ROLE_MAP = {"gis-lighting": "lighting", "cp-officer": "civil_protection"}
 
 
 @pytest.fixture(scope="module")
@@ -434,9 +435,12 @@ def test_roles_and_login_come_from_the_configured_claims(registry: LayerRegistry
         sign_in = OidcSignIn(_oidc("https://idp.test", **settings), registry)
         return sign_in.audience_of(claims)
 
-    keycloak = {"sub": "f3a1", "realm_access": {"roles": ["cp-officer", "lighting", "root"]}}
+    roles = ["cp-officer", "gis-lighting", "admin", "root"]
+    keycloak = {"sub": "f3a1", "realm_access": {"roles": roles}}
     found = audience({**keycloak, "preferred_username": "olena"})
     assert found == Audience(True, frozenset({"civil_protection", "lighting"}), "olena")
+    # without a map the provider's names count as they are, when the registry has them
+    assert audience(keycloak, role_map={}).roles == {"admin"}
     assert audience(keycloak).login == "f3a1"  # no preferred_username: sub
     entra = {"sub": "x", "upn": "olena@romny.gov.ua", "roles": "lighting admin"}
     found = audience(entra, roles_claim="roles", login_claim="upn", role_map={})

@@ -5,9 +5,11 @@ verified with joserfc against the provider's keys (:mod:`gisplatform.access.oidc
 ``alg`` must be one of the pinned public-key algorithms, its signature must verify with the
 key its ``kid`` names, and ``iss``, ``aud`` and ``exp`` must be there and right (``nbf`` and
 ``iat`` too when present), within the leeway. Roles come from a configurable claim (dotted
-path), pass through the optional role map and are kept only when the registry knows them:
-an unknown role never widens what a person reads. Every sign-in and failure is written to the
-event log (method ``oidc``); a failure is a 401 whose challenge says ``invalid_token``.
+path); with a role map only the provider roles it names count, as the registry roles it maps
+them to, without one the names as they are; either way only roles the registry knows are
+kept, so an unknown role never widens what a person reads. Every sign-in and failure is
+written to the event log (method ``oidc``); a failure is a 401 whose challenge says
+``invalid_token``.
 """
 
 from __future__ import annotations
@@ -226,7 +228,9 @@ class OidcSignIn:
         if required is not None and required not in given:
             raise Refused("no_required_role", login)
         mapping = self.settings.role_map
-        roles = frozenset(mapping.get(role, role) for role in given) & self.known_roles
+        if mapping:  # only what the map names: a provider's "admin" is not ours unless mapped
+            given = frozenset(mapping[role] for role in given if role in mapping)
+        roles = given & self.known_roles
         return Audience(signed_in=True, roles=roles, login=login)
 
 
