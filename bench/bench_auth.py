@@ -1,9 +1,10 @@
-"""What signing in costs: p50 of the same requests anonymous, with Bearer and with Basic.
+"""What signing in costs: p50 of the same requests anonymous, with Bearer, Basic and OIDC.
 
 Against a running server (``gisplatform serve``) with an account that may read the layer:
 
     .venv/bin/python bench/bench_auth.py --base http://127.0.0.1:8000 \\
-        --token gpt_… --basic login:password --layer shelters --rounds 400
+        --token gpt_… --basic login:password --layer shelters --rounds 400 \\
+        [--oidc <an identity provider's access token, with GISPLATFORM_OIDC_* set>]
 
 Requests are sequential on one keep-alive connection per audience, interleaved round by
 round so that the audiences share the machine's noise; the figure is the median in ms.
@@ -29,6 +30,7 @@ def main() -> None:
     parser.add_argument("--base", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--basic", required=True, help="login:password")
+    parser.add_argument("--oidc", help="an OIDC access token (JWT) the server accepts")
     parser.add_argument("--layer", default="shelters")
     parser.add_argument("--rounds", type=int, default=400)
     args = parser.parse_args()
@@ -38,6 +40,8 @@ def main() -> None:
         "bearer": {"Authorization": f"Bearer {args.token}"},
         "basic": {"Authorization": f"Basic {pair}"},
     }
+    if args.oidc:
+        audiences["oidc"] = {"Authorization": f"Bearer {args.oidc}"}
     clients = {k: httpx.Client(base_url=args.base, headers=h) for k, h in audiences.items()}
     first = clients["anonymous"].get(f"/ogc/collections/{args.layer}/items?limit=1").json()
     fid = first["features"][0]["id"]

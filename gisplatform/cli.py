@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
+from gisplatform.access.oidc_cli import oidc_app
 from gisplatform.accounts_cli import tokens_app, users_app
 from gisplatform.cli_backup import backup_command, backups_command, restore_command
 from gisplatform.cli_replica import replica_app
@@ -35,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(publish_app, name="publish")
+app.add_typer(oidc_app, name="oidc")
 app.command("import")(import_command)
 app.command("export")(export_command)
 db_app.command("backup")(backup_command)

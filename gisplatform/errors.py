@@ -94,6 +94,16 @@ class SignInFailed(GisPlatformError):
     status_code = 401
 
 
+class InvalidAccessToken(SignInFailed):
+    """An OIDC access token that does not verify (401, ``Bearer error="invalid_token"``)."""
+
+
+class IdentityProviderUnavailable(GisPlatformError):
+    """The OIDC provider's discovery document or keys cannot be had (HTTP 503)."""
+
+    status_code = 503
+
+
 class TooManySignIns(GisPlatformError):
     """Too many failed sign-ins from this address (HTTP 429)."""
 

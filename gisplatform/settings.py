@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gisplatform.i18n import message
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,6 +18,125 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def _default_layers_dir() -> Path:
     here = Path.cwd() / "layers"
     return here if here.is_dir() else PROJECT_ROOT / "layers"
+
+
+#: signature algorithms an OIDC access token may use: public-key ones only (never ``none``,
+#: never an HMAC whose "secret" would be the provider's public key)
+OIDC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def https_or_loopback(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+        return url
+    raise ValueError(str(message("oidc_url_not_https", url=url)))
+
+
+class OidcSettings(BaseSettings):
+    """Sign-in with access tokens (JWT) of an external OpenID Connect provider.
+
+    Read from ``GISPLATFORM_OIDC_*``; unset issuer = OIDC off (Basic and personal tokens only).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GISPLATFORM_OIDC_", extra="ignore")
+
+    issuer: str | None = Field(
+        default=None,
+        description="the provider's issuer URL exactly as in its tokens' iss (https://…)",
+    )
+    audience: str | None = Field(
+        default=None, description="the aud a token must name: this API (e.g. its URL)"
+    )
+    algorithms: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["RS256", "ES256"],
+        description="signature algorithms accepted (comma-separated; public-key ones only)",
+    )
+    roles_claim: str = Field(
+        default="roles",
+        pattern=r"^[^.\s]+(\.[^.\s]+)*$",
+        description="dotted path of the roles claim: roles (Entra ID), realm_access.roles",
+    )
+    role_map: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description=(
+            "provider_role=registry_role pairs, comma-separated (or a JSON object): only the "
+            "roles named count; empty: provider roles named like the registry's"
+        ),
+    )
+    required_role: str | None = Field(
+        default=None,
+        description="a provider role a token must carry to sign in at all (unset: any token)",
+    )
+    login_claim: str = Field(
+        default="preferred_username",
+        description="claim naming the person (sub when the token lacks it)",
+    )
+    leeway_s: int = Field(default=30, ge=0, le=300, description="clock skew allowed, seconds")
+    keys_ttl_s: int = Field(
+        default=3600, ge=10, le=86400, description="seconds discovery and keys are kept"
+    )
+    keys_min_refresh_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="least seconds between two fetches of the keys (an unknown kid refreshes)",
+    )
+    http_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="timeout of one request to the provider"
+    )
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_url(cls, value: str | None) -> str | None:
+        return None if not value else https_or_loopback(value)
+
+    @field_validator("audience", "required_role")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("algorithms", mode="before")
+    @classmethod
+    def _algorithm_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("algorithms")
+    @classmethod
+    def _public_key_algorithms(cls, value: list[str]) -> list[str]:
+        wrong = [alg for alg in value if alg not in OIDC_ALGORITHMS]
+        if wrong or not value:
+            known = ", ".join(sorted(OIDC_ALGORITHMS))
+            given = ", ".join(wrong) or "-"
+            raise ValueError(str(message("oidc_algorithms_not_allowed", given=given, known=known)))
+        return value
+
+    @field_validator("role_map", mode="before")
+    @classmethod
+    def _role_pairs(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.lstrip().startswith("{"):
+                return json.loads(value)
+            pairs = [part.partition("=") for part in value.split(",") if part.strip()]
+            if any(not sep or not a.strip() or not b.strip() for a, sep, b in pairs):
+                raise ValueError(str(message("oidc_bad_role_map")))
+            return {a.strip(): b.strip() for a, _, b in pairs}
+        return value
+
+    @model_validator(mode="after")
+    def _audience_with_issuer(self) -> OidcSettings:
+        if self.issuer and not self.audience:
+            raise ValueError(str(message("oidc_audience_required")))
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """True when access tokens of a provider are accepted."""
+        return self.issuer is not None
 
 
 class Settings(BaseSettings):
@@ -120,6 +241,9 @@ class Settings(BaseSettings):
         le=60,
         description="how often each server worker asks whether the publication state moved "
         "(the public views enforce a withdrawal at once; listings follow within this time)",
+    )
+    oidc: OidcSettings = Field(
+        default_factory=OidcSettings, description="OIDC sign-in (GISPLATFORM_OIDC_*)"
     )
     log_level: str = "INFO"
     log_json: bool = False

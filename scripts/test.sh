@@ -5,6 +5,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/bootstrap.sh
+# The OIDC tests' identity provider (npm oidc-provider), a test-only dependency.
+IDP="$ROOT/tests/idp"
+want="$(sha256sum "$IDP/package-lock.json" | cut -d' ' -f1)"
+if [[ ! -f $IDP/node_modules/.stamp || "$(cat "$IDP/node_modules/.stamp")" != "$want" ]]; then
+    echo "==> test identity provider from npm (tests/idp/package-lock.json)"
+    (cd "$IDP" && npm ci --no-audit --no-fund --loglevel=error)
+    printf '%s\n' "$want" >"$IDP/node_modules/.stamp"
+fi
 VENV="${GISPLATFORM_VENV:-$ROOT/.venv}"
 echo "==> ruff"
 "$VENV/bin/ruff" check .

@@ -751,6 +751,81 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "недоступне для цієї аудиторії",
         "en": "not available to this audience",
     },
+    # --- OIDC sign-in (identity provider's access tokens) -----------------------------------
+    "oidc_token_refused": {
+        "uk": "токен доступу не прийнято: {reason}",
+        "en": "access token refused: {reason}",
+    },
+    "oidc_reason_malformed": {"uk": "це не JWT", "en": "it is not a JWT"},
+    "oidc_reason_algorithm": {
+        "uk": "алгоритм підпису не дозволено",
+        "en": "its signature algorithm is not allowed",
+    },
+    "oidc_reason_unknown_key": {
+        "uk": "ключ підпису невідомий постачальнику ідентичності",
+        "en": "its signing key is not one of the identity provider's",
+    },
+    "oidc_reason_signature": {"uk": "підпис невірний", "en": "its signature is wrong"},
+    "oidc_reason_expired": {"uk": "строк дії минув", "en": "it has expired"},
+    "oidc_reason_not_yet": {"uk": "ще не чинний", "en": "it is not valid yet"},
+    "oidc_reason_audience": {
+        "uk": "виданий не для цього сервісу (aud)",
+        "en": "it was issued for another service (aud)",
+    },
+    "oidc_reason_issuer": {
+        "uk": "виданий іншим постачальником (iss)",
+        "en": "it was issued by another provider (iss)",
+    },
+    "oidc_reason_claims": {
+        "uk": "бракує обов’язкових тверджень або вони хибні",
+        "en": "required claims are missing or wrong",
+    },
+    "oidc_reason_no_login": {
+        "uk": "не називає користувача",
+        "en": "it names no user",
+    },
+    "oidc_reason_no_required_role": {
+        "uk": "немає ролі, потрібної для входу",
+        "en": "it lacks the role required to sign in",
+    },
+    "oidc_provider_unavailable": {
+        "uk": "постачальник ідентичності недоступний; спробуйте пізніше",
+        "en": "the identity provider cannot be reached; try again later",
+    },
+    "oidc_url_not_https": {
+        "uk": "{url}: потрібна адреса https:// (http:// лише на loopback)",
+        "en": "{url}: must be an https:// URL (http:// only on loopback)",
+    },
+    "oidc_algorithms_not_allowed": {
+        "uk": "алгоритми не дозволено: {given}; можна лише {known}",
+        "en": "algorithms not allowed: {given}; use {known}",
+    },
+    "oidc_bad_role_map": {
+        "uk": "очікуються пари роль_постачальника=роль_реєстру через кому",
+        "en": "expected provider_role=registry_role pairs, comma-separated",
+    },
+    "oidc_audience_required": {
+        "uk": "GISPLATFORM_OIDC_AUDIENCE потрібна разом із GISPLATFORM_OIDC_ISSUER",
+        "en": "GISPLATFORM_OIDC_AUDIENCE is required with GISPLATFORM_OIDC_ISSUER",
+    },
+    "oidc_not_configured": {
+        "uk": "OIDC не налаштовано: задайте GISPLATFORM_OIDC_ISSUER і GISPLATFORM_OIDC_AUDIENCE",
+        "en": "OIDC is not configured: set GISPLATFORM_OIDC_ISSUER and GISPLATFORM_OIDC_AUDIENCE",
+    },
+    "oidc_check_keys": {
+        "uk": "постачальник {issuer}: ключі {kids}",
+        "en": "provider {issuer}: keys {kids}",
+    },
+    "oidc_check_token": {
+        "uk": "токен приймається: користувач {login}, ролі: {roles}",
+        "en": "token accepted: user {login}, roles: {roles}",
+    },
+    "oidc_unknown_mapped_roles": {
+        "uk": "GISPLATFORM_OIDC_ROLE_MAP називає ролі, яких немає в реєстрі: {roles} "
+        "(відомі: {known})",
+        "en": "GISPLATFORM_OIDC_ROLE_MAP names roles the registry does not have: {roles} "
+        "(known: {known})",
+    },
     # --- accounts and sign-in ---------------------------------------------------------------
     "bad_duration": {
         "uk": "«{value}» — не тривалість; напишіть, наприклад, 90d, 12h або 4w",

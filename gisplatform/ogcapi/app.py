@@ -13,6 +13,7 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from gisplatform.access.oidc import OidcSignIn
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable
 from gisplatform.i18n import message
 from gisplatform.ogcapi.auth import (
@@ -120,6 +121,10 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
             await pool.close()
             raise ConfigurationError(message("publication_not_migrated")) from exc
+        oidc = None
+        if settings.oidc.enabled:
+            oidc = OidcSignIn(settings.oidc, app.state.registry, app.state.metrics.registry)
+        app.state.oidc = oidc
         router = ReadRouter(
             pool,
             settings.replica_urls,
@@ -132,6 +137,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         try:
             yield
         finally:
+            if oidc is not None:
+                await oidc.aclose()
             await router.close()
             await pool.close()
 

@@ -1,6 +1,7 @@
 """Who a request is served to, decided once: anonymous, or staff signed in with a password
-(``Authorization: Basic``, QGIS Basic auth) or a personal token (``Authorization: Bearer``,
-QGIS API-header auth, scripts).
+(``Authorization: Basic``, QGIS Basic auth), a personal token (``Authorization: Bearer``,
+QGIS API-header auth, scripts) or an identity provider's access token (``Bearer`` JWT,
+:mod:`gisplatform.access.oidc`).
 
 The audience picks the database audience (:mod:`gisplatform.store.audiences`) whose views
 and role every query of the request then uses: :class:`AudiencePool` switches a connection
@@ -19,7 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,6 +29,7 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gisplatform.access.oidc import OidcSignIn, looks_like_jwt
 from gisplatform.errors import SignInFailed, TooManySignIns
 from gisplatform.i18n import message
 from gisplatform.registry import Audience, LayerRegistry
@@ -195,6 +197,22 @@ class Authenticator:
         await self._record(None, address, "bearer", "failure")
         raise SignInFailed(message("sign_in_failed"))
 
+    async def record(self, login: str | None, address: str, method: str, outcome: str) -> None:
+        """Log a sign-in of another method (OIDC) in the event log."""
+        await self._record(login, address, method, outcome)
+
+    async def refuse(
+        self, login: str | None, address: str, method: str, error: Exception
+    ) -> NoReturn:
+        """Log a failed sign-in of another method and raise ``error``; 429 when the address
+        is over its limit (no per-login limit: a token's holder guesses no password)."""
+        (failures,) = await self._lookup([(_FAILURES, [None, address, FAILURE_WINDOW_S])])
+        if _over_limit(failures):
+            await self._record(login, address, method, "limited")
+            raise TooManySignIns(message("too_many_sign_ins"))
+        await self._record(login, address, method, "failure")
+        raise error
+
 
 def _over_limit(failures: tuple[int, int] | None) -> bool:
     of_login, of_address = failures or (0, 0)
@@ -226,6 +244,9 @@ async def _resolve(request: Request, header: str) -> Audience:
     if scheme.lower() == "basic":
         login, password = _basic_credentials(value)
         return await authenticator.basic(login, password, address)
+    oidc: OidcSignIn | None = getattr(request.app.state, "oidc", None)
+    if scheme.lower() == "bearer" and oidc is not None and looks_like_jwt(value.strip()):
+        return await oidc.sign_in(value.strip(), address, authenticator)
     if scheme.lower() == "bearer" and 0 < len(value.strip()) <= 512:
         return await authenticator.bearer(value.strip(), address)
     raise SignInFailed(message("sign_in_failed"))

@@ -16,6 +16,8 @@ from gisplatform.errors import (
     FeatureNotFound,
     Forbidden,
     GisPlatformError,
+    IdentityProviderUnavailable,
+    InvalidAccessToken,
     InvalidParameter,
     LayerNotFound,
     SignInFailed,
@@ -33,6 +35,7 @@ STATUS: dict[type[GisPlatformError], tuple[int, str]] = {
     LayerNotFound: (404, "NotFound"),
     FeatureNotFound: (404, "NotFound"),
     DatabaseUnavailable: (503, "ServiceUnavailable"),
+    IdentityProviderUnavailable: (503, "ServiceUnavailable"),
     SignInFailed: (401, "Unauthorized"),
     TooManySignIns: (429, "TooManyRequests"),
     Forbidden: (403, "Forbidden"),
@@ -40,6 +43,8 @@ STATUS: dict[type[GisPlatformError], tuple[int, str]] = {
 }
 #: the schemes a client may answer a 401 with (QGIS Basic, QGIS API header / scripts)
 WWW_AUTHENTICATE = 'Basic realm="gisplatform", charset="UTF-8", Bearer realm="gisplatform"'
+#: the challenge to a refused identity provider's access token (RFC 6750 §3.1)
+INVALID_TOKEN = 'Bearer realm="gisplatform", error="invalid_token"'
 #: seconds a client rate-limited on sign-in should wait
 RETRY_AFTER_S = 300
 
@@ -70,11 +75,15 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         status, code = exc.status_code, "ServerError"
     if isinstance(exc, LayerNotFound):
         return _body(status, code, message("collection_not_found"), request)
+    if isinstance(exc, IdentityProviderUnavailable):
+        return _body(status, code, exc.text, request)
     if status >= 500:
         log.error("domain error", exc_info=exc, extra={"request_id": request_id(request)})
         return _body(status, code, message("service_unavailable"), request)
     response = _body(status, code, exc.text, request)
-    if status == 401:
+    if isinstance(exc, InvalidAccessToken):
+        response.headers["WWW-Authenticate"] = INVALID_TOKEN
+    elif status == 401:
         response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     elif status == 429:
         response.headers["Retry-After"] = str(RETRY_AFTER_S)

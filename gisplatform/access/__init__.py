@@ -1,0 +1,1 @@
+"""Identity: who a request comes from (today OIDC access tokens; see DESIGN §3)."""
