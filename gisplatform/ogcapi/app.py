@@ -110,7 +110,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             app.state.crs = CrsCatalogue(offered, {int(row[0]) for row in await cursor.fetchall()})
         app.state.primary_pool = pool
         app.state.pool = AudiencePool(pool)
-        app.state.authenticator = Authenticator(app.state.pool)
+        app.state.authenticator = Authenticator(app.state.pool, settings.auth_cache_seconds)
         router = ReadRouter(
             pool,
             settings.replica_urls,
@@ -123,6 +123,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         try:
             yield
         finally:
+            await app.state.pool.release_kept()
+            for wrapped in app.state.__dict__.get("_replica_audience_pools", {}).values():
+                await wrapped.release_kept()
             await router.close()
             await pool.close()
 
