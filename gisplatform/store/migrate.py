@@ -23,6 +23,7 @@ from pyproj.enums import WktVersion
 from sqlalchemy import Connection, MetaData, Table, create_engine, inspect
 from sqlalchemy import text as sa_text
 
+from gisplatform.analyses.access import ensure_analysis_access
 from gisplatform.errors import MigrationRefused
 from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.registry.hromada import BASE_CRS
@@ -272,6 +273,7 @@ class _Migrator:
         for table_name in self.plan.triggers:
             self._install_triggers(table_name)
         apply_views(self.conn, self.registry, self.schema, self.history, self.plan.views)
+        ensure_analysis_access(self.conn, self.registry, self.schema, self.history)
 
     def _add_column(self, ops: Operations, table_name: str, column: Any) -> None:
         copy = column._copy()
