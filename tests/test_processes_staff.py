@@ -16,8 +16,13 @@ import pytest
 from psycopg import sql
 
 from gisplatform.analyses.processes import LIGHTING_GAPS, SHELTER_COVERAGE
+from gisplatform.ogcapi import create_app
 from gisplatform.registry import Access, Audience, LayerRegistry
+from gisplatform.settings import Settings
 from gisplatform.store.accounts import Accounts
+from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE
+from tests import live
+from tests.conftest import LAYERS_DIR, role_url
 from tests.processes_helpers import processes_server
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
@@ -155,3 +160,21 @@ def test_an_anonymous_job_is_not_a_signed_in_users(
     assert _wait(root, job, None)["status"] == "successful"
     assert "cabinets" not in httpx.get(f"{root}/jobs/{job}/results").json()
     assert httpx.get(f"{root}/jobs/{job}", auth=logins["staff"]).status_code == 404
+
+
+def test_a_server_holding_only_the_service_logins_runs_processes_for_staff(
+    demo_db_url: str, registry: LayerRegistry, logins: dict[str, tuple[str, str]]
+) -> None:
+    """No owner (or superuser) URL anywhere in the server's settings: processes still run."""
+    settings = Settings(
+        layers_dir=LAYERS_DIR,
+        api_database_url=role_url(demo_db_url, API_ROLE),
+        analyses_database_url=role_url(demo_db_url, ANALYSES_ROLE),
+    )
+    assert settings.database_url is None
+    inputs = {"origin": {"lon": 33.475, "lat": 50.751}, "limit": 2}
+    with live.live_server(create_app(settings, registry)) as url:
+        for auth in (None, logins["staff"]):
+            answer = _run(url + "/ogc", "nearest-shelter", inputs, auth)
+            assert answer.status_code == 200, answer.text
+            assert len(answer.json()["shelters"]) == 2
