@@ -245,6 +245,16 @@ class Settings(BaseSettings):
     oidc: OidcSettings = Field(
         default_factory=OidcSettings, description="OIDC sign-in (GISPLATFORM_OIDC_*)"
     )
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description=(
+            "seconds a verified password or token is trusted without asking the database "
+            "again: a revoked token, a disabled account or a new password takes effect "
+            "within this time (0: ask on every request)"
+        ),
+    )
     log_level: str = "INFO"
     log_json: bool = False
     jobs_ttl: int = Field(

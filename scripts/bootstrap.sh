@@ -13,8 +13,11 @@ cd "$ROOT"
 # System packages needed besides PostgreSQL/PostGIS/pgRouting. Add more here (chromium, fonts…).
 # ca-certificates: pip and npm over HTTPS (not in a minimal Debian); libatomic1: the Node.js
 # binary inside the playwright wheel that drives Chromium in the browser tests; pgbackrest:
-# backups and point-in-time recovery of the embedded cluster.
-EXTRA_APT_PACKAGES=(ca-certificates gdal-bin docker-compose chromium fonts-dejavu-core libatomic1 pgbackrest)
+# backups and point-in-time recovery of the embedded cluster; python3-qgis, qgis-providers:
+# headless QGIS (the system python3's), a real client the tests sign in with (QGIS 3.22 on
+# Debian 12, a newer one on Debian 13; same package names).
+EXTRA_APT_PACKAGES=(ca-certificates gdal-bin docker-compose chromium fonts-dejavu-core libatomic1 pgbackrest
+    python3-qgis qgis-providers)
 # Node.js + npm install the web map's browser libraries; taken from apt when missing.
 command -v npm >/dev/null 2>&1 || EXTRA_APT_PACKAGES+=(nodejs npm)
 

@@ -68,7 +68,8 @@ def test_descriptions_are_bilingual_and_state_the_public_rule(http: httpx.Client
     uk = http.get("/processes/lighting-gaps", params={"lang": "uk"}).json()
     en = http.get("/processes/lighting-gaps", params={"lang": "en"}).json()
     assert uk["title"] == "Неосвітлені ділянки вулиць" and en["title"] == "Street-lighting gaps"
-    assert "Public process" in en["description"] and "cabinet" in en["description"]
+    assert "public data only for an anonymous caller" in en["description"]
+    assert "cabinet" in en["description"] and "roles that may read them" in en["description"]
     assert "include_cabinets" not in en["inputs"]
     result_schema = en["outputs"]["result"]["schema"]
     assert "cabinets" not in result_schema["properties"]

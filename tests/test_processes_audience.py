@@ -10,13 +10,16 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from psycopg import sql
 
 from gisplatform.analyses import ShelterCoverageInput, shelter_coverage
 from gisplatform.analyses.audience import prepare_run
 from gisplatform.analyses.disclosure import K_BUILDINGS
-from gisplatform.registry import Access, LayerRegistry, load_registry
+from gisplatform.registry import Access, Audience, LayerRegistry, load_registry
+from gisplatform.store.audiences import PUBLIC, view_audience_for
+from gisplatform.store.roles import ANALYSES_ROLE
 from gisplatform.store.views import PUBLIC_ROLE
-from tests.conftest import LAYERS_DIR
+from tests.conftest import LAYERS_DIR, role_url
 from tests.processes_helpers import processes_server
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
@@ -97,9 +100,10 @@ def test_runs_read_the_public_views_as_the_public_role(
     demo_db_url: str, registry: LayerRegistry
 ) -> None:
     layers = ("shelters", "buildings", "streets")
-    with psycopg.connect(demo_db_url) as conn:
-        schemas = prepare_run(conn, registry, Access.PUBLIC, layers, graph=True)
+    with psycopg.connect(role_url(demo_db_url, ANALYSES_ROLE)) as conn:
+        schemas = prepare_run(conn, registry, PUBLIC, layers, graph=True)
         assert schemas.layers == "api_public" and schemas.prepared
+        assert schemas.weights is not None  # the population reaches the run as weights only
         row = conn.execute("SELECT current_user").fetchone()
         assert row is not None and row[0] == PUBLIC_ROLE
         assert conn.execute("SELECT count(*) FROM api_public.shelters").fetchone()
@@ -109,6 +113,30 @@ def test_runs_read_the_public_views_as_the_public_role(
         conn.rollback()
         with pytest.raises(psycopg.errors.UndefinedColumn):  # staff field: not in the view
             conn.execute("SELECT population FROM api_public.buildings LIMIT 1")
+
+
+def test_staff_runs_read_their_audience_views_as_its_role(
+    demo_db_url: str, registry: LayerRegistry
+) -> None:
+    staff = view_audience_for(registry, Audience(signed_in=True))
+    assert not staff.is_public
+    layers = ("shelters", "buildings", "streets")
+    with psycopg.connect(role_url(demo_db_url, ANALYSES_ROLE)) as conn:
+        schemas = prepare_run(conn, registry, staff, layers, graph=True)
+        assert schemas.layers == staff.schema and schemas.weights is None
+        assert "population" in schemas.fields["buildings"]  # type: ignore[index]
+        row = conn.execute("SELECT current_user").fetchone()
+        assert row is not None and row[0] == staff.role
+        query = sql.SQL("SELECT count(population) FROM {}").format(
+            sql.Identifier(staff.schema, "buildings")
+        )
+        assert conn.execute(query).fetchone()
+        conn.commit()
+        for escape in ("SELECT 1", "RESET ROLE", "SET ROLE NONE"):
+            conn.execute(escape)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT count(*) FROM gis.buildings")
+            conn.rollback()
 
 
 def _lonely_building(body: dict[str, Any]) -> tuple[str, float, float]:

@@ -11,7 +11,7 @@ from gisplatform.ogcapi import create_app
 from gisplatform.ogcapi.app import check_least_privilege
 from gisplatform.registry import LayerRegistry
 from gisplatform.store.audiences import view_audiences
-from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE, AUDIENCE_ROLES, LAYER_STATE_VIEW
+from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE, LAYER_STATE_VIEW
 from gisplatform.store.views import PUBLIC_ROLE
 from tests.conftest import make_settings, role_url
 from tests.ogcapi_helpers import RESTRICTED_LAYERS
@@ -85,9 +85,41 @@ async def test_service_roles_hold_no_rights_and_belong_to_audiences_only(
                 "WHERE m.member = %s::regrole",
                 [role],
             )
-            # the API may become every audience, the analyses the public only (for now)
-            expected = every_audience if role == API_ROLE else set(AUDIENCE_ROLES.values())
-            assert {row[0] for row in await cursor.fetchall()} == expected
+            # both may become every audience (a process runs in its caller's audience)
+            assert {row[0] for row in await cursor.fetchall()} == every_audience
+
+
+async def test_the_processes_login_cannot_read_the_layers_whatever_role_it_takes(
+    demo_db_url: str, registry: LayerRegistry
+) -> None:
+    """The processes' connection, as build_processes_api opens it: never the owner's."""
+    from gisplatform.ogcapi.processes import build_processes_api
+
+    settings = make_settings(demo_db_url)
+    built = build_processes_api(settings, registry, "http://127.0.0.1/ogc")
+    url = built.url
+    built.close()
+    async with await AsyncConnection.connect(url, autocommit=True) as conn:
+        cursor = await conn.execute("SELECT session_user")
+        assert await cursor.fetchone() == (ANALYSES_ROLE,)
+        owner = await _owner(conn)
+        audiences = [f"SET ROLE {a.role}" for a in view_audiences(registry)]
+        for escape in ("RESET ROLE", "SET ROLE NONE", *audiences):
+            await conn.execute(escape)  # type: ignore[arg-type]
+            for query in FORBIDDEN:
+                assert await _denied(conn, query), (escape, query)
+        assert await _denied(conn, f"SET ROLE {owner}")
+        # as itself it builds the walking graph through the owner's function, and every
+        # audience reads the graph
+        await conn.execute("SET ROLE NONE")
+        cursor = await conn.execute("SELECT graph_edges FROM analysis.walk_graph()")
+        row = await cursor.fetchone()
+        assert row is not None and row[0] > 0
+        for audience in view_audiences(registry):
+            await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(audience.role)))
+            cursor = await conn.execute("SELECT count(*) FROM analysis.walk_edges")
+            assert await cursor.fetchone() == (row[0],)
+            assert await _denied(conn, "SELECT * FROM analysis.walk_graph()")
 
 
 async def test_layer_state_shows_public_layers_only(demo_db_url: str) -> None:

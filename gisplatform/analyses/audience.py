@@ -1,32 +1,35 @@
 """Runs for an audience: the registry checked on every run, its views, its read-only role.
 
 A run first checks that every layer it reads is visible to the audience (else
-:class:`LayerUnavailable`, answered 404 naming the layer). Then, still as the analyses'
-own role, it prepares what the read-only role can neither build nor read: the walking graph
-(tables in ``analysis``, readable by the role) and, when the audience may not see
-``buildings.population``, a session-private table of building weights that only feeds
-aggregates (published under :mod:`gisplatform.analyses.disclosure`). Then it switches to the
-audience's role (:func:`use_audience`, the one place that does) and reads the audience's
-views (``api_public.*``) with the fields that audience may see.
+:class:`LayerUnavailable`, answered 404 naming the layer). Then, as the analyses' own login
+(``SET ROLE NONE``: no rights on the layers), it prepares what the audience's role can
+neither build nor read, through the owner's functions (:mod:`gisplatform.analyses.access`):
+the walking graph (tables in ``analysis``, readable by every audience role) and, when the
+audience may not see ``buildings.population``, a session-private table of building weights
+that only feeds aggregates (published under :mod:`gisplatform.analyses.disclosure`). Then it
+switches to the audience's role (:func:`use_audience`, the one place that does) and reads
+the audience's views (``api_public.*`` for the public, ``api_staff…`` for signed-in staff)
+with the fields that audience may see.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from gisplatform.analyses.access import BUILDING_WEIGHTS, WALK_GRAPH
 from gisplatform.analyses.common import Schemas
-from gisplatform.analyses.network import ensure_graph
 from gisplatform.publication.store import LISTING, public_reader, withdrawal_of
-from gisplatform.registry import Access, Audience, LayerRegistry
-from gisplatform.store.views import AUDIENCE_SCHEMAS, PUBLIC_ROLE
+from gisplatform.registry import ANONYMOUS, Audience, LayerRegistry
+from gisplatform.store.audiences import ViewAudience
 
 #: the session-private table of building weights for runs that may not read them
 WEIGHTS = ("pg_temp", "analysis_weights")
-#: relations of the walking graph the audience's role reads
-GRAPH_TABLES = ("walk_edges", "walk_vertices", "graph_state")
+#: who asked for the process being served (its login keys its jobs); anonymous by default
+CALLER: ContextVar[Audience] = ContextVar("gisplatform_process_caller", default=ANONYMOUS)
 
 
 class LayerUnavailable(Exception):
@@ -38,15 +41,15 @@ class LayerUnavailable(Exception):
 
 
 def audience_fields(
-    registry: LayerRegistry, audience: Access | Audience, layers: tuple[str, ...]
+    registry: LayerRegistry, reader: Audience, layers: tuple[str, ...]
 ) -> dict[str, frozenset[str]]:
-    """Field names of ``layers`` that ``audience`` may see; LayerUnavailable if one is hidden."""
+    """Field names of ``layers`` that ``reader`` may see; LayerUnavailable if one is hidden."""
     fields: dict[str, frozenset[str]] = {}
     for name in layers:
         spec = registry.get(name)
-        if not spec.visible_to(audience):
+        if not spec.visible_to(reader):
             raise LayerUnavailable(name)
-        fields[name] = frozenset(f.name for f in spec.fields_for(audience))
+        fields[name] = frozenset(f.name for f in spec.fields_for(reader))
     return fields
 
 
@@ -58,32 +61,13 @@ def published_reader(conn: psycopg.Connection[Any]) -> Audience:
     return public_reader([withdrawal_of(r) for r in rows])
 
 
-def use_audience(conn: psycopg.Connection[Any], audience: Access) -> None:
+def use_audience(conn: psycopg.Connection[Any], audience: ViewAudience) -> None:
     """Switch ``conn`` to the role of ``audience`` for the rest of the session."""
-    if audience is not Access.PUBLIC:
-        raise ValueError(f"no database role for the {audience} audience")
-    conn.execute(sql.SQL("SET SESSION ROLE {}").format(sql.Identifier(PUBLIC_ROLE)))
+    conn.execute(sql.SQL("SET SESSION ROLE {}").format(sql.Identifier(audience.role)))
     conn.commit()
 
 
-def _grant_graph(conn: psycopg.Connection[Any], schemas: Schemas) -> None:
-    role = sql.Identifier(PUBLIC_ROLE)
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('gisplatform.analysis.walk_graph'))")
-        for table in GRAPH_TABLES:
-            qualified = f"{schemas.analysis}.{table}"
-            row = conn.execute(
-                "SELECT has_table_privilege(%s, %s, 'SELECT')", [PUBLIC_ROLE, qualified]
-            ).fetchone()
-            if row and row[0]:
-                continue
-            schema = sql.Identifier(schemas.analysis)
-            conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, role))
-            target = sql.Identifier(schemas.analysis, table)
-            conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(target, role))
-
-
-def _weights(conn: psycopg.Connection[Any], schemas: Schemas) -> None:
+def _weights(conn: psycopg.Connection[Any], schemas: Schemas, role: str) -> None:
     with conn.transaction():
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(*WEIGHTS)))
         conn.execute(
@@ -93,13 +77,13 @@ def _weights(conn: psycopg.Connection[Any], schemas: Schemas) -> None:
             ).format(sql.Identifier(WEIGHTS[1]))
         )
         conn.execute(
-            sql.SQL("INSERT INTO {} SELECT fid, population FROM {}").format(
-                sql.Identifier(*WEIGHTS), sql.Identifier(schemas.layers, "buildings")
+            sql.SQL("INSERT INTO {} SELECT fid, population FROM {}()").format(
+                sql.Identifier(*WEIGHTS), sql.Identifier(schemas.analysis, BUILDING_WEIGHTS)
             )
         )
         conn.execute(
             sql.SQL("GRANT SELECT ON {} TO {}").format(
-                sql.Identifier(*WEIGHTS), sql.Identifier(PUBLIC_ROLE)
+                sql.Identifier(*WEIGHTS), sql.Identifier(role)
             )
         )
 
@@ -107,28 +91,31 @@ def _weights(conn: psycopg.Connection[Any], schemas: Schemas) -> None:
 def prepare_run(
     conn: psycopg.Connection[Any],
     registry: LayerRegistry,
-    audience: Access,
+    audience: ViewAudience,
     layers: tuple[str, ...],
     graph: bool,
 ) -> Schemas:
     """Check ``layers`` against the registry, prepare the run and switch to the audience.
 
-    Returns what the analysis reads: the audience's views and visible fields.
+    ``conn`` is the analyses' login (``GISPLATFORM_ANALYSES_DATABASE_URL``). Returns what
+    the analysis reads: the audience's views and visible fields.
     """
-    if audience is not Access.PUBLIC:
-        raise ValueError(f"no database role for the {audience} audience")
-    fields = audience_fields(registry, published_reader(conn), layers)
+    # the public less what the kill switch withdrew; signed-in staff read their own views
+    reader = published_reader(conn) if audience.is_public else audience.reader
+    fields = audience_fields(registry, reader, layers)
     owner = Schemas.for_registry(registry)
+    conn.execute("SET SESSION ROLE NONE")
     if graph:
-        ensure_graph(conn, owner)
-        _grant_graph(conn, owner)
+        conn.execute(
+            sql.SQL("SELECT * FROM {}()").format(sql.Identifier(owner.analysis, WALK_GRAPH))
+        )
     hidden_weights = "buildings" in fields and "population" not in fields["buildings"]
     if hidden_weights:
-        _weights(conn, owner)
+        _weights(conn, owner, audience.role)
     conn.commit()
     use_audience(conn, audience)
     return Schemas(
-        layers=AUDIENCE_SCHEMAS[audience],
+        layers=audience.schema,
         history=owner.history,
         analysis=owner.analysis,
         prepared=True,

@@ -123,6 +123,24 @@ def run_script(
         _execute(conn, statement, schemas, params, names)
 
 
+def statements(file: str, name: str, schemas: Schemas) -> list[sql.Composed]:
+    """The statements of the block ``name`` (ending with ``;`` at a line end), filled in."""
+    found: list[sql.Composed] = []
+    statement = ""
+    for line in _template(file)[name].splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        statement += line
+        if line.rstrip().endswith(";"):
+            found.append(
+                sql.SQL(statement.strip().removesuffix(";")).format(**schemas.identifiers())
+            )
+            statement = ""
+    if statement.strip():
+        found.append(sql.SQL(statement.strip()).format(**schemas.identifiers()))
+    return found
+
+
 def _execute(
     conn: psycopg.Connection[Any],
     text: str,

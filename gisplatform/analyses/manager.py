@@ -5,7 +5,9 @@ is the key of a registered :class:`~gisplatform.analyses.processes.ProcessSource
 
 - Synchronous runs are executed on the run pool and never stored.
 - Asynchronous runs get an unguessable id (the caller's capability) and are stored in the
-  ``jobs`` schema until they expire; there is no job listing (``GET /jobs`` is empty).
+  ``jobs`` schema until they expire; there is no job listing (``GET /jobs`` is empty). A
+  signed-in caller's job is reached only when signed in as that login (results may hold
+  staff data); it runs in that caller's audience, as does a synchronous run.
 - A full pool refuses the run (429); inputs are validated before a job is created (400).
 - ``subscriber`` callbacks only reach URLs under a configured prefix (the router refuses
   the others), posted with a timeout and no redirects.
@@ -35,6 +37,7 @@ from pygeoapi.util import (  # type: ignore[import-untyped]
     Subscriber,
 )
 
+from gisplatform.analyses.audience import CALLER
 from gisplatform.analyses.processes import INTERNAL_ERROR, JSON, RunsBusy, source
 from gisplatform.analyses.runs import QueueFull
 from gisplatform.i18n import message
@@ -94,11 +97,16 @@ class PostgresJobManager(BaseManager):  # type: ignore[misc]
 
     def add_job(self, job_metadata: dict[str, Any]) -> str:
         job_id = str(job_metadata["identifier"])
-        self.store.add(job_id, str(job_metadata["process_id"]), str(job_metadata["message"]))
+        self.store.add(
+            job_id,
+            str(job_metadata["process_id"]),
+            str(job_metadata["message"]),
+            CALLER.get().login,
+        )
         return job_id
 
     def update_job(self, job_id: str, update_dict: dict[str, Any]) -> bool:
-        job = self.store.get(job_id)
+        job = self.store.get(job_id, CALLER.get().login)
         if job is None:
             return False
         return self.store.update(
@@ -110,13 +118,13 @@ class PostgresJobManager(BaseManager):  # type: ignore[misc]
         )
 
     def get_job(self, job_id: str) -> dict[str, Any]:
-        job = self.store.get(job_id)
+        job = self.store.get(job_id, CALLER.get().login)
         if job is None:
             raise JobNotFoundError()
         return _job_dict(job_id, job)
 
     def get_job_result(self, job_id: str) -> tuple[str | None, Any]:
-        found = self.store.result(job_id)
+        found = self.store.result(job_id, CALLER.get().login)
         if found is None:
             raise JobNotFoundError()
         status, mimetype, result = found
@@ -125,7 +133,7 @@ class PostgresJobManager(BaseManager):  # type: ignore[misc]
         return mimetype or JSON, result
 
     def delete_job(self, job_id: str) -> bool:
-        if not self.store.delete(job_id):
+        if not self.store.delete(job_id, CALLER.get().login):
             raise JobNotFoundError()
         return True
 
@@ -146,13 +154,14 @@ class PostgresJobManager(BaseManager):  # type: ignore[misc]
         job_control = processor.metadata.get("jobControlOptions", [])
         if _wants_async(execution_mode, job_control):
             job_id = new_job_id()
-            self.store.add(job_id, process_id, "Job accepted and ready for execution")
+            login = CALLER.get().login
+            self.store.add(job_id, process_id, "Job accepted and ready for execution", login)
             try:
                 self.source.runs.submit(
                     self._run_job, processor, job_id, data_dict, subscriber, requested_response
                 )
             except QueueFull:
-                self.store.delete(job_id)
+                self.store.delete(job_id, login)
                 raise RunsBusy(BUSY) from None
             applied = RequestedProcessExecutionMode.respond_async.value
             return job_id, JSON, None, JobStatus.accepted, {"Preference-Applied": applied}

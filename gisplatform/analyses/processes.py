@@ -1,10 +1,14 @@
-"""pygeoapi processors around the analyses: OGC API – Processes for the public audience.
+"""pygeoapi processors around the analyses: OGC API – Processes for the caller's audience.
 
 Each processor is a thin adapter: its ``PROCESS_METADATA`` (inputs, outputs, titles) is
 generated from the analysis' pydantic input and result models, it validates the inputs with
-the same models (errors name the input) and runs the analysis on a connection of its own.
-Anonymous callers see public data only: inputs that would unlock restricted parts are not
-offered, and fields drawn from staff or restricted layer fields are removed from the result.
+the same models (errors name the input) and runs the analysis on a connection of its own,
+in the views and role of the request's audience (:func:`current_view`). Anonymous callers
+see public data only: inputs that would unlock restricted parts are not offered, and fields
+drawn from staff or restricted layer fields are removed from the result. Signed-in staff
+read their audience's views: the fields their roles may see stay in the result, and the
+parts a process keeps from the public are theirs when their roles may read what those parts
+are drawn from (``ProcessSpec.unlocked_by``).
 This module imports pygeoapi; the generated config names its classes by dotted path.
 """
 
@@ -44,8 +48,9 @@ from gisplatform.analyses.shelters import (
     nearest_shelter,
 )
 from gisplatform.i18n import Text, TextError, join, message
-from gisplatform.registry import Access, LayerRegistry
+from gisplatform.registry import Audience, LayerRegistry
 from gisplatform.registry.hromada import HromadaProfile
+from gisplatform.store.audiences import current_view
 from gisplatform.store.jobs import JobStore
 
 log = logging.getLogger("gisplatform.processes")
@@ -53,8 +58,6 @@ log = logging.getLogger("gisplatform.processes")
 #: message of an unexpected failure (answered 500)
 INTERNAL_ERROR = message("internal_error")
 JSON = "application/json"
-#: the audience of every run (no sign-in yet: anonymous callers)
-AUDIENCE = Access.PUBLIC
 
 
 class RunError(ProcessorExecuteError):  # type: ignore[misc]
@@ -149,6 +152,9 @@ class ProcessSpec:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     #: result paths withheld from the public (lists are entered element by element)
     withheld: tuple[tuple[str, ...], ...] = ()
+    #: ``(layer, field or None)`` a caller's audience must read to be offered the fixed
+    #: inputs and the withheld results (the layers are then read too); none: never
+    unlocked_by: tuple[tuple[str, str | None], ...] = ()
     #: layers the analysis reads (each must be visible to the audience: checked per run)
     layers: tuple[str, ...] = ()
     #: the analysis walks the street graph
@@ -157,6 +163,24 @@ class ProcessSpec:
     sourced: Mapping[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)
     #: the published population figures, when the audience may not see building weights
     figures: Callable[[Any, Any], BaseModel] | None = None
+
+    def unlocked(self, registry: LayerRegistry, reader: Audience) -> bool:
+        """True when ``reader`` may read everything :attr:`unlocked_by` names."""
+        if not self.unlocked_by or reader.is_anonymous:
+            return False
+        for layer, name in self.unlocked_by:
+            if layer not in registry or not registry.get(layer).visible_to(reader):
+                return False
+            fields = registry.get(layer).fields_for(reader)
+            if name is not None and name not in {f.name for f in fields}:
+                return False
+        return True
+
+    def extra_layers(self, registry: LayerRegistry, reader: Audience) -> tuple[str, ...]:
+        """Layers an unlocked run reads besides :attr:`layers`."""
+        if not self.unlocked(registry, reader):
+            return ()
+        return tuple(dict.fromkeys(n for n, _ in self.unlocked_by if n not in self.layers))
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -311,11 +335,12 @@ def decode_text(description: str) -> Text | None:
 
 
 def public_result(
-    spec: ProcessSpec, result: BaseModel, schemas: Schemas | None = None
+    spec: ProcessSpec, result: BaseModel, schemas: Schemas | None = None, unlocked: bool = False
 ) -> dict[str, Any]:
-    """``result`` as JSON without the withheld paths and the fields ``schemas`` may not see."""
+    """``result`` as JSON without the withheld paths (unless ``unlocked``) and the fields
+    ``schemas`` may not see."""
     data = result.model_dump(mode="json")
-    for path in spec.withheld:
+    for path in () if unlocked else spec.withheld:
         _drop_value(data, path)
     for path, (layer, name) in spec.sourced.items():
         if schemas is not None and not schemas.visible(layer, name):
@@ -341,13 +366,16 @@ class AnalysisProcessor(BaseProcessor):  # type: ignore[misc]
         self.source = found
 
     def parse(self, data: Mapping[str, Any]) -> AnalysisInput:
-        """Validated inputs; InputError naming the input otherwise."""
-        for name in self.SPEC.fixed:
+        """Validated inputs for the caller's audience; InputError naming the input otherwise."""
+        reader = current_view().reader
+        fixed = {} if self.SPEC.unlocked(self.source.registry, reader) else self.SPEC.fixed
+        for name in fixed:
             if name in data:
-                raise InputError(message("input_not_for_anonymous", name=name))
+                key = "input_not_for_anonymous" if reader.is_anonymous else "input_not_for_caller"
+                raise InputError(message(key, name=name))
         try:
             return self.SPEC.inputs.model_validate(
-                {**data, **self.SPEC.fixed}, context={"registry": self.source.registry}
+                {**data, **fixed}, context={"registry": self.source.registry}
             )
         except PydanticValidationError as err:
             raise InputError(input_text(err)) from err
@@ -363,12 +391,17 @@ class AnalysisProcessor(BaseProcessor):  # type: ignore[misc]
         params = self.parse(data or {})
         deadline = self.source.deadline_s
         spec = self.SPEC
+        view = current_view()
+        registry = self.source.registry
+        unlocked = spec.unlocked(registry, view.reader)
+        layers = spec.layers + spec.extra_layers(registry, view.reader)
         try:
             with run_connection(self.source.url, deadline) as conn:
-                schemas = prepare_run(conn, self.source.registry, AUDIENCE, spec.layers, spec.graph)
+                schemas = prepare_run(conn, registry, view, layers, spec.graph)
                 result = spec.run(conn, params, schemas)
         except LayerUnavailable as err:
-            raise LayerRefused(message("layer_not_for_anonymous", layer=err.layer)) from err
+            key = "layer_not_for_anonymous" if view.is_public else "layer_not_for_caller"
+            raise LayerRefused(message(key, layer=err.layer)) from err
         except PydanticValidationError as err:  # checks that need the data, e.g. the boundary
             raise InputError(input_text(err)) from err
         except psycopg.errors.QueryCanceled as err:
@@ -381,16 +414,16 @@ class AnalysisProcessor(BaseProcessor):  # type: ignore[misc]
             raise RunFailed(INTERNAL_ERROR) from err
         if spec.figures is not None and not schemas.visible("buildings", "population"):
             result = spec.figures(params, result)
-        return JSON, public_result(spec, result, schemas)
+        return JSON, public_result(spec, result, schemas, unlocked)
 
 
 def _describe(uk: str, en: str, withheld: tuple[str, str] | None = None) -> dict[str, str]:
-    """Bilingual description ending with the public-data note (and what is withheld)."""
+    """Bilingual description ending with the audience note (and what the public does not get)."""
     if withheld is None:
         return {"uk": f"{uk} {PUBLIC_NOTE['uk']}.", "en": f"{en} {PUBLIC_NOTE['en']}."}
     return {
-        "uk": f"{uk} {PUBLIC_NOTE['uk']}; не повертає: {withheld[0]}.",
-        "en": f"{en} {PUBLIC_NOTE['en']}; withheld: {withheld[1]}.",
+        "uk": f"{uk} {PUBLIC_NOTE['uk']}; лише для ролей, що їх бачать: {withheld[0]}.",
+        "en": f"{en} {PUBLIC_NOTE['en']}; only for roles that may read them: {withheld[1]}.",
     }
 
 
@@ -400,8 +433,14 @@ def _with_figures_note(description: dict[str, str]) -> dict[str, str]:
 
 
 PUBLIC_NOTE = {
-    "uk": "Публічний процес: лише відкриті дані, як для анонімного користувача",
-    "en": "Public process: public data only, as for an anonymous caller",
+    "uk": (
+        "Процес читає дані, доступні тому, хто його запускає: анонімному — лише відкриті, "
+        "працівнику, що увійшов, — службові поля і шари його ролей"
+    ),
+    "en": (
+        "The process reads the data its caller may read: public data only for an anonymous "
+        "caller, the staff fields and layers of their roles for signed-in staff"
+    ),
 }
 
 NEAREST_SHELTER = ProcessSpec(
@@ -441,6 +480,7 @@ SHELTER_COVERAGE = ProcessSpec(
     run=shelter_coverage,
     example=lambda _: {"bands_minutes": [5, 10, 15], "include_buildings": False},
     withheld=(("buildings", "population"),),
+    unlocked_by=(("buildings", "population"),),
     layers=("shelters", "buildings", "streets", "settlements", "starosta_districts"),
     graph=True,
     sourced={("buildings", "population"): ("buildings", "population")},
@@ -465,6 +505,7 @@ LIGHTING_GAPS = ProcessSpec(
     example=lambda _: {"distance_m": 50},
     fixed={"include_cabinets": False},
     withheld=(("cabinets",), ("restricted",)),
+    unlocked_by=(("lighting_cabinets", None),),
     layers=("streets", "street_lights"),
 )
 SERVICE_ACCESS = ProcessSpec(

@@ -9,6 +9,7 @@ passes (``statement_timeout`` bounds one statement, the timer the sum of them).
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,11 +35,12 @@ class RunPool:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="gisplatform-process")
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
-        """Run ``fn(*args)`` on the pool; QueueFull when no slot is free."""
+        """Run ``fn(*args)`` on the pool in the caller's context (its audience, its login);
+        QueueFull when no slot is free."""
         if not self._slots.acquire(blocking=False):
             raise QueueFull
         try:
-            future = self._executor.submit(fn, *args)
+            future = self._executor.submit(contextvars.copy_context().run, fn, *args)
         except BaseException:
             self._slots.release()
             raise

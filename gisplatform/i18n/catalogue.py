@@ -687,6 +687,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "шар {layer} недоступний анонімним користувачам",
         "en": "layer {layer} is not available to anonymous callers",
     },
+    "input_not_for_caller": {
+        "uk": "недійсний вхід {name}: недоступний з вашими ролями",
+        "en": "invalid input {name}: not available with your roles",
+    },
+    "layer_not_for_caller": {
+        "uk": "шар {layer} недоступний з вашими ролями",
+        "en": "layer {layer} is not available with your roles",
+    },
     "analysis_deadline": {
         "uk": "аналіз тривав довше за {seconds} с",
         "en": "the analysis took longer than {seconds} s",

@@ -114,7 +114,6 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             app.state.crs = CrsCatalogue(offered, {int(row[0]) for row in await cursor.fetchall()})
         app.state.primary_pool = pool
         app.state.pool = AudiencePool(pool)
-        app.state.authenticator = Authenticator(app.state.pool)
         app.state.publication = PublicationWatch(pool, settings.publication_refresh_s)
         try:
             await app.state.publication.refresh(force=True)
@@ -125,6 +124,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         if settings.oidc.enabled:
             oidc = OidcSignIn(settings.oidc, app.state.registry, app.state.metrics.registry)
         app.state.oidc = oidc
+        app.state.authenticator = Authenticator(app.state.pool, settings.auth_cache_seconds)
         router = ReadRouter(
             pool,
             settings.replica_urls,
@@ -139,6 +139,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         finally:
             if oidc is not None:
                 await oidc.aclose()
+            await app.state.pool.release_kept()
+            for wrapped in app.state.__dict__.get("_replica_audience_pools", {}).values():
+                await wrapped.release_kept()
             await router.close()
             await pool.close()
 

@@ -8,14 +8,20 @@ and role every query of the request then uses: :class:`AudiencePool` switches a 
 to that role when it is taken and puts the public role back before it returns (shielded
 from cancellation; a connection that cannot take it is closed, never pooled). A
 request without credentials is served exactly as before; wrong credentials are a 401, and
-too many failures from one address a 429, each recorded in ``auth.events``.
+too many failures from one address a 429, each recorded in ``auth.events``. A credential
+the database confirmed is trusted for a few seconds (``GISPLATFORM_AUTH_CACHE_SECONDS``),
+and a connection already in the audience's role serves the next signed-in request, so a
+signed-in request costs no round trip more than an anonymous one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -26,6 +32,7 @@ import anyio
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
 from psycopg import AsyncConnection, sql
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -51,6 +58,10 @@ FAILURE_WINDOW_S = 300
 #: every request does not cost an Argon2 verification each time
 VERIFIED_CACHE_SIZE = 1024
 VERIFIED_TTL_S = 300
+#: idle connections kept in one staff audience's role for its next request
+KEEP_PER_ROLE = 2
+#: seconds a kept connection waits for its audience before it goes back to the pool
+KEEP_IDLE_S = 2.0
 
 __all__ = ["current_reader", "current_view"]
 _PUBLIC_ROLE = sql.SQL("SET ROLE {}").format(sql.Identifier(PUBLIC.role)).as_string()
@@ -86,11 +97,26 @@ async def _restore(conn: AsyncConnection[Any]) -> None:
 
 
 class AudiencePool:
-    """The server's pool; each connection taken runs as the request's audience role."""
+    """The server's pool; each connection taken runs as the request's audience role.
+
+    The public's connections are the pool's own, always in the public role. A signed-in
+    request's connection takes its audience's role with ``SET ROLE``; when the request is
+    done with it, it is kept aside, still in that role, for that audience's next request
+    (at most :data:`KEEP_PER_ROLE` per role, a quarter of the pool in all, for
+    :data:`KEEP_IDLE_S` seconds), so a steady stream of signed-in requests pays no round trip
+    for its role. Every other connection goes back to the pool only once the public role is
+    back on it, in a task of its own (the response does not wait); a connection that cannot
+    take it is closed. No connection in a staff role is ever handed to another audience.
+    """
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
         self._roles: dict[str, str] = {}
+        self._returning: set[asyncio.Task[None]] = set()
+        self._kept: dict[str, list[tuple[float, AsyncConnection[Any]]]] = {}
+        self._kept_count = 0
+        self._keep_max = max(1, int(getattr(pool, "max_size", 4) or 4) // 4)
+        self._reaper: asyncio.Task[None] | None = None
 
     def _set_role(self, role: str) -> str:
         found = self._roles.get(role)
@@ -103,15 +129,79 @@ class AudiencePool:
     async def connection(self, timeout: float | None = None) -> AsyncIterator[AsyncConnection[Any]]:
         """A connection in the current audience's role (no extra round trip for the public)."""
         view = _CURRENT.get()
-        async with self.pool.connection(timeout=timeout) as conn:
-            if view.is_public:
+        if view.is_public:
+            async with self.pool.connection(timeout=timeout) as conn:
                 yield conn
-                return
+            return
+        held = self._take_kept(view.role)
+        if held is None:
+            held = await self.pool.getconn(timeout=timeout)
             try:
-                await conn.execute(self._set_role(view.role))
-                yield conn
-            finally:
-                await _restore(conn)
+                await held.execute(self._set_role(view.role))
+            except BaseException:
+                self._give_back_later(held)
+                raise
+        try:
+            yield held
+        finally:
+            self._release(view.role, held)
+
+    def _take_kept(self, role: str) -> AsyncConnection[Any] | None:
+        kept = self._kept.get(role)
+        while kept:
+            _, conn = kept.pop()
+            self._kept_count -= 1
+            if not conn.closed:
+                return conn
+            self._give_back_later(conn)
+        return None
+
+    def _release(self, role: str, conn: AsyncConnection[Any]) -> None:
+        """Keep ``conn`` for ``role``'s next request, or give it back in the public role."""
+        kept = self._kept.setdefault(role, [])
+        reusable = not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
+        if reusable and len(kept) < KEEP_PER_ROLE and self._kept_count < self._keep_max:
+            kept.append((time.monotonic(), conn))
+            self._kept_count += 1
+            if self._reaper is None or self._reaper.done():
+                self._reaper = asyncio.get_running_loop().create_task(self._reap())
+            return
+        self._give_back_later(conn)
+
+    async def _reap(self) -> None:
+        """Give back the kept connections no request took within KEEP_IDLE_S."""
+        while self._kept_count:
+            await asyncio.sleep(KEEP_IDLE_S / 2)
+            limit = time.monotonic() - KEEP_IDLE_S
+            for kept in self._kept.values():
+                stale = [entry for entry in kept if entry[0] <= limit]
+                for entry in stale:
+                    kept.remove(entry)
+                    self._kept_count -= 1
+                    self._give_back_later(entry[1])
+
+    async def release_kept(self) -> None:
+        """Give back every kept connection now (before the pool closes)."""
+        for kept in self._kept.values():
+            while kept:
+                self._kept_count -= 1
+                self._give_back_later(kept.pop()[1])
+        if self._returning:
+            await asyncio.gather(*self._returning, return_exceptions=True)
+
+    def _give_back_later(self, conn: AsyncConnection[Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._give_back(conn))
+        self._returning.add(task)
+        task.add_done_callback(self._returning.discard)
+
+    async def _give_back(self, conn: AsyncConnection[Any]) -> None:
+        """Put the public role back on ``conn`` (closing it if that fails), then pool it."""
+        try:
+            if not conn.closed:
+                with contextlib.suppress(Exception):  # closed by _restore: the pool drops it
+                    await _restore(conn)
+        finally:
+            await self.pool.putconn(conn)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.pool, name)
@@ -129,12 +219,54 @@ _FAILURES = sql.SQL("SELECT * FROM {}(%s, %s, %s)").format(sql.Identifier(AUTH_S
 _DUMMY_HASH = hasher().hash("gisplatform: no such login")
 
 
-class Authenticator:
-    """Checks credentials against the ``auth`` schema and remembers verified passwords."""
+class _Recent:
+    """Audiences of credentials verified in the last ``ttl`` seconds, by digest.
 
-    def __init__(self, pool: AudiencePool) -> None:
+    Only a keyed digest of the credential is kept (BLAKE2b with a key of this process),
+    never the credential itself.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._secret = secrets.token_bytes(32)
+        self._entries: OrderedDict[bytes, tuple[float, Audience]] = OrderedDict()
+
+    def key(self, credential: bytes) -> bytes:
+        """The digest ``credential`` is remembered by."""
+        return hashlib.blake2b(credential, key=self._secret, digest_size=32).digest()
+
+    def get(self, key: bytes) -> Audience | None:
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        if time.monotonic() - found[0] >= self.ttl:
+            del self._entries[key]
+            return None
+        return found[1]
+
+    def put(self, key: bytes, audience: Audience) -> None:
+        if self.ttl <= 0:
+            return
+        self._entries[key] = (time.monotonic(), audience)
+        self._entries.move_to_end(key)
+        while len(self._entries) > VERIFIED_CACHE_SIZE:
+            self._entries.popitem(last=False)
+
+
+class Authenticator:
+    """Checks credentials against the ``auth`` schema and remembers verified ones.
+
+    A credential the database confirmed is trusted for ``recent_s`` seconds
+    (``GISPLATFORM_AUTH_CACHE_SECONDS``) without asking again, so a signed-in request
+    costs no more round trips than an anonymous one but taking its audience's role; a
+    revoked token, a disabled account or a changed password stop working after that time.
+    A verified password's Argon2 check is remembered longer, as long as its hash is unchanged.
+    """
+
+    def __init__(self, pool: AudiencePool, recent_s: float = 5.0) -> None:
         self.pool = pool
         self._verified: OrderedDict[bytes, float] = OrderedDict()
+        self._recent = _Recent(recent_s)
 
     def _remembered(self, key: bytes) -> bool:
         moment = self._verified.get(key)
@@ -167,6 +299,10 @@ class Authenticator:
 
     async def basic(self, login: str, password: str, address: str) -> Audience:
         """The staff audience of a login and password; 401 or 429 otherwise."""
+        recent_key = self._recent.key(f"basic\0{login}\0{password}".encode())
+        recent = self._recent.get(recent_key)
+        if recent is not None:
+            return recent
         failures, found = await self._lookup(
             [(_FAILURES, [login, address, FAILURE_WINDOW_S]), (_PASSWORD_OF, [login])]
         )
@@ -176,20 +312,31 @@ class Authenticator:
         stored, roles = (found[0], found[1]) if found else (_DUMMY_HASH, None)
         key = hashlib.sha256(f"{login}\0{password}\0{stored}".encode()).digest()
         if roles is not None and self._remembered(key):
-            return Audience(signed_in=True, roles=frozenset(roles), login=login)
+            audience = Audience(signed_in=True, roles=frozenset(roles), login=login)
+            self._recent.put(recent_key, audience)
+            return audience
         valid = await anyio.to_thread.run_sync(_verify, stored, password)
         if not valid or roles is None:
             await self._record(login, address, "basic", "failure")
             raise SignInFailed(message("sign_in_failed"))
         self._remember(key)
         await self._record(login, address, "basic", "success")
-        return Audience(signed_in=True, roles=frozenset(roles), login=login)
+        audience = Audience(signed_in=True, roles=frozenset(roles), login=login)
+        self._recent.put(recent_key, audience)
+        return audience
 
     async def bearer(self, token: str, address: str) -> Audience:
         """The staff audience of a personal token; 401 or 429 otherwise."""
-        (found,) = await self._lookup([(_TOKEN_USER, [token_hash(token)])])
+        digest = token_hash(token)
+        recent_key = self._recent.key(digest)
+        recent = self._recent.get(recent_key)
+        if recent is not None:
+            return recent
+        (found,) = await self._lookup([(_TOKEN_USER, [digest])])
         if found is not None:
-            return Audience(signed_in=True, roles=frozenset(found[1]), login=found[0])
+            audience = Audience(signed_in=True, roles=frozenset(found[1]), login=found[0])
+            self._recent.put(recent_key, audience)
+            return audience
         (failures,) = await self._lookup([(_FAILURES, [None, address, FAILURE_WINDOW_S])])
         if _over_limit(failures):
             await self._record(None, address, "bearer", "limited")

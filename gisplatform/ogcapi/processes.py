@@ -8,13 +8,17 @@ built from the generated config on the first processes request (or by
 Before pygeoapi sees an execution request, the router checks it: a JSON body only (415),
 at most :data:`MAX_BODY_BYTES` (413), a JSON object whose ``inputs`` is an object (400),
 no ``subscriber`` outside the configured prefixes (400). The handlers run on a thread pool
-of the processes' own (the analyses on the run pool behind it), and every error leaves in
-the OGC exception shape the rest of the API uses.
+of the processes' own (the analyses on the run pool behind it), in the request's context:
+a run reads the caller's audience (:func:`gisplatform.store.audiences.current_view`) and a
+job belongs to the caller's login (:data:`gisplatform.analyses.audience.CALLER`). Every
+error leaves in the OGC exception shape the rest of the API uses. The analyses connect as
+their own login (``GISPLATFORM_ANALYSES_DATABASE_URL``), never as the owner.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import threading
@@ -27,6 +31,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from gisplatform.analyses.audience import CALLER
 from gisplatform.analyses.processes import decode_text
 from gisplatform.analyses.runs import RunPool
 from gisplatform.i18n import Text, message
@@ -34,9 +39,9 @@ from gisplatform.ogcapi.auth import current_reader
 from gisplatform.ogcapi.deps import base_url, request_language
 from gisplatform.ogcapi.errors import request_id
 from gisplatform.ogcapi.pygeoapi_config import build_config, validate
-from gisplatform.registry import LayerRegistry
+from gisplatform.registry import ANONYMOUS, LayerRegistry
 from gisplatform.settings import Settings
-from gisplatform.store.database import database_url
+from gisplatform.store.database import analyses_database_url
 from gisplatform.store.jobs import JobStore
 
 log = logging.getLogger("gisplatform.processes")
@@ -62,9 +67,11 @@ _BUILD_LOCK = threading.Lock()
 class ProcessesAPI:
     """pygeoapi's API and the pools our processes run on."""
 
-    def __init__(self, api: Any, runs: RunPool) -> None:
+    def __init__(self, api: Any, runs: RunPool, url: str) -> None:
         self.api = api
         self.runs = runs
+        #: the database URL the analyses and the jobs use (the analyses' login)
+        self.url = url
         self.handlers = ThreadPoolExecutor(
             runs.capacity + _SPARE_HANDLERS, thread_name_prefix="gisplatform-processes-http"
         )
@@ -80,14 +87,15 @@ def build_processes_api(
 ) -> ProcessesAPI:
     """pygeoapi's API serving our processes at ``root_url`` (the ``…/ogc`` URL).
 
-    ``url`` is the database URL the analyses and the job store use (analyses create temp
-    tables and the walking graph), by default that of ``settings``.
+    ``url`` is the database URL the analyses and the job store use, by default the
+    analyses' login of ``settings`` (temp tables, the owner's graph and weights functions,
+    the jobs; see :mod:`gisplatform.analyses.access`).
     """
     from pygeoapi.api import API  # type: ignore[import-untyped]
 
     from gisplatform.analyses.processes import ProcessSource, register_source
 
-    url = url or database_url(settings)
+    url = url or analyses_database_url(settings)
     runs = RunPool(settings.process_workers, settings.process_queue)
     key = register_source(
         ProcessSource(
@@ -104,7 +112,7 @@ def build_processes_api(
     api = API(config, {})
     # pygeoapi logs request data (inputs: a resident's position) and job ids (capabilities)
     logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
-    return ProcessesAPI(api, runs)
+    return ProcessesAPI(api, runs, url)
 
 
 def install_processes_api(app: FastAPI, root_url: str) -> ProcessesAPI:
@@ -166,8 +174,12 @@ async def _call(request: Request, handler_name: str, *args: str, body: bytes = b
     api_request = _api_request(request, processes.api, body)
     handler = partial(getattr(handlers, handler_name), processes.api, api_request, *args)
     loop = asyncio.get_running_loop()
+    CALLER.set(getattr(request.state, "audience", ANONYMOUS))
+    context = contextvars.copy_context()  # the audience and the caller, for the handler
     try:
-        headers, status, content = await loop.run_in_executor(processes.handlers, handler)
+        headers, status, content = await loop.run_in_executor(
+            processes.handlers, context.run, handler
+        )
     except psycopg.Error as err:
         log.warning("processes: database unavailable (%s)", type(err).__name__)
         return problem(request, 503, "ServiceUnavailable", message("database_unavailable"), True)

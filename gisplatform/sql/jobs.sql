@@ -1,5 +1,7 @@
 -- Asynchronous process jobs (OGC API - Processes). A job is found only by the SHA-256 of its
 -- id (the id is the caller's capability and is never stored); rows expire and are deleted.
+-- A job started by a signed-in user keeps its login and is found only with that login
+-- (its results may hold staff data); an anonymous job (login NULL) only without one.
 
 -- name: create
 CREATE SCHEMA IF NOT EXISTS {jobs};
@@ -19,13 +21,14 @@ CREATE TABLE IF NOT EXISTS {jobs}.jobs (
     expires_at timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_expires_at ON {jobs}.jobs (expires_at);
+ALTER TABLE {jobs}.jobs ADD COLUMN IF NOT EXISTS login text;
 
 -- name: purge
 DELETE FROM {jobs}.jobs WHERE expires_at <= now()
 
 -- name: insert
-INSERT INTO {jobs}.jobs (id_hash, process_id, status, message, progress, expires_at)
-VALUES (%(id_hash)s, %(process_id)s, %(status)s, %(message)s, %(progress)s,
+INSERT INTO {jobs}.jobs (id_hash, process_id, status, message, progress, login, expires_at)
+VALUES (%(id_hash)s, %(process_id)s, %(status)s, %(message)s, %(progress)s, %(login)s,
         now() + make_interval(secs => %(ttl_s)s))
 
 -- name: update
@@ -41,10 +44,13 @@ WHERE id_hash = %(id_hash)s AND expires_at > now()
 -- name: get
 SELECT process_id, status, message, progress, created, started, updated, finished, mimetype
 FROM {jobs}.jobs WHERE id_hash = %(id_hash)s AND expires_at > now()
+  AND login IS NOT DISTINCT FROM %(login)s::text
 
 -- name: result
 SELECT status, mimetype, result
 FROM {jobs}.jobs WHERE id_hash = %(id_hash)s AND expires_at > now()
+  AND login IS NOT DISTINCT FROM %(login)s::text
 
 -- name: delete
 DELETE FROM {jobs}.jobs WHERE id_hash = %(id_hash)s AND expires_at > now()
+  AND login IS NOT DISTINCT FROM %(login)s::text

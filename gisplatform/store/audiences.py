@@ -62,6 +62,7 @@ def _name(prefix: str, roles: tuple[str, ...]) -> str:
     return f"{prefix}_{hashlib.sha1(','.join(roles).encode()).hexdigest()[:16]}"
 
 
+@lru_cache(maxsize=16)
 def _roles_that_matter(registry: LayerRegistry) -> tuple[str, ...]:
     named = frozenset[str]().union(*(spec.role_names for spec in registry))
     return tuple(sorted(named))[:MAX_ROLES]
@@ -96,7 +97,13 @@ def view_audience_for(registry: LayerRegistry, audience: Audience) -> ViewAudien
     """The database audience whose views show exactly what ``audience`` may read."""
     if audience.is_anonymous:
         return PUBLIC
-    return _for_roles(registry, audience.roles & frozenset(_roles_that_matter(registry)))
+    return _for_roles(registry, audience.roles & _role_set(registry))
+
+
+@lru_cache(maxsize=16)
+def _role_set(registry: LayerRegistry) -> frozenset[str]:
+    """:func:`_roles_that_matter` as a set (asked on every signed-in request)."""
+    return frozenset(_roles_that_matter(registry))
 
 
 #: the database audience of the request being served; set by the server's audience

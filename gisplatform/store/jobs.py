@@ -1,7 +1,9 @@
 """The job store of OGC API – Processes: the ``jobs`` schema, created by ``migrate``.
 
 A job id is an unguessable token (``secrets``, 256 bits) and is the caller's only way to
-reach the job: the table keeps its SHA-256, never the id, and there is no listing.
+reach the job: the table keeps its SHA-256, never the id, and there is no listing. A job
+started by a signed-in user also keeps that login and is reached only with it, so its
+results (which may hold staff data) stay with that user even if the id leaks.
 Rows expire after a time to live and are deleted by :meth:`JobStore.purge`.
 """
 
@@ -86,15 +88,18 @@ class JobStore:
         self.ttl_s = ttl_s
 
     def _connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        # the analyses' login keeps the jobs as itself, not in its default audience role
+        conn.execute("SET ROLE NONE")
+        return conn
 
     def purge(self) -> int:
         """Delete expired jobs; the number deleted."""
         with self._connect() as conn:
             return conn.execute(_query("purge")).rowcount
 
-    def add(self, job_id: str, process_id: str, message: str) -> None:
-        """Store a new accepted job (expired jobs are purged first)."""
+    def add(self, job_id: str, process_id: str, message: str, login: str | None = None) -> None:
+        """Store a new accepted job of ``login`` (None: anonymous); expired jobs go first."""
         with self._connect() as conn:
             conn.execute(_query("purge"))
             conn.execute(
@@ -105,6 +110,7 @@ class JobStore:
                     "status": "accepted",
                     "message": message,
                     "progress": 0,
+                    "login": login,
                     "ttl_s": self.ttl_s,
                 },
             )
@@ -133,19 +139,22 @@ class JobStore:
             )
             return cursor.rowcount > 0
 
-    def get(self, job_id: str) -> StoredJob | None:
-        """The unexpired job with this id, or None."""
+    def get(self, job_id: str, login: str | None = None) -> StoredJob | None:
+        """The unexpired job of ``login`` with this id, or None."""
         with self._connect() as conn:
-            row = conn.execute(_query("get"), {"id_hash": _hash(job_id)}).fetchone()
+            row = conn.execute(_query("get"), {"id_hash": _hash(job_id), "login": login}).fetchone()
         return None if row is None else StoredJob(*row)
 
-    def result(self, job_id: str) -> tuple[str, str | None, Any] | None:
-        """``(status, mimetype, result)`` of the unexpired job, or None."""
+    def result(self, job_id: str, login: str | None = None) -> tuple[str, str | None, Any] | None:
+        """``(status, mimetype, result)`` of the unexpired job of ``login``, or None."""
         with self._connect() as conn:
-            row = conn.execute(_query("result"), {"id_hash": _hash(job_id)}).fetchone()
+            row = conn.execute(
+                _query("result"), {"id_hash": _hash(job_id), "login": login}
+            ).fetchone()
         return None if row is None else (row[0], row[1], row[2])
 
-    def delete(self, job_id: str) -> bool:
-        """Delete the job and its result; False when there was none."""
+    def delete(self, job_id: str, login: str | None = None) -> bool:
+        """Delete the job of ``login`` and its result; False when there was none."""
         with self._connect() as conn:
-            return conn.execute(_query("delete"), {"id_hash": _hash(job_id)}).rowcount > 0
+            query = _query("delete")
+            return conn.execute(query, {"id_hash": _hash(job_id), "login": login}).rowcount > 0

@@ -23,6 +23,7 @@ from pyproj.enums import WktVersion
 from sqlalchemy import Connection, MetaData, Table, create_engine, inspect
 from sqlalchemy import text as sa_text
 
+from gisplatform.analyses.access import ensure_analysis_access
 from gisplatform.errors import MigrationRefused
 from gisplatform.publication.store import (
     PUBLICATION_SCHEMA,
@@ -280,6 +281,7 @@ class _Migrator:
             self._install_triggers(table_name)
         apply_views(self.conn, self.registry, self.schema, self.history, self.plan.views)
         restore_barriers(self.conn)
+        ensure_analysis_access(self.conn, self.registry, self.schema, self.history)
 
     def _add_column(self, ops: Operations, table_name: str, column: Any) -> None:
         copy = column._copy()

@@ -27,8 +27,12 @@ audience roles: ``gisplatform_public`` and the staff ones (NOLOGIN)
 
 ``gisplatform_analyses`` (LOGIN, NOINHERIT) — OGC API processes
     The same shape as the API role (audience roles only, public by default), a login of its
-    own so its connections and limits are apart from the web server's. It can create
-    temporary tables (PostgreSQL grants ``TEMP`` to every role by default).
+    own so its connections and limits are apart from the web server's. A run takes its
+    caller's audience role; before that, as itself (``SET ROLE NONE``), it may only call the
+    owner's SECURITY DEFINER functions that build the walking graph and give building
+    weights (:mod:`gisplatform.analyses.access`), keep the process jobs (``jobs.jobs``) and
+    create temporary tables (PostgreSQL grants ``TEMP`` to every role by default). It never
+    reads ``gis.*`` or ``history.*``, whatever role it takes.
 
 Passwords: the embedded cluster generates one per login role (``secrets.token_urlsafe``) and
 keeps them in ``connection.json`` (mode 0600) beside the superuser's. An external database
@@ -51,7 +55,7 @@ from gisplatform.errors import ConfigurationError
 from gisplatform.i18n import message
 from gisplatform.registry import Access
 
-#: schema where the analyses keep their walking graph (built by the owner at run time)
+#: schema where the analyses keep their walking graph (built by the owner's function)
 ANALYSIS_SCHEMA = "analysis"
 
 OWNER_ROLE = "gisplatform_owner"
@@ -176,8 +180,8 @@ def ensure_roles(
 ) -> None:
     """Create or repair every role of the platform (inside the caller's transaction).
 
-    ``staff_roles`` are the signed-in audiences' roles: the API may become them, the
-    analyses (public only for now) may not.
+    ``staff_roles`` are the signed-in audiences' roles: the API and the analyses may
+    become them (a process runs in its caller's audience).
     Raises :class:`ConfigurationError` when the connected user may not create roles.
     """
     _may_create_roles(conn)
@@ -187,10 +191,10 @@ def ensure_roles(
     _ensure_role(conn, API_ROLE, login=True, inherit=False, password=logins.api)
     _ensure_memberships(conn, API_ROLE, [*public, *staff_roles])
     _ensure_role(conn, ANALYSES_ROLE, login=True, inherit=False, password=logins.analyses)
-    _ensure_memberships(conn, ANALYSES_ROLE, public)
+    _ensure_memberships(conn, ANALYSES_ROLE, [*public, *staff_roles])
     if logins.owner is not None:
         _ensure_role(conn, OWNER_ROLE, login=True, inherit=True, password=logins.owner)
-        # the owner runs the analyses and reads their data as the caller's audience
+        # an owner session (CLI, notebooks) may look at the data as an audience sees it
         _grant_audiences(conn, OWNER_ROLE)
 
 
