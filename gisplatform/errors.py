@@ -98,3 +98,9 @@ class TooManySignIns(GisPlatformError):
     """Too many failed sign-ins from this address (HTTP 429)."""
 
     status_code = 429
+
+
+class CsrfRefused(GisPlatformError):
+    """A cookie-authenticated change without the session's CSRF token or from another site."""
+
+    status_code = 403

@@ -28,6 +28,7 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gisplatform.access.sessions import cookie_audience
 from gisplatform.errors import SignInFailed, TooManySignIns
 from gisplatform.i18n import message
 from gisplatform.registry import ANONYMOUS, Audience, LayerRegistry
@@ -163,13 +164,18 @@ class Authenticator:
     async def _record(self, login: str | None, address: str, method: str, outcome: str) -> None:
         await self._lookup([(_RECORD, [login, address, method, outcome])])
 
-    async def basic(self, login: str, password: str, address: str) -> Audience:
-        """The staff audience of a login and password; 401 or 429 otherwise."""
+    async def basic(
+        self, login: str, password: str, address: str, method: str = "basic"
+    ) -> Audience:
+        """The staff audience of a login and password; 401 or 429 otherwise.
+
+        ``method`` names the way in the event log (``basic``, or ``session``: the sign-in form).
+        """
         failures, found = await self._lookup(
             [(_FAILURES, [login, address, FAILURE_WINDOW_S]), (_PASSWORD_OF, [login])]
         )
         if _over_limit(failures):
-            await self._record(login, address, "basic", "limited")
+            await self._record(login, address, method, "limited")
             raise TooManySignIns(message("too_many_sign_ins"))
         stored, roles = (found[0], found[1]) if found else (_DUMMY_HASH, None)
         key = hashlib.sha256(f"{login}\0{password}\0{stored}".encode()).digest()
@@ -177,10 +183,10 @@ class Authenticator:
             return Audience(signed_in=True, roles=frozenset(roles), login=login)
         valid = await anyio.to_thread.run_sync(_verify, stored, password)
         if not valid or roles is None:
-            await self._record(login, address, "basic", "failure")
+            await self._record(login, address, method, "failure")
             raise SignInFailed(message("sign_in_failed"))
         self._remember(key)
-        await self._record(login, address, "basic", "success")
+        await self._record(login, address, method, "success")
         return Audience(signed_in=True, roles=frozenset(roles), login=login)
 
     async def bearer(self, token: str, address: str) -> Audience:
@@ -240,7 +246,10 @@ async def request_audience(request: Request) -> Audience:
     audience: Audience | None = getattr(state, "audience", None)
     if audience is None:
         header = request.headers.get("authorization")
-        audience = ANONYMOUS if header is None else await _resolve(request, header)
+        if header is not None:
+            audience = await _resolve(request, header)
+        else:  # a browser signed in with the form: its session cookie (CSRF-checked)
+            audience = await cookie_audience(request) or ANONYMOUS
         registry: LayerRegistry = request.app.state.registry
         state.audience = audience
         state.view_audience = view_audience_for(registry, audience)

@@ -12,6 +12,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
 from gisplatform.errors import (
+    CsrfRefused,
     DatabaseUnavailable,
     FeatureNotFound,
     GisPlatformError,
@@ -33,6 +34,7 @@ STATUS: dict[type[GisPlatformError], tuple[int, str]] = {
     DatabaseUnavailable: (503, "ServiceUnavailable"),
     SignInFailed: (401, "Unauthorized"),
     TooManySignIns: (429, "TooManyRequests"),
+    CsrfRefused: (403, "Forbidden"),
 }
 #: the schemes a client may answer a 401 with (QGIS Basic, QGIS API header / scripts)
 WWW_AUTHENTICATE = 'Basic realm="gisplatform", charset="UTF-8", Bearer realm="gisplatform"'

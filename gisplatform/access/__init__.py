@@ -1,0 +1,1 @@
+"""Identity of a request: browser sessions, CSRF protection, security headers, CORS."""
