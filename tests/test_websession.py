@@ -319,8 +319,11 @@ ROUTE_KINDS = (
     "/ogc/collections/no_such_layer",
     "/ogc/tiles/WebMercatorQuad",
     "/ogc/processes",
+    "/ogc/static/ogc.css",
     "/session",
     "/healthz",
+    "/readyz",
+    "/metrics",
     "/no/such/page",
 )
 
@@ -426,3 +429,17 @@ def test_cors_with_a_list_of_origins_echoes_the_origin_and_varies(
         )
         assert good.status_code == 204
         assert good.headers["access-control-allow-origin"] == allowed
+
+
+def test_origin_settings_are_checked() -> None:
+    from pydantic import ValidationError
+
+    from gisplatform.settings import Settings
+
+    settings = Settings(cors_origins="https://romny.example/, http://127.0.0.1:8000")  # type: ignore[arg-type]
+    assert settings.cors_origins == ["https://romny.example", "http://127.0.0.1:8000"]
+    assert Settings(cors_origins="").cors_origins == []  # type: ignore[arg-type]
+    assert Settings().cors_origins == ["*"] and Settings().frame_ancestors == ["'self'"]
+    for bad in ("romny.example", "https://romny.example/map", "ftp://romny.example"):
+        with pytest.raises(ValidationError, match="not an origin"):
+            Settings(cors_origins=bad)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from psycopg import sql
 
 from gisplatform.access.sessions import COOKIE
 from gisplatform.i18n import message
@@ -121,7 +122,7 @@ def _sign_in(page: Any, login: str, password: str) -> None:
 
 @pytest.mark.parametrize("lang", ["uk", "en"])
 def test_sign_in_shows_staff_layers_and_sign_out_hides_them(
-    page: Any, base: str, account: str, registry: LayerRegistry, lang: str
+    page: Any, base: str, account: str, registry: LayerRegistry, lang: str, demo_db_url: str
 ) -> None:
     hidden = _staff_only(registry)
     assert hidden
@@ -149,14 +150,40 @@ def test_sign_in_shows_staff_layers_and_sign_out_hides_them(
     assert cookie["secure"] is False  # plain http on loopback
     assert page.evaluate("() => document.cookie") == ""  # the script never sees it
     first = sorted(hidden)[0]
+    with psycopg.connect(demo_db_url) as conn:
+        where = conn.execute(
+            sql.SQL(
+                "SELECT ST_Y(ST_PointOnSurface(geom)), ST_X(ST_PointOnSurface(geom)) FROM {} "
+                "ORDER BY fid LIMIT 1"
+            ).format(sql.Identifier("gis", first))
+        ).fetchone()
+    assert where is not None
+    zoom = max(registry.get(first).min_zoom, 17)
+    page.evaluate(
+        "([lat, lon, z]) => window.gisplatform.map.setView([lat, lon], z)", [*where, zoom]
+    )
     page.evaluate("name => window.gisplatform.setLayer(name, true)", first)
     page.wait_for_function(
         "name => { const s = window.gisplatform.stats().layers[name]; return s.drawn > 0 "
-        "|| !s.inRange || s.error; }",
+        "|| s.error; }",
         arg=first,
         timeout=20_000,
     )
     assert stats(page)["layers"][first]["error"] is None
+    # the page's own changes carry the session's CSRF token (the walking-routes process)
+    nearest = page.evaluate("() => window.gisplatform.state.cfg.nearest.layer")
+    with psycopg.connect(demo_db_url) as conn:
+        origin = conn.execute(
+            sql.SQL("SELECT ST_Y(geom), ST_X(geom) FROM {} ORDER BY fid LIMIT 1").format(
+                sql.Identifier("api_public", nearest)
+            )
+        ).fetchone()
+    found = page.evaluate(
+        "([lat, lon]) => window.gisplatform.walkingNearest(lat, lon, 1)"
+        ".then((r) => r.items.length, (e) => String(e))",
+        list(origin or ()),
+    )
+    assert found == 1, found
     page.locator(f'#gp-layers [data-layer="{first}"]').first.scroll_into_view_if_needed()
     screenshot(page, f"websession-signed-in-{lang}.png")
     with page.expect_navigation():
@@ -256,6 +283,10 @@ def test_another_origin_reads_anonymously_and_cannot_act_with_the_cookie(
     _ready(page)
     assert hidden <= set(stats(page)["layers"])  # still signed in
     assert page.inner_text("#gp-login") == account
+    # the OGC API pages in the same browser are the staff's too
+    page.goto(f"{base}/ogc/collections?f=html&lang=uk")
+    for name in hidden:
+        assert page.locator(f'a[href$="/collections/{name}?f=html&lang=uk"]').count() == 1
     with psycopg.connect(demo_db_url) as conn:
         live = conn.execute(
             "SELECT count(*) FROM auth.sessions WHERE login = %s AND ended_at IS NULL "

@@ -26,7 +26,7 @@
     const esc = gp.esc;
     box.innerHTML = `<button type="button" class="gp-signin-open" id="gp-signin-open">${esc(t('sign_in'))}</button>` +
       '<form class="gp-signin" id="gp-signin" hidden novalidate>' +
-      `<h2>${esc(t('sign_in_title'))}</h2>` +
+      `<div class="gp-signin-title">${esc(t('sign_in_title'))}</div>` +
       `<label><span>${esc(t('login'))}</span><input name="login" autocomplete="username" maxlength="100" required></label>` +
       `<label><span>${esc(t('password'))}</span><input name="password" type="password" autocomplete="current-password" maxlength="1024" required></label>` +
       '<div class="gp-signin-error" id="gp-signin-error" role="alert" hidden></div>' +
