@@ -443,3 +443,26 @@ def test_origin_settings_are_checked() -> None:
     for bad in ("romny.example", "https://romny.example/map", "ftp://romny.example"):
         with pytest.raises(ValidationError, match="not an origin"):
             Settings(cors_origins=bad)  # type: ignore[arg-type]
+
+
+def test_a_basemap_joins_the_map_pages_img_src(registry: LayerRegistry) -> None:
+    from fastapi import FastAPI
+
+    from gisplatform.webmap import mount_webmap
+
+    app = FastAPI()
+    mount_webmap(app, registry, basemap_url="https://{s}.tile.example.org/{z}/{x}/{y}.png")
+    with live_server(app) as url:
+        response = httpx.get(url + "/?lang=en", timeout=30)
+    assert response.status_code == 200
+    directives = dict(
+        d.strip().split(" ", 1) for d in response.headers["content-security-policy"].split(";")
+    )
+    assert directives["img-src"].split() == [
+        "'self'",
+        "data:",
+        "blob:",
+        "https://*.tile.example.org",
+    ]
+    assert "'sha256-" in directives["script-src"]
+    assert "/static/js/account.js" in response.text

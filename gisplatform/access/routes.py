@@ -82,7 +82,7 @@ async def sign_in(request: Request) -> Response:
     login, password = fields.get("login"), fields.get("password")
     if not isinstance(login, str) or not isinstance(password, str):
         raise InvalidParameter("login", message("sign_in_fields"))
-    login = login.strip()
+    login = login.strip().lower()  # logins are lower case; people type "Olena"
     if not login or not password or len(login) > MAX_LOGIN or len(password) > MAX_PASSWORD:
         raise InvalidParameter("login", message("sign_in_fields"))
     authenticator: Authenticator = request.app.state.authenticator
