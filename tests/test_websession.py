@@ -161,6 +161,55 @@ def test_cookie_is_secure_behind_an_https_public_url(
         assert again.status_code == 303 and again.headers["location"] == "/?lang=en"
 
 
+def test_cookie_is_secure_over_https_from_a_trusted_proxy(base: str, account: str) -> None:
+    # the test server's uvicorn believes X-Forwarded-Proto from 127.0.0.1 (its default); the
+    # platform's `serve` only from GISPLATFORM_FORWARDED_ALLOW_IPS
+    https_origin = base.replace("http://", "https://")
+    with httpx.Client(base_url=base, timeout=30) as http:
+        response = http.post(
+            "/signin",
+            json={"login": account, "password": PASSWORD},
+            headers={"X-Forwarded-Proto": "https", "Origin": https_origin},
+        )
+        assert response.status_code == 200
+        assert _cookies(response, COOKIE)[0]["secure"] is True
+        assert response.headers["strict-transport-security"].startswith("max-age=")
+        plain = http.post(
+            "/signin",
+            json={"login": account, "password": PASSWORD},
+            headers={"Origin": base},
+        )
+        assert not _cookies(plain, COOKIE)[0]["secure"]
+
+
+def test_the_csrf_dependency_guards_other_routers(
+    demo_db_url: str, registry: LayerRegistry, account: str
+) -> None:
+    from fastapi import Depends
+
+    from gisplatform.access.sessions import require_csrf
+
+    app = platform_app(demo_db_url, registry)
+
+    async def change() -> dict[str, bool]:
+        return {"changed": True}
+
+    app.add_api_route("/change", change, methods=["POST"], dependencies=[Depends(require_csrf)])
+    basic = base64.b64encode(f"{account}:{PASSWORD}".encode()).decode()
+    with live_server(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        assert http.post("/change", headers={"Origin": url}).status_code == 200  # no cookie
+        token = _sign_in(http, url)
+        assert http.post("/change", headers={"Origin": url}).status_code == 403
+        assert http.post("/change", data={"csrf_token": "x"}).status_code == 403
+        assert http.post("/change", data={"csrf_token": csrf_token(token)}).status_code == 200
+        assert http.post("/change", headers={CSRF_HEADER: csrf_token(token)}).status_code == 200
+        cross = {CSRF_HEADER: csrf_token(token), "Sec-Fetch-Site": "cross-site"}
+        assert http.post("/change", headers=cross).status_code == 403
+        with_header = {"Authorization": f"Basic {basic}", "Origin": "https://evil.example"}
+        assert http.post("/change", headers=with_header).status_code == 200
+        assert http.get("/change").status_code == 405
+
+
 def test_wrong_password_is_ukrainian_then_429(base: str, account: str, demo_db_url: str) -> None:
     with httpx.Client(base_url=base, timeout=30) as http:
         wrong = http.post(
