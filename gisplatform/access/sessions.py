@@ -47,6 +47,7 @@ class Sessions:
         self.settings = settings
 
     async def _call(self, query: sql.Composed, params: list[Any]) -> Any:
+        # the authenticator's one round trip as the API login (SET ROLE NONE … public again)
         (row,) = await self.authenticator._lookup([(query, params)])
         return row
 
@@ -133,18 +134,6 @@ def clear_session_cookie(response: Response, request: Request, settings: Setting
     )
 
 
-__all__ = [
-    "COOKIE",
-    "Sessions",
-    "clear_session_cookie",
-    "cookie_audience",
-    "csrf_token",
-    "require_csrf",
-    "session_token",
-    "set_session_cookie",
-]
-
-
 async def require_csrf(request: Request) -> None:
     """Dependency for routers that change state: the CSRF check when a cookie could act.
 
@@ -156,3 +145,15 @@ async def require_csrf(request: Request) -> None:
     token = session_token(request)
     if token is not None:
         await check_csrf(request, token)
+
+
+__all__ = [
+    "COOKIE",
+    "Sessions",
+    "clear_session_cookie",
+    "cookie_audience",
+    "csrf_token",
+    "require_csrf",
+    "session_token",
+    "set_session_cookie",
+]
