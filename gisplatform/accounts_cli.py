@@ -133,6 +133,14 @@ def users_passwd(login: str, password_stdin: StdinOption = False) -> None:
     console.print(f"[green]✓[/green] {message('password_set', login=login)}")
 
 
+@users_app.command("signout")
+def users_signout(login: str) -> None:
+    """End every browser session of an account (the web map signs it out at once)."""
+    with _accounts() as accounts:
+        ended = accounts.end_sessions(login)
+    console.print(f"[green]✓[/green] {message('sessions_ended', login=login, count=ended)}")
+
+
 @tokens_app.command("create")
 def tokens_create(
     login: str,

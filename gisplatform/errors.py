@@ -114,3 +114,9 @@ class Forbidden(GisPlatformError):
     """Signed in, but without the role the action needs (HTTP 403)."""
 
     status_code = 403
+
+
+class CsrfRefused(GisPlatformError):
+    """A cookie-authenticated change without the session's CSRF token or from another site."""
+
+    status_code = 403

@@ -255,6 +255,36 @@ class Settings(BaseSettings):
             "within this time (0: ask on every request)"
         ),
     )
+    session_lifetime_s: int = Field(
+        default=8 * 3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="seconds a browser sign-in lasts at most (then the user signs in again)",
+    )
+    session_idle_s: int = Field(
+        default=3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="a browser session unused this many seconds ends",
+    )
+    session_cookie_secure: bool | None = Field(
+        default=None,
+        description=(
+            "send the session cookie over HTTPS only; default: when the public URL is https "
+            "or the request came over HTTPS (from a trusted proxy's X-Forwarded-Proto)"
+        ),
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description=(
+            "origins whose web pages may read the OGC API (anonymous GET/HEAD); * = any, "
+            "empty = none; credentials are never allowed cross-origin"
+        ),
+    )
+    frame_ancestors: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["'self'"],
+        description="sites that may embed the map and pages in a frame (CSP frame-ancestors)",
+    )
     log_level: str = "INFO"
     log_json: bool = False
     jobs_ttl: int = Field(
@@ -277,7 +307,24 @@ class Settings(BaseSettings):
         """The allowed job callback URL prefixes (none by default)."""
         return tuple(p.strip() for p in self.jobs_subscribers.split(",") if p.strip())
 
-    @field_validator("trusted_hosts", "replica_urls", mode="before")
+    @field_validator("cors_origins", "frame_ancestors")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin in ("*", "'self'", "'none'"):
+                continue
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or parts.path not in ("", "/")
+            ):
+                raise ValueError(f"{origin!r} is not an origin like https://example.org")
+        return [o.rstrip("/") for o in value]
+
+    @field_validator(
+        "trusted_hosts", "replica_urls", "cors_origins", "frame_ancestors", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

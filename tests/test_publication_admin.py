@@ -171,13 +171,13 @@ def test_form_posts_need_the_pages_csrf_token(
     with httpx.Client(base_url=base, timeout=30, headers=accounts["admin"]) as http:
         page = http.get("/admin/publication?f=html&lang=uk")
         assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
-        token = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
         assert token
         assert http.post("/admin/publication", data=form).status_code == 403
         other = http.get("/admin/publication?f=html", headers=accounts["other"]).text
-        foreign = re.search(r'name="csrf" value="([0-9a-f]+)"', other)
+        foreign = re.search(r'name="csrf_token" value="([0-9a-f]+)"', other)
         assert foreign and foreign.group(1) != token.group(1)
-        refused = http.post("/admin/publication", data={**form, "csrf": foreign.group(1)})
+        refused = http.post("/admin/publication", data={**form, "csrf_token": foreign.group(1)})
         assert refused.status_code == 403
         cross = http.post(
             "/admin/publication",
@@ -186,15 +186,15 @@ def test_form_posts_need_the_pages_csrf_token(
         )
         assert cross.status_code == 403
         assert http.get("/admin/publication").json()["withdrawals"] == []
-        done = http.post("/admin/publication", data={**form, "csrf": token.group(1)})
+        done = http.post("/admin/publication", data={**form, "csrf_token": token.group(1)})
         assert done.status_code == 303
         (made,) = http.get("/admin/publication").json()["withdrawals"]
         assert made["actor"] == "pa-admin"
-        wrong = http.post("/admin/publication", data={**form, "csrf": token.group(1)})
+        wrong = http.post("/admin/publication", data={**form, "csrf_token": token.group(1)})
         assert wrong.status_code == 400 and "уже вилучено" in wrong.text  # the page, with why
         restore = f"/admin/publication/{made['id']}/restore"
         assert http.post(restore, data={"reason": "ok"}).status_code == 403
-        back = http.post(restore, data={"reason": "ok", "csrf": token.group(1)})
+        back = http.post(restore, data={"reason": "ok", "csrf_token": token.group(1)})
         assert back.status_code == 303
         assert http.get("/admin/publication").json()["withdrawals"] == []
 

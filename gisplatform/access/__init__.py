@@ -1,1 +1,2 @@
-"""Identity: who a request comes from (today OIDC access tokens; see DESIGN §3)."""
+"""Identity of a request: OIDC access tokens, browser sessions, CSRF protection, security
+headers and CORS (DESIGN §3)."""

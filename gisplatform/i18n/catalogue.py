@@ -995,4 +995,26 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "запит відхилено: форма застаріла або надіслана з іншого сайту; оновіть сторінку",
         "en": "request refused: the form is stale or came from another site; reload the page",
     },
+    "sessions_ended": {
+        "uk": "сеансів у браузерах завершено для {login}: {count}",
+        "en": "browser sessions ended for {login}: {count}",
+    },
+    "csrf_failed": {
+        "uk": "запит відхилено: немає або невірний захисний токен (CSRF) чи запит з іншого "
+        "сайту; оновіть сторінку і спробуйте ще раз",
+        "en": "request refused: the protection token (CSRF) is missing or wrong, or the request "
+        "came from another site; reload the page and try again",
+    },
+    "sign_in_form_failed": {
+        "uk": "Невірний логін або пароль",
+        "en": "Wrong login or password",
+    },
+    "sign_in_fields": {
+        "uk": "вкажіть логін і пароль",
+        "en": "give a login and a password",
+    },
+    "cors_refused": {
+        "uk": "запит з {origin} методом {method} не дозволено (CORS)",
+        "en": "a {method} request from {origin} is not allowed (CORS)",
+    },
 }

@@ -13,7 +13,11 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from gisplatform.access.cors import Cors
+from gisplatform.access.headers import SecurityHeaders
 from gisplatform.access.oidc import OidcSignIn
+from gisplatform.access.routes import build_session_router
+from gisplatform.access.sessions import Sessions
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable
 from gisplatform.i18n import message
 from gisplatform.ogcapi.auth import (
@@ -125,6 +129,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             oidc = OidcSignIn(settings.oidc, app.state.registry, app.state.metrics.registry)
         app.state.oidc = oidc
         app.state.authenticator = Authenticator(app.state.pool, settings.auth_cache_seconds)
+        app.state.sessions = Sessions(app.state.authenticator, settings)
         router = ReadRouter(
             pool,
             settings.replica_urls,
@@ -194,6 +199,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     )
     app.include_router(build_ops_router())
     app.include_router(build_admin_router())
+    app.include_router(build_session_router())
     app.mount(
         "/ogc/static",
         StaticFiles(packages=[("gisplatform.ogcapi", "static")]),
@@ -204,7 +210,9 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     # Links come from GISPLATFORM_PUBLIC_URL, else from the Host header: only trusted ones.
     app.add_middleware(SensitiveCacheControl, registry=app.state.registry)
     app.add_middleware(ReadRoutingMiddleware)
+    app.add_middleware(Cors, origins=settings.cors_origins)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
     app.add_middleware(AudienceReset)
+    app.add_middleware(SecurityHeaders, settings=settings)
     return app

@@ -37,6 +37,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gisplatform.access.oidc import OidcSignIn, looks_like_jwt
+from gisplatform.access.sessions import cookie_audience
 from gisplatform.errors import SignInFailed, TooManySignIns
 from gisplatform.i18n import message
 from gisplatform.registry import Audience, LayerRegistry
@@ -297,8 +298,13 @@ class Authenticator:
     async def _record(self, login: str | None, address: str, method: str, outcome: str) -> None:
         await self._lookup([(_RECORD, [login, address, method, outcome])])
 
-    async def basic(self, login: str, password: str, address: str) -> Audience:
-        """The staff audience of a login and password; 401 or 429 otherwise."""
+    async def basic(
+        self, login: str, password: str, address: str, method: str = "basic"
+    ) -> Audience:
+        """The staff audience of a login and password; 401 or 429 otherwise.
+
+        ``method`` names the way in the event log (``basic``, or ``session``: the sign-in form).
+        """
         recent_key = self._recent.key(f"basic\0{login}\0{password}".encode())
         recent = self._recent.get(recent_key)
         if recent is not None:
@@ -307,7 +313,7 @@ class Authenticator:
             [(_FAILURES, [login, address, FAILURE_WINDOW_S]), (_PASSWORD_OF, [login])]
         )
         if _over_limit(failures):
-            await self._record(login, address, "basic", "limited")
+            await self._record(login, address, method, "limited")
             raise TooManySignIns(message("too_many_sign_ins"))
         stored, roles = (found[0], found[1]) if found else (_DUMMY_HASH, None)
         key = hashlib.sha256(f"{login}\0{password}\0{stored}".encode()).digest()
@@ -317,10 +323,10 @@ class Authenticator:
             return audience
         valid = await anyio.to_thread.run_sync(_verify, stored, password)
         if not valid or roles is None:
-            await self._record(login, address, "basic", "failure")
+            await self._record(login, address, method, "failure")
             raise SignInFailed(message("sign_in_failed"))
         self._remember(key)
-        await self._record(login, address, "basic", "success")
+        await self._record(login, address, method, "success")
         audience = Audience(signed_in=True, roles=frozenset(roles), login=login)
         self._recent.put(recent_key, audience)
         return audience
@@ -408,15 +414,19 @@ async def request_audience(request: Request) -> Audience:
     audience: Audience | None = getattr(state, "audience", None)
     if audience is None:
         header = request.headers.get("authorization")
-        if header is None:
+        registry: LayerRegistry = request.app.state.registry
+        if header is not None:
+            audience = await _resolve(request, header)
+            view = view_audience_for(registry, audience)
+        elif (session := await cookie_audience(request)) is not None:
+            # a browser signed in with the form: its session cookie (CSRF-checked)
+            audience = session
+            view = view_audience_for(registry, audience)
+        else:
             # the public, less what the publication kill switch withdrew
             watch = getattr(request.app.state, "publication", None)
             view = (await watch.current()).view if watch is not None else PUBLIC
             audience = view.reader
-        else:
-            audience = await _resolve(request, header)
-            registry: LayerRegistry = request.app.state.registry
-            view = view_audience_for(registry, audience)
         state.audience = audience
         state.view_audience = view
     _CURRENT.set(state.view_audience)

@@ -12,6 +12,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
 from gisplatform.errors import (
+    CsrfRefused,
     DatabaseUnavailable,
     FeatureNotFound,
     Forbidden,
@@ -40,6 +41,7 @@ STATUS: dict[type[GisPlatformError], tuple[int, str]] = {
     TooManySignIns: (429, "TooManyRequests"),
     Forbidden: (403, "Forbidden"),
     PublicationError: (400, "InvalidParameterValue"),
+    CsrfRefused: (403, "Forbidden"),
 }
 #: the schemes a client may answer a 401 with (QGIS Basic, QGIS API header / scripts)
 WWW_AUTHENTICATE = 'Basic realm="gisplatform", charset="UTF-8", Bearer realm="gisplatform"'

@@ -123,9 +123,10 @@ class _Tiles:
         visible = [s for s in specs if s.min_zoom <= address.z <= s.max_zoom]
         view = current_view()
         scope = "public" if view.is_public else "private"
-        headers = {"Cache-Control": f"{scope}, max-age={settings.max_age}"}
+        # a browser's cache must not hand a tile to whoever signs in or out (session cookie)
+        headers = {"Cache-Control": f"{scope}, max-age={settings.max_age}", "Vary": "Cookie"}
         if not view.is_public:
-            headers["Vary"] = "Authorization"
+            headers["Vary"] = "Authorization, Cookie"
         if not visible:
             return Response(status_code=204, headers=headers)
         names = [s.name for s in visible]

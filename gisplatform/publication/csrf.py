@@ -6,7 +6,7 @@ site could make an admin's browser post a form here. Two ways through:
 * a JSON body (``Content-Type: application/json``): not a "simple" request, so a browser
   asks first (CORS preflight) and this server allows no other origin; scripts and ``curl``
   use it;
-* a form post carrying ``csrf``, the token :func:`csrf_token` put in the page: an HMAC of
+* a form post carrying ``csrf_token``, the token :func:`csrf_token` put in the page: an HMAC of
   the credential the request came with, so it is worthless to another site and to another
   person. When the web map's session cookie arrives, :func:`credential` is the one place to
   return the session's id instead.
@@ -22,12 +22,14 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
+from gisplatform.access.csrf import CSRF_FIELD
+from gisplatform.access.csrf import csrf_token as session_csrf_token
 from gisplatform.errors import Forbidden
 from gisplatform.i18n import message
 from gisplatform.ogcapi.deps import site_url
 
-#: the form field that carries the token
-FIELD = "csrf"
+#: the form field that carries the token: the same as the session cookie's CSRF check reads
+FIELD = CSRF_FIELD
 
 
 def _key(request: Request) -> bytes:
@@ -48,7 +50,16 @@ def credential(request: Request) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    """The token a page puts in its forms for this request's credential."""
+    """The token a page puts in its forms for this request's credential.
+
+    A browser signed in with the web map's form (its session cookie, no ``Authorization``)
+    gets the session's own token, which the audience dependency checks on every post too.
+    """
+    from gisplatform.access.sessions import session_token  # it imports the app's routers
+
+    session = None if request.headers.get("authorization") else session_token(request)
+    if session is not None:
+        return session_csrf_token(session)
     return hmac.new(_key(request), credential(request).encode(), hashlib.sha256).hexdigest()
 
 

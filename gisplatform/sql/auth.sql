@@ -67,4 +67,47 @@ CREATE OR REPLACE FUNCTION {auth}.failures(p_login text, p_address text, p_windo
             FROM {auth}.events AS e
            WHERE e.outcome = 'failure' AND e.address = p_address
              AND e.at > now() - make_interval(secs => p_window_s) $$;
+-- Browser sessions (the web map's sign-in form): the cookie holds 256 random bits, the table
+-- only their SHA-256. A session ends at its expiry, after idle_s without a request, when the
+-- user signs out, or when the account is disabled or its password changed.
+CREATE TABLE IF NOT EXISTS {auth}.sessions (
+    token_hash   bytea       PRIMARY KEY CHECK (length(token_hash) = 32),
+    login        text        NOT NULL REFERENCES {auth}.users (login) ON DELETE CASCADE,
+    address      text,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_seen_at timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL,
+    idle_s       integer     NOT NULL CHECK (idle_s > 0),
+    ended_at     timestamptz
+);
+CREATE INDEX IF NOT EXISTS sessions_login ON {auth}.sessions (login);
+CREATE OR REPLACE FUNCTION {auth}.session_start(p_hash bytea, p_login text, p_lifetime_s integer,
+                                                p_idle_s integer, p_address text)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$ DELETE FROM {auth}.sessions AS s
+           WHERE s.expires_at < now() - interval '1 day' OR s.ended_at < now() - interval '1 day';
+          INSERT INTO {auth}.sessions (token_hash, login, address, expires_at, idle_s)
+          VALUES (p_hash, p_login, left(p_address, 100),
+                  now() + make_interval(secs => p_lifetime_s), p_idle_s) $$;
+CREATE OR REPLACE FUNCTION {auth}.session_of(p_hash bytea)
+    RETURNS TABLE (login text, roles text[])
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        RETURN QUERY SELECT u.login, u.roles FROM {auth}.sessions AS s
+            JOIN {auth}.users AS u ON u.login = s.login
+           WHERE s.token_hash = p_hash AND s.ended_at IS NULL AND NOT u.disabled
+             AND s.expires_at > now()
+             AND s.last_seen_at > now() - make_interval(secs => s.idle_s);
+        IF FOUND THEN
+            UPDATE {auth}.sessions AS s SET last_seen_at = now()
+             WHERE s.token_hash = p_hash AND s.last_seen_at < now() - interval '10 seconds';
+        END IF;
+    END $$;
+CREATE OR REPLACE FUNCTION {auth}.session_end(p_hash bytea)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$ UPDATE {auth}.sessions AS s SET ended_at = now()
+           WHERE s.token_hash = p_hash AND s.ended_at IS NULL $$;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {auth} FROM PUBLIC;

@@ -37,6 +37,9 @@ _FUNCTIONS = (
     "token_user(bytea)",
     "record(text, text, text, text)",
     "failures(text, text, integer)",
+    "session_start(bytea, text, integer, integer, text)",
+    "session_of(bytea)",
+    "session_end(bytea)",
 )
 _DURATION = re.compile(r"^([1-9][0-9]{0,4})([dhw])$")
 
@@ -188,7 +191,7 @@ class Accounts:
         return [Account(r[0], tuple(r[1]), r[2], r[3], r[4], int(r[5])) for r in rows]
 
     def set_disabled(self, login: str, disabled: bool) -> None:
-        """Disable (no sign-in, no token works) or enable an account."""
+        """Disable (no sign-in, no token or browser session works) or enable an account."""
         self._one(
             sql.SQL("UPDATE {} SET disabled = %s, updated_at = now() WHERE login = %s").format(
                 _table("users")
@@ -196,6 +199,22 @@ class Accounts:
             [disabled, login],
             login,
         )
+        if disabled:
+            self.end_sessions(login)
+
+    def end_sessions(self, login: str) -> int:
+        """Sign the account out of every browser (its sessions end at once); how many ended."""
+        self._one(
+            sql.SQL("SELECT FROM {} WHERE login = %s").format(_table("users")), [login], login
+        )
+        cursor = self.conn.execute(
+            sql.SQL(
+                "UPDATE {} SET ended_at = now() WHERE login = %s AND ended_at IS NULL "
+                "AND expires_at > now()"
+            ).format(_table("sessions")),
+            [login],
+        )
+        return cursor.rowcount
 
     def set_roles(self, login: str, roles: list[str]) -> None:
         """Replace the account's roles."""
@@ -208,7 +227,7 @@ class Accounts:
         )
 
     def set_password(self, login: str, password: str) -> None:
-        """A new password (the old one stops working at once)."""
+        """A new password (the old one and the browser sessions it opened stop at once)."""
         self._one(
             sql.SQL("UPDATE {} SET password_hash = %s, updated_at = now() WHERE login = %s").format(
                 _table("users")
@@ -216,6 +235,7 @@ class Accounts:
             [hasher().hash(password), login],
             login,
         )
+        self.end_sessions(login)
 
     def create_token(self, login: str, name: str, expires: timedelta | None) -> str:
         """A new token named ``name``; the token itself is returned once and never kept."""

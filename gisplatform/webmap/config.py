@@ -21,6 +21,8 @@ from gisplatform.webmap import i18n
 ITEMS_LIMIT = 10000
 API_BASE = "/ogc"
 TILES_PATH = "/tiles/WebMercatorQuad/{z}/{y}/{x}"
+#: gisplatform.access.routes: where the page's script signs in and out
+ACCOUNT = {"session": "/session", "signIn": "/signin", "signOut": "/signout"}
 
 
 def _field(spec: LayerSpec, field: FieldSpec) -> dict[str, Any]:
@@ -173,4 +175,6 @@ def map_config(
         if basemap_url
         else None,
         "static": api_base is None,
+        # the browser session's endpoints (sign-in form, who is signed in, sign-out)
+        "account": None if api_base is None else ACCOUNT,
     }

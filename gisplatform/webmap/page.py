@@ -35,6 +35,7 @@ APP_JS = [
     ("gisplatform_map", f"{STATIC_URL}/js/map.js"),
     ("gisplatform_ui", f"{STATIC_URL}/js/ui.js"),
     ("gisplatform_tools", f"{STATIC_URL}/js/tools.js"),
+    ("gisplatform_account", f"{STATIC_URL}/js/account.js"),
 ]
 APP_CSS = [("gisplatform_css", f"{STATIC_URL}/css/map.css")]
 

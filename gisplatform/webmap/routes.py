@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import html
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from gisplatform.access.headers import content_security_policy, inline_script_hashes
 from gisplatform.registry import ANONYMOUS, Audience, LayerRegistry, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.audiences import current_view
 from gisplatform.webmap import i18n
 from gisplatform.webmap.config import API_BASE, map_config
 from gisplatform.webmap.page import STATIC_DIR, MissingAssets, check_assets, render_page
+
+
+def _origin(url_template: str) -> str:
+    """The CSP source of a basemap's tiles: its origin, ``{s}`` subdomains as ``*``."""
+    parts = urlsplit(url_template.replace("{s}", "*"))
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 async def _request_audience(request: Request) -> Audience:
@@ -41,12 +49,13 @@ def mount_webmap(
     how to install them (the rest of the app keeps working). ``basemap_url`` (an XYZ
     template) adds an online basemap to the layer panel, switched off by default.
     """
-    layers = (
-        registry or getattr(app.state, "registry", None) or load_registry(Settings().layers_dir)
-    )
-    pages: dict[tuple[str, str, Audience], str] = {}
+    settings: Settings = getattr(app.state, "settings", None) or Settings()
+    layers = registry or getattr(app.state, "registry", None) or load_registry(settings.layers_dir)
+    pages: dict[tuple[str, str, Audience], tuple[str, str]] = {}
+    images = [_origin(basemap_url)] if basemap_url else []
 
-    def page(lang: str) -> str:
+    def page(lang: str) -> tuple[str, str]:
+        """The page and its Content-Security-Policy (folium's start-up scripts by hash)."""
         # one page per language and audience (with what the kill switch withdrew from it):
         # a staff map never reaches anyone else, a withdrawn layer never the public
         key = (lang, current_view().schema, current_view().reader)
@@ -60,7 +69,9 @@ def mount_webmap(
                 basemap_url=basemap_url,
                 basemap_attribution=basemap_attribution,
             )
-            pages[key] = render_page(config)
+            html_page = render_page(config)
+            csp = content_security_policy(settings, inline_script_hashes(html_page), images)
+            pages[key] = (html_page, csp)
         return pages[key]
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -73,6 +84,13 @@ def mount_webmap(
             check_assets()
         except MissingAssets as exc:
             return HTMLResponse(f"<p>{html.escape(str(exc))}</p>", status_code=503)
-        return HTMLResponse(page(i18n.language(lang)))
+        html_page, csp = page(i18n.language(lang))
+        # the page depends on who is signed in: never served from a cache to someone else
+        headers = {
+            "Content-Security-Policy": csp,
+            "Cache-Control": "private, no-cache",
+            "Vary": "Cookie, Authorization",
+        }
+        return HTMLResponse(html_page, headers=headers)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

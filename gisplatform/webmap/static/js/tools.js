@@ -83,7 +83,8 @@
     const response = await fetch(`${gp.state.cfg.apiBase}${PROCESS_URL}`, {
       method: 'POST',
       // the server's messages in the page's language
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Accept-Language': gp.state.lang },
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Accept-Language': gp.state.lang,
+        ...(gp.csrfHeaders ? gp.csrfHeaders() : {}) },
       body: JSON.stringify({ inputs }),
     });
     const body = await response.json().catch(() => ({}));

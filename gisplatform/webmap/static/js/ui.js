@@ -144,7 +144,8 @@
       `<div class="gp-lang" role="group" aria-label="${gp.esc(t('language'))}">${langs}</div>` +
       `<button type="button" class="gp-collapse" aria-label="${gp.esc(t('layers'))}" title="${gp.esc(t('layers'))}">≡</button>` +
       `<button type="button" class="gp-close" aria-label="${gp.esc(t('close'))}" title="${gp.esc(t('close'))}">×</button></header>` +
-      '<div class="gp-body"><section class="gp-tools" id="gp-tools"></section>' +
+      '<div class="gp-body"><section class="gp-account" id="gp-account" hidden></section>' +
+      '<section class="gp-tools" id="gp-tools"></section>' +
       `<section><h2>${gp.esc(t('layers'))}</h2><div id="gp-layers"></div></section>` +
       `<section><h2>${gp.esc(t('legend'))}</h2><div id="gp-legend"></div></section>` +
       '<section id="gp-nearest"></section></div>';
@@ -185,5 +186,6 @@
       window.requestAnimationFrame(() => { pending = false; refresh(); });
     });
     if (gp.buildTools) gp.buildTools(state, panel);
+    if (gp.buildAccount) gp.buildAccount(state, panel);
   };
 })();
