@@ -29,13 +29,21 @@ def _accounts(url: str, registry: LayerRegistry) -> tuple[psycopg.Connection, Ac
 
 
 async def _until_refused(http: httpx.AsyncClient, path: str, headers: dict[str, str]) -> float:
-    """Seconds until ``path`` answers 401 (polling), at most TRUSTED_S + 5."""
+    """Polls ``path`` until it answers 401 (at most TRUSTED_S + 5 s); returns when the last
+    request that still got 200 was sent, in seconds after the credential was withdrawn.
+
+    Send times, not answer times, are compared with the trusted time: on a busy machine a
+    refused Basic sign-in (Argon2) may itself take a second.
+    """
     started = time.monotonic()
+    last_accepted = 0.0
     while time.monotonic() - started < TRUSTED_S + 5:
+        sent = time.monotonic() - started
         response = await http.get(path, headers=headers)
         if response.status_code == 401:
-            return time.monotonic() - started
+            return last_accepted
         assert response.status_code == 200
+        last_accepted = sent
         await anyio.sleep(0.1)
     raise AssertionError("the credential kept working")
 
@@ -54,7 +62,7 @@ async def test_a_revoked_token_stops_working_within_the_trusted_time(
             for _ in range(3):
                 assert (await http.get(STAFF_FIELD, headers=headers)).status_code == 200
             accounts.revoke_token("recent-token", "t")
-            assert await _until_refused(http, STAFF_FIELD, headers) <= TRUSTED_S + 1
+            assert await _until_refused(http, STAFF_FIELD, headers) <= TRUSTED_S + 0.5
 
 
 async def test_a_disabled_account_stops_signing_in_within_the_trusted_time(
@@ -71,7 +79,7 @@ async def test_a_disabled_account_stops_signing_in_within_the_trusted_time(
             for _ in range(3):
                 assert (await http.get(STAFF_FIELD, headers=headers)).status_code == 200
             accounts.set_disabled("recent-basic", True)
-            assert await _until_refused(http, STAFF_FIELD, headers) <= TRUSTED_S + 1
+            assert await _until_refused(http, STAFF_FIELD, headers) <= TRUSTED_S + 0.5
 
 
 async def test_without_trust_a_revoked_token_fails_at_once(
