@@ -13,6 +13,7 @@ from gisplatform.registry import LayerRegistry
 from gisplatform.store.audiences import view_audiences
 from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE, AUDIENCE_ROLES, LAYER_STATE_VIEW
 from gisplatform.store.views import PUBLIC_ROLE
+from gisplatform.store.writers import writer_db_roles
 from tests.conftest import make_settings, role_url
 from tests.ogcapi_helpers import RESTRICTED_LAYERS
 from tests.tiles_helpers import asgi_client, make_app
@@ -85,8 +86,11 @@ async def test_service_roles_hold_no_rights_and_belong_to_audiences_only(
                 "WHERE m.member = %s::regrole",
                 [role],
             )
-            # the API may become every audience, the analyses the public only (for now)
-            expected = every_audience if role == API_ROLE else set(AUDIENCE_ROLES.values())
+            # the API may become every audience and writer, the analyses the public only (for now)
+            writers = set(writer_db_roles(registry))
+            expected = (
+                every_audience | writers if role == API_ROLE else set(AUDIENCE_ROLES.values())
+            )
             assert {row[0] for row in await cursor.fetchall()} == expected
 
 
