@@ -33,6 +33,7 @@ from gisplatform.ogcapi.deps import (
     base_url,
     check_parameters,
 )
+from gisplatform.ogcapi.etag import etag_of
 from gisplatform.ogcapi.featurepages import (
     HTML_MAX_LIMIT,
     hromada_outline,
@@ -378,7 +379,7 @@ def build_features_router() -> APIRouter:
             )
         return json_response(body, headers={"Content-Language": lang})
 
-    @router.get("/collections/{collectionId}/items")
+    @router.api_route("/collections/{collectionId}/items", methods=["GET", "HEAD"])
     async def items(
         request: Request, spec: LayerDep, pool: PoolDep, crs: CrsDep, f: FormatDep, lang: LangDep
     ) -> Response:
@@ -419,7 +420,7 @@ def build_features_router() -> APIRouter:
 
         return StreamingResponse(body(), media_type=GEOJSON, headers=headers)
 
-    @router.get("/collections/{collectionId}/items/{featureId}")
+    @router.api_route("/collections/{collectionId}/items/{featureId}", methods=["GET", "HEAD"])
     async def item(
         request: Request,
         spec: LayerDep,
@@ -465,7 +466,11 @@ def build_features_router() -> APIRouter:
         return Response(
             body,
             media_type=GEOJSON,
-            headers={"Content-Crs": f"<{out.uri}>", "Content-Language": lang},
+            headers={
+                "Content-Crs": f"<{out.uri}>",
+                "Content-Language": lang,
+                "ETag": etag_of(row[1]),
+            },
         )
 
     @router.get("/collections/{collectionId}/queryables")
