@@ -2,8 +2,9 @@
 
 Editing (OGC API Features Part 4) and imports must accept and refuse exactly the same
 values, so a single feature goes through the very functions an import runs over a whole
-file (:mod:`gisplatform.ingest.validate`): a column of one value per field (types, enums by
-code or Ukrainian/English label, ranges, lengths, patterns, required, defaults), the
+file (:mod:`gisplatform.ingest.validate`): each field's value as every row of a column is
+checked (types, enums by code or Ukrainian/English label, ranges, lengths, patterns, required,
+defaults: :func:`~gisplatform.ingest.validate.validate_value`), the
 geometry checks (type, multi-part fitting, transformation to lon/lat with pyproj,
 validity) and the cross-field rules. Every problem names its field; the natural key's
 uniqueness is the database's to decide (a unique constraint, race-free).
@@ -24,7 +25,7 @@ from gisplatform.errors import FeatureInvalid
 from gisplatform.i18n import Text, message
 from gisplatform.ingest.crs import AreaOfInterest
 from gisplatform.ingest.errors import RowProblem
-from gisplatform.ingest.validate import GEOMETRY, check_geometry, check_rules, validate_column
+from gisplatform.ingest.validate import GEOMETRY, check_geometry, check_rules, validate_value
 from gisplatform.registry import FieldSpec, LayerSpec
 from gisplatform.registry.spec import SYSTEM_COLUMNS
 
@@ -123,11 +124,12 @@ def validate_feature(
             problems.append((name, message("edit_field_not_writable")))
     columns: dict[str, np.ndarray[Any, Any]] = {}
     for field in writable:
-        raw = np.empty(1, dtype=object)  # a list value (string_list) stays one value
-        raw[0] = candidate.properties.get(field.name)
-        parsed, found = validate_column(field, raw)
-        problems.extend(_problem(p) for p in found)
-        columns[field.name] = parsed
+        value, why = validate_value(field, candidate.properties.get(field.name))
+        if why is not None:
+            problems.append((field.name, why if isinstance(why, Text) else Text(why, why)))
+        column = np.empty(1, dtype=object)  # a list value (string_list) stays one value
+        column[0] = value
+        columns[field.name] = column
     if not problems:
         refused, _warned = check_rules(spec, columns, 1)
         problems.extend(_problem(p) for p in refused)
