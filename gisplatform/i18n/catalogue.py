@@ -87,6 +87,22 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "база даних відхилила значення ({constraint})",
         "en": "the database refused the value ({constraint})",
     },
+    "history_sign_in": {
+        "uk": "історію змін бачать лише працівники: увійдіть",
+        "en": "the change history is for staff: sign in",
+    },
+    "history_no_version": {
+        "uk": "в історії немає версії {version} об'єкта {fid}",
+        "en": "the history holds no version {version} of feature {fid}",
+    },
+    "history_restored": {
+        "uk": "{layer}/{fid}: відновлено версію {version}, тепер версія {new_version}",
+        "en": "{layer}/{fid}: version {version} restored, now version {new_version}",
+    },
+    "history_recreated": {
+        "uk": "(видалений об'єкт створено знову з тим самим ідентифікатором)",
+        "en": "(the deleted feature is created again with the same id)",
+    },
     # --- import: values -------------------------------------------------------------------
     "value_nul": {"uk": "містить символ NUL", "en": "contains a NUL character"},
     "value_too_long": {

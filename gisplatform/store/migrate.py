@@ -31,6 +31,7 @@ from gisplatform.store.accounts import AUTH_SCHEMA, ensure_auth_schema
 from gisplatform.store.audiences import view_audiences
 from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import role_logins, sqlalchemy_url
+from gisplatform.store.history_access import apply_history_functions
 from gisplatform.store.jobs import JOBS_SCHEMA, ensure_jobs_schema
 from gisplatform.store.models import build_metadata, layer_checks, natural_key_name
 from gisplatform.store.roles import ANALYSIS_SCHEMA, ensure_roles, transfer_ownership
@@ -274,6 +275,7 @@ class _Migrator:
             self._install_triggers(table_name)
         apply_views(self.conn, self.registry, self.schema, self.history, self.plan.views)
         apply_write_grants(self.conn, self.registry, self.schema)
+        apply_history_functions(self.conn, self.registry, self.history)
 
     def _add_column(self, ops: Operations, table_name: str, column: Any) -> None:
         copy = column._copy()
