@@ -123,3 +123,47 @@ def test_an_audience_cannot_run_another_audiences_history(site: EditSite) -> Non
         conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier("gisplatform_public")))
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT * FROM history.feature_changes LIMIT 1")
+
+
+def test_as_of_rebuilds_the_layer_as_it_was(site: EditSite) -> None:
+    spec = edit_layer(site.registry)
+    writer = spec.write_roles[0]
+    hidden = unwritable_field(site.registry, spec, writer)
+    text = next(
+        f.name
+        for f in spec.fields
+        if f.type.value == "string" and not f.pattern and f.name not in spec.natural_key
+    )
+    items = f"{site.url}/ogc/collections/{spec.name}/items"
+    geo, merge = {"Content-Type": GEOJSON}, {"Content-Type": MERGE_PATCH}
+    with httpx.Client(headers=site.headers(writer)) as client:
+        kept = client.post(items, json=feature(site.registry, spec, 5), headers=geo)
+        gone = client.post(items, json=feature(site.registry, spec, 6), headers=geo)
+        kept_id = int(kept.headers["Location"].rsplit("/", 1)[1])
+        gone_id = int(gone.headers["Location"].rsplit("/", 1)[1])
+        with psycopg.connect(site.db_url) as conn:
+            moment = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+        patch = {"properties": {text: "пізніше"}}
+        assert client.patch(f"{items}/{kept_id}", json=patch, headers=merge).status_code == 200
+        assert client.delete(f"{items}/{gone_id}").status_code == 204
+        later = client.post(items, json=feature(site.registry, spec, 7), headers=geo)
+        later_id = int(later.headers["Location"].rsplit("/", 1)[1])
+
+        def at(when: str) -> dict[int, dict]:
+            r = client.get(items, params={"asOf": when, "limit": 10000})
+            assert r.status_code == 200, r.text
+            return {f["id"]: f for f in r.json()["features"]}
+
+        then = at(moment.isoformat())
+        now = at("2999-01-01T00:00:00Z")
+    assert kept_id in then and gone_id in then and later_id not in then
+    assert then[kept_id]["properties"][text] == kept.json()["properties"][text]
+    assert then[gone_id]["geometry"]["coordinates"] == pytest.approx(
+        gone.json()["geometry"]["coordinates"]
+    )
+    assert kept_id in now and later_id in now and gone_id not in now
+    assert now[kept_id]["properties"][text] == "пізніше"
+    assert hidden.name not in then[kept_id]["properties"]
+    assert httpx.get(items, params={"asOf": moment.isoformat()}).status_code == 401
+    bad = httpx.get(items, params={"asOf": "yesterday"}, headers=site.headers(writer))
+    assert bad.status_code == 400

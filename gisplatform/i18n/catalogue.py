@@ -91,6 +91,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "історію змін бачать лише працівники: увійдіть",
         "en": "the change history is for staff: sign in",
     },
+    "as_of_format": {
+        "uk": "очікується мить у форматі ISO 8601, напр. 2026-12-01T12:00:00Z",
+        "en": "expected a moment in ISO 8601, e.g. 2026-12-01T12:00:00Z",
+    },
     "history_no_version": {
         "uk": "в історії немає версії {version} об'єкта {fid}",
         "en": "the history holds no version {version} of feature {fid}",

@@ -19,10 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from gisplatform.errors import FeatureNotFound, InvalidParameter
 from gisplatform.i18n import message
 from gisplatform.ogcapi import queries
+from gisplatform.ogcapi.asof import as_of_items
 from gisplatform.ogcapi.common import json_response, link
 from gisplatform.ogcapi.cql import FILTER_LANGS, compile_filter
 from gisplatform.ogcapi.crs import OutputCrs
 from gisplatform.ogcapi.deps import (
+    AudienceDep,
     CrsDep,
     FormatDep,
     Lang,
@@ -381,8 +383,16 @@ def build_features_router() -> APIRouter:
 
     @router.api_route("/collections/{collectionId}/items", methods=["GET", "HEAD"])
     async def items(
-        request: Request, spec: LayerDep, pool: PoolDep, crs: CrsDep, f: FormatDep, lang: LangDep
+        request: Request,
+        spec: LayerDep,
+        pool: PoolDep,
+        crs: CrsDep,
+        f: FormatDep,
+        lang: LangDep,
+        audience: AudienceDep,
     ) -> Response:
+        if "asOf" in request.query_params:  # the layer as it was (staff, from the history)
+            return await as_of_items(request, spec, audience)
         parsed = parse_items(request, spec, crs)
         headers = {"Content-Crs": f"<{parsed.out.uri}>", "Content-Language": lang}
         if f == "html":

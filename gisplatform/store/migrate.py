@@ -275,7 +275,7 @@ class _Migrator:
             self._install_triggers(table_name)
         apply_views(self.conn, self.registry, self.schema, self.history, self.plan.views)
         apply_write_grants(self.conn, self.registry, self.schema)
-        apply_history_functions(self.conn, self.registry, self.history)
+        apply_history_functions(self.conn, self.registry, self.schema, self.history)
 
     def _add_column(self, ops: Operations, table_name: str, column: Any) -> None:
         copy = column._copy()
