@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import mapbox_vector_tile
+import morecantile
 import psycopg
 import pytest
 from pyproj import Transformer
@@ -31,6 +33,8 @@ from tests.edit_helpers import (
 )
 
 pytestmark = pytest.mark.db
+
+MERCATOR = morecantile.tms.get("WebMercatorQuad")
 
 
 @pytest.fixture(scope="module")
@@ -247,20 +251,30 @@ def test_lost_update_is_prevented(site: EditSite) -> None:
         assert alice.get(url).json()["properties"][name] == "Alice"
 
 
-def test_writes_reach_catalogue_and_counts_on_the_next_request(site: EditSite) -> None:
+def test_writes_reach_tiles_catalogue_and_counts_on_the_next_request(site: EditSite) -> None:
     spec = edit_layer(site.registry)
+    lon, lat = point_in(site.registry, 9)["coordinates"]
+    z = max(spec.min_zoom, 16)
+    tile = MERCATOR.tile(lon, lat, z)
+    tile_url = f"/collections/{spec.name}/tiles/WebMercatorQuad/{z}/{tile.y}/{tile.x}"
+
+    def state(client: httpx.Client) -> tuple[int, set[int], int, list[float]]:
+        matched = client.get(_items(site), params={"limit": 1}).json()["numberMatched"]
+        decoded = mapbox_vector_tile.decode(client.get(tile_url).content)
+        ids = {int(f["id"]) for f in decoded.get(spec.name, {}).get("features", [])}
+        record = client.get(f"/collections/catalogue/items/{spec.name}").json()
+        spatial = client.get(f"/collections/{spec.name}").json()["extent"].get("spatial", {})
+        return matched, ids, record["properties"]["featureCount"], spatial.get("bbox", [[]])[0]
+
     with _client(site) as client:
-        before = client.get(f"/collections/{spec.name}/items", params={"limit": 1}).json()[
-            "numberMatched"
-        ]
-        _create(site, 9)
-        after = client.get(f"/collections/{spec.name}/items", params={"limit": 1}).json()[
-            "numberMatched"
-        ]
-        extent = client.get(f"/collections/{spec.name}").json()["extent"]["spatial"]["bbox"][0]
-    assert after == before + 1
-    centre = point_in(site.registry, 9)["coordinates"]
-    assert extent[0] <= centre[0] <= extent[2] and extent[1] <= centre[1] <= extent[3]
+        before = state(client)  # warms every cache keyed by the layer's revision
+        fid, _ = _create(site, 9)
+        after = state(client)
+    assert after[0] == before[0] + 1
+    assert fid not in before[1] and fid in after[1]
+    assert after[2] == before[2] + 1
+    extent = after[3]
+    assert extent[0] <= lon <= extent[2] and extent[1] <= lat <= extent[3]
 
 
 def _bad_writes(site: EditSite, fid: int) -> list[tuple[str, str, dict[str, str], Any, int, str]]:
