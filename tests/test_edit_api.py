@@ -492,3 +492,31 @@ def test_invalid_geometry_is_refused_with_the_reason(site: EditSite) -> None:
     assert r.json()["errors"][0]["field"] == "geometry"
     assert "Self-intersection" in r.json()["description"]
     assert layer_md5(site.db_url, spec) == before
+
+
+def test_a_taken_natural_key_is_refused_naming_it(site: EditSite) -> None:
+    spec = edit_layer(site.registry)
+    fid, _ = _create(site, 14)
+    with _client(site, _writer(site)) as client:
+        existing = client.get(f"{_items(site)}/{fid}").json()["properties"]
+        before = layer_md5(site.db_url, spec)
+        body = feature(site.registry, spec, 15)
+        body["properties"] |= {key: existing[key] for key in spec.natural_key}
+        r = client.post(
+            _items(site), json=body, headers={"Content-Type": GEOJSON}, params={"lang": "en"}
+        )
+        assert r.status_code == 422, r.text
+        assert {e["field"] for e in r.json()["errors"]} == set(spec.natural_key)
+        other, _ = _create(site, 16)
+        patch = {"properties": {key: existing[key] for key in spec.natural_key}}
+        clash = client.patch(
+            f"{_items(site)}/{other}", json=patch, headers={"Content-Type": MERGE_PATCH}
+        )
+        assert clash.status_code == 422
+    assert layer_md5(site.db_url, spec) != before  # only the second create changed it
+    with psycopg.connect(site.db_url) as conn:
+        count = conn.execute(
+            f"SELECT count(*) FROM gis.{spec.name} WHERE {spec.natural_key[0]} = %s",  # noqa: S608
+            [existing[spec.natural_key[0]]],
+        ).fetchone()
+    assert count == (1,)
