@@ -379,6 +379,7 @@ def _bad_writes(site: EditSite, fid: int) -> list[tuple[str, str, dict[str, str]
             400,
             "Feature",
         ),
+        ("properties not an object", "POST", geo, good | {"properties": []}, 400, "properties"),
         (
             "oversized body",
             "POST",

@@ -107,7 +107,8 @@ def _feature_parts(document: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     """The properties and geometry of a GeoJSON Feature (400 when it is not one)."""
     if document.get("type") != "Feature":
         raise InvalidBody(message("edit_not_feature"))
-    properties = document.get("properties") or {}
+    properties = document.get("properties")
+    properties = {} if properties is None else properties
     if not isinstance(properties, dict):
         raise InvalidBody(message("edit_properties_object"))
     return properties, document.get("geometry")
