@@ -15,6 +15,7 @@ from rich.table import Column, Table
 from gisplatform.access.oidc_cli import oidc_app
 from gisplatform.accounts_cli import tokens_app, users_app
 from gisplatform.cli_backup import backup_command, backups_command, restore_command
+from gisplatform.cli_history import history_app
 from gisplatform.cli_replica import replica_app
 from gisplatform.errors import GisPlatformError, LayerSpecError
 from gisplatform.i18n import current_language, locale_language, message, set_language
@@ -37,6 +38,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(publish_app, name="publish")
 app.add_typer(oidc_app, name="oidc")
+app.add_typer(history_app, name="history")
 app.command("import")(import_command)
 app.command("export")(export_command)
 db_app.command("backup")(backup_command)

@@ -116,7 +116,55 @@ class Forbidden(GisPlatformError):
     status_code = 403
 
 
+class FeatureInvalid(GisPlatformError):
+    """A written feature breaks the layer's rules; ``problems`` name each field (HTTP 422)."""
+
+    status_code = 422
+
+    def __init__(self, problems: list[tuple[str, Text]]) -> None:
+        self.problems = problems
+        lines = [message("edit_problem", field=name, message=why) for name, why in problems]
+        parts = Text("; ".join(t.uk for t in lines), "; ".join(t.en for t in lines))
+        super().__init__(message("edit_rejected", problems=parts))
+
+
+class InvalidBody(GisPlatformError):
+    """A request body that cannot be read as what the endpoint takes (HTTP 400)."""
+
+    status_code = 400
+
+
+class WriteForbidden(GisPlatformError):
+    """The signed-in caller may read the layer but not write it (HTTP 403)."""
+
+    status_code = 403
+
+
 class CsrfRefused(GisPlatformError):
     """A cookie-authenticated change without the session's CSRF token or from another site."""
 
     status_code = 403
+
+
+class SignInRequired(GisPlatformError):
+    """An anonymous request for something only a signed-in person may do (HTTP 401)."""
+
+    status_code = 401
+
+
+class PreconditionFailed(GisPlatformError):
+    """``If-Match`` names another version of the feature (HTTP 412)."""
+
+    status_code = 412
+
+
+class PayloadTooLarge(GisPlatformError):
+    """The request body is over the server's limit (HTTP 413)."""
+
+    status_code = 413
+
+
+class UnsupportedMediaType(GisPlatformError):
+    """The request body's content type is not one the endpoint takes (HTTP 415)."""
+
+    status_code = 415

@@ -294,6 +294,11 @@ class Settings(BaseSettings):
         default="",
         description="comma-separated URL prefixes allowed as job callbacks; empty = none",
     )
+    edit_max_body_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        ge=1024,
+        description="largest feature body POST, PUT and PATCH accept (larger: HTTP 413)",
+    )
     process_workers: int = Field(default=2, ge=1, le=64, description="analyses run at once")
     process_queue: int = Field(
         default=8, ge=0, le=1000, description="runs waiting for a worker before 429"

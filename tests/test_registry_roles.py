@@ -98,7 +98,9 @@ def test_unknown_role_is_reported_by_load_and_validate(tmp_path: Path) -> None:
     layers = _copy_layers(tmp_path)
     path = layers / "lighting_cabinets.yaml"
     path.write_text(
-        path.read_text(encoding="utf-8").replace("roles: [lighting, admin]", "roles: [lightning]"),
+        path.read_text(encoding="utf-8")
+        .replace("roles: [lighting, admin]", "roles: [lightning]")
+        .replace("write_roles: [lighting]", "write_roles: [lightning]"),
         encoding="utf-8",
     )
     with pytest.raises(LayerSpecError) as caught:

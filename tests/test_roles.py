@@ -13,6 +13,7 @@ from gisplatform.registry import LayerRegistry
 from gisplatform.store.audiences import view_audiences
 from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE, LAYER_STATE_VIEW
 from gisplatform.store.views import PUBLIC_ROLE
+from gisplatform.store.writers import writer_db_roles
 from tests.conftest import make_settings, role_url
 from tests.ogcapi_helpers import RESTRICTED_LAYERS
 from tests.tiles_helpers import asgi_client, make_app
@@ -85,8 +86,11 @@ async def test_service_roles_hold_no_rights_and_belong_to_audiences_only(
                 "WHERE m.member = %s::regrole",
                 [role],
             )
-            # both may become every audience (a process runs in its caller's audience)
-            assert {row[0] for row in await cursor.fetchall()} == every_audience
+            # both may become every audience (a process runs in its caller's audience),
+            # the API also every writer (Features Part 4 edits)
+            writers = set(writer_db_roles(registry))
+            expected = every_audience | writers if role == API_ROLE else every_audience
+            assert {row[0] for row in await cursor.fetchall()} == expected
 
 
 async def test_the_processes_login_cannot_read_the_layers_whatever_role_it_takes(

@@ -17,6 +17,96 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "поза громадою ({where}), не імпортовано",
         "en": "outside the hromada ({where}), not imported",
     },
+    # --- editing (OGC API Features Part 4) ------------------------------------------------
+    "edit_problem": {"uk": "поле «{field}»: {message}", "en": "field {field!r}: {message}"},
+    "edit_rejected": {
+        "uk": "об'єкт не збережено: {problems}",
+        "en": "the feature is not saved: {problems}",
+    },
+    "edit_unknown_field": {
+        "uk": "шар {layer} не має такого поля",
+        "en": "the layer {layer} has no such field",
+    },
+    "edit_field_not_writable": {
+        "uk": "вам не дозволено змінювати це поле",
+        "en": "you may not write this field",
+    },
+    "edit_not_json": {
+        "uk": "тіло запиту не є коректним JSON: {reason}",
+        "en": "the request body is not valid JSON: {reason}",
+    },
+    "edit_not_feature": {
+        "uk": "тіло запиту має бути GeoJSON-об'єктом типу Feature",
+        "en": "the request body must be a GeoJSON object of type Feature",
+    },
+    "edit_not_object": {
+        "uk": "тіло запиту має бути JSON-об'єктом (RFC 7396)",
+        "en": "the request body must be a JSON object (RFC 7396)",
+    },
+    "edit_properties_object": {
+        "uk": "«properties» має бути об'єктом",
+        "en": "'properties' must be an object",
+    },
+    "edit_geometry_unreadable": {
+        "uk": "геометрію не прочитано: {reason}",
+        "en": "the geometry cannot be read: {reason}",
+    },
+    "edit_geometry_required": {
+        "uk": "геометрія обов'язкова",
+        "en": "a geometry is required",
+    },
+    "edit_id_change": {
+        "uk": "ідентифікатор об'єкта змінювати не можна ({given} замість {fid})",
+        "en": "the feature id cannot change ({given} instead of {fid})",
+    },
+    "edit_too_large": {
+        "uk": "тіло запиту більше за {limit} байтів",
+        "en": "the request body is larger than {limit} bytes",
+    },
+    "edit_media_type": {
+        "uk": "тип вмісту «{given}» не підтримується; надсилайте {wanted}",
+        "en": "the content type {given!r} is not supported; send {wanted}",
+    },
+    "edit_sign_in": {
+        "uk": "щоб змінювати дані, увійдіть (Basic або Bearer)",
+        "en": "sign in (Basic or Bearer) to change data",
+    },
+    "edit_forbidden": {
+        "uk": "вам не дозволено змінювати шар {layer}",
+        "en": "you may not change the layer {layer}",
+    },
+    "edit_precondition": {
+        "uk": "об'єкт уже змінено (If-Match {given}, поточний ETag {etag}); перечитайте його",
+        "en": "the feature has changed (If-Match {given}, current ETag {etag}); read it again",
+    },
+    "edit_key_taken": {
+        "uk": "інший об'єкт шару вже має {key}",
+        "en": "another feature of the layer already has {key}",
+    },
+    "edit_constraint": {
+        "uk": "база даних відхилила значення ({constraint})",
+        "en": "the database refused the value ({constraint})",
+    },
+    "history_sign_in": {
+        "uk": "історію змін бачать лише працівники: увійдіть",
+        "en": "the change history is for staff: sign in",
+    },
+    "as_of_format": {
+        "uk": "очікується мить у форматі ISO 8601, напр. 2026-12-01T12:00:00Z",
+        "en": "expected a moment in ISO 8601, e.g. 2026-12-01T12:00:00Z",
+    },
+    "history_no_version": {
+        "uk": "в історії немає версії {version} об'єкта {fid}",
+        "en": "the history holds no version {version} of feature {fid}",
+    },
+    "history_restored": {
+        "uk": "{layer}/{fid}: відновлено версію {version}, тепер версія {new_version}",
+        "en": "{layer}/{fid}: version {version} restored, now version {new_version}",
+    },
+    "history_recreated": {
+        "uk": "(видалений об'єкт створено знову з тим самим ідентифікатором)",
+        "en": "(the deleted feature is created again with the same id)",
+    },
     # --- import: values -------------------------------------------------------------------
     "value_nul": {"uk": "містить символ NUL", "en": "contains a NUL character"},
     "value_too_long": {

@@ -91,6 +91,25 @@ def validate_column(
     return parsed, problems
 
 
+def validate_value(f: FieldSpec, raw: object) -> tuple[object, str | Text | None]:
+    """One value as :func:`validate_column` treats each row: (stored value, why refused).
+
+    The same parser (:func:`parse_value`) and the same rule for a missing value (the
+    field's default, else a refusal when it is required), without the vectorised set-up
+    that only pays off over many rows (editing validates one feature at a time;
+    ``tests/test_validate_feature.py`` holds the two to the same answers).
+    """
+    try:
+        value = parse_value(f, raw)
+    except ValueError as exc:
+        return None, reason(exc)
+    if value is None and f.default is not None:
+        return parse_value(f, f.default), None
+    if value is None and f.required:
+        return None, message("required_missing")
+    return value, None
+
+
 def _plain_strings(f: FieldSpec, uniques: NDArray[np.object_]) -> NDArray[np.object_] | None:
     """Vectorised parsing of a string field's distinct values.
 

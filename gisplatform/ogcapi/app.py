@@ -28,8 +28,10 @@ from gisplatform.ogcapi.auth import (
 )
 from gisplatform.ogcapi.common import build_common_router, landing_page
 from gisplatform.ogcapi.crs import CrsCatalogue
+from gisplatform.ogcapi.edit import EDIT_CONFORMANCE, build_edit_router
 from gisplatform.ogcapi.errors import install_error_handlers
 from gisplatform.ogcapi.features import build_features_router
+from gisplatform.ogcapi.history import build_history_router
 from gisplatform.ogcapi.observability import AccessLogMiddleware, Metrics, build_ops_router
 from gisplatform.ogcapi.opsmetrics import OpsMetrics
 from gisplatform.ogcapi.processes import PROCESSES_CONFORMANCE, build_processes_router
@@ -178,6 +180,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
         *RECORDS_CONFORMANCE,
         *TILES_CONFORMANCE,
         *PROCESSES_CONFORMANCE,
+        *EDIT_CONFORMANCE,
     ]
     app.state.catalogue_collection = catalogue_collection
     app.state.has_tiles = True
@@ -187,6 +190,8 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     ogc.include_router(build_common_router())
     ogc.include_router(build_records_router())  # before features: /collections/catalogue…
     ogc.include_router(build_features_router())
+    ogc.include_router(build_edit_router())
+    ogc.include_router(build_history_router())
     ogc.include_router(build_tiles_router())
     ogc.include_router(build_processes_router())
     app.include_router(ogc)

@@ -14,15 +14,22 @@ from starlette.exceptions import HTTPException
 from gisplatform.errors import (
     CsrfRefused,
     DatabaseUnavailable,
+    FeatureInvalid,
     FeatureNotFound,
     Forbidden,
     GisPlatformError,
     IdentityProviderUnavailable,
     InvalidAccessToken,
+    InvalidBody,
     InvalidParameter,
     LayerNotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
     SignInFailed,
+    SignInRequired,
     TooManySignIns,
+    UnsupportedMediaType,
+    WriteForbidden,
 )
 from gisplatform.i18n import Text, message
 from gisplatform.ogcapi.deps import request_language
@@ -42,6 +49,13 @@ STATUS: dict[type[GisPlatformError], tuple[int, str]] = {
     Forbidden: (403, "Forbidden"),
     PublicationError: (400, "InvalidParameterValue"),
     CsrfRefused: (403, "Forbidden"),
+    SignInRequired: (401, "Unauthorized"),
+    InvalidBody: (400, "InvalidRequestBody"),
+    WriteForbidden: (403, "Forbidden"),
+    PreconditionFailed: (412, "PreconditionFailed"),
+    PayloadTooLarge: (413, "PayloadTooLarge"),
+    UnsupportedMediaType: (415, "UnsupportedMediaType"),
+    FeatureInvalid: (422, "InvalidFeature"),
 }
 #: the schemes a client may answer a 401 with (QGIS Basic, QGIS API header / scripts)
 WWW_AUTHENTICATE = 'Basic realm="gisplatform", charset="UTF-8", Bearer realm="gisplatform"'
@@ -56,11 +70,18 @@ def request_id(request: Request) -> str:
     return str(getattr(request.state, "request_id", "-"))
 
 
-def _body(status: int, code: str, description: str | Text, request: Request) -> JSONResponse:
+def _body(
+    status: int,
+    code: str,
+    description: str | Text,
+    request: Request,
+    extra: dict[str, object] | None = None,
+) -> JSONResponse:
     """An OGC exception body in the request's language (``lang`` / ``Accept-Language``)."""
     lang = request_language(request)
     text = description.get(lang) if isinstance(description, Text) else description
     content: dict[str, object] = {"code": code, "description": text, "status": status}
+    content.update(extra or {})
     headers = {"X-Request-ID": request_id(request), "Content-Language": lang}
     if status >= 500:
         content["requestId"] = request_id(request)
@@ -83,6 +104,10 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         log.error("domain error", exc_info=exc, extra={"request_id": request_id(request)})
         return _body(status, code, message("service_unavailable"), request)
     response = _body(status, code, exc.text, request)
+    if isinstance(exc, FeatureInvalid):  # each field and its problem, for editors to show
+        lang = request_language(request)
+        errors = [{"field": name, "description": why.get(lang)} for name, why in exc.problems]
+        response = _body(status, code, exc.text, request, {"errors": errors})
     if isinstance(exc, InvalidAccessToken):
         response.headers["WWW-Authenticate"] = INVALID_TOKEN
     elif status == 401:

@@ -19,10 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from gisplatform.errors import FeatureNotFound, InvalidParameter
 from gisplatform.i18n import message
 from gisplatform.ogcapi import queries
+from gisplatform.ogcapi.asof import as_of_items
 from gisplatform.ogcapi.common import json_response, link
 from gisplatform.ogcapi.cql import FILTER_LANGS, compile_filter
 from gisplatform.ogcapi.crs import OutputCrs
 from gisplatform.ogcapi.deps import (
+    AudienceDep,
     CrsDep,
     FormatDep,
     Lang,
@@ -33,6 +35,7 @@ from gisplatform.ogcapi.deps import (
     base_url,
     check_parameters,
 )
+from gisplatform.ogcapi.etag import etag_of
 from gisplatform.ogcapi.featurepages import (
     HTML_MAX_LIMIT,
     hromada_outline,
@@ -378,10 +381,18 @@ def build_features_router() -> APIRouter:
             )
         return json_response(body, headers={"Content-Language": lang})
 
-    @router.get("/collections/{collectionId}/items")
+    @router.api_route("/collections/{collectionId}/items", methods=["GET", "HEAD"])
     async def items(
-        request: Request, spec: LayerDep, pool: PoolDep, crs: CrsDep, f: FormatDep, lang: LangDep
+        request: Request,
+        spec: LayerDep,
+        pool: PoolDep,
+        crs: CrsDep,
+        f: FormatDep,
+        lang: LangDep,
+        audience: AudienceDep,
     ) -> Response:
+        if "asOf" in request.query_params:  # the layer as it was (staff, from the history)
+            return await as_of_items(request, spec, audience)
         parsed = parse_items(request, spec, crs)
         headers = {"Content-Crs": f"<{parsed.out.uri}>", "Content-Language": lang}
         if f == "html":
@@ -419,7 +430,7 @@ def build_features_router() -> APIRouter:
 
         return StreamingResponse(body(), media_type=GEOJSON, headers=headers)
 
-    @router.get("/collections/{collectionId}/items/{featureId}")
+    @router.api_route("/collections/{collectionId}/items/{featureId}", methods=["GET", "HEAD"])
     async def item(
         request: Request,
         spec: LayerDep,
@@ -465,7 +476,11 @@ def build_features_router() -> APIRouter:
         return Response(
             body,
             media_type=GEOJSON,
-            headers={"Content-Crs": f"<{out.uri}>", "Content-Language": lang},
+            headers={
+                "Content-Crs": f"<{out.uri}>",
+                "Content-Language": lang,
+                "ETag": etag_of(row[1]),
+            },
         )
 
     @router.get("/collections/{collectionId}/queryables")

@@ -215,14 +215,14 @@ def count_query(
 
 
 def item_query(spec: LayerSpec, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.SQL:
-    """One feature by its ``fid`` (a primary-key lookup)."""
+    """One feature by its ``fid`` (a primary-key lookup), and its version (the ETag)."""
     return _item_query(current_view().schema, spec.name, fields, out)
 
 
 @lru_cache(maxsize=512)
 def _item_query(schema: str, layer: str, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.SQL:
     return rendered(
-        sql.SQL("SELECT {} FROM {} AS t WHERE t.fid = %s").format(
+        sql.SQL("SELECT {}, t.version FROM {} AS t WHERE t.fid = %s").format(
             feature_json(fields, out, False), sql.Identifier(schema, layer)
         )
     )

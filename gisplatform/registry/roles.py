@@ -24,6 +24,11 @@ class RoleSpec(_Frozen):
     name: Identifier
     title: Localized
     description: Localized | None = None
+    writes_all: bool = Field(
+        default=False,
+        description="may write every layer it can read (e.g. admin), beside the layers' "
+        "own write_roles",
+    )
 
 
 class RolesFile(BaseModel):

@@ -520,6 +520,11 @@ class LayerSpec(_Frozen):
         "its public responses for at most 30 s and revalidate them, so a withdrawal by the "
         "publication kill switch reaches every reader within a minute",
     )
+    write_roles: tuple[Identifier, ...] = Field(
+        default=(),
+        description="roles (layers/_roles.yaml) that may create, change and delete features "
+        "through the API (OGC API Features Part 4); each writes the fields its role reads",
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> Self:
@@ -569,6 +574,11 @@ class LayerSpec(_Frozen):
             raise ValueError("'roles' is only allowed on a restricted layer")
         if restricted and not self.roles:
             raise ValueError("a restricted layer names the 'roles' that may read it")
+        if len(set(self.write_roles)) != len(self.write_roles):
+            raise ValueError("'write_roles' lists a role twice")
+        blind = sorted(set(self.write_roles) - set(self.roles)) if restricted else []
+        if blind:
+            raise ValueError(f"'write_roles' {blind} may not read the layer they would write")
         for field in self.fields:
             if self.field_access(field) is not Access.RESTRICTED:
                 if field.roles:
@@ -585,7 +595,7 @@ class LayerSpec(_Frozen):
     @property
     def role_names(self) -> frozenset[str]:
         """Every role the layer or one of its fields names."""
-        return frozenset(self.roles).union(*(f.roles for f in self.fields))
+        return frozenset(self.roles).union(self.write_roles, *(f.roles for f in self.fields))
 
     def field_roles(self, field: FieldSpec) -> tuple[str, ...]:
         """The roles that may read ``field`` when it is restricted."""

@@ -35,8 +35,11 @@ CREATE TABLE IF NOT EXISTS {history}.imports (
     counts      jsonb       NOT NULL
 );
 
--- Who made a change: the platform sets gisplatform.actor per transaction;
--- any other client is recorded by its database user.
+-- Who made a change: the platform sets gisplatform.actor per transaction (the API from
+-- the signed-in account, never from anything a client sends); any other client is
+-- recorded by its database user. db_user keeps the login either way.
+-- The recording and revision triggers below run as their owner (SECURITY DEFINER): the
+-- API's writer roles may change their layers but have no right on the history itself.
 CREATE OR REPLACE FUNCTION {history}.current_actor() RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(nullif(current_setting('gisplatform.actor', true), ''), session_user::text)
@@ -84,7 +87,7 @@ $$;
 -- versioning). Rendering every inserted row as JSON would triple the cost of a bulk
 -- import and store each value twice.
 CREATE OR REPLACE FUNCTION {history}.record_insert() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO {history}.feature_changes (layer, fid, operation, changed_by)
     SELECT TG_TABLE_NAME, n.fid, 'INSERT', actor.name
@@ -94,7 +97,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION {history}.record_update() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     EXECUTE format(
         'INSERT INTO {history}.feature_changes '
@@ -120,7 +123,7 @@ $$;
 -- DELETE reads its transition table. TRUNCATE bypasses row-level triggers and has no
 -- transition table: its BEFORE trigger reads the rows from the table itself.
 CREATE OR REPLACE FUNCTION {history}.record_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     EXECUTE format(
         'INSERT INTO {history}.feature_changes (layer, fid, operation, changed_by, old_values) '
@@ -141,7 +144,7 @@ CREATE TABLE IF NOT EXISTS {history}.layer_state (
 );
 
 CREATE OR REPLACE FUNCTION {history}.touch_layer() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO {history}.layer_state AS s (layer, revision, changed_at)
     VALUES (TG_TABLE_NAME, 1, clock_timestamp())

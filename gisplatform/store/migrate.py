@@ -37,10 +37,12 @@ from gisplatform.store.accounts import AUTH_SCHEMA, ensure_auth_schema
 from gisplatform.store.audiences import PUBLIC_SCHEMA, view_audiences
 from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import role_logins, sqlalchemy_url
+from gisplatform.store.history_access import apply_history_functions
 from gisplatform.store.jobs import JOBS_SCHEMA, ensure_jobs_schema
 from gisplatform.store.models import build_metadata, layer_checks, natural_key_name
 from gisplatform.store.roles import ANALYSIS_SCHEMA, ensure_roles, transfer_ownership
 from gisplatform.store.views import apply_views, owned_view_schemas, plan_views
+from gisplatform.store.writers import apply_write_grants, writer_db_roles
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +284,8 @@ class _Migrator:
         apply_views(self.conn, self.registry, self.schema, self.history, self.plan.views)
         restore_barriers(self.conn)
         ensure_analysis_access(self.conn, self.registry, self.schema, self.history)
+        apply_write_grants(self.conn, self.registry, self.schema)
+        apply_history_functions(self.conn, self.registry, self.schema, self.history)
 
     def _add_column(self, ops: Operations, table_name: str, column: Any) -> None:
         copy = column._copy()
@@ -396,6 +400,8 @@ def migrate(
             conn.execute(sa_text("SELECT pg_advisory_xact_lock(hashtext('gisplatform.migrate'))"))
             logins = role_logins(settings)
             staff = [a.role for a in view_audiences(registry) if not a.is_public]
+            # writer roles have the audience roles' shape: NOLOGIN, the API may SET ROLE to them
+            staff += writer_db_roles(registry)
             ensure_roles(_driver(conn), logins, staff)
             ensure_extensions(conn)
             offered = registry.hromada.offered_crs if registry.has_hromada else BASE_CRS

@@ -27,10 +27,10 @@ from gisplatform.store.roles import AUDIENCE_ROLES, LAYER_STATE_VIEW
 AUDIENCE_SCHEMAS = {Access.PUBLIC: "api_public"}
 #: role (NOLOGIN) the server switches to for anonymous requests
 PUBLIC_ROLE = AUDIENCE_ROLES[Access.PUBLIC]
-#: system columns every view exposes
-VIEW_SYSTEM_COLUMNS = ("fid", "geom", "is_demo", "updated_at")
+#: system columns every view exposes (version: the ETag of a feature, Features Part 4)
+VIEW_SYSTEM_COLUMNS = ("fid", "geom", "is_demo", "updated_at", "version")
 #: bump when the view DDL changes, so ``migrate`` recreates existing views
-VIEW_FORMAT_VERSION = "3"
+VIEW_FORMAT_VERSION = "4"
 #: the table of withdrawals from the public (:mod:`gisplatform.publication.store`)
 WITHDRAWALS = sql.Identifier("publication", "withdrawals")
 
