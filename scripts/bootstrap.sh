@@ -13,8 +13,9 @@ cd "$ROOT"
 # System packages needed besides PostgreSQL/PostGIS/pgRouting. Add more here (chromium, fonts…).
 # ca-certificates: pip and npm over HTTPS (not in a minimal Debian); libatomic1: the Node.js
 # binary inside the playwright wheel that drives Chromium in the browser tests; pgbackrest:
-# backups and point-in-time recovery of the embedded cluster.
-EXTRA_APT_PACKAGES=(ca-certificates gdal-bin docker-compose chromium fonts-dejavu-core libatomic1 pgbackrest)
+# backups and point-in-time recovery of the embedded cluster; nginx: tests/test_proxy_cache.py
+# runs the production proxy's configuration (docker/nginx/) in front of the app.
+EXTRA_APT_PACKAGES=(ca-certificates gdal-bin docker-compose chromium fonts-dejavu-core libatomic1 pgbackrest nginx)
 # Node.js + npm install the web map's browser libraries; taken from apt when missing.
 command -v npm >/dev/null 2>&1 || EXTRA_APT_PACKAGES+=(nodejs npm)
 
