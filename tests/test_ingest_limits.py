@@ -206,3 +206,27 @@ def test_metrics_count_failed_imports_from_the_database(
     assert "gisplatform_import_failures 2.0" in text
     assert 'gisplatform_tile_cache_requests_total{result="miss"} 1.0' in text
     assert 'gisplatform_tile_cache_requests_total{result="hit"} 1.0' in text
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 20])
+def test_encoding_check_reads_in_chunks_and_names_the_offset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """The offset of the first bad byte is exact wherever the chunks split the text."""
+    from gisplatform.ingest import readers
+
+    monkeypatch.setattr(readers, "ENCODING_CHUNK", chunk)
+    good = "назва,x\nШкола №1,33.4\n".encode()
+    path = tmp_path / "bad.csv"
+    path.write_bytes(good + b"\xff" + "ще".encode())
+    with pytest.raises(IngestError) as caught:
+        readers._check_encoding(path, None)
+    text = str(caught.value)
+    assert f"0xff at offset {len(good)}" in text, text
+    # a character cut in half at the end of the file is named too
+    path.write_bytes(good + "Ш".encode()[:1])
+    with pytest.raises(IngestError, match=f"offset {len(good)}"):
+        readers._check_encoding(path, None)
+    path.write_bytes(good)
+    readers._check_encoding(path, None)
+    readers._check_encoding(path, "cp1251")  # every byte is some cp1251 character
