@@ -69,6 +69,8 @@ class Probe:
             return
         self.seen[scope["path"]] += 1
         asked = dict(scope["headers"])
+        forwarded = asked.get(b"x-forwarded-for", b"").decode("latin-1")
+        self.seen["x-forwarded-for: " + forwarded] += 1
         control, vary = asked.get(b"x-test-cache-control"), asked.get(b"x-test-vary")
 
         async def rewrite(message: Message) -> None:
@@ -351,3 +353,12 @@ def test_access_log_records_the_verdicts(
         "HIT",
         "BYPASS",
     ]
+
+
+def test_the_caller_cannot_choose_its_forwarded_address(proxy: str, seen: Counter[str]) -> None:
+    """The app believes X-Forwarded-For from the proxy (rate limits per address): nginx sets
+    it to the caller's own address, whatever the caller sent."""
+    before = seen["x-forwarded-for: 127.0.0.1"]
+    _get(proxy, "/healthz", **{"X-Forwarded-For": "203.0.113.9"})
+    assert seen["x-forwarded-for: 127.0.0.1"] == before + 1
+    assert not [key for key in seen if "203.0.113.9" in key]
