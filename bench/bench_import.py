@@ -1,10 +1,13 @@
-"""Benchmark: importing 200,000 street-lamp points, ours vs ``ogr2ogr … PG_USE_COPY``.
+"""Benchmark: importing street-lamp points, ours vs ``ogr2ogr … PG_USE_COPY``: time and memory.
 
-Generates the lamp points of the shared benchmark anchors (same seed, same draws)
-as a GeoJSON file in a temp dir, or reuses it, then times three full imports
-of each tool into the same scratch database and prints the medians and ratio.
+Generates the lamp points of the shared benchmark anchors (same seed, same draws;
+200,000 points) and a 10× larger set as GeoJSON files in a temp dir, or reuses them,
+then runs three full imports of each tool into the same scratch database, each in
+its own process, and prints the median times, their ratio and each tool's peak
+resident memory (max RSS of the process): ours must stay bounded as the file grows.
 
-    python bench/bench_import.py            # embedded cluster, or $DATABASE_URL
+    python bench/bench_import.py                  # embedded cluster, or $DATABASE_URL
+    python bench/bench_import.py --lamps 200000 --runs 1
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import resource
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +41,7 @@ from gisplatform.registry import (
     Localized,
 )
 from gisplatform.settings import Settings
-from gisplatform.store.database import database_url
+from gisplatform.store.database import admin_url
 from gisplatform.store.migrate import migrate
 
 LON0, LAT0, HALF = 33.4746, 50.7515, 10_000.0
@@ -134,8 +139,8 @@ def _seg_cumsum(v: np.ndarray, offs: np.ndarray) -> np.ndarray:
     return result
 
 
-def generate_lamps(path: Path, seed: int = 42) -> None:
-    """Write the 200,000 lamps (lon/lat, 8 attributes) as GeoJSON."""
+def generate_lamps(path: Path, seed: int = 42, n_lamps: int = N_LAMPS) -> None:
+    """Write ``lamps`` lamps (lon/lat, 8 attributes) as GeoJSON (200,000: the anchors' set)."""
     rng = np.random.default_rng(seed)
     bases = STREET_BASES
     names = [f"{t} {b}" for b in bases for t in KINDS]
@@ -178,27 +183,27 @@ def generate_lamps(path: Path, seed: int = 42) -> None:
         (cell * 7919 + rng.integers(0, 3, N_ROADS)) % len(names)
     ]
     nseg = nverts - 1
-    road = np.sort(rng.choice(N_ROADS, N_LAMPS, p=nseg / nseg.sum()))
-    i0 = offs[road] + (rng.random(N_LAMPS) * nseg[road]).astype(np.int64)
+    road = np.sort(rng.choice(N_ROADS, n_lamps, p=nseg / nseg.sum()))
+    i0 = offs[road] + (rng.random(n_lamps) * nseg[road]).astype(np.int64)
     x0, y0, x1, y1 = x[i0], y[i0], x[i0 + 1], y[i0 + 1]
-    t = rng.random(N_LAMPS)
+    t = rng.random(n_lamps)
     hd = np.arctan2(y1 - y0, x1 - x0)
-    off = rng.uniform(3.0, 12.0, N_LAMPS) * np.where(rng.random(N_LAMPS) < 0.5, -1.0, 1.0)
+    off = rng.uniform(3.0, 12.0, n_lamps) * np.where(rng.random(n_lamps) < 0.5, -1.0, 1.0)
     px = x0 + (x1 - x0) * t - np.sin(hd) * off
     py = y0 + (y1 - y0) * t + np.cos(hd) * off
     lon, lat = np.round(LON0 + px / M_LON, 7), np.round(LAT0 + py / M_LAT, 7)
-    ltype = rng.choice(LAMP_TYPES, N_LAMPS, p=[0.55, 0.25, 0.08, 0.07, 0.05])
-    power = np.empty(N_LAMPS, dtype=np.int64)
+    ltype = rng.choice(LAMP_TYPES, n_lamps, p=[0.55, 0.25, 0.08, 0.07, 0.05])
+    power = np.empty(n_lamps, dtype=np.int64)
     for kind, choices in POWER.items():
         power[ltype == kind] = rng.choice(choices, int((ltype == kind).sum()))
-    status = rng.choice(np.array(["working", "faulty", "off"]), N_LAMPS, p=[0.87, 0.08, 0.05])
+    status = rng.choice(np.array(["working", "faulty", "off"]), n_lamps, p=[0.87, 0.08, 0.05])
     epoch = dt.date(1970, 1, 1)
     start = np.where(
         ltype == "LED", (dt.date(2012, 1, 1) - epoch).days, (dt.date(1985, 1, 1) - epoch).days
     )
     end = (dt.date(2025, 6, 30) - epoch).days
-    installed = start + (rng.random(N_LAMPS) * (end - start)).astype(np.int64)
-    smart = (ltype == "LED") & (rng.random(N_LAMPS) < 0.4)
+    installed = start + (rng.random(n_lamps) * (end - start)).astype(np.int64)
+    smart = (ltype == "LED") & (rng.random(n_lamps) < 0.4)
     cabinet = (
         ((px + HALF) // 500).clip(0, 39).astype(int) * 40
         + ((py + HALF) // 500).clip(0, 39).astype(int)
@@ -206,7 +211,7 @@ def generate_lamps(path: Path, seed: int = 42) -> None:
     )
     with path.open("w", encoding="utf-8") as out:
         out.write('{"type": "FeatureCollection", "features": [\n')
-        for i in range(N_LAMPS):
+        for i in range(n_lamps):
             props = {
                 "pole_id": f"RMN-{cabinet[i]:04d}-{i + 1:06d}",
                 "lamp_type": str(ltype[i]),
@@ -295,27 +300,66 @@ def _pg(url: str) -> str:
     )
 
 
-def main() -> int:
-    """Generate (or reuse) the data, run both importers three times, print the medians."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    if shutil.which("ogr2ogr") is None:
-        raise SystemExit("ogr2ogr not found: apt-get install -y --no-install-recommends gdal-bin")
-    data = Path(tempfile.gettempdir()) / "gisplatform-bench" / "lamps.geojson"
+#: Runs argv in a forked child and reports its peak RSS. The launcher is small on purpose:
+#: Linux carries a process's RSS high-water mark across exec, so a child spawned straight
+#: from this (large) process would report at least this process's size.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(f"PEAK_RSS_KB={usage.ru_maxrss}", file=sys.stderr)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def _peak_rss(argv: list[str]) -> tuple[float, int, str]:
+    """Run ``argv``; its wall time, its peak resident memory in bytes, its stdout."""
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", _LAUNCHER, *argv], capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
+    peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KB=")]
+    return elapsed, int(peak[-1].split("=", 1)[1]) * 1024, done.stdout  # Linux: kilobytes
+
+
+def _child_import(url: str, data: Path, lamps: int) -> int:
+    """Our import in this (child) process: prints its seconds and its peak RSS before it."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    t0 = time.perf_counter()
+    result = import_file(url, LAMPS, data, ImportOptions(), schema="bench")
+    seconds = time.perf_counter() - t0
+    assert result.counts.inserted == lamps, result
+    print(json.dumps({"seconds": seconds, "rss_before": before}))
+    return 0
+
+
+def _dataset(lamps: int) -> Path:
+    name = "lamps.geojson" if lamps == N_LAMPS else f"lamps-{lamps}.geojson"
+    data = Path(tempfile.gettempdir()) / "gisplatform-bench" / name
     if not data.exists():
         data.parent.mkdir(parents=True, exist_ok=True)
         print(f"generating {data} …", flush=True)
-        generate_lamps(data)
-    server = database_url(Settings())
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS gisplatform_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE gisplatform_bench")
-    url = urlunsplit(urlsplit(server)._replace(path="/gisplatform_bench"))
-    settings = Settings(DATABASE_URL=url, layer_schema="bench")
-    migrate(url, LayerRegistry([LAMPS]), settings)
-    ours, theirs = [], []
-    for run in range(args.runs):
+        partial = data.with_suffix(".partial")
+        generate_lamps(partial, n_lamps=lamps)
+        partial.rename(data)
+    return data
+
+
+def _mb(n: float) -> str:
+    return f"{n / 2**20:.0f} MB"
+
+
+def _bench(url: str, lamps: int, runs: int) -> tuple[float, float, int, int]:
+    """Median seconds of ours and ogr2ogr's, and the largest peak RSS of each, for one size."""
+    data = _dataset(lamps)
+    print(f"--- {lamps:,} points ({_mb(data.stat().st_size)} of GeoJSON)", flush=True)
+    ours, theirs, our_rss, their_rss = [], [], [], []
+    for run in range(runs):
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(
                 sql.SQL("TRUNCATE {}, history.feature_changes").format(
@@ -324,12 +368,12 @@ def main() -> int:
             )
             conn.execute("DROP TABLE IF EXISTS public.lamps_ogr")
             conn.execute("CHECKPOINT")
-        t0 = time.perf_counter()
-        result = import_file(url, LAMPS, data, ImportOptions(), schema="bench")
-        ours.append(time.perf_counter() - t0)
-        assert result.counts.inserted == N_LAMPS, result
-        t0 = time.perf_counter()
-        subprocess.run(
+        argv = [sys.executable, __file__, "--child-import", url, str(data), str(lamps)]
+        _, rss, out = _peak_rss(argv)
+        report = json.loads(out.strip().splitlines()[-1])
+        ours.append(float(report["seconds"]))
+        our_rss.append(rss)
+        seconds, rss, _ = _peak_rss(
             [
                 "ogr2ogr",
                 "-f",
@@ -343,11 +387,44 @@ def main() -> int:
                 "--config",
                 "PG_USE_COPY",
                 "YES",
-            ],
-            check=True,
+            ]
         )
-        theirs.append(time.perf_counter() - t0)
-        print(f"run {run + 1}: ours {ours[-1]:.2f} s, ogr2ogr {theirs[-1]:.2f} s", flush=True)
+        theirs.append(seconds)
+        their_rss.append(rss)
+        print(
+            f"run {run + 1}: ours {ours[-1]:.2f} s, max RSS {_mb(our_rss[-1])} "
+            f"(interpreter and libraries before the import: {_mb(report['rss_before'])}); "
+            f"ogr2ogr {theirs[-1]:.2f} s, max RSS {_mb(their_rss[-1])}",
+            flush=True,
+        )
+    return statistics.median(ours), statistics.median(theirs), max(our_rss), max(their_rss)
+
+
+def main() -> int:
+    """Generate (or reuse) the data, run both importers, print times and peak memory."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--lamps",
+        default=f"{N_LAMPS},{10 * N_LAMPS}",
+        help="comma-separated file sizes in points (default: 200000 and 2000000)",
+    )
+    parser.add_argument("--child-import", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_import:
+        url, data, lamps = args.child_import
+        return _child_import(url, Path(data), int(lamps))
+    if shutil.which("ogr2ogr") is None:
+        raise SystemExit("ogr2ogr not found: apt-get install -y --no-install-recommends gdal-bin")
+    sizes = [int(n) for n in args.lamps.split(",")]
+    server = admin_url(Settings())  # the superuser: it makes the scratch database
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS gisplatform_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE gisplatform_bench")
+    url = urlunsplit(urlsplit(server)._replace(path="/gisplatform_bench"))
+    settings = Settings(DATABASE_URL=url, layer_schema="bench")
+    migrate(url, LayerRegistry([LAMPS]), settings)
+    figures = {n: _bench(url, n, args.runs) for n in sizes}
     with psycopg.connect(url) as conn:
         ogr_indexes = [r[0] for r in conn.execute(_INDEXES, ("public", "lamps_ogr"))]
         our_indexes = [r[0] for r in conn.execute(_INDEXES, ("bench", LAMPS.name))]
@@ -362,11 +439,20 @@ def main() -> int:
         "ogr2ogr: COPY into a new table, no validation, constraints or history; "
         f"indexes: {'; '.join(ogr_indexes)}"
     )
-    a, b = statistics.median(ours), statistics.median(theirs)
-    print(
-        f"median of {args.runs}: ours {a:.2f} s, ogr2ogr {b:.2f} s, ratio {a / b:.2f}x "
-        f"(target ≤ 1.5x)"
-    )
+    for n, (a, b, rss_a, rss_b) in figures.items():
+        print(
+            f"{n:,} points, median of {args.runs}: ours {a:.2f} s, ogr2ogr {b:.2f} s, "
+            f"ratio {a / b:.2f}x (target ≤ 1.5x); peak RSS ours {_mb(rss_a)}, "
+            f"ogr2ogr {_mb(rss_b)}"
+        )
+    if len(sizes) >= 2:
+        small, large = min(sizes), max(sizes)
+        for who, i in (("ours", 2), ("ogr2ogr", 3)):
+            growth = figures[large][i] / figures[small][i]
+            print(
+                f"peak RSS growth {small:,} → {large:,} points ({large / small:.0f}× the file): "
+                f"{who} {growth:.2f}×" + (" (target < 2×)" if who == "ours" else "")
+            )
     return 0
 
 

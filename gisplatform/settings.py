@@ -285,6 +285,19 @@ class Settings(BaseSettings):
         default_factory=lambda: ["'self'"],
         description="sites that may embed the map and pages in a frame (CSP frame-ancestors)",
     )
+    import_lock_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="an import waits this long for its layer's lock, then fails naming the layer",
+    )
+    import_statement_timeout_s: float = Field(
+        default=3600.0, gt=0, description="longest one statement of an import may run"
+    )
+    import_idle_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="a stalled import idle this long inside its transaction is ended (lock freed)",
+    )
     log_level: str = "INFO"
     log_json: bool = False
     jobs_ttl: int = Field(

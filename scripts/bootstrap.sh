@@ -15,9 +15,10 @@ cd "$ROOT"
 # binary inside the playwright wheel that drives Chromium in the browser tests; pgbackrest:
 # backups and point-in-time recovery of the embedded cluster; python3-qgis, qgis-providers:
 # headless QGIS (the system python3's), a real client the tests sign in with (QGIS 3.22 on
-# Debian 12, a newer one on Debian 13; same package names).
+# Debian 12, a newer one on Debian 13; same package names); nginx: tests/test_proxy_cache.py
+# runs the production proxy's configuration (docker/nginx/) in front of the app.
 EXTRA_APT_PACKAGES=(ca-certificates gdal-bin docker-compose chromium fonts-dejavu-core libatomic1 pgbackrest
-    python3-qgis qgis-providers)
+    python3-qgis qgis-providers nginx)
 # Node.js + npm install the web map's browser libraries; taken from apt when missing.
 command -v npm >/dev/null 2>&1 || EXTRA_APT_PACKAGES+=(nodejs npm)
 

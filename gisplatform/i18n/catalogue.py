@@ -159,6 +159,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "value_not_json_list": {"uk": "{value} не є списком JSON", "en": "{value} is not a JSON list"},
     "required_missing": {"uk": "обов'язкове значення відсутнє", "en": "required value is missing"},
+    "import_layer_locked": {
+        "uk": "шар «{layer}» зайнятий іншим сеансом (інший імпорт чи довгий запит): блокування "
+        "не отримано за {seconds} с; шар не змінено, повторіть пізніше",
+        "en": "layer '{layer}' is busy in another session (another import or a long query): "
+        "its lock was not granted within {seconds} s; the layer is unchanged, try again later",
+    },
+    "import_timed_out": {
+        "uk": "імпорт у шар «{layer}» перервано: запит тривав довше за {seconds} с "
+        "(GISPLATFORM_IMPORT_STATEMENT_TIMEOUT_S); шар не змінено",
+        "en": "the import into layer '{layer}' was stopped: a statement ran longer than "
+        "{seconds} s (GISPLATFORM_IMPORT_STATEMENT_TIMEOUT_S); the layer is unchanged",
+    },
     "duplicate_key": {
         "uk": "природний ключ ({key}) повторюється також у рядку {rows}",
         "en": "duplicate natural key ({key}) also in row {rows}",

@@ -23,7 +23,7 @@ from gisplatform.ingest.errors import RowsRejected
 from gisplatform.ingest.export import export_layer
 from gisplatform.ingest.importer import ImportResult, import_file
 from gisplatform.ingest.load import Mode
-from gisplatform.ingest.options import ImportOptions
+from gisplatform.ingest.options import ImportOptions, ImportTimeouts
 from gisplatform.registry import load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.database import connect, database_url
@@ -194,6 +194,11 @@ def import_command(
             keep_inside=keep_inside,
             swap_xy=swap_xy,
             report=report,
+            timeouts=ImportTimeouts(
+                settings.import_lock_timeout_s,
+                settings.import_statement_timeout_s,
+                settings.import_idle_timeout_s,
+            ),
         )
         columns = (
             TextColumn("{task.description}"),

@@ -125,15 +125,6 @@ class Loader:
         ).fetchone()
         return bool(row and row[0])
 
-    @contextmanager
-    def _copy(
-        self, target: sql.Composable, columns: sql.Composable
-    ) -> Iterator[Callable[[bytes], None]]:
-        """One ``COPY … (FORMAT csv)``, fed by calls of the yielded ``write(csv_data)``."""
-        query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, columns)
-        with self.conn.cursor() as cur, cur.copy(query) as cp:
-            yield cp.write
-
     def _create_stage(self, columns: sql.Composable) -> None:
         self.conn.execute(
             sql.SQL(
@@ -206,20 +197,59 @@ class Loader:
 
     @contextmanager
     def stage_rows(self) -> Iterator[Callable[[bytes], None]]:
-        """A COPY of CSV rows ``(_row, *columns, geom_ewkb_hex)`` into a staging table."""
-        self._create_stage(self._cols())
-        with self._copy(
-            self.stage, sql.SQL("{}, {}").format(sql.Identifier(ROW), self._cols())
-        ) as w:
-            yield w
+        """A ``write(csv_data)`` of rows ``(_row, *columns, geom_ewkb_hex)`` into a staging table.
 
-    @contextmanager
-    def stage_keys(self) -> Iterator[Callable[[bytes], None]]:
-        """A COPY of CSV rows ``(_row, *natural_key)`` into the stage for :meth:`existing_keys`."""
-        keys = sql.SQL(", ").join(sql.Identifier(k) for k in self.spec.natural_key)
-        self._create_stage(keys)
-        with self._copy(self.stage, sql.SQL("{}, {}").format(sql.Identifier(ROW), keys)) as write:
+        Like :meth:`copy_rows`, each call is one COPY run by a helper thread.
+        """
+        self._create_stage(self._cols())
+        query = sql.SQL("COPY {} ({}, {}) FROM STDIN (FORMAT csv)").format(
+            self.stage, sql.Identifier(ROW), self._cols()
+        )
+
+        def copy(data: bytes) -> None:
+            with self.conn.cursor() as cur, cur.copy(query) as cp:
+                cp.write(data)
+
+        with in_background(copy) as write:
             yield write
+
+    def staged_duplicates(self) -> list[RowProblem]:
+        """Staged rows whose natural key another staged row has too (every one of them)."""
+        keys = self.spec.natural_key
+        by_key = sql.SQL(", ").join(sql.Identifier(k) for k in keys)
+        query = sql.SQL(
+            "SELECT {row}, {keys}, rows FROM (SELECT {row}, {keys}, "
+            "count(*) OVER w AS n, array_agg({row}) OVER (w ORDER BY {row} "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS rows "
+            "FROM {stage} WINDOW w AS (PARTITION BY {keys})) d WHERE n > 1 ORDER BY {row}"
+        ).format(row=sql.Identifier(ROW), keys=by_key, stage=self.stage)
+        problems = []
+        for row_no, *values, rows in self.conn.execute(query):
+            shown = ", ".join(f"{k}={v!r}" for k, v in zip(keys, values, strict=True))
+            others = ", ".join(str(r) for r in rows if r != row_no)
+            problems.append(
+                RowProblem(int(row_no), keys[0], message("duplicate_key", key=shown, rows=others))
+            )
+        return problems
+
+    def unstage(self, rows: Sequence[int]) -> None:
+        """Leave the staged rows numbered ``rows`` out of what is written."""
+        if rows:
+            self.conn.execute(
+                sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
+                    self.stage, sql.Identifier(ROW)
+                ),
+                (list(rows),),
+            )
+
+    def insert_staged(self) -> int:
+        """Insert the staged rows into the layer in file order; how many."""
+        query = sql.SQL("INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ORDER BY {row}")
+        return self.conn.execute(
+            query.format(
+                table=self.table, cols=self._cols(), stage=self.stage, row=sql.Identifier(ROW)
+            )
+        ).rowcount
 
     def existing_keys(self) -> list[RowProblem]:
         """Staged rows whose natural key is already in the layer (append mode)."""

@@ -30,6 +30,20 @@ class Silent:
 
 
 @dataclass(frozen=True)
+class ImportTimeouts:
+    """Limits of the import's database session, so that a stalled import frees the layer.
+
+    ``lock_s``: how long to wait for the layer's lock (another import or a long query
+    holds it); ``statement_s``: how long one statement may run; ``idle_s``: how long
+    the session may sit idle inside its transaction (a client stopped half-way).
+    """
+
+    lock_s: float = 10.0
+    statement_s: float = 3600.0
+    idle_s: float = 300.0
+
+
+@dataclass(frozen=True)
 class ImportOptions:
     """Everything an import can be told besides the layer and the file."""
 
@@ -53,3 +67,4 @@ class ImportOptions:
     swap_xy: bool = False
     report: Path | None = None
     actor: str | None = None
+    timeouts: ImportTimeouts = field(default_factory=ImportTimeouts)

@@ -7,7 +7,9 @@ that every value is validated by the same parsers.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -177,31 +179,48 @@ def _arrow_batches(
         offset += len(frame)
 
 
+#: Bytes the encoding check decodes at a time.
+ENCODING_CHUNK = 1 << 20
+
+
 def _check_encoding(path: Path, encoding: str | None) -> None:
-    data = path.read_bytes()
+    """Decode the whole file as ``encoding`` (UTF-8) a chunk at a time; say where it fails."""
     try:
-        data.decode(encoding or "utf-8")
+        decoder = codecs.getincrementaldecoder(encoding or "utf-8")()
     except LookupError as exc:
         raise IngestError(message("unknown_encoding", value=repr(encoding))) from exc
-    except UnicodeDecodeError as exc:
-        if encoding:
-            raise IngestError(
-                message(
-                    "not_encoding",
-                    file=path.name,
-                    encoding=encoding,
-                    byte=f"0x{data[exc.start]:02x}",
-                    offset=exc.start,
-                )
-            ) from exc
-        raise IngestError(
-            message("not_utf8", file=path.name, byte=f"0x{data[exc.start]:02x}", offset=exc.start)
-        ) from exc
+    offset = 0
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(ENCODING_CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                # the decoder's input is what it kept of the last chunk, then this one
+                kept = len(exc.object) - len(chunk)
+                at = offset - kept + exc.start
+                byte = f"0x{exc.object[exc.start]:02x}"
+                if encoding:
+                    raise IngestError(
+                        message(
+                            "not_encoding", file=path.name, encoding=encoding, byte=byte, offset=at
+                        )
+                    ) from exc
+                raise IngestError(
+                    message("not_utf8", file=path.name, byte=byte, offset=at)
+                ) from exc
+            if not chunk:
+                return
+            offset += len(chunk)
 
 
 def _transcode(path: Path, encoding: str, tmp: Path) -> str:
     target = tmp / path.name
-    target.write_text(path.read_text(encoding=encoding), encoding="utf-8")
+    with (
+        path.open(encoding=encoding, newline="") as source,
+        target.open("w", encoding="utf-8", newline="") as out,
+    ):
+        shutil.copyfileobj(source, out, ENCODING_CHUNK)
     return str(target)
 
 

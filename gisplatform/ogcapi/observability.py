@@ -23,6 +23,8 @@ from gisplatform.ogcapi.deps import PoolDep
 
 access_log = logging.getLogger("gisplatform.access")
 REQUEST_ID_HEADER = "X-Request-ID"
+#: set by the tile endpoints: "hit" (from the worker's tile cache) or "miss" (rendered)
+TILE_CACHE_HEADER = "X-Tile-Cache"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 #: HTTP methods counted under their own name in the metrics; anything else is "other"
@@ -44,6 +46,12 @@ class Metrics:
             "gisplatform_http_request_duration_seconds",
             "HTTP request duration by route template",
             ["method", "route"],
+            registry=self.registry,
+        )
+        self.tile_cache = Counter(
+            "gisplatform_tile_cache_requests",
+            "Tiles answered from the worker's tile cache (hit) or rendered (miss)",
+            ["result"],
             registry=self.registry,
         )
 
@@ -69,7 +77,11 @@ class AccessLogMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = rid
+                cached = headers.get(TILE_CACHE_HEADER)
+                if cached in ("hit", "miss"):
+                    self.metrics.tile_cache.labels(cached).inc()
             await send(message)
 
         try:

@@ -8,6 +8,11 @@
   failed since the statistics were reset: the RPO of a lost disk grows with the first.
 * ``gisplatform_backup_age_seconds``: seconds since the last pgBackRest backup finished (the
   embedded cluster's repository, read from its ``backup.info``; absent with an external one).
+* ``gisplatform_imports{status}`` and ``gisplatform_import_failures``: imports in the
+  database's import log (``history.imports``) by outcome, and those that failed or were
+  rejected. Imports run from the CLI, not in the server, so the numbers come from the
+  database (``api_meta.import_outcomes()``): every worker reports the same; alert on an
+  increase of the failures.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from pathlib import Path
 import psycopg
 from prometheus_client import CollectorRegistry, Gauge
 from psycopg_pool import AsyncConnectionPool
+
+#: outcomes of imports in history.imports, counted by a function the API roles may call
+IMPORT_OUTCOMES = "SELECT status, imports FROM api_meta.import_outcomes()"
+IMPORT_STATUSES = ("succeeded", "partial", "dry_run", "rejected", "failed")
 
 #: pgBackRest's list of backups in a repository (an INI file whose values are JSON)
 _BACKUP_INFO = "backup.info"
@@ -78,6 +87,18 @@ class OpsMetrics:
             "Seconds since the last pgBackRest backup finished (-1: none)",
             registry=registry,
         )
+        self.imports = Gauge(
+            "gisplatform_imports",
+            "Imports in the database's import log by outcome (succeeded, partial, dry_run, "
+            "rejected, failed)",
+            ["status"],
+            registry=registry,
+        )
+        self.import_failures = Gauge(
+            "gisplatform_import_failures",
+            "Imports that failed or were rejected, from the database's import log",
+            registry=registry,
+        )
         #: the embedded cluster's repository and stanza (None: not ours to read)
         self.backup_repo: tuple[Path, str] | None = None
 
@@ -99,6 +120,13 @@ class OpsMetrics:
                     if row is not None:
                         self.archive_age.set(float(row[0]))
                         self.archive_failures.set(float(row[1]))
+                    cursor = await conn.execute(IMPORT_OUTCOMES)
+                    outcomes = {str(status): int(n) for status, n in await cursor.fetchall()}
+                    for status in {*IMPORT_STATUSES, *outcomes}:
+                        self.imports.labels(status).set(outcomes.get(status, 0))
+                    self.import_failures.set(
+                        outcomes.get("failed", 0) + outcomes.get("rejected", 0)
+                    )
         if self.backup_repo is not None:
             stop = last_backup_epoch(*self.backup_repo)
             self.backup_age.set(-1 if stop is None else time.time() - stop)

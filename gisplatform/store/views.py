@@ -142,6 +142,22 @@ def layer_state_view(history_schema: str, schemas: list[str] | None = None) -> s
     )
 
 
+def import_outcomes_function(history_schema: str) -> sql.Composed:
+    """``api_meta.import_outcomes()``: how many imports ended how, for the server's metrics.
+
+    The import log stays the owner's; the audience roles may only call this count.
+    """
+    return sql.SQL(
+        "CREATE OR REPLACE FUNCTION {schema}.import_outcomes() "
+        "RETURNS TABLE (status text, imports bigint) "
+        "LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
+        "AS $$ SELECT i.status, count(*) FROM {imports} AS i GROUP BY i.status $$"
+    ).format(
+        schema=sql.Identifier(LAYER_STATE_VIEW[0]),
+        imports=sql.Identifier(history_schema, "imports"),
+    )
+
+
 def _driver_execute(
     conn: Connection, query: sql.SQL | sql.Composed, params: Any = None
 ) -> list[tuple[Any, ...]]:
@@ -227,8 +243,11 @@ def apply_views(
             sql.SQL("COMMENT ON VIEW {} IS {}").format(view, sql.Literal(definition.fingerprint)),
         )
     _driver_execute(conn, layer_state_view(history_schema, list(audiences)))
+    _driver_execute(conn, import_outcomes_function(history_schema))
     history = sql.Identifier(history_schema)
     state_schema, _ = LAYER_STATE_VIEW
+    outcomes = sql.Identifier(state_schema, "import_outcomes")
+    _driver_execute(conn, sql.SQL("REVOKE ALL ON FUNCTION {}() FROM PUBLIC").format(outcomes))
     for schema, audience in audiences.items():
         role = sql.Identifier(audience.role)
         for statement in (
@@ -241,5 +260,6 @@ def apply_views(
             ),
             sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(state_schema), role),
             sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(*LAYER_STATE_VIEW), role),
+            sql.SQL("GRANT EXECUTE ON FUNCTION {}() TO {}").format(outcomes, role),
         ):
             _driver_execute(conn, statement)
