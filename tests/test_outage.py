@@ -166,7 +166,7 @@ def test_outage_answers_503_fast_and_recovers_without_restart(
             stopping = time.monotonic()
             embedded.stop()
             stopped = time.monotonic()
-            time.sleep(3)
+            time.sleep(6)  # every endpoint is asked while the database is down
             assert _ops(served) == (200, 503)
             with httpx.Client(base_url=served.root, timeout=5) as http:
                 english = http.get("/ogc/collections/shelters/items", params={"lang": "en"})
@@ -188,7 +188,10 @@ def test_outage_answers_503_fast_and_recovers_without_restart(
         assert before and all(a.status == 200 for a in before), [
             (a.name, a.status) for a in before if a.status != 200
         ]
-        during = load.between(stopped, starting)
+        # asked and answered while the database was down (one asked just before the restart
+        # may get its connection once the database is up: it is checked with the window after)
+        during = [a for a in load.between(stopped, starting) if a.sent + a.took < starting]
+        straddling = [a for a in load.between(stopped, starting) if a.sent + a.took >= starting]
         failed = [a for a in load.between(starting, time.monotonic()) if a.status != 200]
         last = max((a.sent + a.took for a in failed), default=starting) - started
         slowest = max(a.took for a in during)
@@ -205,16 +208,19 @@ def test_outage_answers_503_fast_and_recovers_without_restart(
             (a.name, a.status, round(a.took, 2)) for a in after if a.status != 200 or a.took > 2
         ]
         assert not slow, slow
-        for name, *_ in DATA:  # normal latency again: each endpoint's median as before
+        # normal latency again: no endpoint waits on the pool (1 s) or on reconnection; each
+        # median near what it was (a restarted database's caches are cold, the machine shared)
+        for name, *_ in DATA:
             usual = statistics.median(a.took for a in before if a.name == name)
             now = statistics.median(a.took for a in after if a.name == name)
-            assert now <= 2 * usual + 0.05, (name, usual, now)
+            assert now <= max(3 * usual, usual + 0.25), (name, usual, now)
         # answers in the window between the restart and the deadline are 200 or a fast 503
         in_flight = [a for a in load.between(0, stopping) if a.sent + a.took >= stopping]
         for answer in (
             in_flight
             + load.between(stopping, stopped)
-            + load.between(started - 0.2, started + RECOVERY_S)
+            + straddling
+            + load.between(starting, started + RECOVERY_S)
         ):
             if answer.status != 200:
                 _check_unavailable(answer)
