@@ -401,6 +401,8 @@ def serve(
         # X-Forwarded-For/-Proto are believed from GISPLATFORM_FORWARDED_ALLOW_IPS only.
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or "",
+        # SIGTERM: stop accepting, let requests in flight finish for this long, then stop
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
 
 

@@ -192,6 +192,31 @@ class Settings(BaseSettings):
             "the superuser's reserve and db_reserved_connections)"
         ),
     )
+    pool_timeout: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description=(
+            "seconds a request waits for a pooled connection before it is answered 503 "
+            "(database down or every connection busy)"
+        ),
+    )
+    pool_max_waiting: int = Field(
+        default=50,
+        ge=1,
+        description="requests waiting for a connection of one worker's pool; more are 503 at once",
+    )
+    db_connect_timeout: int = Field(
+        default=2,
+        ge=2,
+        le=60,
+        description="seconds the server waits to open a database connection (libpq minimum: 2)",
+    )
+    shutdown_grace_s: int = Field(
+        default=8,
+        ge=0,
+        description="on SIGTERM, seconds in-flight requests get to finish before they are cut",
+    )
     db_reserved_connections: int = Field(
         default=20,
         ge=0,

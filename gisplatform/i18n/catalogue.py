@@ -419,6 +419,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "база даних зараз не може відповісти",
         "en": "the database cannot answer now",
     },
+    "server_busy": {
+        "uk": "сервер зараз не може взяти запит (база даних недоступна або перевантажена); "
+        "спробуйте за кілька секунд",
+        "en": "the server cannot take the request now (the database is unreachable or "
+        "overloaded); try again in a few seconds",
+    },
     "internal_error": {
         "uk": "внутрішня помилка; повідомте ідентифікатор запиту",
         "en": "internal error; quote the request id",

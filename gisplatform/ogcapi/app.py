@@ -10,7 +10,6 @@ import psycopg
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from psycopg import AsyncConnection, sql
-from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from gisplatform.access.cors import Cors
@@ -34,6 +33,7 @@ from gisplatform.ogcapi.features import build_features_router
 from gisplatform.ogcapi.history import build_history_router
 from gisplatform.ogcapi.observability import AccessLogMiddleware, Metrics, build_ops_router
 from gisplatform.ogcapi.opsmetrics import OpsMetrics
+from gisplatform.ogcapi.pools import server_pool
 from gisplatform.ogcapi.processes import PROCESSES_CONFORMANCE, build_processes_router
 from gisplatform.ogcapi.records import (
     RECORDS_CONFORMANCE,
@@ -41,7 +41,9 @@ from gisplatform.ogcapi.records import (
     catalogue_collection,
 )
 from gisplatform.ogcapi.routing import ReadRouter, ReadRoutingMiddleware, ReplicaMetrics
+from gisplatform.ogcapi.tilecache import TileCache
 from gisplatform.ogcapi.tilemeta import TILES_CONFORMANCE
+from gisplatform.ogcapi.tilequeries import TileSettings
 from gisplatform.ogcapi.tiles import build_tiles_router
 from gisplatform.publication.admin import build_admin_router
 from gisplatform.publication.cache import SensitiveCacheControl
@@ -101,14 +103,12 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = api_database_url(settings)
         await _check_login(url)
-        pool = AsyncConnectionPool(
+        pool = server_pool(
             url,
-            min_size=1,
-            max_size=settings.pool_size or POOL_MAX_SIZE,
-            kwargs={"autocommit": True},
-            configure=_configure,
-            open=False,
+            settings,
             name="gisplatform-public",
+            max_size=settings.pool_size or POOL_MAX_SIZE,
+            configure=_configure,
         )
         await pool.open(wait=True, timeout=30)
         offered = app.state.registry.hromada.offered_crs
@@ -138,6 +138,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             settings.replica_max_lag_s,
             app.state.replica_metrics,
             configure=_configure,
+            settings=settings,
         )
         await router.open()
         app.state.read_router = router
@@ -192,7 +193,9 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     ogc.include_router(build_features_router())
     ogc.include_router(build_edit_router())
     ogc.include_router(build_history_router())
-    ogc.include_router(build_tiles_router())
+    tile_settings = TileSettings()
+    app.state.tile_cache = TileCache(tile_settings.cache_bytes, tile_settings.cache_entries)
+    ogc.include_router(build_tiles_router(tile_settings, app.state.tile_cache))
     ogc.include_router(build_processes_router())
     app.include_router(ogc)
     app.add_api_route(

@@ -8,7 +8,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from psycopg_pool import PoolTimeout
+from psycopg_pool import PoolTimeout, TooManyRequests
 from starlette.exceptions import HTTPException
 
 from gisplatform.errors import (
@@ -63,6 +63,8 @@ WWW_AUTHENTICATE = 'Basic realm="gisplatform", charset="UTF-8", Bearer realm="gi
 INVALID_TOKEN = 'Bearer realm="gisplatform", error="invalid_token"'
 #: seconds a client rate-limited on sign-in should wait
 RETRY_AFTER_S = 300
+#: seconds a client should wait after a 503 (database down, or every connection busy)
+UNAVAILABLE_RETRY_AFTER_S = 5
 
 
 def request_id(request: Request) -> str:
@@ -102,7 +104,10 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         return _body(status, code, exc.text, request)
     if status >= 500:
         log.error("domain error", exc_info=exc, extra={"request_id": request_id(request)})
-        return _body(status, code, message("service_unavailable"), request)
+        response = _body(status, code, message("service_unavailable"), request)
+        if status == 503:
+            response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
+        return response
     response = _body(status, code, exc.text, request)
     if isinstance(exc, FeatureInvalid):  # each field and its problem, for editors to show
         lang = request_language(request)
@@ -132,10 +137,21 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database(request: Request, exc: Exception) -> JSONResponse:
+    """503 with ``Retry-After``: the database is down, the query ran too long, or the pool
+    is exhausted (load shed rather than queued)."""
+    extra = {"request_id": request_id(request)}
     if isinstance(exc, psycopg.errors.QueryCanceled):
-        return _body(503, "ServiceUnavailable", message("query_too_long"), request)
-    log.error("database error", exc_info=exc, extra={"request_id": request_id(request)})
-    return _body(503, "ServiceUnavailable", message("database_unavailable"), request)
+        why = message("query_too_long")
+    elif isinstance(exc, TooManyRequests | PoolTimeout):
+        # one line, no traceback: under an outage or overload every request lands here
+        log.warning("database connection not available: %s", exc, extra=extra)
+        why = message("server_busy")
+    else:
+        log.warning("database error: %s: %s", type(exc).__name__, exc, extra=extra)
+        why = message("database_unavailable")
+    response = _body(503, "ServiceUnavailable", why, request)
+    response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
+    return response
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -148,6 +164,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GisPlatformError, _domain)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
+    # a lost connection surfaces as OperationalError or, once closed, InterfaceError;
+    # PoolTimeout and TooManyRequests (the pool's queue is full) are OperationalErrors
     app.add_exception_handler(psycopg.OperationalError, _database)
-    app.add_exception_handler(PoolTimeout, _database)
+    app.add_exception_handler(psycopg.InterfaceError, _database)
     app.add_exception_handler(Exception, _unexpected)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +45,7 @@ from gisplatform.ogcapi.featurepages import (
 from gisplatform.ogcapi.html import render_page, words_for
 from gisplatform.ogcapi.metapages import collection_crumbs, collection_facts, schema_rows
 from gisplatform.ogcapi.schemas import collection_body, json_schema, layer_stats, property_value
+from gisplatform.ogcapi.spool import Spool
 from gisplatform.registry import FieldSpec, LayerSpec
 from gisplatform.store.audiences import current_reader
 
@@ -254,48 +254,78 @@ def _page_query(spec: LayerSpec, parsed: ItemsRequest) -> tuple[sql.Composed, li
     )
 
 
-async def _stream_items(
+async def _page_body(
     request: Request, pool: PoolDep, spec: LayerSpec, parsed: ItemsRequest
-) -> AsyncIterator[bytes]:
-    """The FeatureCollection in chunks; the first chunk is produced after the query ran."""
-    query, params = _page_query(spec, parsed)
+) -> bytes | Spool:
+    """The whole FeatureCollection, read before any of it is sent.
+
+    A small page is one round trip and one ``bytes``; a larger one is streamed from the
+    database into a :class:`Spool`, and the connection goes back to the pool before the
+    client reads a byte (a slow reader never holds a connection). A database failure
+    part-way through raises here, before the response begins: a 503, never a cut page.
+    """
+    head = b'{"type":"FeatureCollection","features":['
+    spool: Spool | None = None
     async with pool.connection() as conn:
         if parsed.limit <= BUFFERED_PAGE_LIMIT:  # small page: one round trip, one chunk
             try:
                 matched = await _matched(conn, request, spec, parsed.where)
-                cursor = await conn.execute(query, params)
+                cursor = await conn.execute(*_page_query(spec, parsed))
                 page = await cursor.fetchall()
             except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
                 raise _client_error(exc) from exc
             returned = len(page)
-            yield b'{"type":"FeatureCollection","features":[' + b",".join(
-                row[0].encode() for row in page
-            )
+            head += b",".join(row[0].encode() for row in page)
         else:
-            rows = conn.cursor().stream(query, params, size=STREAM_BATCH)
+            spool = Spool()
             try:
-                matched = await _matched(conn, request, spec, parsed.where)
-                first = await anext(rows, None)
-            except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
-                raise _client_error(exc) from exc
-            returned = 0 if first is None else 1
-            batch: list[bytes] = [first[0].encode()] if first is not None else []
-            yield b'{"type":"FeatureCollection","features":[' + b",".join(batch)
-            batch = []
-            async for row in rows:
-                batch.append(row[0].encode())
-                returned += 1
-                if len(batch) >= STREAM_BATCH:
-                    yield b"," + b",".join(batch)
-                    batch = []
-            if batch:
-                yield b"," + b",".join(batch)
+                returned, matched = await _spool_rows(conn, request, spec, parsed, spool, head)
+            except BaseException:
+                spool.close()
+                raise
     footer: dict[str, Any] = {"numberReturned": returned}
     if matched is not None:
         footer["numberMatched"] = matched
     footer["timeStamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     footer["links"] = _page_links(request, spec, parsed, returned, matched)
-    yield b"]," + orjson.dumps(footer)[1:]
+    tail = b"]," + orjson.dumps(footer)[1:]
+    if spool is None:
+        return head + tail
+    spool.write(tail)
+    return spool
+
+
+async def _spool_rows(
+    conn: AsyncConnection[Any],
+    request: Request,
+    spec: LayerSpec,
+    parsed: ItemsRequest,
+    spool: Spool,
+    head: bytes,
+) -> tuple[int, int | None]:
+    """Write ``head`` and the page's features into ``spool``; (returned, matched)."""
+    query, params = _page_query(spec, parsed)
+    rows = conn.cursor().stream(query, params, size=STREAM_BATCH)
+    try:
+        matched = await _matched(conn, request, spec, parsed.where)
+        first = await anext(rows, None)
+    except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
+        raise _client_error(exc) from exc
+    if first is None:
+        spool.write(head)
+        return 0, matched
+    spool.write(head + first[0].encode())
+    returned = 1
+    batch: list[bytes] = []
+    async for row in rows:
+        batch.append(row[0].encode())
+        returned += 1
+        if len(batch) >= STREAM_BATCH:
+            spool.write(b"," + b",".join(batch))
+            batch = []
+    if batch:
+        spool.write(b"," + b",".join(batch))
+    return returned, matched
 
 
 async def _fetch_items(
@@ -417,18 +447,11 @@ def build_features_router() -> APIRouter:
                 with_map=with_map,
                 outline=outline,
             )
-        stream = _stream_items(request, pool, spec, parsed)
-        if parsed.limit <= BUFFERED_PAGE_LIMIT:  # small pages: one body, no chunked streaming
-            whole = b"".join([chunk async for chunk in stream])
-            return Response(whole, media_type=GEOJSON, headers=headers)
-        first = await anext(stream)  # opens the connection; errors surface before the response
-
-        async def body() -> AsyncIterator[bytes]:
-            yield first
-            async for chunk in stream:
-                yield chunk
-
-        return StreamingResponse(body(), media_type=GEOJSON, headers=headers)
+        page = await _page_body(request, pool, spec, parsed)
+        if isinstance(page, bytes):
+            return Response(page, media_type=GEOJSON, headers=headers)
+        headers["Content-Length"] = str(page.size)
+        return StreamingResponse(page.chunks(), media_type=GEOJSON, headers=headers)
 
     @router.api_route("/collections/{collectionId}/items/{featureId}", methods=["GET", "HEAD"])
     async def item(

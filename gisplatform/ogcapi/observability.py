@@ -120,7 +120,7 @@ def build_ops_router() -> APIRouter:
     @router.get("/readyz")
     async def readyz(pool: PoolDep) -> JSONResponse:
         try:
-            async with pool.connection(timeout=5) as conn:
+            async with pool.connection() as conn:  # the pool's short wait: never hangs
                 await conn.execute("SELECT 1")
         except Exception:
             return JSONResponse({"status": "unavailable"}, status_code=503)
@@ -133,7 +133,7 @@ def build_ops_router() -> APIRouter:
         if ops is not None and router_ is not None:
             pools = {"primary": router_.primary}
             pools.update({r.name: r.pool for r in router_.replicas})
-            await ops.refresh(pools)
+            await ops.refresh(pools, getattr(request.app.state, "tile_cache", None))
         registry: CollectorRegistry = request.app.state.metrics.registry
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -26,6 +26,8 @@ import psycopg
 from prometheus_client import CollectorRegistry, Gauge
 from psycopg_pool import AsyncConnectionPool
 
+from gisplatform.ogcapi.tilecache import TileCache
+
 #: outcomes of imports in history.imports, counted by a function the API roles may call
 IMPORT_OUTCOMES = "SELECT status, imports FROM api_meta.import_outcomes()"
 IMPORT_STATUSES = ("succeeded", "partial", "dry_run", "rejected", "failed")
@@ -99,10 +101,23 @@ class OpsMetrics:
             "Imports that failed or were rejected, from the database's import log",
             registry=registry,
         )
+        self.tile_cache_bytes = Gauge(
+            "gisplatform_tile_cache_bytes",
+            "Memory the tile cache's entries take (keys and bookkeeping included)",
+            registry=registry,
+        )
+        self.tile_cache_entries = Gauge(
+            "gisplatform_tile_cache_entries", "Tiles in the tile cache", registry=registry
+        )
         #: the embedded cluster's repository and stanza (None: not ours to read)
         self.backup_repo: tuple[Path, str] | None = None
 
-    async def refresh(self, pools: dict[str, AsyncConnectionPool]) -> None:
+    async def refresh(
+        self, pools: dict[str, AsyncConnectionPool], tile_cache: TileCache | None = None
+    ) -> None:
+        if tile_cache is not None:
+            self.tile_cache_bytes.set(tile_cache.size)
+            self.tile_cache_entries.set(len(tile_cache))
         for name, pool in pools.items():
             stats = pool.get_stats()
             self.pool_size.labels(name).set(stats.get("pool_size", 0))
@@ -111,7 +126,8 @@ class OpsMetrics:
         primary = pools.get("primary")
         if primary is not None:
             with contextlib.suppress(psycopg.Error, TimeoutError):
-                async with primary.connection(timeout=2) as conn:
+                # a scrape must stay cheap: with the database down it waits half a second
+                async with primary.connection(timeout=min(0.5, primary.timeout)) as conn:
                     cursor = await conn.execute(
                         "SELECT coalesce(extract(epoch FROM now() - last_archived_time), -1),"
                         " failed_count FROM pg_stat_archiver"

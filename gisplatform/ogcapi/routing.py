@@ -35,6 +35,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gisplatform.ogcapi.auth import AudiencePool
+from gisplatform.ogcapi.pools import server_pool
+from gisplatform.settings import Settings
 from gisplatform.store.replica import REPLICA_LAG_SQL, lsn_int
 
 log = logging.getLogger(__name__)
@@ -147,23 +149,23 @@ class ReadRouter:
         max_lag_s: float,
         metrics: ReplicaMetrics,
         configure: Any = _configure_noop,
+        settings: Settings | None = None,
     ) -> None:
         self.primary = primary
         self.max_lag_s = max_lag_s
         self.metrics = metrics
+        settings = settings or Settings()
         self.replicas = [
             Replica(
                 name=f"replica{i}",
                 url=url,
-                pool=AsyncConnectionPool(
+                pool=server_pool(
                     url,
-                    min_size=0,
-                    max_size=primary.max_size,
-                    kwargs={"autocommit": True, "connect_timeout": 3},
-                    configure=configure,
-                    open=False,
+                    settings,
                     name=f"gisplatform-replica{i}",
-                    timeout=5,
+                    max_size=primary.max_size,
+                    min_size=0,
+                    configure=configure,
                 ),
             )
             for i, url in enumerate(replica_urls, start=1)
@@ -200,7 +202,7 @@ class ReadRouter:
     async def check_all(self) -> None:
         """Ask the primary for its WAL position and every replica for its replay and lag."""
         with contextlib.suppress(psycopg.Error, OSError, TimeoutError):
-            async with self.primary.connection(timeout=5) as conn:
+            async with self.primary.connection() as conn:
                 cursor = await conn.execute("SELECT pg_current_wal_lsn()::text")
                 row = await cursor.fetchone()
                 if row:
@@ -330,7 +332,7 @@ class ReadRoutingMiddleware:
                 headers[SERVED_BY_HEADER] = served
                 router.metrics.reads.labels(served).inc()
                 wrote = state.get(_STATE_WRITER) or scope.get("method") not in _READ_METHODS
-                if wrote:
+                if wrote and int(message["status"]) < 500:  # a failed write wrote nothing
                     lsn = await _primary_lsn(router.primary)
                     if lsn is not None:
                         headers[LSN_HEADER] = lsn
@@ -349,8 +351,8 @@ class _ReplicaFailed(Exception):
 
 
 async def _primary_lsn(pool: AsyncConnectionPool) -> str | None:
-    try:
-        async with pool.connection(timeout=5) as conn:
+    try:  # the pool's own short wait: an unreachable primary must not hold the answer
+        async with pool.connection() as conn:
             cursor = await conn.execute("SELECT pg_current_wal_lsn()::text")
             row = await cursor.fetchone()
     except (psycopg.Error, TimeoutError):

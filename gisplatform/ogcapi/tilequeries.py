@@ -18,6 +18,7 @@ from psycopg import AsyncConnection, sql
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gisplatform.ogcapi.tilecache import DEFAULT_MAX_ENTRIES
 from gisplatform.registry import FieldSpec, FieldType, LayerSpec
 from gisplatform.registry.spec import Localized
 from gisplatform.store.audiences import current_reader, current_view
@@ -46,7 +47,14 @@ class TileSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GISPLATFORM_TILES_", extra="ignore")
 
-    cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0, description="in-memory tile cache")
+    cache_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="memory the in-memory tile cache may take (keys and bookkeeping included)",
+    )
+    cache_entries: int = Field(
+        default=DEFAULT_MAX_ENTRIES, ge=0, description="tiles the in-memory cache keeps at most"
+    )
     max_features: int = Field(
         default=20_000, ge=1, description="features per layer per tile; more is reported"
     )

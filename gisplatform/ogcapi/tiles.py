@@ -88,9 +88,11 @@ def _public_layer(request: Request, name: str) -> LayerSpec:
 class _Tiles:
     """The state behind one tiles router: its default settings and its caches."""
 
-    def __init__(self, settings: TileSettings) -> None:
+    def __init__(self, settings: TileSettings, cache: TileCache | None = None) -> None:
         self.settings = settings
-        self.cache = TileCache(settings.cache_bytes)
+        self.cache = (
+            cache if cache is not None else TileCache(settings.cache_bytes, settings.cache_entries)
+        )
         self.summaries = SummaryCache()
 
     @staticmethod
@@ -176,9 +178,12 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def build_tiles_router(settings: TileSettings | None = None) -> APIRouter:
-    """Routes of OGC API - Tiles, relative to the OGC API root (``/ogc``)."""
-    state = _Tiles(settings or TileSettings())
+def build_tiles_router(
+    settings: TileSettings | None = None, cache: TileCache | None = None
+) -> APIRouter:
+    """Routes of OGC API - Tiles, relative to the OGC API root (``/ogc``); ``cache`` is the
+    tile cache to use (by default one sized by ``settings``)."""
+    state = _Tiles(settings or TileSettings(), cache)
     router = APIRouter(tags=["Tiles"])
     whole_map = {"uk": "Громада: усі публічні шари", "en": "All public layers"}
 
