@@ -25,6 +25,7 @@ from gisplatform.ogcapi.common import build_common_router, landing_page
 from gisplatform.ogcapi.crs import CrsCatalogue
 from gisplatform.ogcapi.errors import install_error_handlers
 from gisplatform.ogcapi.features import build_features_router
+from gisplatform.ogcapi.httpsemantics import HttpSemantics
 from gisplatform.ogcapi.observability import AccessLogMiddleware, Metrics, build_ops_router
 from gisplatform.ogcapi.opsmetrics import OpsMetrics
 from gisplatform.ogcapi.processes import PROCESSES_CONFORMANCE, build_processes_router
@@ -181,6 +182,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     )
     mount_webmap(app)
     install_error_handlers(app)
+    app.add_middleware(HttpSemantics)  # HEAD wherever GET is; Vary on negotiated responses
     # Links come from GISPLATFORM_PUBLIC_URL, else from the Host header: only trusted ones.
     app.add_middleware(ReadRoutingMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)

@@ -14,6 +14,7 @@ from gisplatform.errors import InvalidParameter
 from gisplatform.i18n import message
 from gisplatform.ogcapi.auth import AudiencePool, current_reader, request_audience
 from gisplatform.ogcapi.crs import CrsCatalogue
+from gisplatform.ogcapi.httpsemantics import mark_negotiated_on_accept
 from gisplatform.registry import Audience, LayerRegistry, LayerSpec
 
 Format = Literal["json", "html"]
@@ -57,6 +58,7 @@ async def output_format(request: Request) -> Format:
         if found is None:
             raise InvalidParameter("f", message("use_json_or_html"))
         return found
+    mark_negotiated_on_accept(request)
     accept = request.headers.get("accept", "")
     if "text/html" in accept and "json" not in accept.split("text/html")[0]:
         return "html"
