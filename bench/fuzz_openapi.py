@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PHASES = "examples,coverage,fuzzing"
 
@@ -41,6 +42,8 @@ class FuzzResult:
     slowest_ms: float = 0.0
     slowest: str = ""
     server_errors: list[str] = field(default_factory=list)
+    #: (method, path, status) → requests
+    answers: Counter[tuple[str, str, int]] = field(default_factory=Counter)
 
     def summary(self) -> str:
         """The figures as a few lines of text."""
@@ -59,12 +62,15 @@ class FuzzResult:
 
 
 def _read_har(path: Path, result: FuzzResult) -> None:
-    if not path.exists():
-        return
-    entries: list[dict[str, Any]] = json.loads(path.read_text())["log"]["entries"]
+    try:
+        entries: list[dict[str, Any]] = json.loads(path.read_text())["log"]["entries"]
+    except (OSError, ValueError, KeyError):
+        return  # no report (schemathesis stopped before writing it whole)
     for entry in entries:
         status = int(entry["response"]["status"])
-        said = f"{entry['request']['method']} {entry['request']['url'][:200]}"
+        method, url = entry["request"]["method"], entry["request"]["url"]
+        said = f"{method} {url[:200]}"
+        result.answers[(method, urlsplit(url).path, status)] += 1
         result.requests += 1
         result.statuses[status] += 1
         elapsed = float(entry.get("time") or 0.0)
@@ -81,10 +87,14 @@ def fuzz(
     workers: int = 1,
     max_response_time: float = 10.0,
     seed: int | None = None,
+    max_time: int | None = None,
     extra: tuple[str, ...] = (),
     timeout: float = 3600,
 ) -> FuzzResult:
-    """Run schemathesis against the server at ``root`` (no trailing slash)."""
+    """Run schemathesis against the server at ``root`` (no trailing slash).
+
+    ``max_time`` bounds the whole run (schemathesis then repeats fuzzing until it is spent);
+    ``extra`` adds options to ``st run``."""
     st = Path(sys.executable).with_name("st")
     with tempfile.TemporaryDirectory(prefix="gisplatform-fuzz-") as work:
         har = Path(work) / "run.har"
@@ -112,6 +122,7 @@ def fuzz(
             "--report-har-path",
             str(har),
             *(["--seed", str(seed)] if seed is not None else []),
+            *(["--max-time", str(max_time)] if max_time is not None else []),
             *extra,
         ]
         started = time.monotonic()
@@ -135,7 +146,11 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=100, help="per operation")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--max-time", type=int, default=None, help="seconds for the whole run (fuzzing repeats)"
+    )
     parser.add_argument("--max-response-time", type=float, default=10.0, help="seconds")
+    parser.add_argument("extra", nargs="*", help="after --: more options for `st run`")
     args = parser.parse_args()
     result = fuzz(
         args.url.rstrip("/"),
@@ -143,6 +158,8 @@ def main() -> int:
         workers=args.workers,
         max_response_time=args.max_response_time,
         seed=args.seed,
+        max_time=args.max_time,
+        extra=tuple(args.extra),
     )
     print(result.summary())
     for line in result.server_errors[:20]:

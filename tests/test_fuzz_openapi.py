@@ -20,6 +20,8 @@ pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 #: test cases per operation in CI (bench/fuzz_openapi.py runs longer budgets)
 MAX_EXAMPLES = 3
+#: seconds for the whole run: the examples (every process's own runs) come first
+MAX_TIME = 240
 #: a fixed seed: the same cases on every run (the runner takes any seed)
 SEED = 20261207
 
@@ -42,13 +44,25 @@ def root(demo_db_url: str, registry: LayerRegistry) -> Iterator[str]:
 
 @pytest.mark.timeout(900)
 def test_fuzzing_finds_no_server_error_and_no_slow_answer(root: str) -> None:
-    result = _runner().fuzz(root, max_examples=MAX_EXAMPLES, workers=2, seed=SEED, timeout=800)
+    # HEAD is left to test_openapi.py (the same handlers as GET): half the requests
+    result = _runner().fuzz(
+        root,
+        max_examples=MAX_EXAMPLES,
+        workers=1,
+        seed=SEED,
+        max_time=MAX_TIME,
+        extra=("--exclude-method", "HEAD"),
+        timeout=800,
+    )
     print(result.summary())
     assert not result.server_errors, "\n".join(result.server_errors[:20])
     assert result.returncode == 0, result.output[-5000:]
     assert result.slowest_ms < 10_000, result.slowest
-    # the run reached every kind of operation, the processes' executions among them
+    # the run reached every kind of operation, and every process ran to a result
     assert result.requests > 500
+    assert {200, 400, 404, 405} <= set(result.statuses)
     paths = httpx.get(f"{root}/ogc/api", timeout=30).json()["paths"]
-    assert all(f"/processes/{p}/execution" in paths for p in PROCESSORS)
-    assert 200 in result.statuses and 400 in result.statuses and 404 in result.statuses
+    for process_id in PROCESSORS:
+        execution = f"/processes/{process_id}/execution"
+        assert execution in paths
+        assert result.answers[("POST", "/ogc" + execution, 200)] > 0, execution

@@ -163,6 +163,7 @@ def test_405_carries_allow(api: httpx.Client) -> None:
         ("GET", "/processes/nearest-shelter/execution"): {"POST"},
         ("PUT", "/jobs/0123456789abcdef"): {"GET", "HEAD", "DELETE"},
         ("DELETE", "/collections/shelters/items"): {"GET", "HEAD"},
+        ("POST", "/static/ogc.css"): {"GET", "HEAD"},
     }
     for (method, path), allowed in cases.items():
         response = api.request(method, path)

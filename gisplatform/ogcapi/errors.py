@@ -112,6 +112,8 @@ def allowed_methods(request: Request) -> list[str]:
         regex = getattr(route, "path_regex", None)
         if regex is not None and regex.match(request.scope["path"]) and route.methods:
             methods |= set(route.methods)
+    if not methods:  # a static mount (no route list): it reads files
+        methods = {"GET"}
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)
