@@ -14,7 +14,10 @@ from gisplatform.errors import InvalidParameter
 from gisplatform.i18n import message
 from gisplatform.ogcapi.auth import AudiencePool, current_reader, request_audience
 from gisplatform.ogcapi.crs import CrsCatalogue
-from gisplatform.ogcapi.httpsemantics import mark_negotiated_on_accept
+from gisplatform.ogcapi.httpsemantics import (
+    mark_negotiated_on_accept,
+    mark_negotiated_on_language,
+)
 from gisplatform.registry import Audience, LayerRegistry, LayerSpec
 
 Format = Literal["json", "html"]
@@ -70,6 +73,8 @@ async def language(request: Request) -> Lang:
     requested = request.query_params.get("lang")
     if requested is not None and requested.lower()[:2] not in ("uk", "en"):
         raise InvalidParameter("lang", message("use_uk_or_en"))
+    if requested is None:
+        mark_negotiated_on_language(request)
     return request_language(request)
 
 

@@ -4,7 +4,8 @@
   leaves with the same status and headers and no body (RFC 9110 §9.3.2).
 * ``Vary`` names what a response was negotiated on: ``Accept`` when the route chose its
   format from it (:func:`mark_negotiated_on_accept`, called by the format dependency) and
-  ``Accept-Language`` when the response is in a language (it has ``Content-Language``).
+  ``Accept-Language`` when the response is in a language (it has ``Content-Language``, or
+  the route chose a language without ``lang``: :func:`mark_negotiated_on_language`).
 
 ``Allow`` on a 405 is set by the error handler (:func:`gisplatform.ogcapi.errors.allowed_methods`).
 """
@@ -14,8 +15,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-#: request-state key: the response's format was chosen from ``Accept``
+#: request-state keys: the response's format (language) was chosen from ``Accept``
+#: (``Accept-Language``)
 _VARY_ACCEPT = "vary_accept"
+_VARY_LANGUAGE = "vary_language"
 
 
 def mark_negotiated_on_accept(request: Request) -> None:
@@ -23,12 +26,18 @@ def mark_negotiated_on_accept(request: Request) -> None:
     setattr(request.state, _VARY_ACCEPT, True)
 
 
+def mark_negotiated_on_language(request: Request) -> None:
+    """Record that this request's response language depends on ``Accept-Language``."""
+    setattr(request.state, _VARY_LANGUAGE, True)
+
+
 def _vary(scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     names = {k.lower() for k, _ in headers}
+    state = scope.get("state", {})
     wanted: list[str] = []
-    if scope.get("state", {}).get(_VARY_ACCEPT):
+    if state.get(_VARY_ACCEPT):
         wanted.append("Accept")
-    if b"content-language" in names:
+    if b"content-language" in names or state.get(_VARY_LANGUAGE):
         wanted.append("Accept-Language")
     if not wanted:
         return headers

@@ -359,7 +359,8 @@ class _Builder:
                 for field in spec.fields_for(current_reader())
                 if field.name not in known
             ]
-            yield path.replace("{collectionId}", spec.name), concrete
+            concrete["summary"] = f"{op['summary']}: {spec.name}"
+            yield _concrete(path.replace("{collectionId}", spec.name), concrete)
 
     def per_process(self, path: str, op: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         for process_id, description in self.processes.items():
@@ -371,7 +372,8 @@ class _Builder:
                 media["example"] = description["example"]
             concrete["requestBody"] = {"required": True, "content": {"application/json": media}}
             concrete["responses"].setdefault("400", _error(400))
-            yield path.replace("{processId}", process_id), concrete
+            concrete["summary"] = f"{op['summary']}: {process_id}"
+            yield _concrete(path.replace("{processId}", process_id), concrete)
 
     def paths(self) -> tuple[dict[str, Any], dict[str, Any]]:
         routes = api_routes(self.request.app)
@@ -398,6 +400,13 @@ class _Builder:
                     if method == "get":
                         item["head"] = _head(concrete)
         return paths, oas30(fastapi.get("components", {}))
+
+
+def _concrete(path: str, op: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An operation expanded to one existing resource: without path parameters, no 404."""
+    if "{" not in path:
+        op["responses"].pop("404", None)
+    return path, op
 
 
 def _head(get: dict[str, Any]) -> dict[str, Any]:
