@@ -12,6 +12,7 @@ import pytest
 from owslib.ogcapi.processes import Processes  # type: ignore[import-untyped]
 
 from gisplatform.ogcapi.processes import PROCESSES_CONFORMANCE
+from gisplatform.ogcapi.pygeoapi_config import PROCESSORS
 from gisplatform.registry import LayerRegistry
 from tests.processes_helpers import processes_server
 
@@ -160,4 +161,8 @@ def test_conformance_lists_processes(http: httpx.Client) -> None:
 
 def test_processes_appear_in_openapi(http: httpx.Client) -> None:
     paths = http.get("/api").json()["paths"]
-    assert {"/processes", "/processes/{processId}/execution", "/jobs/{jobId}"} <= set(paths)
+    assert {"/processes", "/processes/{processId}", "/jobs/{jobId}"} <= set(paths)
+    # one execution path per process, each with the request body of its description
+    for process_id in PROCESSORS:
+        body = paths[f"/processes/{process_id}/execution"]["post"]["requestBody"]
+        assert body["content"]["application/json"]["schema"]["properties"]["inputs"]

@@ -76,7 +76,7 @@ def _is_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     assert body["status"] == status and body["code"] and body["description"]
-    assert "type" not in body  # our OGC exception shape, not pygeoapi's
+    assert body["detail"] == body["description"] and body["title"] and body["type"]  # one shape
     return body
 
 

@@ -434,8 +434,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "use_one_of": {"uk": "вкажіть одне з: {allowed}", "en": "use one of {allowed}"},
     "unknown_query_parameter": {"uk": "невідомий параметр запиту", "en": "unknown query parameter"},
     "bbox_four_numbers": {
-        "uk": "чотири числа: minLon,minLat,maxLon,maxLat",
-        "en": "four numbers: minLon,minLat,maxLon,maxLat",
+        "uk": "чотири (або шість, з висотами) числа: minLon,minLat,maxLon,maxLat",
+        "en": "four (or six, with heights) numbers: minLon,minLat,maxLon,maxLat",
     },
     "bbox_four_or_six": {
         "uk": "чотири або шість чисел через кому",
@@ -515,6 +515,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "cql_malformed": {
         "uk": "хибно сформований вираз {language}",
         "en": "malformed {language} expression",
+    },
+    "cql_too_deep": {
+        "uk": "вираз вкладено надто глибоко (найбільше {depth} рівнів)",
+        "en": "the expression is nested too deeply (at most {depth} levels)",
     },
     # --- command line -----------------------------------------------------------------------
     "yes": {"uk": "так", "en": "yes"},

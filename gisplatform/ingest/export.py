@@ -3,11 +3,17 @@
 Filters are ``FIELD=VALUE`` pairs checked against the layer spec (never raw
 SQL); values are parsed like imported ones, so enum labels work too. Files
 written here import back unchanged.
+
+An export holds every field. When the layer or any of its fields is not public, the
+files are created readable by their owner only (mode 0600), never world-readable.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +31,7 @@ from gisplatform.ingest.columns import shapefile_names
 from gisplatform.ingest.crs import WGS84, is_wgs84_lonlat, parse_crs
 from gisplatform.ingest.errors import IngestError
 from gisplatform.ingest.values import parse_value
-from gisplatform.registry import FieldType, LayerSpec
+from gisplatform.registry import Access, FieldType, LayerSpec
 
 DRIVERS = {
     "gpkg": "GPKG",
@@ -132,19 +138,40 @@ def export_layer(
         frame = frame.to_crs(parse_crs(crs))
     _remove_existing(out, driver)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if driver == "CSV":
-        _write_csv(frame, out)
-    else:
-        if driver == "ESRI Shapefile":
-            frame = frame.rename(columns=shapefile_names(spec))
-        pyogrio.write_dataframe(
-            frame,
-            out,
-            driver=driver,
-            layer=spec.name,
-            encoding="UTF-8" if driver == "ESRI Shapefile" else None,
-        )
+    with _owner_only(not is_public(spec)):
+        if driver == "CSV":
+            _write_csv(frame, out)
+        else:
+            if driver == "ESRI Shapefile":
+                frame = frame.rename(columns=shapefile_names(spec))
+            pyogrio.write_dataframe(
+                frame,
+                out,
+                driver=driver,
+                layer=spec.name,
+                encoding="UTF-8" if driver == "ESRI Shapefile" else None,
+            )
     return len(frame)
+
+
+def is_public(spec: LayerSpec) -> bool:
+    """True when the layer and all its fields are public (an export holds every field)."""
+    return spec.access is Access.PUBLIC and all(
+        spec.field_access(f) is Access.PUBLIC for f in spec.fields
+    )
+
+
+@contextmanager
+def _owner_only(restricted: bool) -> Iterator[None]:
+    """Files created inside are 0600 when ``restricted`` (the process umask otherwise)."""
+    if not restricted:
+        yield
+        return
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def _remove_existing(out: Path, driver: str) -> None:

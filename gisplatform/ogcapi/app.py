@@ -31,6 +31,7 @@ from gisplatform.ogcapi.edit import EDIT_CONFORMANCE, build_edit_router
 from gisplatform.ogcapi.errors import install_error_handlers
 from gisplatform.ogcapi.features import build_features_router
 from gisplatform.ogcapi.history import build_history_router
+from gisplatform.ogcapi.httpsemantics import HttpSemantics
 from gisplatform.ogcapi.observability import AccessLogMiddleware, Metrics, build_ops_router
 from gisplatform.ogcapi.opsmetrics import OpsMetrics
 from gisplatform.ogcapi.pools import server_pool
@@ -215,6 +216,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     )
     mount_webmap(app)
     install_error_handlers(app)
+    app.add_middleware(HttpSemantics)  # HEAD wherever GET is; Vary on negotiated responses
     # Links come from GISPLATFORM_PUBLIC_URL, else from the Host header: only trusted ones.
     app.add_middleware(SensitiveCacheControl, registry=app.state.registry)
     app.add_middleware(ReadRoutingMiddleware)

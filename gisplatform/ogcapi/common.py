@@ -1,4 +1,4 @@
-"""Landing page, conformance declaration and the self-contained OpenAPI document."""
+"""Landing page, conformance declaration and the route of the OpenAPI document (``openapi``)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,10 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from fastapi.openapi.utils import get_openapi
 
-from gisplatform.ogcapi.cql import FILTER_LANGS
-from gisplatform.ogcapi.crs import CrsCatalogue
-from gisplatform.ogcapi.deps import FormatDep, LangDep, base_url, get_registry
+from gisplatform.ogcapi.deps import FormatDep, LangDep, base_url
 from gisplatform.ogcapi.html import render_page, words_for
 from gisplatform.ogcapi.records import CATALOGUE_ID
-from gisplatform.store.audiences import current_reader
 
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 OPENAPI_TYPE = "application/vnd.oai.openapi+json;version=3.0"
@@ -120,9 +116,9 @@ def build_common_router() -> APIRouter:
     """Routes: ``/ogc``, ``/ogc/``, ``/ogc/conformance``, ``/ogc/api``."""
     router = APIRouter(include_in_schema=False)
 
-    router.add_api_route("/", landing_page, methods=["GET"])
+    router.add_api_route("/", landing_page, methods=["GET"], summary="landing page")
 
-    @router.get("/conformance")
+    @router.get("/conformance", summary="conformance classes")
     async def conformance(request: Request, f: FormatDep, lang: LangDep) -> Response:
         classes = conformance_classes(request)
         if f == "html":
@@ -135,117 +131,11 @@ def build_common_router() -> APIRouter:
             )
         return json_response({"conformsTo": classes})
 
-    @router.get("/api")
+    @router.get("/api", openapi_extra={"x-media": [OPENAPI_TYPE]})
     async def api(request: Request) -> Response:
+        """The API definition (this document)."""
+        from gisplatform.ogcapi.openapi import openapi_document
+
         return json_response(openapi_document(request), OPENAPI_TYPE)
 
     return router
-
-
-def _param(name: str, schema: dict[str, Any], where: str = "query", **extra: Any) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": where == "path", "schema": schema, **extra}
-
-
-def _responses(media: str) -> dict[str, Any]:
-    error = {"application/json": {"schema": {"type": "object"}}}
-    return {
-        "200": {"description": "OK", "content": {media: {"schema": {"type": "object"}}}},
-        "400": {"description": "invalid parameter", "content": error},
-        "404": {"description": "not found", "content": error},
-    }
-
-
-def _operation(
-    op_id: str, summary: str, params: list[dict[str, Any]], media: str
-) -> dict[str, Any]:
-    return {
-        "get": {
-            "operationId": op_id,
-            "summary": summary,
-            "parameters": params,
-            "responses": _responses(media),
-        }
-    }
-
-
-def openapi_document(request: Request) -> dict[str, Any]:
-    """OpenAPI 3.0 of the public API, with no remote references."""
-    registry = get_registry(request)
-    catalogue: CrsCatalogue = request.app.state.crs
-    ids = [spec.name for spec in registry.list(current_reader())]
-    crs_schema = {"type": "string", "enum": catalogue.uris}
-    f = _param("f", {"type": "string", "enum": ["json", "html"]})
-    lang = _param("lang", {"type": "string", "enum": ["uk", "en"]})
-    collection = _param("collectionId", {"type": "string", "enum": ids}, "path")
-    items_params = [
-        collection,
-        f,
-        lang,
-        _param(
-            "bbox",
-            {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
-            style="form",
-            explode=False,
-        ),
-        _param("bbox-crs", crs_schema),
-        _param("datetime", {"type": "string"}),
-        _param("limit", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10}),
-        _param("offset", {"type": "integer", "minimum": 0, "default": 0}),
-        _param("crs", crs_schema),
-        _param("filter", {"type": "string"}),
-        _param("filter-lang", {"type": "string", "enum": [*FILTER_LANGS, "cql-text"]}),
-        _param("filter-crs", crs_schema),
-        _param("sortby", {"type": "string"}),
-        _param("properties", {"type": "string"}),
-        _param("skipGeometry", {"type": "boolean"}),
-    ]
-    feature_id = _param("featureId", {"type": "string"}, "path")
-    paths: dict[str, Any] = {
-        "/": _operation("getLandingPage", "landing page", [f, lang], "application/json"),
-        "/conformance": _operation("getConformance", "conformance", [f, lang], "application/json"),
-        "/collections": _operation("getCollections", "collections", [f, lang], "application/json"),
-        "/collections/{collectionId}": _operation(
-            "describeCollection", "one collection", [collection, f, lang], "application/json"
-        ),
-        "/collections/{collectionId}/items/{featureId}": _operation(
-            "getFeature",
-            "one feature",
-            [collection, feature_id, f, lang, _param("crs", crs_schema)],
-            "application/geo+json",
-        ),
-        "/collections/{collectionId}/queryables": _operation(
-            "getQueryables", "queryables", [collection, f, lang], "application/schema+json"
-        ),
-        "/collections/{collectionId}/schema": _operation(
-            "getSchema", "schema of the features", [collection, f, lang], "application/schema+json"
-        ),
-    }
-    for spec in registry.list(current_reader()):
-        queryable = [
-            _param(field.name, {"type": "string"}) for field in spec.fields_for(current_reader())
-        ]
-        paths[f"/collections/{spec.name}/items"] = _operation(
-            f"getFeatures_{spec.name}",
-            f"features of {spec.name}",
-            [*items_params[1:], *queryable],
-            "application/geo+json",
-        )
-    others = get_openapi(title="gisplatform", version="1", routes=request.app.routes)
-    other_paths = {
-        path.removeprefix("/ogc"): item
-        for path, item in others.get("paths", {}).items()
-        if path.startswith("/ogc/")
-    }
-    document: dict[str, Any] = {
-        "openapi": "3.0.3",
-        "info": {
-            "title": "gisplatform OGC API",
-            "version": "1.0.0",
-            "description": _DESCRIPTION["en"],
-        },
-        "servers": [{"url": base_url(request)}],
-        "paths": {**other_paths, **paths},
-    }
-    if others.get("components"):
-        document["components"] = others["components"]
-    return document

@@ -63,8 +63,28 @@ _KIND_OF_TYPE = {
 }
 
 
+#: the deepest expression tree a filter may have (deeper ones are refused with a 400)
+MAX_DEPTH = 64
+
+
 def _fail(key: str, /, **values: object) -> InvalidParameter:
     return InvalidParameter("filter", message(key, **values))
+
+
+def _check_depth(tree: Any) -> None:
+    """400 for a tree nested deeper than :data:`MAX_DEPTH` (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _fail("cql_too_deep", depth=MAX_DEPTH)
+        if isinstance(node, ast.Node):
+            children: Any = node.get_sub_nodes()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        stack.extend((child, depth + 1) for child in children)
 
 
 @dataclass
@@ -298,8 +318,11 @@ def compile_filter(
         tree = _parse(text, chosen)
     except InvalidParameter:
         raise
+    except RecursionError as exc:  # nested past Python's stack (the parsers recurse)
+        raise _fail("cql_too_deep", depth=MAX_DEPTH) from exc
     except Exception as exc:  # the parsers raise many kinds for malformed input
         raise _fail("cql_malformed", language=chosen) from exc
+    _check_depth(tree)
     compiler = _Compiler({f.name: f for f in fields}, filter_crs)
     try:
         clause = compiler.predicate(tree)

@@ -14,6 +14,10 @@ from gisplatform.errors import InvalidParameter
 from gisplatform.i18n import message
 from gisplatform.ogcapi.auth import AudiencePool, current_reader, request_audience
 from gisplatform.ogcapi.crs import CrsCatalogue
+from gisplatform.ogcapi.httpsemantics import (
+    mark_negotiated_on_accept,
+    mark_negotiated_on_language,
+)
 from gisplatform.registry import Audience, LayerRegistry, LayerSpec
 
 Format = Literal["json", "html"]
@@ -57,6 +61,7 @@ async def output_format(request: Request) -> Format:
         if found is None:
             raise InvalidParameter("f", message("use_json_or_html"))
         return found
+    mark_negotiated_on_accept(request)
     accept = request.headers.get("accept", "")
     if "text/html" in accept and "json" not in accept.split("text/html")[0]:
         return "html"
@@ -68,6 +73,8 @@ async def language(request: Request) -> Lang:
     requested = request.query_params.get("lang")
     if requested is not None and requested.lower()[:2] not in ("uk", "en"):
         raise InvalidParameter("lang", message("use_uk_or_en"))
+    if requested is None:
+        mark_negotiated_on_language(request)
     return request_language(request)
 
 

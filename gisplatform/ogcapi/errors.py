@@ -1,13 +1,21 @@
-"""Exception handlers: one table from domain errors to HTTP status, OGC exception bodies."""
+"""Exception handlers: one table from domain errors to HTTP status, OGC exception bodies.
+
+Every error of the API, processes and jobs included, leaves through :func:`problem` in
+one shape: RFC 7807 problem details as OGC API Common and Processes define them (``type``,
+``title``, ``status``, ``detail``) with the OGC API Features keys (``code``,
+``description``) beside them, in the request's language.
+"""
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from psycopg_pool import PoolTimeout, TooManyRequests
 from starlette.exceptions import HTTPException
 
@@ -72,6 +80,56 @@ def request_id(request: Request) -> str:
     return str(getattr(request.state, "request_id", "-"))
 
 
+_OGC_EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
+#: OGC exception codes that OGC API – Processes names by URI
+EXCEPTION_TYPES = {
+    "NoSuchProcess": _OGC_EXCEPTIONS + "no-such-process",
+    "NoSuchJob": _OGC_EXCEPTIONS + "no-such-job",
+    "ResultNotReady": _OGC_EXCEPTIONS + "result-not-ready",
+}
+#: the JSON Schema of every error body (the OpenAPI document's ``Exception``)
+EXCEPTION_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code", "description"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "description": {"type": "string"},
+        "requestId": {"type": "string"},
+    },
+}
+
+
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    description: str | Text,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, object] | None = None,
+) -> JSONResponse:
+    """An error in the API's one exception shape, in the request's language
+    (``lang`` / ``Accept-Language``)."""
+    lang = request_language(request)
+    text = description.get(lang) if isinstance(description, Text) else description
+    content: dict[str, object] = {
+        "type": EXCEPTION_TYPES.get(code, "about:blank"),
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": text,
+        "code": code,
+        "description": text,
+    }
+    content.update(extra or {})
+    sent = {**(headers or {}), "X-Request-ID": request_id(request), "Content-Language": lang}
+    if status >= 500:
+        content["requestId"] = request_id(request)
+    return JSONResponse(content, status_code=status, headers=sent)
+
+
 def _body(
     status: int,
     code: str,
@@ -79,15 +137,21 @@ def _body(
     request: Request,
     extra: dict[str, object] | None = None,
 ) -> JSONResponse:
-    """An OGC exception body in the request's language (``lang`` / ``Accept-Language``)."""
-    lang = request_language(request)
-    text = description.get(lang) if isinstance(description, Text) else description
-    content: dict[str, object] = {"code": code, "description": text, "status": status}
-    content.update(extra or {})
-    headers = {"X-Request-ID": request_id(request), "Content-Language": lang}
-    if status >= 500:
-        content["requestId"] = request_id(request)
-    return JSONResponse(content, status_code=status, headers=headers)
+    return problem(request, status, code, description, extra=extra)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app answers at this request's path (HEAD with GET)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.scope["path"]) and route.methods:
+            methods |= set(route.methods)
+    if not methods:  # a static mount (no route list): it reads files
+        methods = {"GET"}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
@@ -124,9 +188,13 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    code = "NotFound" if exc.status_code == 404 else "HttpError"
+    code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HttpError")
     known = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
-    return _body(exc.status_code, code, message(known) if known else str(exc.detail), request)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    text = message(known) if known else str(exc.detail)
+    return problem(request, exc.status_code, code, text, headers)
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:

@@ -56,24 +56,24 @@ MAX_LIMIT = 10_000
 STREAM_BATCH = 500
 #: pages up to this many features are read at once and sent as one body
 BUFFERED_PAGE_LIMIT = 100
-ITEMS_PARAMETERS = frozenset(
-    {
-        "f",
-        "lang",
-        "bbox",
-        "bbox-crs",
-        "datetime",
-        "limit",
-        "offset",
-        "crs",
-        "filter",
-        "filter-lang",
-        "filter-crs",
-        "sortby",
-        "properties",
-        "skipGeometry",
-    }
+#: the parameters of ``/items`` besides the queryables, in the OpenAPI document's order
+ITEMS_QUERY = (
+    "f",
+    "lang",
+    "bbox",
+    "bbox-crs",
+    "datetime",
+    "limit",
+    "offset",
+    "crs",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "sortby",
+    "properties",
+    "skipGeometry",
 )
+ITEMS_PARAMETERS = frozenset(ITEMS_QUERY)
 ITEM_PARAMETERS = frozenset({"f", "lang", "crs"})
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
@@ -362,7 +362,7 @@ def build_features_router() -> APIRouter:
     """Routes under ``/collections`` for every public layer."""
     router = APIRouter(include_in_schema=False)
 
-    @router.get("/collections")
+    @router.get("/collections", summary="collections")
     async def collections(
         request: Request,
         registry: RegistryDep,
@@ -379,7 +379,10 @@ def build_features_router() -> APIRouter:
                 bodies.append(collection_body(request, spec, stats, lang, crs.uris))
         catalogue = request.app.state.catalogue_collection
         if catalogue is not None:
-            bodies.append(catalogue(request))
+            spatial = [
+                b["extent"]["spatial"]["bbox"][0] for b in bodies if "spatial" in b["extent"]
+            ]
+            bodies.append(catalogue(request, spatial))
         if f == "html":
             return await render_page(request, "collections.html", lang, collections=bodies)
         body = {
@@ -392,7 +395,7 @@ def build_features_router() -> APIRouter:
         }
         return json_response(body, headers={"Content-Language": lang})
 
-    @router.get("/collections/{collectionId}")
+    @router.get("/collections/{collectionId}", summary="one collection")
     async def collection(
         request: Request, spec: LayerDep, pool: PoolDep, crs: CrsDep, f: FormatDep, lang: LangDep
     ) -> Response:
@@ -411,7 +414,15 @@ def build_features_router() -> APIRouter:
             )
         return json_response(body, headers={"Content-Language": lang})
 
-    @router.api_route("/collections/{collectionId}/items", methods=["GET", "HEAD"])
+    @router.get(
+        "/collections/{collectionId}/items",
+        summary="features of the collection",
+        openapi_extra={
+            "x-query": [p for p in ITEMS_QUERY if p not in ("f", "lang")],
+            "x-media": [GEOJSON],
+            "x-per-collection": True,
+        },
+    )
     async def items(
         request: Request,
         spec: LayerDep,
@@ -453,7 +464,11 @@ def build_features_router() -> APIRouter:
         headers["Content-Length"] = str(page.size)
         return StreamingResponse(page.chunks(), media_type=GEOJSON, headers=headers)
 
-    @router.api_route("/collections/{collectionId}/items/{featureId}", methods=["GET", "HEAD"])
+    @router.get(
+        "/collections/{collectionId}/items/{featureId}",
+        summary="one feature",
+        openapi_extra={"x-query": ["crs"], "x-media": [GEOJSON]},
+    )
     async def item(
         request: Request,
         spec: LayerDep,
@@ -506,11 +521,19 @@ def build_features_router() -> APIRouter:
             },
         )
 
-    @router.get("/collections/{collectionId}/queryables")
+    @router.get(
+        "/collections/{collectionId}/queryables",
+        summary="queryables",
+        openapi_extra={"x-media": [SCHEMA_JSON]},
+    )
     async def queryables(request: Request, spec: LayerDep, f: FormatDep, lang: LangDep) -> Response:
         return await _schema_response(request, spec, f, lang, "queryables")
 
-    @router.get("/collections/{collectionId}/schema")
+    @router.get(
+        "/collections/{collectionId}/schema",
+        summary="schema of the features",
+        openapi_extra={"x-media": [SCHEMA_JSON]},
+    )
     async def schema(request: Request, spec: LayerDep, f: FormatDep, lang: LangDep) -> Response:
         return await _schema_response(request, spec, f, lang, "schema")
 

@@ -35,9 +35,9 @@ from gisplatform.analyses.audience import CALLER
 from gisplatform.analyses.processes import decode_text
 from gisplatform.analyses.runs import RunPool
 from gisplatform.i18n import Text, message
+from gisplatform.ogcapi import errors
 from gisplatform.ogcapi.auth import current_reader
-from gisplatform.ogcapi.deps import base_url, request_language
-from gisplatform.ogcapi.errors import request_id
+from gisplatform.ogcapi.deps import base_url
 from gisplatform.ogcapi.pygeoapi_config import build_config, validate
 from gisplatform.registry import ANONYMOUS, LayerRegistry
 from gisplatform.settings import Settings
@@ -136,18 +136,10 @@ async def _api(request: Request) -> ProcessesAPI:
 def problem(
     request: Request, status: int, code: str, description: str | Text, retry: bool = False
 ) -> JSONResponse:
-    """An error in the API's OGC exception shape (``code``, ``description``, ``status``),
-    in the request's language."""
-    rid = request_id(request)
-    lang = request_language(request)
-    text = description.get(lang) if isinstance(description, Text) else description
-    content: dict[str, Any] = {"code": code, "description": text, "status": status}
-    headers = {"X-Request-ID": rid, "Content-Language": lang}
-    if status >= 500:
-        content["requestId"] = rid
-    if retry:
-        headers["Retry-After"] = str(RETRY_AFTER_S)
-    return JSONResponse(content, status_code=status, headers=headers)
+    """An error in the API's one exception shape (:func:`errors.problem`), in the request's
+    language; ``retry`` adds ``Retry-After``."""
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if retry else None
+    return errors.problem(request, status, code, description, headers)
 
 
 def _api_request(request: Request, api: Any, body: bytes) -> Any:
@@ -302,6 +294,13 @@ def build_processes_router() -> APIRouter:
     @router.post(
         "/processes/{processId}/execution",
         summary="execute a process (synchronous; asynchronous with Prefer: respond-async)",
+        openapi_extra={"x-per-process": True},
+        responses={
+            201: {"description": "job created (Prefer: respond-async); Location names it"},
+            413: {},
+            415: {},
+            429: {},
+        },
     )
     async def execute(request: Request, processId: str) -> Response:
         if not _is_json(request):

@@ -8,6 +8,7 @@ layer's revision moves, so the catalogue follows every edit and import.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Request, Response
 
 from gisplatform.errors import FeatureNotFound, InvalidParameter
 from gisplatform.i18n import message
+from gisplatform.ogcapi.crs import CRS84
 from gisplatform.ogcapi.deps import FormatDep, Lang, LangDep, public_link
 from gisplatform.ogcapi.html import render_page, words_for
 from gisplatform.ogcapi.htmlvalues import moment, plain
@@ -36,6 +38,8 @@ RECORDS_CONFORMANCE: list[str] = [
 ]
 _THEMES_SCHEME = "https://gisplatform.org/themes"
 _ITEM_PARAMS = frozenset({"f", "lang", "q", "bbox", "limit", "offset", "ids", "type"})
+#: the parameters of the records' ``/items`` in the OpenAPI document (``openapi.QUERY``)
+_ITEM_QUERY = ["q", "records-bbox", "records-limit", "records-offset", "ids", "type"]
 _TITLES: dict[Lang, tuple[str, str]] = {
     "uk": ("Каталог даних громади", "Набори геоданих, які публікує громада."),
     "en": ("Hromada data catalogue", "Geospatial datasets published by the hromada."),
@@ -68,11 +72,26 @@ def _json(doc: dict[str, Any], media_type: str = JSON) -> Response:
     return Response(orjson.dumps(doc), media_type=media_type)
 
 
-def catalogue_collection(request: Request) -> dict[str, Any]:
-    """The catalogue's entry in ``/collections`` (``itemType: record``)."""
+def union_bbox(boxes: Iterable[Sequence[float]]) -> list[float] | None:
+    """The smallest box holding every ``[west, south, east, north]`` of ``boxes``."""
+    found = [list(b[:4]) for b in boxes]
+    if not found:
+        return None
+    return [
+        min(b[0] for b in found),
+        min(b[1] for b in found),
+        max(b[2] for b in found),
+        max(b[3] for b in found),
+    ]
+
+
+def catalogue_collection(request: Request, boxes: Iterable[Sequence[float]] = ()) -> dict[str, Any]:
+    """The catalogue's entry in ``/collections`` (``itemType: record``); its extent is that
+    of the records' layers (``boxes``)."""
     lang, base = _lang(request), _base(request)
     title, description = _TITLES[lang]
     url = f"{base}/collections/{CATALOGUE_ID}"
+    extent = union_bbox(boxes)
     return {
         "id": CATALOGUE_ID,
         "title": title,
@@ -84,6 +103,7 @@ def catalogue_collection(request: Request) -> dict[str, Any]:
             {"rel": "self", "type": JSON, "href": url},
             {"rel": "items", "type": GEOJSON, "href": f"{url}/items"},
         ],
+        "extent": {"spatial": {"bbox": [extent], "crs": CRS84}} if extent else {},
     }
 
 
@@ -156,6 +176,8 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
         values = [float(v) for v in text.split(",")]
     except ValueError:
         raise InvalidParameter("bbox", message("bbox_four_numbers")) from None
+    if len(values) == 6:  # with heights: the records have none, the plane box is kept
+        values = [values[0], values[1], values[3], values[4]]
     if len(values) != 4 or values[0] > values[2] or values[1] > values[3]:
         raise InvalidParameter("bbox", message("bbox_four_numbers"))
     return values[0], values[1], values[2], values[3]
@@ -185,17 +207,15 @@ def build_records_router() -> APIRouter:
         async with read_pool(request).connection() as conn:
             return await summaries.get(conn, specs, history)
 
-    @router.get(f"/collections/{CATALOGUE_ID}", name="catalogue_collection")
+    @router.get(
+        f"/collections/{CATALOGUE_ID}", name="catalogue_collection", summary="the catalogue"
+    )
     async def collection(request: Request, f: FormatDep, lang: LangDep) -> Response:
-        doc = catalogue_collection(request)
         registry: LayerRegistry = request.app.state.registry
         known = await summaries_of(request, registry.list(current_reader()))
         boxes = [s.bbox for s in known.values() if s.bbox is not None]
-        extent: list[float] | None = None
-        if boxes:
-            extent = [min(b[0] for b in boxes), min(b[1] for b in boxes)]
-            extent += [max(b[2] for b in boxes), max(b[3] for b in boxes)]
-            doc["extent"] = {"spatial": {"bbox": [extent]}}
+        doc = catalogue_collection(request, boxes)
+        extent = union_bbox(boxes)
         if f == "html":
             words = words_for(lang)
             facts = [(words.records, plain(len(known), lang))]
@@ -213,7 +233,11 @@ def build_records_router() -> APIRouter:
             )
         return _json(doc)
 
-    @router.get(f"/collections/{CATALOGUE_ID}/items")
+    @router.get(
+        f"/collections/{CATALOGUE_ID}/items",
+        summary="records of the catalogue",
+        openapi_extra={"x-query": _ITEM_QUERY, "x-media": [GEOJSON]},
+    )
     async def items(request: Request, f: FormatDep, lang: LangDep) -> Response:
         unknown = set(request.query_params) - _ITEM_PARAMS
         if unknown:
@@ -273,7 +297,11 @@ def build_records_router() -> APIRouter:
         }
         return _json(doc, GEOJSON)
 
-    @router.get(f"/collections/{CATALOGUE_ID}/items/{{recordId}}")
+    @router.get(
+        f"/collections/{CATALOGUE_ID}/items/{{recordId}}",
+        summary="one record",
+        openapi_extra={"x-media": [GEOJSON]},
+    )
     async def item(request: Request, recordId: str, f: FormatDep, lang: LangDep) -> Response:
         registry: LayerRegistry = request.app.state.registry
         if recordId not in {s.name for s in registry.list(current_reader())}:

@@ -26,6 +26,7 @@ from typing import Any
 import morecantile
 from fastapi import Request
 
+from gisplatform.ogcapi.httpsemantics import mark_negotiated_on_language
 from gisplatform.ogcapi.tilequeries import (
     DEMO_ATTRIBUTE,
     DEMO_TITLE,
@@ -79,6 +80,7 @@ def lang(request: Request) -> str:
     """``uk`` or ``en``, from ``?lang=`` or ``Accept-Language`` (Ukrainian by default)."""
     found = request.query_params.get("lang")
     if found is None:
+        mark_negotiated_on_language(request)
         found = request.headers.get("accept-language", "uk")[:2]
     return "en" if found.lower().startswith("en") else "uk"
 

@@ -178,6 +178,17 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+#: what a tile answers besides 200 (the OpenAPI document's)
+TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    204: {"description": "no feature in the tile"},
+    304: {"description": "not modified (If-None-Match)"},
+}
+#: the parameters of tileset documents
+_TILESET = {"x-query": ["tileset-f", "lang"], "x-media": [JSON, TILEJSON]}
+_LANG = {"x-query": ["lang"]}
+_TILEJSON = {"x-query": ["lang"], "x-media": [TILEJSON]}
+
+
 def build_tiles_router(
     settings: TileSettings | None = None, cache: TileCache | None = None
 ) -> APIRouter:
@@ -222,7 +233,7 @@ def build_tiles_router(
         base = state.base(request)
         return _json(tilemeta.mvt_metadata(base, lang(request), path, title, specs, summaries))
 
-    @router.get("/tileMatrixSets", name="tile_matrix_sets")
+    @router.get("/tileMatrixSets", name="tile_matrix_sets", summary="tile matrix sets")
     async def tile_matrix_sets(request: Request) -> Response:
         base = state.base(request)
         items = [
@@ -237,29 +248,42 @@ def build_tiles_router(
         links = [{"rel": "self", "type": JSON, "href": f"{base}/tileMatrixSets"}]
         return _json({"links": links, "tileMatrixSets": items})
 
-    @router.get("/tileMatrixSets/{tileMatrixSetId}")
+    @router.get("/tileMatrixSets/{tileMatrixSetId}", summary="one tile matrix set")
     async def tile_matrix_set(tileMatrixSetId: str) -> Response:
         return _json(tilemeta.tms_document(_tms(tileMatrixSetId)))
 
-    @router.get("/collections/{collectionId}/tiles")
+    @router.get(
+        "/collections/{collectionId}/tiles", summary="tilesets of a collection", openapi_extra=_LANG
+    )
     async def collection_tilesets(request: Request, collectionId: str) -> Response:
         _, path, title = described(request, collectionId)
         return _json(tilemeta.tilesets(state.base(request), path, title))
 
-    @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}")
+    @router.get(
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}",
+        summary="a tileset of a collection",
+        openapi_extra=_TILESET,
+    )
     async def collection_tileset(
         request: Request, collectionId: str, tileMatrixSetId: str
     ) -> Response:
         return await tileset(request, tileMatrixSetId, collectionId)
 
-    @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json")
+    @router.get(
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",
+        summary="TileJSON of a collection",
+        openapi_extra=_TILEJSON,
+    )
     async def collection_tilejson(
         request: Request, collectionId: str, tileMatrixSetId: str
     ) -> Response:
         return await tilejson(request, tileMatrixSetId, collectionId)
 
     @router.get(
-        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        summary="a tile of a collection",
+        openapi_extra={"x-query": ["tile-f", "lang"], "x-media": [MVT]},
+        responses=TILE_RESPONSES,
     )
     async def collection_tile(
         request: Request,
@@ -274,7 +298,10 @@ def build_tiles_router(
         _format(request, ("mvt", "pbf"))
         return await state.tile(request, [spec], address)
 
-    @router.get(f"/collections/{{collectionId}}/tiles/{{tileMatrixSetId}}/{XYZ}/metadata.json")
+    @router.get(
+        f"/collections/{{collectionId}}/tiles/{{tileMatrixSetId}}/{XYZ}/metadata.json",
+        openapi_extra=_LANG,
+    )
     async def collection_xyz_metadata(
         request: Request, collectionId: str, tileMatrixSetId: str
     ) -> Response:
@@ -282,7 +309,9 @@ def build_tiles_router(
         return await mvt_metadata(request, tileMatrixSetId, collectionId)
 
     @router.get(
-        f"/collections/{{collectionId}}/tiles/{{tileMatrixSetId}}/{XYZ}/{{z}}/{{x}}/{{y}}.pbf"
+        f"/collections/{{collectionId}}/tiles/{{tileMatrixSetId}}/{XYZ}/{{z}}/{{x}}/{{y}}.pbf",
+        openapi_extra={"x-query": ["lang"], "x-media": [MVT]},
+        responses=TILE_RESPONSES,
     )
     async def collection_xyz_tile(
         request: Request, collectionId: str, tileMatrixSetId: str, z: str, x: str, y: str
@@ -292,20 +321,31 @@ def build_tiles_router(
         address = _address(_web_mercator(tileMatrixSetId, "The z/x/y tileset"), z, y, x)
         return await state.tile(request, [spec], address)
 
-    @router.get("/tiles")
+    @router.get("/tiles", summary="tilesets of all layers", openapi_extra=_LANG)
     async def dataset_tilesets(request: Request) -> Response:
         _, path, title = described(request, None)
         return _json(tilemeta.tilesets(state.base(request), path, title))
 
-    @router.get("/tiles/{tileMatrixSetId}")
+    @router.get(
+        "/tiles/{tileMatrixSetId}", summary="a tileset of all layers", openapi_extra=_TILESET
+    )
     async def dataset_tileset(request: Request, tileMatrixSetId: str) -> Response:
         return await tileset(request, tileMatrixSetId, None)
 
-    @router.get("/tiles/{tileMatrixSetId}/tilejson.json")
+    @router.get(
+        "/tiles/{tileMatrixSetId}/tilejson.json",
+        summary="TileJSON of all layers",
+        openapi_extra=_TILEJSON,
+    )
     async def dataset_tilejson(request: Request, tileMatrixSetId: str) -> Response:
         return await tilejson(request, tileMatrixSetId, None)
 
-    @router.get("/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}")
+    @router.get(
+        "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        summary="a tile of all layers",
+        openapi_extra={"x-query": ["tile-f", "lang"], "x-media": [MVT]},
+        responses=TILE_RESPONSES,
+    )
     async def dataset_tile(
         request: Request,
         tileMatrixSetId: str,
@@ -317,12 +357,16 @@ def build_tiles_router(
         _format(request, ("mvt", "pbf"))
         return await state.tile(request, public_layers(request), address)
 
-    @router.get(f"/tiles/{{tileMatrixSetId}}/{XYZ}/metadata.json")
+    @router.get(f"/tiles/{{tileMatrixSetId}}/{XYZ}/metadata.json", openapi_extra=_LANG)
     async def dataset_xyz_metadata(request: Request, tileMatrixSetId: str) -> Response:
         """Metadata of the z/x/y tileset of all public layers, for GDAL's MVT driver."""
         return await mvt_metadata(request, tileMatrixSetId, None)
 
-    @router.get(f"/tiles/{{tileMatrixSetId}}/{XYZ}/{{z}}/{{x}}/{{y}}.pbf")
+    @router.get(
+        f"/tiles/{{tileMatrixSetId}}/{XYZ}/{{z}}/{{x}}/{{y}}.pbf",
+        openapi_extra={"x-query": ["lang"], "x-media": [MVT]},
+        responses=TILE_RESPONSES,
+    )
     async def dataset_xyz_tile(
         request: Request, tileMatrixSetId: str, z: str, x: str, y: str
     ) -> Response:
