@@ -46,6 +46,12 @@ def _database_url(admin_url: str, name: str) -> str:
     return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
 
 
+@pytest.fixture(autouse=True)
+def english_messages() -> None:
+    """Every test starts in English, whatever an earlier one (a CLI run) left set."""
+    set_language("en")
+
+
 @pytest.fixture
 def ukrainian_locale(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The CLI as a user without an English locale runs it (its default: Ukrainian)."""
