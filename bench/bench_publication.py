@@ -9,7 +9,8 @@ count, read as the public role:
 * from the public view while a small area of the layer is withdrawn (the view is then a
   security barrier),
 
-and the ratios to the table. Against a database with the demo data (the owner's URL):
+and the ratios to the table. JIT is off, as on the server's connections. Against a
+database with the demo data (the owner's URL):
 
     .venv/bin/python bench/bench_publication.py --url postgresql://…/gisplatform \\
         --layer buildings --rounds 200
@@ -49,6 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     registry = load_registry(Settings().layers_dir)
     with psycopg.connect(args.url, autocommit=True) as conn:
+        conn.execute("SET jit = off")  # as the server's connections (ogcapi/app.py)
         row = conn.execute(
             sql.SQL(
                 "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)) AS c FROM {}) s"

@@ -62,10 +62,14 @@ POOL_MAX_SIZE = 10
 
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
-    """Every pooled connection reads as the public role, with a statement timeout."""
+    """Every pooled connection reads as the public role, with a statement timeout, no JIT."""
     await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(PUBLIC_ROLE)))
+    # No JIT: the public views' plans carry the kill switch's anti-join, whose estimated cost
+    # (PostGIS prices ST_Intersects high) crosses jit_above_cost on large layers, and compiling
+    # costs ~1 s per query where running it takes milliseconds.
     await conn.execute(
-        "SELECT set_config('statement_timeout', %s, false)", [str(STATEMENT_TIMEOUT_MS)]
+        "SELECT set_config('statement_timeout', %s, false), set_config('jit', 'off', false)",
+        [str(STATEMENT_TIMEOUT_MS)],
     )
 
 
