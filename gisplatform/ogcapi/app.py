@@ -13,7 +13,6 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from gisplatform.access.oidc import OidcSignIn
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable
 from gisplatform.i18n import message
 from gisplatform.ogcapi.auth import (
@@ -113,7 +112,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         app.state.pool = AudiencePool(pool)
         app.state.authenticator = Authenticator(app.state.pool)
         oidc = None
-        if settings.oidc.enabled:
+        if settings.oidc.enabled:  # joserfc and httpx are loaded only then
+            from gisplatform.access.oidc import OidcSignIn
+
             oidc = OidcSignIn(settings.oidc, app.state.registry, app.state.metrics.registry)
         app.state.oidc = oidc
         router = ReadRouter(
