@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -28,6 +29,7 @@ import psycopg
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+from prometheus_client import CollectorRegistry
 
 from gisplatform.access.oidc_keys import ProviderKeys
 from gisplatform.i18n import message
@@ -351,6 +353,36 @@ def test_unknown_kids_refresh_the_keys_at_most_once_per_interval(idp: IdentityPr
             await keys.aclose()
 
     anyio.run(lookups)
+
+
+def test_keys_held_keep_working_while_the_provider_is_down(tmp_path: Path) -> None:
+    metrics = CollectorRegistry()
+    client = Client("c", [])
+    with identity_provider(
+        tmp_path, [ec_key("k9")], "ES256", [client], {API: 60}, "roles"
+    ) as other:
+        keys = ProviderKeys(
+            _oidc(other.issuer, keys_min_refresh_s=0.1, http_timeout_s=1.0), metrics=metrics
+        )
+
+        async def outage() -> None:
+            try:
+                assert (await keys.current()).knows("k9")
+                other.process.terminate()
+                other.process.wait(timeout=10)
+                keys.ttl_s = 0  # what is held is stale from now on
+                await anyio.sleep(0.2)
+                assert await keys.keys_for("k9", "ES256")  # the refresh fails; held keys serve
+                await anyio.sleep(0.2)
+                assert await keys.keys_for("k9", "ES256")
+                assert await keys.keys_for("unknown", "ES256") == []
+            finally:
+                await keys.aclose()
+
+        anyio.run(outage)
+    failed = metrics.get_sample_value("gisplatform_oidc_key_fetches_total", {"outcome": "failed"})
+    assert failed is not None and failed >= 2
+    assert keys.fetches == 1
 
 
 @pytest.fixture

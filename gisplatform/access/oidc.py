@@ -130,6 +130,11 @@ class OidcSignIn:
         self.keys = ProviderKeys(settings, metrics=metrics)
         self._verified: OrderedDict[bytes, tuple[Audience, float]] = OrderedDict()
 
+    @staticmethod
+    def accepts(value: str) -> bool:
+        """True for a Bearer value to verify here (a JWT), not a personal token."""
+        return looks_like_jwt(value)
+
     async def aclose(self) -> None:
         """Close the connection to the provider."""
         await self.keys.aclose()

@@ -8,23 +8,27 @@ printing who it signs in and with which registry roles, or why it is refused.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import anyio
 import typer
 from rich.console import Console
 
-from gisplatform.access.oidc import OidcSignIn, Refused
 from gisplatform.errors import ConfigurationError
 from gisplatform.i18n import message
 from gisplatform.registry import load_registry
 from gisplatform.settings import Settings
+
+if TYPE_CHECKING:
+    from gisplatform.access.oidc import OidcSignIn
 
 oidc_app = typer.Typer(help="Sign-in with an identity provider (OIDC).", no_args_is_help=True)
 console = Console(soft_wrap=True)
 
 
 async def _check(sign_in: OidcSignIn, token: str | None) -> None:
+    from gisplatform.access.oidc import Refused
+
     try:
         keys = await sign_in.keys.current()
         kids = ", ".join(str(kid) for kid, _ in keys.keys)
@@ -57,5 +61,7 @@ def check(
         raise ConfigurationError(message("oidc_not_configured"))
     if token == "-":
         token = sys.stdin.readline().strip()
+    from gisplatform.access.oidc import OidcSignIn  # joserfc and httpx: only for this command
+
     sign_in = OidcSignIn(settings.oidc, load_registry(settings.layers_dir))
     anyio.run(_check, sign_in, token)

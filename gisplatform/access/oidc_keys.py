@@ -136,6 +136,8 @@ class ProviderKeys:
         held = self._keys
         now = time.monotonic()
         if held is None or now - held.fetched_at > self.ttl_s or not held.knows(kid):
+            if held is not None and held.knows(kid) and self._lock.locked():
+                return held  # another request is refreshing them; the keys held still serve
             held = await self._refresh(stale=held, kid=kid)
         return held
 

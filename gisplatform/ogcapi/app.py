@@ -14,7 +14,6 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from gisplatform.access.cors import Cors
 from gisplatform.access.headers import SecurityHeaders
-from gisplatform.access.oidc import OidcSignIn
 from gisplatform.access.routes import build_session_router
 from gisplatform.access.sessions import Sessions
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable
@@ -132,7 +131,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             await pool.close()
             raise ConfigurationError(message("publication_not_migrated")) from exc
         oidc = None
-        if settings.oidc.enabled:
+        if settings.oidc.enabled:  # joserfc and httpx are loaded only then
+            from gisplatform.access.oidc import OidcSignIn
+
             oidc = OidcSignIn(settings.oidc, app.state.registry, app.state.metrics.registry)
         app.state.oidc = oidc
         app.state.authenticator = Authenticator(app.state.pool, settings.auth_cache_seconds)

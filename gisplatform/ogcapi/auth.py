@@ -26,7 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -36,7 +36,6 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gisplatform.access.oidc import OidcSignIn, looks_like_jwt
 from gisplatform.access.sessions import cookie_audience
 from gisplatform.errors import SignInFailed, TooManySignIns
 from gisplatform.i18n import message
@@ -63,6 +62,9 @@ VERIFIED_TTL_S = 300
 KEEP_PER_ROLE = 2
 #: seconds a kept connection waits for its audience before it goes back to the pool
 KEEP_IDLE_S = 2.0
+
+if TYPE_CHECKING:  # imported by the app only when OIDC is configured (joserfc, httpx)
+    from gisplatform.access.oidc import OidcSignIn
 
 __all__ = ["current_reader", "current_view"]
 _PUBLIC_ROLE = sql.SQL("SET ROLE {}").format(sql.Identifier(PUBLIC.role)).as_string()
@@ -398,7 +400,7 @@ async def _resolve(request: Request, header: str) -> Audience:
         login, password = _basic_credentials(value)
         return await authenticator.basic(login, password, address)
     oidc: OidcSignIn | None = getattr(request.app.state, "oidc", None)
-    if scheme.lower() == "bearer" and oidc is not None and looks_like_jwt(value.strip()):
+    if scheme.lower() == "bearer" and oidc is not None and oidc.accepts(value.strip()):
         return await oidc.sign_in(value.strip(), address, authenticator)
     if scheme.lower() == "bearer" and 0 < len(value.strip()) <= 512:
         return await authenticator.bearer(value.strip(), address)
