@@ -99,7 +99,7 @@ def two_workers(demo_copy: str) -> Iterator[str]:
     )
     root = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # two workers import the app on 2 busy cores
         while True:
             try:
                 if httpx.get(f"{root}/readyz", timeout=2).status_code == 200:
