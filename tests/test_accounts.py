@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 
 import psycopg
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from gisplatform.cli import app
 from gisplatform.registry import LayerRegistry
 from gisplatform.store.accounts import token_hash
+from gisplatform.store.embedded import find_postgres_bin_dir
 from gisplatform.store.migrate import migrate
 from gisplatform.store.roles import API_ROLE
 from tests.conftest import LAYERS_DIR, make_settings, role_url
@@ -148,3 +150,23 @@ def test_no_token_or_password_in_the_database(accounts_db: str) -> None:
     text = "\n".join(r[0] for r in rows)
     assert "olena" in text
     assert PASSWORD not in text and token not in text and token.removeprefix("gpt_") not in text
+
+
+def test_a_database_dump_holds_no_token_or_password(accounts_db: str) -> None:
+    """What a stolen backup or ``pg_dump`` gives away: hashes, never a secret that signs in."""
+    changed = "another battery staple"
+    run("users", "add", "olena", "--role", "lighting", "--password-stdin", stdin=PASSWORD + "\n")
+    token = run("tokens", "create", "olena", "--name", "a").strip().splitlines()[-1]
+    run("users", "passwd", "olena", "--password-stdin", stdin=changed + "\n")
+    second = run("tokens", "create", "olena", "--name", "b").strip().splitlines()[-1]
+    pg_dump = find_postgres_bin_dir() / "pg_dump"
+    dump = subprocess.run(
+        [str(pg_dump), "--dbname", accounts_db, "--no-owner"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "olena" in dump and "$argon2id$" in dump  # the accounts are in it, as hashes
+    for secret in (PASSWORD, changed, token, second):
+        assert secret not in dump
+        assert secret.removeprefix("gpt_") not in dump
