@@ -140,3 +140,14 @@ def test_demo_refuses_an_external_database_without_force(
     assert _state(clean_db) == before
     with psycopg.connect(clean_db) as conn:
         assert conn.execute("SELECT count(*) FROM history.feature_changes").fetchone() == (0,)
+
+
+def test_public_role_holds_no_write_right_on_any_view(demo_db_url: str) -> None:
+    with psycopg.connect(demo_db_url) as conn:
+        rows = conn.execute(
+            "SELECT table_schema, table_name, privilege_type"
+            " FROM information_schema.table_privileges"
+            " WHERE grantee = %s AND privilege_type <> 'SELECT'",
+            [PUBLIC_ROLE],
+        ).fetchall()
+    assert rows == []

@@ -44,7 +44,7 @@ from gisplatform.ogcapi.tilequeries import TILE_MATRIX_SETS
 from gisplatform.registry import FieldSpec, FieldType, LayerRegistry, LayerSpec
 from gisplatform.store.audiences import current_reader
 
-_METHODS = ("get", "put", "post", "patch", "delete")
+_METHODS = ("get", "put", "post", "patch", "delete", "options")
 _EXCEPTION = {"$ref": "#/components/schemas/Exception"}
 _DESCRIPTION = "Open geodata of the hromada through OGC APIs (Features, Tiles, Records, Processes)."
 
