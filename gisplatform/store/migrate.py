@@ -400,9 +400,8 @@ def migrate(
             conn.execute(sa_text("SELECT pg_advisory_xact_lock(hashtext('gisplatform.migrate'))"))
             logins = role_logins(settings)
             staff = [a.role for a in view_audiences(registry) if not a.is_public]
-            # writer roles have the audience roles' shape: NOLOGIN, the API may SET ROLE to them
-            staff += writer_db_roles(registry)
-            ensure_roles(_driver(conn), logins, staff)
+            # writer roles have the audience roles' shape (NOLOGIN); only the API becomes them
+            ensure_roles(_driver(conn), logins, staff, writer_db_roles(registry))
             ensure_extensions(conn)
             offered = registry.hromada.offered_crs if registry.has_hromada else BASE_CRS
             for code in ensure_srids(conn, offered):

@@ -176,20 +176,24 @@ def _ensure_memberships(conn: psycopg.Connection, member: str, allowed: list[str
 
 
 def ensure_roles(
-    conn: psycopg.Connection, logins: RoleLogins, staff_roles: Sequence[str] = ()
+    conn: psycopg.Connection,
+    logins: RoleLogins,
+    staff_roles: Sequence[str] = (),
+    writer_roles: Sequence[str] = (),
 ) -> None:
     """Create or repair every role of the platform (inside the caller's transaction).
 
     ``staff_roles`` are the signed-in audiences' roles: the API and the analyses may
-    become them (a process runs in its caller's audience).
+    become them (a process runs in its caller's audience). ``writer_roles`` (Features
+    Part 4 edits) only the API may become: an analysis never writes.
     Raises :class:`ConfigurationError` when the connected user may not create roles.
     """
     _may_create_roles(conn)
     public = list(AUDIENCE_ROLES.values())
-    for audience_role in [*public, *staff_roles]:
-        _ensure_role(conn, audience_role, login=False, inherit=True, password=None)
+    for nologin_role in [*public, *staff_roles, *writer_roles]:
+        _ensure_role(conn, nologin_role, login=False, inherit=True, password=None)
     _ensure_role(conn, API_ROLE, login=True, inherit=False, password=logins.api)
-    _ensure_memberships(conn, API_ROLE, [*public, *staff_roles])
+    _ensure_memberships(conn, API_ROLE, [*public, *staff_roles, *writer_roles])
     _ensure_role(conn, ANALYSES_ROLE, login=True, inherit=False, password=logins.analyses)
     _ensure_memberships(conn, ANALYSES_ROLE, [*public, *staff_roles])
     if logins.owner is not None:
