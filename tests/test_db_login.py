@@ -21,6 +21,9 @@ from typer.testing import CliRunner
 from gisplatform.cli import app
 from gisplatform.registry import Audience, LayerRegistry, LayerSpec
 from gisplatform.registry.writes import layer_writers, writable_fields
+from gisplatform.store.accounts import AUTH_SCHEMA
+from gisplatform.store.audiences import PUBLIC
+from gisplatform.store.jobs import JOBS_SCHEMA
 from gisplatform.store.migrate import migrate
 from gisplatform.store.roles import API_ROLE
 from gisplatform.store.views import view_columns
@@ -197,7 +200,14 @@ def test_db_login_cannot_leave_its_rights(db: str, registry: LayerRegistry) -> N
         refused(conn, sql.SQL("ALTER TABLE {} DISABLE TRIGGER ALL").format(table))
         refused(conn, "DELETE FROM history.feature_changes")
         refused(conn, "UPDATE history.feature_changes SET changed_by = 'x'")
-        for target in {owner, API_ROLE, str(urlsplit(db).username)}:
+        refused(conn, "SELECT count(*) FROM history.feature_changes")
+        refused(
+            conn, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(AUTH_SCHEMA, "users"))
+        )
+        refused(
+            conn, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(JOBS_SCHEMA, "jobs"))
+        )
+        for target in {owner, API_ROLE, PUBLIC.role, str(urlsplit(db).username)}:
             refused(conn, sql.SQL("SET ROLE {}").format(sql.Identifier(target)))
         assert conn.execute(
             sql.SQL("SELECT count(*) FROM {}").format(
@@ -240,3 +250,12 @@ def test_db_login_names_and_passwords(db: str) -> None:
             "SELECT rolpassword FROM pg_authid WHERE rolname = 'mykola'"
         ).fetchone()
     assert stored is not None and str(stored[0]).startswith("SCRAM-SHA-256$")
+
+
+def test_db_status_gives_the_login_url(db: str) -> None:
+    run("users", "add", "iryna", "--db-login", "--password-stdin", stdin=PASSWORD + "\n")
+    report = json.loads(run("db", "status", "--json"))
+    template = report["db_login_url"]
+    assert template.startswith("postgresql://<login>@") and PASSWORD not in template
+    with psycopg.connect(template.replace("<login>", "iryna"), password=PASSWORD) as conn:
+        assert conn.execute("SELECT session_user").fetchone() == ("iryna",)

@@ -570,6 +570,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "status_owner_url": {"uk": "URL власника", "en": "owner url"},
     "status_admin_url": {"uk": "URL адміністратора", "en": "admin url"},
+    "status_db_login_url": {
+        "uk": "URL входу працівника до бази (QGIS, users … --db-login)",
+        "en": "staff database login url (QGIS, users … --db-login)",
+    },
     "demo_external": {
         "uk": "DATABASE_URL вказує на зовнішню базу: demo заповнив би її вигаданими даними (а "
         "--reset видалив би справжні). Додайте --force, якщо це справді тестова база.",
