@@ -9,7 +9,10 @@ the triggers, touch the history, name another actor or become another role.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +22,7 @@ from psycopg import errors, sql
 from typer.testing import CliRunner
 
 from gisplatform.cli import app
-from gisplatform.registry import Audience, LayerRegistry, LayerSpec
+from gisplatform.registry import Audience, FieldType, LayerRegistry, LayerSpec
 from gisplatform.registry.writes import layer_writers, writable_fields
 from gisplatform.store.accounts import AUTH_SCHEMA
 from gisplatform.store.audiences import PUBLIC
@@ -259,3 +262,67 @@ def test_db_status_gives_the_login_url(db: str) -> None:
     assert template.startswith("postgresql://<login>@") and PASSWORD not in template
     with psycopg.connect(template.replace("<login>", "iryna"), password=PASSWORD) as conn:
         assert conn.execute("SELECT session_user").fetchone() == ("iryna",)
+
+
+def test_qgis_edits_the_table_with_the_db_login(
+    db: str, registry: LayerRegistry, tmp_path: Path
+) -> None:
+    """QGIS (Debian's python3-qgis, headless) opens the layer as the login and commits."""
+    spec = edit_layer(registry)
+    role = spec.write_roles[0]
+    run(
+        "users",
+        "add",
+        "oksana",
+        "--role",
+        role,
+        "--db-login",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    with psycopg.connect(db) as admin:
+        fid = _insert(admin, registry, spec)
+    field = next(
+        f
+        for f in writable_fields(spec, role)
+        if f.type is FieldType.STRING and not f.pattern and f.name not in valid_properties(spec)
+    )
+    value = "QGIS " + field.name
+    parts = urlsplit(db)
+    args = {
+        "host": parts.hostname,
+        "port": parts.port,
+        "dbname": parts.path.lstrip("/"),
+        "user": "oksana",
+        "password": PASSWORD,
+        "profile": str(tmp_path),
+        "layer": spec.name,
+        "fid": fid,
+        "field": field.name,
+        "value": value[: field.max_length or None],
+    }
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "QT_QPA_PLATFORM": "offscreen",
+        "LANG": "C.UTF-8",
+    }
+    done = subprocess.run(
+        ["/usr/bin/python3", str(Path(__file__).with_name("qgis_pg_probe.py")), json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["valid"] and found["committed"], found
+    assert field.name in found["fields"]
+    with psycopg.connect(db) as admin:
+        row = admin.execute(
+            "SELECT changed_by, db_user, changed_fields FROM history.feature_changes "
+            "WHERE layer = %s AND fid = %s AND operation = 'UPDATE'",
+            [spec.name, fid],
+        ).fetchall()
+    assert row == [("oksana", "oksana", [field.name])]
