@@ -227,8 +227,12 @@ def test_db_login_cannot_leave_its_rights(db: str, registry: LayerRegistry) -> N
         conn.execute(
             sql.SQL("UPDATE {} SET geom = geom WHERE fid = {}").format(table, sql.Literal(fid))
         )
-    # disabled: it cannot connect; enabled again: it can
+    # disabled: it cannot connect, its open session is ended; enabled again: it can
+    open_session = as_login(db, login)
     run("users", "disable", login)
+    with pytest.raises(psycopg.OperationalError):
+        open_session.execute("SELECT 1")
+    open_session.close()
     with pytest.raises(psycopg.OperationalError):
         as_login(db, login)
     run("users", "enable", login)

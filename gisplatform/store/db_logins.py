@@ -165,6 +165,7 @@ def sync(
     conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(schema, role))
     conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(schema, role))
     if disabled:
+        _end_sessions(conn, login)
         return
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, role))
     reader = Audience(signed_in=True, roles=frozenset(roles))
@@ -177,6 +178,18 @@ def sync(
                 role,
             )
         )
+
+
+def _end_sessions(conn: psycopg.Connection[Any], login: str) -> None:
+    """End the login's open sessions, where the connected role may (a superuser may)."""
+    try:
+        with conn.transaction():
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                [login],
+            )
+    except psycopg.errors.InsufficientPrivilege:
+        pass  # NOLOGIN still holds: no new session; the open ones end when QGIS closes them
 
 
 def _memberships(conn: psycopg.Connection[Any], login: str, allowed: list[str]) -> None:
@@ -203,6 +216,11 @@ def _memberships(conn: psycopg.Connection[Any], login: str, allowed: list[str]) 
 
 
 def sync_all(conn: psycopg.Connection[Any], registry: LayerRegistry, layer_schema: str) -> None:
-    """``migrate``: every database login back in line with its account and the registry."""
+    """``migrate``: every database login back in line with its account and the registry.
+
+    Roles belong to the whole cluster: a login whose account is in another database of the
+    cluster is left to that database's migration.
+    """
     for login in db_logins(conn):
-        sync(conn, registry, layer_schema, login)
+        if _account(conn, login) is not None:
+            sync(conn, registry, layer_schema, login)
