@@ -4,7 +4,9 @@ Run by tests/test_db_login.py with the system Python that Debian's ``python3-qgi
 to (``/usr/bin/python3``), never imported by the test suite. One JSON argument:
 
     {"host": …, "port": …, "dbname": …, "user": …, "password": …, "profile": "/tmp/…",
-     "layer": "…", "fid": 1, "field": "…", "value": …}
+     "schema": "gis", "layer": "…", "fid": 1, "field": "…", "value": …}
+
+Without ``fid`` it only reads the layer (a table or a view, keyed by ``fid``).
 
 It edits as a QGIS user does: startEditing, changeAttributeValue, commitChanges, and prints
 what QGIS saw and whether the commit went through, as JSON.
@@ -25,13 +27,17 @@ def _edit(args):
     uri.setConnection(
         args["host"], str(args["port"]), args["dbname"], args["user"], args["password"]
     )
-    uri.setDataSource("gis", args["layer"], "geom", "", "fid")
+    uri.setDataSource(args.get("schema", "gis"), args["layer"], "geom", "", "fid")
     layer = QgsVectorLayer(uri.uri(False), args["layer"], "postgres")
     found = {"valid": layer.isValid()}
     if not layer.isValid():
         found["error"] = layer.error().summary()
         return found
     found["fields"] = [f.name() for f in layer.fields()]
+    found["read"] = sum(1 for _ in layer.getFeatures())
+    if "fid" not in args:  # only read
+        del layer
+        return found
     request = QgsFeatureRequest().setFilterExpression(f'"fid" = {int(args["fid"])}')
     (feature,) = list(layer.getFeatures(request))
     index = layer.fields().indexOf(args["field"])

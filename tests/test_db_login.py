@@ -25,7 +25,7 @@ from gisplatform.cli import app
 from gisplatform.registry import Audience, FieldType, LayerRegistry, LayerSpec
 from gisplatform.registry.writes import layer_writers, writable_fields
 from gisplatform.store.accounts import AUTH_SCHEMA
-from gisplatform.store.audiences import PUBLIC
+from gisplatform.store.audiences import PUBLIC, view_audience_for
 from gisplatform.store.jobs import JOBS_SCHEMA
 from gisplatform.store.migrate import migrate
 from gisplatform.store.roles import API_ROLE
@@ -305,22 +305,7 @@ def test_qgis_edits_the_table_with_the_db_login(
         "field": field.name,
         "value": value[: field.max_length or None],
     }
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "QT_QPA_PLATFORM": "offscreen",
-        "LANG": "C.UTF-8",
-    }
-    done = subprocess.run(
-        ["/usr/bin/python3", str(Path(__file__).with_name("qgis_pg_probe.py")), json.dumps(args)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    found = _qgis(args, tmp_path)
     assert found["valid"] and found["committed"], found
     assert field.name in found["fields"]
     with psycopg.connect(db) as admin:
@@ -330,3 +315,51 @@ def test_qgis_edits_the_table_with_the_db_login(
             [spec.name, fid],
         ).fetchall()
     assert row == [("oksana", "oksana", [field.name])]
+
+
+def _qgis(args: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),  # QGIS writes nothing outside the test's folders
+        "QT_QPA_PLATFORM": "offscreen",
+        "LANG": "C.UTF-8",
+    }
+    probe = Path(__file__).with_name("qgis_pg_probe.py")
+    done = subprocess.run(
+        ["/usr/bin/python3", str(probe), json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_qgis_reads_a_layer_through_the_staff_view(
+    db: str, registry: LayerRegistry, tmp_path: Path
+) -> None:
+    """A login without roles reads, in QGIS, a layer with fields hidden from it: its view."""
+    reader = Audience(signed_in=True, roles=frozenset())
+    spec = next(s for s in registry.list(reader) if len(s.fields_for(reader)) < len(s.fields))
+    run("users", "add", "taras", "--db-login", "--password-stdin", stdin=PASSWORD + "\n")
+    with psycopg.connect(db) as admin:
+        _insert(admin, registry, spec)
+    parts = urlsplit(db)
+    found = _qgis(
+        {
+            "host": parts.hostname,
+            "port": parts.port,
+            "dbname": parts.path.lstrip("/"),
+            "user": "taras",
+            "password": PASSWORD,
+            "profile": str(tmp_path),
+            "schema": view_audience_for(registry, reader).schema,
+            "layer": spec.name,
+        },
+        tmp_path,
+    )
+    assert found["valid"] and found["read"] == 1, found
+    assert set(found["fields"]) == set(view_columns(spec, reader)) - {"geom"}

@@ -11,6 +11,9 @@ account's API rights, derived from the registry like everything else:
 - it holds column ``SELECT`` grants on ``gis.<layer>`` for exactly the layers and fields its
   audience (staff plus its roles) reads, the columns of its staff views (staff views filter
   no rows, so the table read equals the view read);
+- it inherits its audience role too, so it reads its staff views (``api_staff…``) like the
+  API: QGIS (3.22) cannot open a table with a column its user may not select, the view of
+  a layer it does not write shows it exactly its fields, read-only;
 - it owns nothing (``ALTER TABLE … DISABLE TRIGGER`` needs ownership), has no right on
   ``history.*`` (the triggers write it as their owner) and is a member of no API, audience
   or owner role, so ``SET ROLE`` reaches none of them. It cannot name another actor either:
@@ -34,6 +37,7 @@ from gisplatform.i18n import message
 from gisplatform.registry import Audience, LayerRegistry
 from gisplatform.registry.writes import writing_roles
 from gisplatform.store.accounts import AUTH_SCHEMA, LOGIN_PATTERN, AccountError
+from gisplatform.store.audiences import view_audience_for
 from gisplatform.store.roles import _hashed
 from gisplatform.store.views import view_columns
 from gisplatform.store.writers import writer_db_role
@@ -159,8 +163,13 @@ def sync(
     conn.execute(
         sql.SQL("ALTER ROLE {} " + _NO + (" NOLOGIN" if disabled else " LOGIN")).format(role)
     )
-    writers = [] if disabled else [writer_db_role(r) for r in writing_roles(registry) if r in roles]
-    _memberships(conn, login, [DB_LOGIN_GROUP, *writers])
+    reader = Audience(signed_in=True, roles=frozenset(roles))
+    # its staff views too: QGIS opens a table only if it may read every column of it
+    granted = [] if disabled else [view_audience_for(registry, reader).role]
+    granted += (
+        [] if disabled else [writer_db_role(r) for r in writing_roles(registry) if r in roles]
+    )
+    _memberships(conn, login, [DB_LOGIN_GROUP, *granted])
     schema = sql.Identifier(layer_schema)
     conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(schema, role))
     conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(schema, role))
@@ -168,7 +177,6 @@ def sync(
         _end_sessions(conn, login)
         return
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, role))
-    reader = Audience(signed_in=True, roles=frozenset(roles))
     for spec in registry.list(reader):
         columns = ["geom", "created_at", *view_columns(spec, reader)]
         conn.execute(
