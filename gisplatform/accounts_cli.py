@@ -11,12 +11,14 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
+import psycopg
 import typer
 from rich.console import Console
 
 from gisplatform.i18n import message
-from gisplatform.registry import load_registry
+from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import Settings
+from gisplatform.store import db_logins
 from gisplatform.store.accounts import AccountError, Accounts, parse_duration
 
 users_app = typer.Typer(help="Staff accounts (sign-in with a password).", no_args_is_help=True)
@@ -38,6 +40,24 @@ def _accounts() -> Iterator[Accounts]:
     with connect(database_url(settings)) as conn:
         yield Accounts(conn, roles)
         conn.commit()
+
+
+@contextmanager
+def _admin() -> Iterator[tuple[psycopg.Connection, LayerRegistry, str]]:
+    """The administrator's connection: database logins are roles (the owner cannot add them)."""
+    from gisplatform.store.database import admin_url, connect
+
+    settings = Settings()
+    with connect(admin_url(settings)) as conn:
+        yield conn, load_registry(settings.layers_dir), settings.layer_schema
+        conn.commit()
+
+
+def _sync_db_login(login: str) -> None:
+    """After an account change: its database login (if any) follows the account."""
+    with _admin() as (conn, registry, schema):
+        if db_logins.is_db_login(conn, login):
+            db_logins.sync(conn, registry, schema, login)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -73,14 +93,55 @@ def users_add(
     no_password: Annotated[
         bool, typer.Option("--no-password", help="Tokens only: no password sign-in.")
     ] = False,
+    db_login: Annotated[
+        bool,
+        typer.Option(
+            "--db-login",
+            help="Also a PostgreSQL login of the same name and password (QGIS edits the "
+            "tables directly with the account's rights).",
+        ),
+    ] = False,
 ) -> None:
     """Add a staff account; every account is staff, roles add restricted layers."""
+    if db_login and no_password:
+        raise AccountError(message("empty_password"))
     password = None if no_password else _read_password(password_stdin)
+    if db_login:
+        with _admin() as (conn, _, _):
+            db_logins.check_name(conn, login)
     with _accounts() as accounts:
         accounts.add(login, role or [], password)
     console.print(
         f"[green]✓[/green] {message('user_added', login=login, roles=_roles_text(role or []))}"
     )
+    if db_login and password:
+        with _admin() as (conn, registry, schema):
+            db_logins.enable(conn, registry, schema, login, password)
+        console.print(f"[green]✓[/green] {message('db_login_enabled', login=login)}")
+
+
+@users_app.command("db-login")
+def users_db_login(
+    login: str,
+    enable: Annotated[
+        bool,
+        typer.Option(
+            "--enable/--disable",
+            help="Give the account a PostgreSQL login (a new password), or remove it.",
+        ),
+    ],
+    password_stdin: StdinOption = False,
+) -> None:
+    """The account's PostgreSQL login for QGIS: same name, the account's rights."""
+    if enable:
+        password = _read_password(password_stdin)
+        with _admin() as (conn, registry, schema):
+            db_logins.enable(conn, registry, schema, login, password)
+        console.print(f"[green]✓[/green] {message('db_login_enabled', login=login)}")
+    else:
+        with _admin() as (conn, _, schema):
+            db_logins.drop(conn, schema, login)
+        console.print(f"[green]✓[/green] {message('db_login_removed', login=login)}")
 
 
 @users_app.command("list")
@@ -103,6 +164,7 @@ def users_disable(login: str) -> None:
     """Disable an account: no sign-in, none of its tokens work (at once)."""
     with _accounts() as accounts:
         accounts.set_disabled(login, True)
+    _sync_db_login(login)
     console.print(f"[green]✓[/green] {message('user_disabled', login=login)}")
 
 
@@ -111,6 +173,7 @@ def users_enable(login: str) -> None:
     """Enable a disabled account."""
     with _accounts() as accounts:
         accounts.set_disabled(login, False)
+    _sync_db_login(login)
     console.print(f"[green]✓[/green] {message('user_enabled', login=login)}")
 
 
@@ -119,6 +182,7 @@ def users_roles(login: str, role: RolesOption = None) -> None:
     """Replace an account's roles (none: staff only)."""
     with _accounts() as accounts:
         accounts.set_roles(login, role or [])
+    _sync_db_login(login)
     console.print(
         f"[green]✓[/green] {message('roles_set', login=login, roles=_roles_text(role or []))}"
     )
@@ -130,6 +194,8 @@ def users_passwd(login: str, password_stdin: StdinOption = False) -> None:
     password = _read_password(password_stdin)
     with _accounts() as accounts:
         accounts.set_password(login, password)
+    with _admin() as (conn, _, _):
+        db_logins.set_password(conn, login, password)
     console.print(f"[green]✓[/green] {message('password_set', login=login)}")
 
 

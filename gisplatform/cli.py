@@ -228,7 +228,15 @@ def db_stop() -> None:
 
 
 #: what db status prints, in order (labels from the catalogue: status_<key>)
-_STATUS_KEYS = ("data_dir", "version", "port", "read_only_url", "owner_url", "admin_url")
+_STATUS_KEYS = (
+    "data_dir",
+    "version",
+    "port",
+    "read_only_url",
+    "owner_url",
+    "admin_url",
+    "db_login_url",
+)
 
 
 @db_app.command("status")

@@ -570,6 +570,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "status_owner_url": {"uk": "URL власника", "en": "owner url"},
     "status_admin_url": {"uk": "URL адміністратора", "en": "admin url"},
+    "status_db_login_url": {
+        "uk": "URL входу працівника до бази (QGIS, users … --db-login)",
+        "en": "staff database login url (QGIS, users … --db-login)",
+    },
     "demo_external": {
         "uk": "DATABASE_URL вказує на зовнішню базу: demo заповнив би її вигаданими даними (а "
         "--reset видалив би справжні). Додайте --force, якщо це справді тестова база.",
@@ -989,6 +993,26 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "the account {login} is enabled",
     },
     "roles_set": {"uk": "ролі {login}: {roles}", "en": "roles of {login}: {roles}"},
+    "db_login_reserved": {
+        "uk": "«{login}» не може бути користувачем бази даних: ця назва належить PostgreSQL, "
+        "платформі або іншій ролі",
+        "en": "{login!r} cannot be a database user: the name is PostgreSQL's, the platform's "
+        "or another role's",
+    },
+    "no_db_login": {
+        "uk": "у {login} немає входу до бази даних",
+        "en": "{login} has no database login",
+    },
+    "db_login_enabled": {
+        "uk": "{login} входить до бази даних як користувач {login} (QGIS: PostgreSQL, права — "
+        "як у API)",
+        "en": "{login} signs in to the database as the user {login} (QGIS: PostgreSQL, the "
+        "same rights as in the API)",
+    },
+    "db_login_removed": {
+        "uk": "вхід {login} до бази даних вилучено",
+        "en": "the database login of {login} is removed",
+    },
     "password_set": {"uk": "пароль {login} змінено", "en": "the password of {login} is changed"},
     "no_roles": {"uk": "(лише працівник)", "en": "(staff only)"},
     "no_accounts": {"uk": "облікових записів немає", "en": "there are no accounts"},

@@ -37,12 +37,22 @@ CREATE TABLE IF NOT EXISTS {history}.imports (
 
 -- Who made a change: the platform sets gisplatform.actor per transaction (the API from
 -- the signed-in account, never from anything a client sends); any other client is
--- recorded by its database user. db_user keeps the login either way.
+-- recorded by its database user. db_user keeps the login either way. An account's own
+-- database login (QGIS editing the tables, a member of {db_logins}) is always recorded
+-- by its name: the setting, which any session may set, is ignored for it.
 -- The recording and revision triggers below run as their owner (SECURITY DEFINER): the
 -- API's writer roles may change their layers but have no right on the history itself.
 CREATE OR REPLACE FUNCTION {history}.current_actor() RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(nullif(current_setting('gisplatform.actor', true), ''), session_user::text)
+    SELECT CASE
+        WHEN EXISTS (
+            SELECT FROM pg_catalog.pg_auth_members AS m
+            JOIN pg_catalog.pg_roles AS g ON g.oid = m.roleid
+            JOIN pg_catalog.pg_roles AS u ON u.oid = m.member
+            WHERE g.rolname = {db_logins} AND u.rolname = session_user
+        ) THEN session_user::text
+        ELSE coalesce(nullif(current_setting('gisplatform.actor', true), ''), session_user::text)
+    END
 $$;
 
 -- Keeps created_at, updated_at and version honest whatever the client sends.

@@ -37,6 +37,7 @@ from gisplatform.store.accounts import AUTH_SCHEMA, ensure_auth_schema
 from gisplatform.store.audiences import PUBLIC_SCHEMA, view_audiences
 from gisplatform.store.database import driver_execute as execute
 from gisplatform.store.database import role_logins, sqlalchemy_url
+from gisplatform.store.db_logins import DB_LOGIN_GROUP, sync_all
 from gisplatform.store.history_access import apply_history_functions
 from gisplatform.store.jobs import JOBS_SCHEMA, ensure_jobs_schema
 from gisplatform.store.models import build_metadata, layer_checks, natural_key_name
@@ -93,7 +94,9 @@ def _include_object(
 def _history_sql(schema: str) -> sql.Composed:
     template = resources.files("gisplatform.sql").joinpath("history.sql").read_text("utf-8")
     # The file holds no other braces than {history}; escape none, substitute that one.
-    return sql.SQL(template).format(history=sql.Identifier(schema))
+    return sql.SQL(template).format(
+        history=sql.Identifier(schema), db_logins=sql.Literal(DB_LOGIN_GROUP)
+    )
 
 
 def _existing_constraints(conn: Connection, schema: str, table: str) -> dict[str, str]:
@@ -417,6 +420,9 @@ def migrate(
                 conn.rollback()
                 return plan
             migrator.apply()
+            if logins.owner_role is not None:
+                conn.execute(sa_text("RESET ROLE"))  # back to the administrator: roles
+            sync_all(_driver(conn), registry, settings.layer_schema)
             if allow_drop:
                 _apply_drops(conn, settings.layer_schema, plan.drops)
             for line in plan.changes:

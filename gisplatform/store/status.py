@@ -33,6 +33,16 @@ def _shown(url: str | None, show_secrets: bool) -> str | None:
     return url if show_secrets else mask_password(url)
 
 
+def db_login_template(url: str | None) -> str | None:
+    """The URL an account's database login (``users … --db-login``) connects with."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    netloc = f"<login>@{host}:{parts.port}" if parts.port else f"<login>@{host}"
+    return urlunsplit(parts._replace(netloc=netloc, query=""))
+
+
 def database_report(settings: Settings, show_secrets: bool = False) -> dict[str, Any]:
     """The facts ``db status`` prints (``running``: None when unknown, for an external one)."""
     if not settings.uses_embedded_db:
@@ -43,6 +53,7 @@ def database_report(settings: Settings, show_secrets: bool = False) -> dict[str,
             "running": None,
             "read_only_url": _shown(api, show_secrets),
             "owner_url": _shown(admin, show_secrets),
+            "db_login_url": db_login_template(admin),
         }
     from gisplatform.store.database import embedded_cluster
 
@@ -58,6 +69,7 @@ def database_report(settings: Settings, show_secrets: bool = False) -> dict[str,
         "read_only_url": None,
         "owner_url": None,
         "admin_url": None,
+        "db_login_url": None,
     }
     if status.url is not None:
         passwords = cluster.role_passwords()
@@ -66,4 +78,5 @@ def database_report(settings: Settings, show_secrets: bool = False) -> dict[str,
         if OWNER_ROLE in passwords:
             report["owner_url"] = _shown(cluster.login_url(OWNER_ROLE, status.port), show_secrets)
         report["admin_url"] = _shown(status.url, show_secrets)
+        report["db_login_url"] = db_login_template(status.url)
     return report
