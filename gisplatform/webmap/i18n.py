@@ -107,6 +107,38 @@ STRINGS: dict[str, dict[str, str]] = {
     "cancel": {"uk": "Скасувати", "en": "Cancel"},
     "signed_in_as": {"uk": "Ви увійшли як", "en": "Signed in as"},
     "signing_in": {"uk": "Вхід…", "en": "Signing in…"},
+    "edit": {"uk": "Редагувати", "en": "Edit"},
+    "edit_title": {"uk": "Редагування об'єкта", "en": "Edit feature"},
+    "save": {"uk": "Зберегти", "en": "Save"},
+    "saving": {"uk": "Збереження…", "en": "Saving…"},
+    "saved": {"uk": "Збережено", "en": "Saved"},
+    "required_mark": {"uk": "обов'язкове поле", "en": "required field"},
+    "not_set": {"uk": "— не задано —", "en": "— not set —"},
+    "no_changes": {"uk": "Змін немає", "en": "Nothing changed"},
+    "edit_failed": {"uk": "Не вдалося зберегти", "en": "Could not save"},
+    "edit_invalid": {
+        "uk": "Виправте позначені поля",
+        "en": "Correct the marked fields",
+    },
+    "conflict_title": {
+        "uk": "Конфлікт: хтось зберіг цей об'єкт раніше",
+        "en": "Conflict: someone saved this feature first",
+    },
+    "conflict_text": {
+        "uk": "Ваші зміни не збережено. Порівняйте версії і виберіть, що робити.",
+        "en": "Your changes were not saved. Compare the versions and choose what to do.",
+    },
+    "conflict_field": {"uk": "Поле", "en": "Field"},
+    "conflict_yours": {"uk": "Ваша версія", "en": "Your version"},
+    "conflict_stored": {"uk": "Збережена версія", "en": "Stored version"},
+    "conflict_reload": {
+        "uk": "Завантажити збережену версію",
+        "en": "Load the stored version",
+    },
+    "conflict_overwrite": {
+        "uk": "Перезаписати моєю версією",
+        "en": "Overwrite with my version",
+    },
     "sign_in_error": {
         "uk": "Не вдалося увійти; спробуйте ще раз",
         "en": "Could not sign in; try again",

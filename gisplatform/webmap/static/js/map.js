@@ -311,6 +311,16 @@
     entry.on = Boolean(on);
     entry.sync();
   };
+  /** Fetch a layer's features again (after an edit) and redraw it. */
+  gp.reloadLayer = function (name) {
+    const entry = state.entries[name];
+    if (!entry) return Promise.resolve(null);
+    if (!entry.load) { tileCache.clear(); entry.refresh(); return Promise.resolve(null); }
+    entry.data = null;
+    entry.loading = null;
+    entry.filled = false;
+    return entry.load();
+  };
   gp.loadLayer = (name) => (state.entries[name] && state.entries[name].load
     ? state.entries[name].load() : Promise.resolve(null));
 
@@ -348,6 +358,7 @@
       state.entries[lc.name] = entry;
     });
     if (gp.buildUi) gp.buildUi(state);
+    if (gp.startEditor && cfg.apiBase) gp.startEditor(state);
     map.on('zoomend', () => Object.values(state.entries).forEach((entry) => entry.sync()));
     map.on('moveend', () => gp.emit('change'));
     const boundary = Object.values(state.entries).find((e) => e.lc.name === cfg.hromada.boundaryLayer);
