@@ -75,12 +75,13 @@ def _clean(page: Any) -> None:
 
 
 def _enum_field(spec: LayerSpec, role: str) -> FieldSpec:
-    """A required enum field the writer sets, with at least three values."""
-    return next(
+    """The required enum field the writer sets that colours the map (else the first one)."""
+    fields = [
         f
         for f in writable_fields(spec, role)
         if f.type is FieldType.ENUM and f.required and len(f.values) >= 3
-    )
+    ]
+    return next((f for f in fields if f.name == spec.style.categorize_by), fields[0])
 
 
 def _bounded_field(spec: LayerSpec, role: str) -> FieldSpec:
@@ -136,8 +137,8 @@ def _open_popup(page: Any, layer: str, fid: int) -> None:
     opened = page.evaluate(
         """([name, fid]) => {
           let found = false;
-          window.gisplatform.map.eachLayer((l) => {
-            if (!found && l.feature && String(l.feature.id) === String(fid) && l.openPopup) {
+          window.gisplatform.state.entries[name].group.eachLayer((l) => {
+            if (!found && l.feature && String(l.feature.id) === String(fid)) {
               window.gisplatform.map.setView(l.getLatLng(), 17, { animate: false });
               l.openPopup();
               found = true;
@@ -148,7 +149,7 @@ def _open_popup(page: Any, layer: str, fid: int) -> None:
         [layer, fid],
     )
     assert opened
-    page.wait_for_selector(f'.gp-popup[data-fid="{fid}"]', timeout=10_000)
+    page.wait_for_selector(f'.gp-popup[data-layer="{layer}"][data-fid="{fid}"]', timeout=10_000)
 
 
 def _open_form(page: Any, layer: str, fid: int) -> Any:
@@ -206,6 +207,19 @@ def test_edit_saves_and_a_stale_form_gets_the_conflict_panel(browser: Any, site:
     uk.wait_for_selector("#gp-edit-status.gp-ok")
     assert form_uk.locator("#gp-edit-status").inner_text() == STRINGS["saved"]["uk"]
     assert _stored(site, spec, field.name, fid) == first
+    # the layer is fetched again: the map draws the saved value
+    uk.wait_for_function(
+        """([fid, name, value, layer]) => {
+          let seen = null;
+          window.gisplatform.state.entries[layer].group.eachLayer((l) => {
+            const f = l.feature;
+            if (f && String(f.id) === String(fid)) seen = f.properties[name];
+          });
+          return seen === value;
+        }""",
+        arg=[fid, field.name, first, spec.name],
+        timeout=10_000,
+    )
     items = f"{site.url}/ogc/collections/{spec.name}/items/{fid}"
     versions = httpx.get(f"{items}/history", headers=basic(login)).json()["versions"]
     assert versions[-1]["changedBy"] == login

@@ -125,8 +125,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Conflict: someone saved this feature first",
     },
     "conflict_text": {
-        "uk": "Ваші зміни не збережено. Порівняйте версії і виберіть, що робити.",
-        "en": "Your changes were not saved. Compare the versions and choose what to do.",
+        "uk": "Ваші зміни не збережено. Нижче — поля, у яких версії різняться.",
+        "en": "Your changes were not saved. Below: the fields where the versions differ.",
     },
     "conflict_field": {"uk": "Поле", "en": "Field"},
     "conflict_yours": {"uk": "Ваша версія", "en": "Your version"},

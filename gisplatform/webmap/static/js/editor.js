@@ -177,6 +177,8 @@
       } else if (answer.status === 422) {
         showErrors(answer.data.errors);
         status(t('edit_invalid'), 'gp-bad');
+        const first = current.box.querySelector('.gp-edit-field.gp-invalid');
+        if (first) first.scrollIntoView({ block: 'center' });
       } else {
         status(`${t('edit_failed')}: ${answer.data.description || answer.status}`, 'gp-bad');
       }
@@ -195,8 +197,9 @@
       const yours = readValue(form, f);
       const theirs = stored.props[f.name];
       const differs = !same(yours, f.type === 'date' && theirs ? String(theirs).slice(0, 10) : theirs);
+      if (!differs) return ''; // the fields both versions agree on are not listed
       const show = (v) => esc(gp.formatValue(f, v) === null ? '—' : gp.formatValue(f, v));
-      return `<tr class="${differs ? 'gp-differs' : ''}" data-field="${esc(f.name)}"><th>${esc(gp.loc(f.title))}</th>` +
+      return `<tr class="gp-differs" data-field="${esc(f.name)}"><th>${esc(gp.loc(f.title))}</th>` +
         `<td class="gp-yours">${show(yours)}</td><td class="gp-stored">${show(theirs)}</td></tr>`;
     }).join('');
     const panel = current.box.querySelector('#gp-conflict');

@@ -189,10 +189,11 @@
         if (label) layer.bindTooltip(esc(label), { sticky: true, direction: 'top' });
       },
     });
-    entry.load = function () {
+    entry.load = function (fresh) {
       if (entry.data) return Promise.resolve(entry.data);
       if (!entry.loading) {
-        entry.loading = fetch(lc.url, { headers: { Accept: 'application/geo+json' } })
+        // after an edit (``fresh``) the browser's cached copy is revalidated, never reused
+        entry.loading = fetch(lc.url, { cache: fresh ? 'no-cache' : 'default', headers: { Accept: 'application/geo+json' } })
           .then((r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.json(); })
           .then((data) => { entry.data = data; entry.refresh(); gp.emit('data', lc.name); return data; })
           .catch((err) => { entry.error = String(err); state.errors.push(`${lc.name}: ${err}`);
@@ -319,7 +320,7 @@
     entry.data = null;
     entry.loading = null;
     entry.filled = false;
-    return entry.load();
+    return entry.load(true);
   };
   gp.loadLayer = (name) => (state.entries[name] && state.entries[name].load
     ? state.entries[name].load() : Promise.resolve(null));
