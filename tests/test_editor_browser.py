@@ -225,6 +225,15 @@ def test_edit_saves_and_a_stale_form_gets_the_conflict_panel(browser: Any, site:
     assert versions[-1]["changedBy"] == login
     assert versions[-1]["changes"][field.name] == {"from": before, "to": first}
 
+    # "Історія змін" lists the new version with the user and the changed field
+    uk.click("#gp-edit-history")
+    latest = uk.locator(f'#gp-history tr[data-version="{versions[-1]["version"]}"]')
+    latest.wait_for()
+    assert latest.locator(".gp-history-who").inner_text() == login
+    assert field.title.uk in latest.inner_text()
+    assert STRINGS["history"]["uk"] in uk.locator("#gp-history").inner_text()
+    screenshot(uk, "editor-uk-history.png")
+
     # the stale form: a 412, both versions shown, nothing overwritten
     en.select_option(f'#gp-edit-form select[name="{field.name}"]', second)
     en.click("#gp-edit-save")

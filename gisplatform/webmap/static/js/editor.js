@@ -104,12 +104,15 @@
       `<div class="gp-editor-fields">${rows}</div>` +
       '<div class="gp-editor-status" id="gp-edit-status" role="status" hidden></div>' +
       `<div class="gp-editor-buttons"><button type="submit" id="gp-edit-save">${esc(t('save'))}</button>` +
-      `<button type="button" class="gp-edit-cancel">${esc(t('cancel'))}</button></div></form>`;
+      `<button type="button" class="gp-edit-cancel">${esc(t('cancel'))}</button>` +
+      `<button type="button" id="gp-edit-history">${esc(t('history'))}</button></div>` +
+      '<div class="gp-history" id="gp-history" hidden></div></form>';
     ['click', 'dblclick', 'mousedown', 'wheel', 'touchstart'].forEach((ev) => box.addEventListener(ev, (e) => e.stopPropagation()));
     gp.map.getContainer().appendChild(box);
     current = { lc, fid, etag: item.etag, original: item.props, box };
     const form = box.querySelector('form');
     box.querySelector('.gp-edit-cancel').addEventListener('click', close);
+    box.querySelector('#gp-edit-history').addEventListener('click', history);
     form.addEventListener('submit', (ev) => { ev.preventDefault(); save(form, false); });
   }
 
@@ -214,6 +217,36 @@
     status('');
     panel.querySelector('#gp-conflict-reload').addEventListener('click', () => render(current.lc, current.fid, stored));
     panel.querySelector('#gp-conflict-overwrite').addEventListener('click', () => save(form, true));
+  }
+
+  /** "Історія змін": every version the caller may see, who saved it and what changed. */
+  async function history() {
+    const t = gp.t;
+    const esc = gp.esc;
+    const panel = current.box.querySelector('#gp-history');
+    const url = `${gp.state.cfg.apiBase}/collections/${current.lc.name}/items/${encodeURIComponent(current.fid)}/history?lang=${gp.state.lang}`;
+    const response = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json' } });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      panel.textContent = `${t('edit_failed')}: ${data.description || response.status}`;
+      panel.hidden = false;
+      return;
+    }
+    const title = (name) => {
+      const f = current.lc.fields.find((x) => x.name === name);
+      return f ? gp.loc(f.title) : t('history_geometry');
+    };
+    const rows = (data.versions || []).slice().reverse().map((v) => {
+      const when = new Date(v.changedAt).toLocaleString(gp.locale());
+      const what = Object.keys(v.changes || {}).map(title).join(', ') || '—';
+      return `<tr data-version="${esc(v.version)}"><td>${esc(v.version)}</td><td>${esc(when)}</td>` +
+        `<td class="gp-history-who">${esc(v.changedBy || '—')}</td><td>${esc(what)}</td></tr>`;
+    }).join('');
+    panel.innerHTML = `<div class="gp-editor-title">${esc(t('history'))}</div><table><thead><tr>` +
+      `<th>${esc(t('history_version'))}</th><th>${esc(t('history_when'))}</th>` +
+      `<th>${esc(t('history_who'))}</th><th>${esc(t('history_what'))}</th></tr></thead><tbody>${rows}</tbody></table>`;
+    panel.hidden = false;
+    panel.scrollIntoView({ block: 'nearest' });
   }
 
   async function open(lc, fid) {
