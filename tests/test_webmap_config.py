@@ -158,3 +158,34 @@ def test_a_default_the_map_cannot_apply_is_a_configuration_error(
     bad = _with_map(spec, {"nearest": {"defaults": {hidden: [code]}}})
     with pytest.raises(ConfigurationError, match=hidden):
         nearest_config(bad)
+
+
+def test_writable_layers_and_fields_come_from_write_roles(registry: LayerRegistry) -> None:
+    """Each role's map marks exactly the layers it writes, with the fields its role writes."""
+    from gisplatform.registry import ANONYMOUS, Audience
+    from gisplatform.registry.writes import layer_writers, writable_fields
+    from gisplatform.store.audiences import _CURRENT, view_audience_for
+    from gisplatform.webmap.config import editable_fields
+
+    assert editable_fields(registry, ANONYMOUS) == {}
+    assert editable_fields(registry, Audience(signed_in=True)) == {}
+    checked = 0
+    for role in registry.role_names:
+        audience = Audience(signed_in=True, roles=frozenset({role}))
+        editable = editable_fields(registry, audience)
+        writes = {s.name for s in registry if role in layer_writers(registry, s)}
+        assert set(editable) == writes, role
+        for name, fields in editable.items():
+            assert fields == tuple(f.name for f in writable_fields(registry.get(name), role))
+        token = _CURRENT.set(view_audience_for(registry, audience))  # as the server does
+        try:
+            config = map_config(registry, "uk", editable=editable)
+        finally:
+            _CURRENT.reset(token)
+        for layer in config["layers"]:
+            assert layer["writable"] == (layer["name"] in writes)
+            assert set(layer["editable"]) <= {f["name"] for f in layer["fields"]}
+            checked += layer["writable"]
+    assert checked
+    static = map_config(registry, "uk", api_base=None, editable={"x": ("y",)})
+    assert not any(layer["writable"] or layer["editable"] for layer in static["layers"])

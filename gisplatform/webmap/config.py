@@ -12,8 +12,16 @@ from typing import Any, get_origin
 
 from gisplatform.analyses.shelters import NearestShelterInput, NearestShelterResult
 from gisplatform.errors import ConfigurationError
-from gisplatform.registry import ANONYMOUS, FieldSpec, FieldType, LayerRegistry, LayerSpec
+from gisplatform.registry import (
+    ANONYMOUS,
+    Audience,
+    FieldSpec,
+    FieldType,
+    LayerRegistry,
+    LayerSpec,
+)
 from gisplatform.registry.spec import TextFormat
+from gisplatform.registry.writes import writable_fields, writer_role
 from gisplatform.store.audiences import current_reader
 from gisplatform.webmap import i18n
 
@@ -30,6 +38,7 @@ def _field(spec: LayerSpec, field: FieldSpec) -> dict[str, Any]:
         "name": field.name,
         "type": field.type.value,
         "title": {"uk": field.title.uk, "en": field.title.en},
+        "required": field.required,
     }
     if field.unit:
         data["unit"] = i18n.unit_label(field.unit)
@@ -85,8 +94,14 @@ def _results_key() -> str:
     raise ConfigurationError("the nearest-shelter result has no list of facilities")
 
 
-def layer_config(spec: LayerSpec, source: str, api_base: str | None) -> dict[str, Any]:
-    """One layer's entry: metadata, public fields, style and where its features come from."""
+def layer_config(
+    spec: LayerSpec, source: str, api_base: str | None, editable: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """One layer's entry: metadata, public fields, style and where its features come from.
+
+    ``editable`` names the fields the caller may write (empty: the layer is read-only for
+    them); the page's editor offers exactly those.
+    """
     fields = spec.fields_for(current_reader())
     public = {f.name for f in fields}
     style = spec.style
@@ -119,7 +134,19 @@ def layer_config(spec: LayerSpec, source: str, api_base: str | None) -> dict[str
         "filters": [f.name for f in fields if f.type in (FieldType.ENUM, FieldType.BOOLEAN)],
         "search": [n for n in spec.map.search if n in public],
         "goto": {"uk": spec.map.goto.uk, "en": spec.map.goto.en} if spec.map.goto else None,
+        "writable": bool(editable) and api_base is not None,
+        "editable": [n for n in editable if n in public] if api_base is not None else [],
     }
+
+
+def editable_fields(registry: LayerRegistry, audience: Audience) -> dict[str, tuple[str, ...]]:
+    """Per layer ``audience`` may write, the fields it writes (from ``write_roles``)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for spec in registry.list(audience):
+        role = writer_role(registry, spec, audience)
+        if role is not None:
+            found[spec.name] = tuple(f.name for f in writable_fields(spec, role))
+    return found
 
 
 def map_config(
@@ -131,6 +158,7 @@ def map_config(
     layers: list[str] | None = None,
     basemap_url: str | None = None,
     basemap_attribution: str | None = None,
+    editable: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[str, Any]:
     """The JSON the page's script starts from.
 
@@ -143,7 +171,8 @@ def map_config(
     entries = []
     for spec in public:
         tiled = tiles and api_base is not None and spec.map.tiled
-        entries.append(layer_config(spec, "tiles" if tiled else "geojson", api_base))
+        source = "tiles" if tiled else "geojson"
+        entries.append(layer_config(spec, source, api_base, (editable or {}).get(spec.name, ())))
     hromada = registry.hromada
     strings = {
         **i18n.STRINGS,

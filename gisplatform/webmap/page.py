@@ -36,6 +36,7 @@ APP_JS = [
     ("gisplatform_ui", f"{STATIC_URL}/js/ui.js"),
     ("gisplatform_tools", f"{STATIC_URL}/js/tools.js"),
     ("gisplatform_account", f"{STATIC_URL}/js/account.js"),
+    ("gisplatform_editor", f"{STATIC_URL}/js/editor.js"),
 ]
 APP_CSS = [("gisplatform_css", f"{STATIC_URL}/css/map.css")]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -15,7 +15,7 @@ from gisplatform.registry import ANONYMOUS, Audience, LayerRegistry, load_regist
 from gisplatform.settings import Settings
 from gisplatform.store.audiences import current_view
 from gisplatform.webmap import i18n
-from gisplatform.webmap.config import API_BASE, map_config
+from gisplatform.webmap.config import API_BASE, editable_fields, map_config
 from gisplatform.webmap.page import STATIC_DIR, MissingAssets, check_assets, render_page
 
 
@@ -51,14 +51,15 @@ def mount_webmap(
     """
     settings: Settings = getattr(app.state, "settings", None) or Settings()
     layers = registry or getattr(app.state, "registry", None) or load_registry(settings.layers_dir)
-    pages: dict[tuple[str, str, Audience], tuple[str, str]] = {}
+    pages: dict[tuple[Any, ...], tuple[str, str]] = {}
     images = [_origin(basemap_url)] if basemap_url else []
 
-    def page(lang: str) -> tuple[str, str]:
+    def page(lang: str, editable: dict[str, tuple[str, ...]]) -> tuple[str, str]:
         """The page and its Content-Security-Policy (folium's start-up scripts by hash)."""
         # one page per language and audience (with what the kill switch withdrew from it):
         # a staff map never reaches anyone else, a withdrawn layer never the public
-        key = (lang, current_view().schema, current_view().reader)
+        # and what the caller may edit (a writer's map carries the editor's fields)
+        key = (lang, current_view().schema, current_view().reader, tuple(sorted(editable.items())))
         if key not in pages:
             if len(pages) > 64:
                 pages.clear()
@@ -68,6 +69,7 @@ def mount_webmap(
                 api_base=api_base,
                 basemap_url=basemap_url,
                 basemap_attribution=basemap_attribution,
+                editable=editable,
             )
             html_page = render_page(config)
             csp = content_security_policy(settings, inline_script_hashes(html_page), images)
@@ -84,7 +86,7 @@ def mount_webmap(
             check_assets()
         except MissingAssets as exc:
             return HTMLResponse(f"<p>{html.escape(str(exc))}</p>", status_code=503)
-        html_page, csp = page(i18n.language(lang))
+        html_page, csp = page(i18n.language(lang), editable_fields(layers, audience))
         # the page depends on who is signed in: never served from a cache to someone else
         headers = {
             "Content-Security-Policy": csp,

@@ -189,10 +189,11 @@
         if (label) layer.bindTooltip(esc(label), { sticky: true, direction: 'top' });
       },
     });
-    entry.load = function () {
+    entry.load = function (fresh) {
       if (entry.data) return Promise.resolve(entry.data);
       if (!entry.loading) {
-        entry.loading = fetch(lc.url, { headers: { Accept: 'application/geo+json' } })
+        // after an edit (``fresh``) the browser's cached copy is revalidated, never reused
+        entry.loading = fetch(lc.url, { cache: fresh ? 'no-cache' : 'default', headers: { Accept: 'application/geo+json' } })
           .then((r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.json(); })
           .then((data) => { entry.data = data; entry.refresh(); gp.emit('data', lc.name); return data; })
           .catch((err) => { entry.error = String(err); state.errors.push(`${lc.name}: ${err}`);
@@ -311,6 +312,16 @@
     entry.on = Boolean(on);
     entry.sync();
   };
+  /** Fetch a layer's features again (after an edit) and redraw it. */
+  gp.reloadLayer = function (name) {
+    const entry = state.entries[name];
+    if (!entry) return Promise.resolve(null);
+    if (!entry.load) { tileCache.clear(); entry.refresh(); return Promise.resolve(null); }
+    entry.data = null;
+    entry.loading = null;
+    entry.filled = false;
+    return entry.load(true);
+  };
   gp.loadLayer = (name) => (state.entries[name] && state.entries[name].load
     ? state.entries[name].load() : Promise.resolve(null));
 
@@ -348,6 +359,7 @@
       state.entries[lc.name] = entry;
     });
     if (gp.buildUi) gp.buildUi(state);
+    if (gp.startEditor && cfg.apiBase) gp.startEditor(state);
     map.on('zoomend', () => Object.values(state.entries).forEach((entry) => entry.sync()));
     map.on('moveend', () => gp.emit('change'));
     const boundary = Object.values(state.entries).find((e) => e.lc.name === cfg.hromada.boundaryLayer);
