@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import psycopg
 from psycopg import AsyncConnection, sql
+from psycopg_pool import PoolTimeout
 
 from gisplatform.publication.store import (
     LISTING,
@@ -94,16 +96,25 @@ class PublicationWatch:
             started = time.monotonic()
             if fresh_enough and started - self._checked < self.refresh_s:
                 return self._state
-            self._state = await _read(self.pool, self._state, force)
+            try:
+                self._state = await _read(self.pool, self._state, force)
+            except (psycopg.OperationalError, PoolTimeout):
+                if force:
+                    raise
+                # the database is down or busy: keep the last state for this interval (the
+                # public views enforce every withdrawal themselves), so requests waiting here
+                # do not queue one pool timeout after another before their own 503
+                self._checked = started
+                return self._state
             self._checked = started
         return self._state
 
 
 @asynccontextmanager
-async def api_login(pool: Any) -> AsyncIterator[AsyncConnection[Any]]:
+async def api_login(pool: Any, timeout: float | None = None) -> AsyncIterator[AsyncConnection[Any]]:
     """A connection of ``pool`` (public role) in the API login's own role, which alone may
     call the publication functions; the public role is back before it returns to the pool."""
-    async with pool.connection() as conn:
+    async with pool.connection(timeout=timeout) as conn:
         try:
             await conn.execute(_NO_ROLE)
             yield conn
@@ -116,8 +127,12 @@ async def api_login(pool: Any) -> AsyncIterator[AsyncConnection[Any]]:
                 raise
 
 
+#: how long a routine check of the publication state waits for a connection
+CHECK_TIMEOUT_S = 0.25
+
+
 async def _read(pool: Any, known: PublicState, force: bool) -> PublicState:
-    async with api_login(pool) as conn:
+    async with api_login(pool, None if force else CHECK_TIMEOUT_S) as conn:
         cursor = await conn.execute(REVISION)
         row = await cursor.fetchone()
         revision = int(row[0]) if row else 0
