@@ -14,6 +14,9 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from gisplatform.access.cors import Cors
 from gisplatform.access.headers import SecurityHeaders
+from gisplatform.access.publication.admin import build_admin_router
+from gisplatform.access.publication.cache import SensitiveCacheControl
+from gisplatform.access.publication.state import PublicationWatch
 from gisplatform.access.routes import build_session_router
 from gisplatform.access.sessions import Sessions
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable
@@ -45,9 +48,6 @@ from gisplatform.ogcapi.tilecache import TileCache
 from gisplatform.ogcapi.tilemeta import TILES_CONFORMANCE
 from gisplatform.ogcapi.tilequeries import TileSettings
 from gisplatform.ogcapi.tiles import build_tiles_router
-from gisplatform.publication.admin import build_admin_router
-from gisplatform.publication.cache import SensitiveCacheControl
-from gisplatform.publication.state import PublicationWatch
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.database import api_database_url

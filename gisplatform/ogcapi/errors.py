@@ -19,6 +19,7 @@ from fastapi.routing import iter_route_contexts
 from psycopg_pool import PoolTimeout, TooManyRequests
 from starlette.exceptions import HTTPException
 
+from gisplatform.access.publication.store import PublicationError
 from gisplatform.errors import (
     CsrfRefused,
     DatabaseUnavailable,
@@ -37,11 +38,9 @@ from gisplatform.errors import (
     SignInRequired,
     TooManySignIns,
     UnsupportedMediaType,
-    WriteForbidden,
 )
 from gisplatform.i18n import Text, message
 from gisplatform.ogcapi.deps import request_language
-from gisplatform.publication.store import PublicationError
 
 log = logging.getLogger("gisplatform.ogcapi")
 
@@ -59,7 +58,6 @@ STATUS: dict[type[GisPlatformError], tuple[int, str]] = {
     CsrfRefused: (403, "Forbidden"),
     SignInRequired: (401, "Unauthorized"),
     InvalidBody: (400, "InvalidRequestBody"),
-    WriteForbidden: (403, "Forbidden"),
     PreconditionFailed: (412, "PreconditionFailed"),
     PayloadTooLarge: (413, "PayloadTooLarge"),
     UnsupportedMediaType: (415, "UnsupportedMediaType"),
