@@ -4,47 +4,32 @@ form, and reading the store behind them. Layers and fields come from the registr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from playwright.sync_api import sync_playwright
 from psycopg import sql
 
 from gisplatform.registry import LayerSpec
+from tests import webmap_helpers
 from tests.conftest import make_settings
 from tests.edit_helpers import PASSWORD, EditSite
-from tests.webmap_helpers import CHROMIUM, CHROMIUM_ARGS, PageLog, wait_ready
+from tests.webmap_helpers import chromium, wait_ready
 
-CSP_WATCH = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(
-  `${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
-"""
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    """Headless Chromium (Debian's), for a module's ``browser`` fixture."""
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+__all__ = [
+    "assert_clean",
+    "chromium",
+    "first_fid",
+    "new_page",
+    "open_form",
+    "open_map",
+    "open_popup",
+    "stored",
+]
 
 
 def new_page(browser: Any) -> Any:
     """A page in a context of its own (its own cookies) that records errors and CSP reports."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="uk-UA")
-    context.add_init_script(CSP_WATCH)
-    page = context.new_page()
-    page.log = PageLog(page)
-    page.csp = []
-    page.on(
-        "console",
-        lambda msg: page.csp.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return page
+    return webmap_helpers.new_page(browser, watch_csp=True)
 
 
 #: the browser logs the answers the editor expects (a conflict, a rejected value) as errors
