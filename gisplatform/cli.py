@@ -411,6 +411,7 @@ def serve(
         forwarded_allow_ips=proxies or "",
         # SIGTERM: stop accepting, let requests in flight finish for this long, then stop
         timeout_graceful_shutdown=settings.shutdown_grace_s,
+        http=settings.http_protocol,
     )
 
 

@@ -57,11 +57,9 @@ def _basic_auth(login, password):
 
 
 def _new_feature(layer, properties, point):
-    feature = QgsFeature(layer.fields())
-    for name, value in properties.items():
-        index = layer.fields().indexFromName(name)
-        if index >= 0:
-            feature.setAttribute(index, value)
+    fields = layer.fields()
+    feature = QgsFeature(fields)
+    feature.setAttributes([properties.get(field.name()) for field in fields])
     feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(*point)))
     return feature
 
@@ -76,10 +74,6 @@ def _edit(layer, args):
         done["error"] = provider.lastError()
         return done
     fid = added[0].id()
-    # the server's id, as QGIS read it from Location (its own feature ids are internal)
-    again = next(layer.getFeatures(f"$id = {fid}"), None)
-    id_index = layer.fields().indexFromName("id")
-    done["server_id"] = str(again.attribute(id_index)) if again and id_index >= 0 else None
     moved = QgsGeometry.fromPointXY(QgsPointXY(*args["moved"]))
     done["moved"] = bool(provider.changeGeometryValues({fid: moved}))
     change = args["change"]

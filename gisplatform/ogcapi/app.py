@@ -33,7 +33,7 @@ from gisplatform.ogcapi.edit import EDIT_CONFORMANCE, build_edit_router
 from gisplatform.ogcapi.errors import install_error_handlers
 from gisplatform.ogcapi.features import build_features_router
 from gisplatform.ogcapi.history import build_history_router
-from gisplatform.ogcapi.httpsemantics import HttpSemantics
+from gisplatform.ogcapi.httpsemantics import HttpSemantics, LocationHeaderCase
 from gisplatform.ogcapi.observability import AccessLogMiddleware, Metrics, build_ops_router
 from gisplatform.ogcapi.opsmetrics import OpsMetrics
 from gisplatform.ogcapi.pools import server_pool
@@ -230,4 +230,5 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
     app.add_middleware(AudienceReset)
     app.add_middleware(SecurityHeaders, settings=settings)
+    app.add_middleware(LocationHeaderCase)  # outermost: after every header mapping
     return app
