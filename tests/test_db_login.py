@@ -9,8 +9,6 @@ the triggers, touch the history, name another actor or become another role.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +28,7 @@ from gisplatform.store.views import view_columns
 from tests.accounts_helpers import cli_fails, cli_ok, migrated_cli_db
 from tests.conftest import make_settings
 from tests.edit_helpers import edit_layer, point_in, valid_properties, value_for
+from tests.qgis_helpers import run_probe
 
 pytestmark = pytest.mark.db
 
@@ -302,24 +301,7 @@ def test_qgis_edits_the_table_with_the_db_login(
 
 
 def _qgis(args: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),  # QGIS writes nothing outside the test's folders
-        "QT_QPA_PLATFORM": "offscreen",
-        "LANG": "C.UTF-8",
-    }
-    probe = Path(__file__).with_name("qgis_pg_probe.py")
-    done = subprocess.run(
-        ["/usr/bin/python3", str(probe), json.dumps(args)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return found
+    return run_probe(tmp_path, Path(__file__).with_name("qgis_pg_probe.py"), args)
 
 
 def test_qgis_reads_a_layer_through_the_staff_view(

@@ -8,8 +8,6 @@ expected count from PostGIS.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,10 +25,10 @@ from tests.conftest import make_settings
 from tests.edit_helpers import PASSWORD as EDIT_PASSWORD
 from tests.edit_helpers import edit_layer, edit_site, point_in, valid_properties
 from tests.ogcapi_helpers import live_server
+from tests.qgis_helpers import SYSTEM_PYTHON, run_probe
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
-SYSTEM_PYTHON = "/usr/bin/python3"
 PROBE = Path(__file__).with_name("qgis_probe.py")
 LOGIN = "qgis-check"
 PASSWORD = "qgis-check-password-1"
@@ -62,32 +60,11 @@ def root(demo_db_url: str, registry: LayerRegistry) -> Iterator[str]:
         yield url
 
 
-def _run_probe(tmp_path: Path, probe: Path, args: dict[str, Any]) -> dict[str, Any]:
-    """Run ``probe`` with the system Python of QGIS; the JSON it printed last."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),  # QGIS writes nothing outside the test's folders
-        "QT_QPA_PLATFORM": "offscreen",
-        "LANG": "C.UTF-8",
-    }
-    done = subprocess.run(
-        [SYSTEM_PYTHON, str(probe), json.dumps(args)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return found
-
-
 def _qgis(tmp_path: Path, root: str, layer: str, auth: str, **extra: str) -> dict[str, Any]:
     profile = tmp_path / f"profile-{auth}"
     profile.mkdir()
     args = {"url": root + "/ogc", "layer": layer, "profile": str(profile), "auth": auth, **extra}
-    return _run_probe(tmp_path, PROBE, args)
+    return run_probe(tmp_path, PROBE, args)
 
 
 def _count(url: str, layer: str) -> int:
@@ -200,7 +177,7 @@ def test_qgis_edits_a_layer_over_oapif_where_it_can(
             "change": {"field": field, "value": value},
         }
         Path(args["profile"]).mkdir()
-        seen = _run_probe(tmp_path, EDIT_PROBE, args)
+        seen = run_probe(tmp_path, EDIT_PROBE, args)
         assert seen["valid"], seen
         if _version(seen["version"]) < QGIS_EDITS_FROM:
             assert seen["capabilities"] == [] and "edit" not in seen, seen

@@ -178,12 +178,16 @@ def sync(
         return
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, role))
     for spec in registry.list(reader):
+        table = sql.Identifier(layer_schema, spec.name)
+        if len(spec.fields_for(reader)) == len(spec.fields):
+            # every column: a table grant (QGIS 3.40 opens a table only with one; migrate
+            # syncs the logins again whenever a layer gains a field)
+            conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(table, role))
+            continue
         columns = ["geom", "created_at", *view_columns(spec, reader)]
         conn.execute(
             sql.SQL("GRANT SELECT ({}) ON {} TO {}").format(
-                sql.SQL(", ").join(map(sql.Identifier, dict.fromkeys(columns))),
-                sql.Identifier(layer_schema, spec.name),
-                role,
+                sql.SQL(", ").join(map(sql.Identifier, dict.fromkeys(columns))), table, role
             )
         )
 
