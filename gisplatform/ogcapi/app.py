@@ -50,6 +50,7 @@ from gisplatform.publication.cache import SensitiveCacheControl
 from gisplatform.publication.state import PublicationWatch
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.reports.kinds import load_report_kinds
+from gisplatform.reports.open311 import build_open311_router
 from gisplatform.reports.routes import build_reports_router
 from gisplatform.settings import Settings
 from gisplatform.store.database import api_database_url
@@ -220,6 +221,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.include_router(build_admin_router())
     app.include_router(build_session_router())
     app.include_router(build_reports_router())
+    app.include_router(build_open311_router())
     app.mount(
         "/ogc/static",
         StaticFiles(packages=[("gisplatform.ogcapi", "static")]),
