@@ -22,7 +22,14 @@ from gisplatform.registry.writes import writable_fields
 from gisplatform.webmap.i18n import STRINGS
 from tests.conftest import make_settings
 from tests.edit_helpers import PASSWORD, EditSite, basic, edit_layer, edit_site
-from tests.webmap_helpers import CHROMIUM, CHROMIUM_ARGS, PageLog, screenshot, wait_ready
+from tests.webmap_helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PageLog,
+    open_popup,
+    screenshot,
+    wait_ready,
+)
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -129,31 +136,8 @@ def _open_map(page: Any, site: EditSite, lang: str, login: str | None) -> None:
     page.wait_for_function("() => window.gisplatform.session !== null")
 
 
-def _open_popup(page: Any, layer: str, fid: int) -> None:
-    page.evaluate("name => window.gisplatform.setLayer(name, true)", layer)
-    page.wait_for_function(
-        "name => window.gisplatform.stats().layers[name].drawn > 0", arg=layer, timeout=20_000
-    )
-    opened = page.evaluate(
-        """([name, fid]) => {
-          let found = false;
-          window.gisplatform.state.entries[name].group.eachLayer((l) => {
-            if (!found && l.feature && String(l.feature.id) === String(fid)) {
-              window.gisplatform.map.setView(l.getLatLng(), 17, { animate: false });
-              l.openPopup();
-              found = true;
-            }
-          });
-          return found;
-        }""",
-        [layer, fid],
-    )
-    assert opened
-    page.wait_for_selector(f'.gp-popup[data-layer="{layer}"][data-fid="{fid}"]', timeout=10_000)
-
-
 def _open_form(page: Any, layer: str, fid: int) -> Any:
-    _open_popup(page, layer, fid)
+    open_popup(page, layer, fid)
     page.click(".gp-edit-open")
     page.wait_for_selector("#gp-edit-form")
     return page.locator("#gp-editor")
@@ -172,7 +156,7 @@ def test_public_sees_no_edit_button(browser: Any, site: EditSite) -> None:
     config = page.evaluate("() => window.gisplatform.state.cfg.layers")
     assert not any(layer["writable"] or layer["editable"] for layer in config)
     if any(layer["name"] == spec.name for layer in config):
-        _open_popup(page, spec.name, fid)
+        open_popup(page, spec.name, fid)
         assert page.locator(".gp-edit-open").count() == 0
     _clean(page)
     page.context.close()

@@ -59,3 +59,27 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOT_DIR / name
     page.screenshot(path=str(path))
     return path
+
+
+def open_popup(page: Any, layer: str, fid: int) -> None:
+    """Show ``layer`` and open the popup of its feature ``fid`` (a GeoJSON-drawn layer)."""
+    page.evaluate("name => window.gisplatform.setLayer(name, true)", layer)
+    page.wait_for_function(
+        "name => window.gisplatform.stats().layers[name].drawn > 0", arg=layer, timeout=20_000
+    )
+    opened = page.evaluate(
+        """([name, fid]) => {
+          let found = false;
+          window.gisplatform.state.entries[name].group.eachLayer((l) => {
+            if (!found && l.feature && String(l.feature.id) === String(fid)) {
+              window.gisplatform.map.setView(l.getLatLng(), 17, { animate: false });
+              l.openPopup();
+              found = true;
+            }
+          });
+          return found;
+        }""",
+        [layer, fid],
+    )
+    assert opened
+    page.wait_for_selector(f'.gp-popup[data-layer="{layer}"][data-fid="{fid}"]', timeout=10_000)
