@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: collects every CSP violation a page reports, from its first script on
+CSP_WATCH = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(
+  `${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+"""
 #: Screenshots for people to look at (gitignored: /build/).
 SCREENSHOT_DIR = PROJECT_ROOT / "build" / "webmap-screenshots"
 
@@ -61,25 +69,34 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
-def open_popup(page: Any, layer: str, fid: int) -> None:
-    """Show ``layer`` and open the popup of its feature ``fid`` (a GeoJSON-drawn layer)."""
-    page.evaluate("name => window.gisplatform.setLayer(name, true)", layer)
-    page.wait_for_function(
-        "name => window.gisplatform.stats().layers[name].drawn > 0", arg=layer, timeout=20_000
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by playwright (never a downloaded browser)."""
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(
+    browser: Any, *, width: int = 1400, height: int = 900, watch_csp: bool = False, **options: Any
+) -> Any:
+    """A page in a context of its own (own cookies, ``uk-UA`` unless ``locale`` is given) with
+    its request and error log at ``page.log``; ``watch_csp`` also gathers CSP violations, from
+    events (``window.__csp``) and from the console (``page.csp``)."""
+    options.setdefault("locale", "uk-UA")
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    if watch_csp:
+        context.add_init_script(CSP_WATCH)
+    page = context.new_page()
+    page.log = PageLog(page)
+    page.csp = []
+    page.on(
+        "console",
+        lambda msg: page.csp.append(msg.text) if "Content Security Policy" in msg.text else None,
     )
-    opened = page.evaluate(
-        """([name, fid]) => {
-          let found = false;
-          window.gisplatform.state.entries[name].group.eachLayer((l) => {
-            if (!found && l.feature && String(l.feature.id) === String(fid)) {
-              window.gisplatform.map.setView(l.getLatLng(), 17, { animate: false });
-              l.openPopup();
-              found = true;
-            }
-          });
-          return found;
-        }""",
-        [layer, fid],
-    )
-    assert opened
-    page.wait_for_selector(f'.gp-popup[data-layer="{layer}"][data-fid="{fid}"]', timeout=10_000)
+    return page
