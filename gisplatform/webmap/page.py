@@ -39,6 +39,7 @@ APP_JS = [
     ("gisplatform_editform", f"{STATIC_URL}/js/editform.js"),
     ("gisplatform_editor", f"{STATIC_URL}/js/editor.js"),
     ("gisplatform_editgeom", f"{STATIC_URL}/js/editgeom.js"),
+    ("gisplatform_reports", f"{STATIC_URL}/js/reports.js"),
 ]
 APP_CSS = [("gisplatform_css", f"{STATIC_URL}/css/map.css")]
 
