@@ -49,6 +49,7 @@ from gisplatform.publication.admin import build_admin_router
 from gisplatform.publication.cache import SensitiveCacheControl
 from gisplatform.publication.state import PublicationWatch
 from gisplatform.registry import LayerRegistry, load_registry
+from gisplatform.reports.moderation_routes import mount_moderation
 from gisplatform.settings import Settings
 from gisplatform.store.database import api_database_url
 from gisplatform.store.roles import API_ROLE
@@ -214,6 +215,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.include_router(build_ops_router())
     app.include_router(build_admin_router())
     app.include_router(build_session_router())
+    mount_moderation(app)  # residents' reports: moderation, the marks of the truth loop
     app.mount(
         "/ogc/static",
         StaticFiles(packages=[("gisplatform.ogcapi", "static")]),

@@ -159,8 +159,12 @@ def map_config(
     basemap_url: str | None = None,
     basemap_attribution: str | None = None,
     editable: dict[str, tuple[str, ...]] | None = None,
+    reports: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON the page's script starts from.
+
+    ``reports`` is the residents' reports part (:func:`gisplatform.reports.marks.map_config`):
+    the mark property, the marked layers, the moderation queue's address and its handlers.
 
     ``api_base`` is the OGC API root (``None`` for a static export, whose layers then carry
     their features in ``data``); ``tiles`` draws the layers marked ``map.tiled`` from the
@@ -206,4 +210,7 @@ def map_config(
         "static": api_base is None,
         # the browser session's endpoints (sign-in form, who is signed in, sign-out)
         "account": None if api_base is None else ACCOUNT,
+        "reports": None
+        if reports is None
+        else {**reports, "moderation": reports.get("moderation") if api_base else None},
     }

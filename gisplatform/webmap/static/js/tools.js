@@ -62,10 +62,12 @@
   /** Straight-line nearest shelters: [{fid, properties, lat, lon, straight}], nearest first. */
   gp.straightNearest = async function (lat, lon, count) {
     const found = await candidates(gp.nearestWanted());
-    return [...found.values()].map((f) => {
+    const items = [...found.values()].map((f) => {
       const [x, y] = f.geometry.coordinates;
-      return { fid: f.id, properties: f.properties, lat: y, lon: x, straight: gp.haversine(lat, lon, y, x) };
-    }).sort((a, b) => a.straight - b.straight).slice(0, count);
+      return { fid: f.id, properties: f.properties, lat: y, lon: x, straight: gp.haversine(lat, lon, y, x),
+        mark: gp.markOf(f.properties) };
+    }).sort((a, b) => a.straight - b.straight);
+    return gp.rankMarked(items, count, (s) => s.straight);
   };
 
   /**
@@ -94,13 +96,15 @@
     }
     const known = await candidates(wanted);
     const routes = body[nearestCfg().results] || [];
-    const found = routes.filter((s) => known.has(String(s.fid))).slice(0, count).map((s) => {
+    const found = routes.filter((s) => known.has(String(s.fid))).map((s) => {
       const feature = known.get(String(s.fid));
       const [x, y] = feature.geometry.coordinates;
       return { fid: s.fid, properties: feature.properties, lat: y, lon: x,
-        walk: s.walk_m, minutes: s.walk_minutes, straight: s.straight_m, route: s.route };
+        walk: s.walk_m, minutes: s.walk_minutes, straight: s.straight_m, route: s.route,
+        mark: s.report_mark || gp.markOf(feature.properties) };
     });
-    return { snapped: body.snapped, items: found };
+    // the process ranks reported shelters last; the same rule after the browser's own filters
+    return { snapped: body.snapped, items: gp.rankMarked(found, count, (s) => s.walk) };
   };
 
   /**
@@ -212,8 +216,9 @@
         : `<b class="gp-walk">${gp.esc(gp.formatMetres(s.walk))}</b> · ${gp.esc(`${gp.number(minutes)} ${t('min')} ${t('walk')}`)}` +
           ` · <span class="gp-distance">${straight(gp.formatMetres)}</span>`;
       const name = (lc.labelField && s.properties[lc.labelField]) || s.fid;
-      return `<li data-fid="${gp.esc(s.fid)}"><a href="#" class="gp-nearest-name">${gp.esc(name)}</a>` +
-        `<div>${distance}</div>${rows}</li>`;
+      const mark = s.mark ? `<div class="gp-report-mark" role="note">⚠ ${gp.esc(gp.markText(s.mark))}</div>` : '';
+      return `<li data-fid="${gp.esc(s.fid)}"${s.mark ? ' class="gp-marked"' : ''}><a href="#" class="gp-nearest-name">${gp.esc(name)}</a>` +
+        `${mark}<div>${distance}</div>${rows}</li>`;
     };
     gp.showNearest = async function (lat, lon) {
       const mine = ++serial;
@@ -235,6 +240,7 @@
           : result.method === 'walking' ? 'nearest_unreachable' : 'nearest_none';
         list.innerHTML = `<li class="gp-empty">${gp.esc(t(why))}</li>`;
       } else {
+        if (found.some((s) => s.mark)) method.textContent += ` ${t('nearest_marked_last')}`;
         list.innerHTML = found.map(item).join('');
         list.querySelectorAll('li[data-fid]').forEach((li, i) => {
           li.addEventListener('mouseenter', () => drawRoute(found[i], [lat, lon]));
