@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -15,9 +17,20 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from gisplatform.demo import load_demo
+from gisplatform.registry import LayerRegistry
 from gisplatform.reports import ReportKind
-from tests.edit_helpers import EditSite
+from tests.conftest import make_settings
+from tests.edit_helpers import EditSite, edit_site
 from tests.reports_helpers import api_connect
+
+
+@contextmanager
+def reports_site(server_url: str, registry: LayerRegistry, name: str) -> Iterator[EditSite]:
+    """:func:`tests.edit_helpers.edit_site` with the Romny demo data loaded."""
+    with edit_site(server_url, registry, name) as running:
+        load_demo(running.db_url, registry, make_settings(running.db_url).layer_schema)
+        yield running
 
 
 def answer_marking(kind: ReportKind, index: int = 0) -> dict[str, Any]:

@@ -22,16 +22,17 @@ from gisplatform.registry.writes import writable_fields
 from gisplatform.webmap.i18n import STRINGS
 from tests.conftest import make_settings
 from tests.edit_helpers import PASSWORD, EditSite, basic, edit_layer, edit_site
-from tests.webmap_helpers import CHROMIUM, CHROMIUM_ARGS, PageLog, screenshot, wait_ready
+from tests.webmap_helpers import (
+    assert_clean,
+    chromium_browser,
+    open_map,
+    open_popup,
+    screenshot,
+)
+from tests.webmap_helpers import new_page as _page
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 sync_api = pytest.importorskip("playwright.sync_api")
-
-CSP_WATCH = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(
-  `${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
-"""
 
 
 @pytest.fixture(scope="module")
@@ -43,23 +44,8 @@ def site(server_url: str, registry: LayerRegistry) -> Iterator[EditSite]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium_browser() as chromium:
         yield chromium
-        chromium.close()
-
-
-def _page(browser: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="uk-UA")
-    context.add_init_script(CSP_WATCH)
-    page = context.new_page()
-    page.log = PageLog(page)
-    page.csp = []
-    page.on(
-        "console",
-        lambda msg: page.csp.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return page
 
 
 #: the browser logs the answers the editor expects (a conflict, a rejected value) as errors
@@ -68,10 +54,7 @@ EXPECTED = ("status of 412", "status of 422")
 
 def _clean(page: Any) -> None:
     """No script error and no CSP violation on the page."""
-    violations = page.evaluate("() => window.__csp || []") + page.csp
-    assert not violations, violations
-    errors = [e for e in page.log.errors if not any(x in e for x in EXPECTED)]
-    assert not errors, errors
+    assert_clean(page, EXPECTED)
 
 
 def _enum_field(spec: LayerSpec, role: str) -> FieldSpec:
@@ -113,47 +96,11 @@ def _first_fid(site: EditSite, spec: LayerSpec) -> int:
 
 
 def _open_map(page: Any, site: EditSite, lang: str, login: str | None) -> None:
-    page.goto(f"{site.url}/?lang={lang}")
-    wait_ready(page)
-    page.wait_for_function("() => window.gisplatform.accountReady !== undefined")
-    page.evaluate("() => window.gisplatform.accountReady")
-    if login is None:
-        return
-    page.click("#gp-signin-open")
-    page.fill("#gp-signin input[name=login]", login)
-    page.fill("#gp-signin input[name=password]", PASSWORD)
-    with page.expect_navigation(timeout=20_000):  # signing in reloads the page
-        page.click("#gp-signin button[type=submit]")
-    page.wait_for_selector("#gp-login", timeout=20_000)
-    wait_ready(page)
-    page.wait_for_function("() => window.gisplatform.session !== null")
-
-
-def _open_popup(page: Any, layer: str, fid: int) -> None:
-    page.evaluate("name => window.gisplatform.setLayer(name, true)", layer)
-    page.wait_for_function(
-        "name => window.gisplatform.stats().layers[name].drawn > 0", arg=layer, timeout=20_000
-    )
-    opened = page.evaluate(
-        """([name, fid]) => {
-          let found = false;
-          window.gisplatform.state.entries[name].group.eachLayer((l) => {
-            if (!found && l.feature && String(l.feature.id) === String(fid)) {
-              window.gisplatform.map.setView(l.getLatLng(), 17, { animate: false });
-              l.openPopup();
-              found = true;
-            }
-          });
-          return found;
-        }""",
-        [layer, fid],
-    )
-    assert opened
-    page.wait_for_selector(f'.gp-popup[data-layer="{layer}"][data-fid="{fid}"]', timeout=10_000)
+    open_map(page, site.url, lang, login, PASSWORD)
 
 
 def _open_form(page: Any, layer: str, fid: int) -> Any:
-    _open_popup(page, layer, fid)
+    open_popup(page, layer, fid)
     page.click(".gp-edit-open")
     page.wait_for_selector("#gp-edit-form")
     return page.locator("#gp-editor")
@@ -172,7 +119,7 @@ def test_public_sees_no_edit_button(browser: Any, site: EditSite) -> None:
     config = page.evaluate("() => window.gisplatform.state.cfg.layers")
     assert not any(layer["writable"] or layer["editable"] for layer in config)
     if any(layer["name"] == spec.name for layer in config):
-        _open_popup(page, spec.name, fid)
+        open_popup(page, spec.name, fid)
         assert page.locator(".gp-edit-open").count() == 0
     _clean(page)
     page.context.close()

@@ -15,17 +15,16 @@ import httpx
 import psycopg
 import pytest
 
-from gisplatform.demo import load_demo
 from gisplatform.registry import LayerRegistry
 from gisplatform.reports import ReportKind, ReportKinds, load_report_kinds
 from gisplatform.settings import PROJECT_ROOT
-from tests.conftest import make_settings
-from tests.edit_helpers import PASSWORD, EditSite, edit_site
+from tests.edit_helpers import PASSWORD, EditSite
 from tests.reports_helpers import empty_reports
 from tests.reports_moderation_helpers import (
     answer_marking,
     feature_point,
     features_of,
+    reports_site,
     shift_created,
     steps_of,
     submit,
@@ -52,8 +51,7 @@ def other(kinds: ReportKinds, marking: ReportKind) -> ReportKind:
 
 @pytest.fixture(scope="module")
 def site(server_url: str, registry: LayerRegistry) -> Iterator[EditSite]:
-    with edit_site(server_url, registry, "gisplatform_reports_moderation") as running:
-        load_demo(running.db_url, registry, make_settings(running.db_url).layer_schema)
+    with reports_site(server_url, registry, "gisplatform_reports_moderation") as running:
         yield running
 
 
