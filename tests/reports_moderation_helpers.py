@@ -6,8 +6,6 @@ submission service stores them; layers and answers come from the kinds data.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -22,7 +20,7 @@ from gisplatform.registry import LayerRegistry
 from gisplatform.reports import ReportKind
 from tests.conftest import make_settings
 from tests.edit_helpers import EditSite, edit_site
-from tests.reports_helpers import api_connect
+from tests.reports_helpers import api_connect, submit_row
 
 
 @contextmanager
@@ -76,28 +74,20 @@ def submit(
     if where is None:
         assert fid is not None
         where = feature_point(site, kind.layer, fid)
-    token = secrets.token_urlsafe(16)
-    digest = hashlib.sha256(token.encode()).hexdigest()
     with api_connect(site.db_url) as conn:
-        row = conn.execute(
-            "SELECT request_id FROM reports.submit(%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, "
-            "%s, 'web', 1000, 60, NULL, NULL, NULL, NULL)",
-            [
-                digest,
-                kind.code,
-                layer,
-                None if fid is None else str(fid),
-                where[0],
-                where[1],
-                orjson.dumps(answers).decode(),
-                description,
-                contact,
-                "moderation-tests",
-            ],
-        ).fetchone()
+        found = submit_row(
+            conn,
+            kind.code,
+            contact=contact,
+            answers=orjson.dumps(answers).decode(),
+            where=where,
+            layer=layer,
+            feature_id=None if fid is None else str(fid),
+            description=description,
+            limit=1000,
+        )
         conn.commit()
-    assert row is not None and row[0] is not None, row
-    return int(row[0]), token
+    return found
 
 
 def shift_created(site: EditSite, ident: int, by: timedelta) -> None:

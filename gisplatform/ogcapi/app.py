@@ -49,7 +49,10 @@ from gisplatform.publication.admin import build_admin_router
 from gisplatform.publication.cache import SensitiveCacheControl
 from gisplatform.publication.state import PublicationWatch
 from gisplatform.registry import LayerRegistry, load_registry
+from gisplatform.reports.kinds import load_report_kinds
 from gisplatform.reports.moderation_routes import mount_moderation
+from gisplatform.reports.open311 import build_open311_router
+from gisplatform.reports.routes import build_reports_router
 from gisplatform.settings import Settings
 from gisplatform.store.database import api_database_url
 from gisplatform.store.roles import API_ROLE
@@ -174,6 +177,9 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     )
     app.state.settings = settings
     app.state.registry = registry if registry is not None else load_registry(settings.layers_dir)
+    app.state.report_kinds = load_report_kinds(
+        settings.report_kinds_dir, app.state.registry, only_known=True
+    )
     app.state.crs = CrsCatalogue(app.state.registry.hromada.offered_crs)
     app.state.stats = {}
     app.state.metrics = Metrics()
@@ -215,6 +221,8 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.include_router(build_ops_router())
     app.include_router(build_admin_router())
     app.include_router(build_session_router())
+    app.include_router(build_reports_router())
+    app.include_router(build_open311_router())
     mount_moderation(app)  # residents' reports: moderation, the marks of the truth loop
     app.mount(
         "/ogc/static",

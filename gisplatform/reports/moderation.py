@@ -29,7 +29,7 @@ import psycopg
 from fastapi import Request
 from psycopg import AsyncConnection, sql
 
-from gisplatform.errors import Forbidden, GisPlatformError, InvalidParameter, SignInRequired
+from gisplatform.errors import Forbidden, InvalidParameter, ReportNotFound, SignInRequired
 from gisplatform.i18n import message
 from gisplatform.registry import Audience, LayerRegistry
 from gisplatform.reports.kinds import ReportKinds
@@ -92,13 +92,9 @@ _TRANSITION = sql.SQL("SELECT {}(%s, %s, %s, %s)").format(
 _KIND_OF = sql.SQL("SELECT kind FROM {} WHERE id = %s").format(_R)
 
 
-class ReportNotFound(GisPlatformError):
-    """No report of that number among those the moderator's roles handle."""
-
-    status_code = 404
-
-    def __init__(self, ident: int | str) -> None:
-        super().__init__(message("moderation_not_found", id=str(ident)[:20]))
+def not_handled(ident: int | str) -> ReportNotFound:
+    """404: no report of that number among those the moderator's roles handle."""
+    return ReportNotFound(message("moderation_not_found", id=str(ident)[:20]))
 
 
 @dataclass(frozen=True)
@@ -254,7 +250,7 @@ async def report(conn: AsyncConnection[Any], ident: int) -> Report:
     cursor = await conn.execute(_ONE, _params(id=ident))
     row = await cursor.fetchone()
     if row is None:
-        raise ReportNotFound(ident)
+        raise not_handled(ident)
     found = _report(row)
     found.steps.extend(Step(*r) for r in await (await conn.execute(_STEPS, [ident])).fetchall())
     found.duplicates.extend(await duplicates(conn, ident))

@@ -58,7 +58,7 @@ ModeratorDep = Annotated[mod.Moderator, Depends(moderator_of)]
 
 def _ident(value: str) -> int:
     if not value.isascii() or not value.isdigit() or len(value) > 18:
-        raise mod.ReportNotFound(value)
+        raise mod.not_handled(value)
     return int(value)
 
 
