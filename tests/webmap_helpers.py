@@ -125,7 +125,7 @@ def open_map(page: Any, root: str, lang: str, login: str | None, password: str =
 
 
 def open_popup(page: Any, layer: str, fid: int) -> None:
-    """Show ``layer``, centre feature ``fid`` and open its popup."""
+    """Show ``layer`` and open the popup of its feature ``fid`` (a GeoJSON-drawn layer)."""
     page.evaluate("name => window.gisplatform.setLayer(name, true)", layer)
     page.wait_for_function(
         "name => window.gisplatform.stats().layers[name].drawn > 0", arg=layer, timeout=20_000

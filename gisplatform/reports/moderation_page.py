@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from gisplatform.i18n import message
 from gisplatform.ogcapi.deps import Lang
 from gisplatform.ogcapi.html import render_page
 from gisplatform.publication.csrf import FIELD, csrf_token
@@ -91,15 +92,17 @@ WORDS: dict[str, dict[Lang, str]] = {
     "choose_original": {"uk": "— оберіть оригінал —", "en": "— choose the original —"},
     "error": {"uk": "Не виконано", "en": "Not done"},
     "resident": {"uk": "мешканець", "en": "resident"},
+    "source_web": {"uk": "форма на карті", "en": "the map's form"},
+    "source_open311": {"uk": "Open311", "en": "Open311"},
+    "original_number": {"uk": "№ оригіналу", "en": "original's No."},
 }
-STATUS_WORDS: dict[str, dict[Lang, str]] = {
-    "unconfirmed": {"uk": "нове, не підтверджене", "en": "new, unconfirmed"},
-    "open": {"uk": "відкрите", "en": "open"},
-    "in_progress": {"uk": "в роботі", "en": "in progress"},
-    "resolved": {"uk": "вирішене", "en": "resolved"},
-    "duplicate": {"uk": "дублікат", "en": "duplicate"},
-    "rejected": {"uk": "відхилене", "en": "rejected"},
-}
+
+
+def status_text(status: str | None, lang: Lang) -> str:
+    """A state's name as the reporter's page shows it (one catalogue)."""
+    return message(f"report_status_{status}").get(lang) if status in STATUSES else "—"
+
+
 #: the button of each step, by (from, to)
 ACTION_WORDS: dict[str, dict[Lang, str]] = {
     "open": {"uk": "Підтвердити (відкрити)", "en": "Confirm (open)"},
@@ -125,38 +128,55 @@ def _kind_title(kind: ReportKind | None, code: str, lang: Lang) -> str:
     return str(kind.title.get(lang)) if kind else code
 
 
-def answers_text(kind: ReportKind | None, answers: dict[str, Any], lang: Lang) -> list[str]:
-    """Each answer as "question: option, option" with the kind's titles."""
-    lines = []
+def answer_pairs(
+    kind: ReportKind | None, answers: dict[str, Any], lang: Lang
+) -> list[tuple[str, str]]:
+    """Each answer as (question, "option, option") with the kind's titles."""
+    pairs = []
     for code, value in answers.items():
         question = kind.question(code) if kind else None
-        if question is None:
-            lines.append(f"{code}: {value}")
-            continue
         values = value if isinstance(value, list) else [value]
         shown = []
         for item in values:
             if isinstance(item, bool):
-                shown.append({"uk": "так" if item else "ні", "en": "yes" if item else "no"}[lang])
+                shown.append(message("report_yes" if item else "report_no").get(lang))
                 continue
-            option = question.option(str(item))
+            option = question.option(str(item)) if question else None
             shown.append(str(option.title.get(lang)) if option else str(item))
-        lines.append(f"{question.title.get(lang)}: {', '.join(shown)}")
-    return lines
+        pairs.append((str(question.title.get(lang)) if question else code, ", ".join(shown)))
+    return pairs
 
 
-def _row(report: Report, kinds: ReportKinds, lang: Lang) -> SimpleNamespace:
+def answers_text(kind: ReportKind | None, answers: dict[str, Any], lang: Lang) -> list[str]:
+    """Each answer as one line: "Що сталося? Зачинено", "Floor: 2"."""
+    return [
+        f"{question}{'' if question.endswith(('?', ':')) else ':'} {shown}"
+        for question, shown in answer_pairs(kind, answers, lang)
+    ]
+
+
+def _where(registry: LayerRegistry, report: Report, lang: Lang) -> str:
+    if not report.feature_id or not report.layer:
+        return ""
+    title = registry.get(report.layer).title.get(lang) if report.layer in registry else report.layer
+    return f"{title} № {report.feature_id}"
+
+
+def _row(
+    report: Report, kinds: ReportKinds, registry: LayerRegistry, lang: Lang
+) -> SimpleNamespace:
     kind = kinds.get(report.kind)
     return SimpleNamespace(
         id=report.id,
         kind=_kind_title(kind, report.kind, lang),
-        what="; ".join(answers_text(kind, report.answers, lang)) or report.description[:120],
-        where=f"{report.layer} #{report.feature_id}" if report.feature_id else "",
+        what="; ".join(shown for _, shown in answer_pairs(kind, report.answers, lang))
+        or report.description[:120],
+        where=_where(registry, report, lang),
         received=when(report.created_at),
         deadline=when(report.deadline_at),
         overdue=report.overdue,
         status=report.status,
-        status_text=STATUS_WORDS[report.status][lang],
+        status_text=status_text(report.status, lang),
     )
 
 
@@ -167,17 +187,18 @@ async def render_queue(
     reports: list[Report],
     shown: tuple[str, ...],
 ) -> HTMLResponse:
+    registry: LayerRegistry = request.app.state.registry
     """The queue: one row per report, overdue ones highlighted."""
     choice = "waiting" if shown == WAITING else "all" if shown == STATUSES else ",".join(shown)
     options = [("", _words(lang).waiting), ("all", _words(lang).all)] + [
-        (status, STATUS_WORDS[status][lang]) for status in STATUSES
+        (status, status_text(status, lang)) for status in STATUSES
     ]
     return await render_page(
         request,
         "reports_queue.html",
         lang,
         t=_words(lang),
-        rows=[_row(r, kinds, lang) for r in reports],
+        rows=[_row(r, kinds, registry, lang) for r in reports],
         options=options,
         choice="" if choice == "waiting" else choice,
         action=PATH,
@@ -186,11 +207,11 @@ async def render_queue(
 
 
 def _step(step: Step, lang: Lang) -> SimpleNamespace:
-    before = STATUS_WORDS[step.from_status][lang] if step.from_status in STATUS_WORDS else "—"
+    before = status_text(step.from_status, lang)
     actor = _words(lang).resident if step.actor == "resident" else step.actor
     return SimpleNamespace(
         when=when(step.at),
-        change=f"{before} → {STATUS_WORDS.get(step.to_status, {}).get(lang, step.to_status)}",
+        change=f"{before} → {status_text(step.to_status, lang)}",
         actor=actor,
         reason=step.reason or "",
     )
@@ -227,7 +248,7 @@ async def render_report(
         lang,
         t=words,
         r=SimpleNamespace(
-            **_row(report, kinds, lang).__dict__,
+            **_row(report, kinds, registry, lang).__dict__,
             answers=answers_text(kind, report.answers, lang),
             description=report.description,
             contact=report.contact,
@@ -237,7 +258,7 @@ async def render_report(
             feature_id=report.feature_id,
             lon=f"{report.lon:.6f}",
             lat=f"{report.lat:.6f}",
-            source=report.source,
+            source=WORDS.get(f"source_{report.source}", {}).get(lang, report.source),
             status_reason=report.status_reason or "",
             duplicate_of=report.duplicate_of,
         ),
@@ -246,7 +267,7 @@ async def render_report(
         duplicates=[
             SimpleNamespace(
                 id=d.id,
-                status_text=STATUS_WORDS[d.status][lang],
+                status_text=status_text(d.status, lang),
                 received=when(d.created_at),
                 distance=f"{d.distance_m:.0f}",
                 same_feature=d.same_feature,

@@ -159,11 +159,11 @@ def map_config(
     basemap_url: str | None = None,
     basemap_attribution: str | None = None,
     editable: dict[str, tuple[str, ...]] | None = None,
-    reports: dict[str, Any] | None = None,
+    report_marks: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON the page's script starts from.
 
-    ``reports`` is the residents' reports part (:func:`gisplatform.reports.marks.map_config`):
+    ``report_marks`` is the truth loop's part (:func:`gisplatform.reports.marks.report_map_config`):
     the mark property, the marked layers, the moderation queue's address and its handlers.
 
     ``api_base`` is the OGC API root (``None`` for a static export, whose layers then carry
@@ -210,7 +210,8 @@ def map_config(
         "static": api_base is None,
         # the browser session's endpoints (sign-in form, who is signed in, sign-out)
         "account": None if api_base is None else ACCOUNT,
-        "reports": None
-        if reports is None
-        else {**reports, "moderation": reports.get("moderation") if api_base else None},
+        # residents' reports that mark features, and the moderation queue (staff who handle)
+        "reportMarks": None
+        if report_marks is None
+        else {**report_marks, "moderation": report_marks["moderation"] if api_base else None},
     }

@@ -65,7 +65,7 @@
   function signedIn(box, account, session) {
     const t = gp.t;
     // staff who handle some kind of residents' report get the moderation queue
-    const reports = gp.state.cfg.reports;
+    const reports = gp.state.cfg.reportMarks;
     const handles = reports && reports.moderation && session.roles.some((r) => reports.handlers.includes(r));
     const queue = handles ? `<a class="gp-reports-link" id="gp-reports-link" href="${gp.esc(reports.moderation)}` +
       `?f=html&amp;lang=${gp.state.lang}">${gp.esc(t('reports_queue'))}</a>` : '';

@@ -107,9 +107,9 @@
   });
 
   // ---- residents' reports: a feature's mark ----------------------------------------------------
-  /** The mark a moderated open report puts on a feature (cfg.reports.markProperty), or null. */
+  /** The mark a moderated open report puts on a feature (cfg.reportMarks.markProperty), or null. */
   gp.markOf = function (props) {
-    const reports = state.cfg.reports;
+    const reports = state.cfg.reportMarks;
     return reports && props ? props[reports.markProperty] || null : null;
   };
   /** "є повідомлення: зачинено, 01.12.2026 21:40" (the hromada's time zone). */
@@ -117,7 +117,7 @@
     const title = loc(mark.answer_title) || mark.answer;
     const parts = {};
     new Intl.DateTimeFormat('en-GB', { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit',
-      minute: '2-digit', hourCycle: 'h23', timeZone: state.cfg.reports.timeZone })
+      minute: '2-digit', hourCycle: 'h23', timeZone: state.cfg.reportMarks.timeZone })
       .formatToParts(new Date(mark.at)).forEach((p) => { parts[p.type] = p.value; });
     const when = `${parts.day}.${parts.month}.${parts.year} ${parts.hour}:${parts.minute}`;
     return `${t('report_mark')}: ${title.charAt(0).toLowerCase()}${title.slice(1)}, ${when}`;

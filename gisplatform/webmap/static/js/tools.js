@@ -164,7 +164,8 @@
       `<button type="button" id="gp-nearest-here">${gp.esc(t('nearest_here'))}</button>` +
       `<button type="button" id="gp-nearest-pick">${gp.esc(t(touch ? 'nearest_tap' : 'nearest_click'))}</button></div>` +
       `<p class="gp-hint">${gp.esc(t(touch ? 'nearest_hint_touch' : 'nearest_hint'))}</p><p class="gp-hint gp-only" id="gp-nearest-only">${gp.esc(onlyText(lc))}</p>` +
-      `${narrowing(lc)}<p id="gp-nearest-method"></p><ol id="gp-nearest-results"></ol>`;
+      `${narrowing(lc)}<p id="gp-nearest-method"></p>` +
+      `<p id="gp-nearest-marked" class="gp-hint gp-report-note" hidden>${gp.esc(t('nearest_marked_last'))}</p><ol id="gp-nearest-results"></ol>`;
     box.querySelectorAll('select[data-nearest-field]').forEach((select) => select.addEventListener('change', () => {
       choices[select.dataset.nearestField] = select.value;
     }));
@@ -230,17 +231,18 @@
       method.dataset.method = '';
       method.textContent = state.cfg.apiBase ? t('nearest_loading') : '';
       list.innerHTML = '';
+      box.querySelector('#gp-nearest-marked').hidden = true;
       if (gp.openPanel) gp.openPanel('nearest');
       const result = await gp.nearestShelters(lat, lon);
       if (mine !== serial) return result;
       showMethod(result);
       const found = result.items;
+      box.querySelector('#gp-nearest-marked').hidden = !found.some((s) => s.mark);
       if (!found.length) {
         const why = result.method === 'walking' && !result.snapped ? 'nearest_off_network'
           : result.method === 'walking' ? 'nearest_unreachable' : 'nearest_none';
         list.innerHTML = `<li class="gp-empty">${gp.esc(t(why))}</li>`;
       } else {
-        if (found.some((s) => s.mark)) method.textContent += ` ${t('nearest_marked_last')}`;
         list.innerHTML = found.map(item).join('');
         list.querySelectorAll('li[data-fid]').forEach((li, i) => {
           li.addEventListener('mouseenter', () => drawRoute(found[i], [lat, lon]));

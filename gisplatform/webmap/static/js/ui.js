@@ -87,7 +87,7 @@
           `${gp.esc(gp.loc(v))}</li>`).join('');
         items = `<li class="gp-legend-head">${gp.esc(gp.loc(lc.title))} — ${gp.esc(gp.loc(field.title))}</li>${items}`;
       }
-      const reports = state.cfg.reports;
+      const reports = state.cfg.reportMarks;
       if (reports && reports.marked.includes(lc.name)) {
         items += `<li class="gp-legend-mark">${gp.swatch(lc.geometry, { ...lc.style, ...gp.MARKED_STYLE })}` +
           `${gp.esc(gp.t('report_mark_legend'))}</li>`;
