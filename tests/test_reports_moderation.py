@@ -19,7 +19,7 @@ from gisplatform.registry import LayerRegistry
 from gisplatform.reports import ReportKind, ReportKinds, load_report_kinds
 from gisplatform.settings import PROJECT_ROOT
 from tests.edit_helpers import PASSWORD, EditSite
-from tests.reports_helpers import empty_reports
+from tests.reports_helpers import empty_reports, jpeg_with_gps
 from tests.reports_moderation_helpers import (
     answer_marking,
     feature_point,
@@ -286,3 +286,22 @@ def test_database_refuses_a_step_the_api_would_not_make(
     ident, _ = submit(fresh, marking, features_of(fresh, marking.layer)[0], answer_marking(marking))
     with psycopg.connect(fresh.db_url) as conn, pytest.raises(psycopg.errors.CheckViolation):
         conn.execute("SELECT reports.transition(%s, 'resolved', NULL, NULL)", [ident])
+
+
+def test_the_photo_reaches_its_handlers_only(
+    fresh: EditSite, marking: ReportKind, other: ReportKind
+) -> None:
+    ident, _ = submit(fresh, marking, features_of(fresh, marking.layer)[0], answer_marking(marking))
+    picture = jpeg_with_gps()
+    with psycopg.connect(fresh.db_url) as conn:
+        conn.execute(
+            "INSERT INTO reports.photos VALUES (%s, %s, 'image/jpeg', 40, 20)", [ident, picture]
+        )
+    shown = _get(fresh, marking.handler_role, f"{QUEUE}/{ident}/photo")
+    assert shown.status_code == 200 and shown.content == picture
+    assert shown.headers["content-type"] == "image/jpeg"
+    assert shown.headers["cache-control"] == "no-store"
+    page = _get(fresh, marking.handler_role, f"{QUEUE}/{ident}", params={"f": "html"}).text
+    assert f'src="{QUEUE}/{ident}/photo"' in page
+    assert _get(fresh, other.handler_role, f"{QUEUE}/{ident}/photo").status_code == 404
+    assert httpx.get(f"{fresh.url}{QUEUE}/{ident}/photo", timeout=60).status_code == 401

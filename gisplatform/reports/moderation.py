@@ -90,6 +90,7 @@ _TRANSITION = sql.SQL("SELECT {}(%s, %s, %s, %s)").format(
     sql.Identifier(REPORTS_SCHEMA, "transition")
 )
 _KIND_OF = sql.SQL("SELECT kind FROM {} WHERE id = %s").format(_R)
+_PHOTO = sql.SQL("SELECT content, media_type FROM {} WHERE request_id = %s").format(_P)
 
 
 def not_handled(ident: int | str) -> ReportNotFound:
@@ -262,6 +263,14 @@ async def duplicates(conn: AsyncConnection[Any], ident: int) -> list[Suggestion]
     params = {"id": ident, "hours": DUPLICATE_WINDOW_H, "metres": DUPLICATE_DISTANCE_M}
     cursor = await conn.execute(_DUPLICATES, params)
     return [Suggestion(*row) for row in await cursor.fetchall()]
+
+
+async def photo(conn: AsyncConnection[Any], ident: int) -> tuple[bytes, str]:
+    """The report's photo (re-encoded at submission, no EXIF) and its media type; 404."""
+    row = await (await conn.execute(_PHOTO, [ident])).fetchone()
+    if row is None:
+        raise not_handled(ident)
+    return bytes(row[0]), str(row[1])
 
 
 def parse_status(value: Any) -> str:

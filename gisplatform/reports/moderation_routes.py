@@ -6,6 +6,7 @@
 - ``GET /reports/moderation/{id}`` — one report with its contact, every step (who, when,
   why) and its duplicate suggestions.
 - ``GET /reports/moderation/{id}/duplicates`` — the suggestions alone.
+- ``GET /reports/moderation/{id}/photo`` — the report's photo (as stored: re-encoded).
 - ``POST /reports/moderation/{id}/transition`` — ``status``, ``reason``, ``duplicate_of`` as
   JSON (200 with the report) or the page's form (303 back to the report; 400 the page with
   the message). CSRF as on the other session routes: the session's token in
@@ -124,6 +125,12 @@ def build_moderation_router() -> APIRouter:
         async with mod.moderation_transaction(request, who) as conn:
             found = await mod.report(conn, _ident(ident))
         return _json({"id": found.id, "duplicates": [d.as_json() for d in found.duplicates]})
+
+    @router.get(PATH + "/{ident}/photo")
+    async def picture(request: Request, ident: str, who: ModeratorDep) -> Response:
+        async with mod.moderation_transaction(request, who) as conn:
+            content, media_type = await mod.photo(conn, _ident(ident))
+        return Response(content, media_type=media_type, headers=NO_STORE)
 
     @router.post(PATH + "/{ident}/transition")
     async def transition(request: Request, ident: str, who: ModeratorDep) -> Response:

@@ -13,13 +13,15 @@ CREATE TABLE IF NOT EXISTS {reports}.mark_answers (
 );
 
 -- One row per marked feature: its newest open or in-progress (so moderated) report whose
--- answers hold a marking answer. Read from the public view of the requests only, so a mark
--- never carries more than the public may read; every audience role selects it.
+-- answers hold a marking answer. Only what the public may read of a moderated report (its
+-- kind, the marking answer, when, its number; never the description, contact or token)
+-- leaves the view, and every audience role selects it. It reads the requests table itself
+-- (as its owner) so a feature's lookup uses the (layer, feature_id) index.
 CREATE OR REPLACE VIEW {reports}.feature_marks AS
 SELECT DISTINCT ON (r.layer, r.feature_id)
        r.layer, r.feature_id, r.id AS request_id, r.kind, a.question, a.answer, a.title,
        r.created_at AS at
-FROM {reports}.public_requests AS r
+FROM {reports}.requests AS r
 JOIN {reports}.mark_answers AS a
   ON a.kind = r.kind
  AND (r.answers -> a.question = to_jsonb(a.answer)
