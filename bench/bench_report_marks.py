@@ -46,7 +46,8 @@ def _p50(call: Any, rounds: int) -> float:
 
 
 def _add_reports(db: str, kind: ReportKind, count: int) -> int:
-    """``count`` reports on the layer's features: 1 in 20 open (marking), the rest resolved."""
+    """``count`` reports spread over the layer's features: 1 in 20 open (marking), the rest
+    resolved."""
     assert kind.layer is not None
     question, options = next(iter(kind.marking_answers.items()))
     answers = orjson.dumps({question: options[0]}).decode()
@@ -56,7 +57,7 @@ def _add_reports(db: str, kind: ReportKind, count: int) -> int:
         conn.execute(
             "INSERT INTO reports.requests (token, kind, layer, feature_id, geom, answers, "
             "client_hash, source, status, deadline_at) "
-            "SELECT md5(random()::text || g), %s, %s, (%s::bigint[])[1 + g %% %s]::text, "
+            "SELECT md5(random()::text || g), %s, %s, (%s::bigint[])[1 + (g / 20) %% %s]::text, "
             "ST_SetSRID(ST_MakePoint(33.47, 50.75), 4326), %s::jsonb, %s, 'web', "
             "CASE WHEN g %% 20 = 0 THEN 'open' ELSE 'resolved' END, now() + interval '1 day' "
             "FROM generate_series(1, %s) AS g",

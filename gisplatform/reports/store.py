@@ -162,7 +162,7 @@ def _grants(conn: Connection, kinds: ReportKinds, registry: LayerRegistry) -> No
         conn,
         sql.SQL(
             "SELECT DISTINCT grantee FROM information_schema.role_table_grants "
-            "WHERE table_schema = %s AND grantee LIKE %s"
+            "WHERE table_schema = %s AND grantee LIKE %s AND grantee <> current_user"
         ),
         [REPORTS_SCHEMA, "gisplatform\\_%"],
     )

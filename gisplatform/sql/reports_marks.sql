@@ -12,6 +12,10 @@ CREATE TABLE IF NOT EXISTS {reports}.mark_answers (
     PRIMARY KEY (kind, question, answer)
 );
 
+-- The reports that can mark (a few among many resolved ones), by feature, newest first.
+CREATE INDEX IF NOT EXISTS requests_marking_idx ON {reports}.requests (layer, feature_id, created_at DESC)
+    WHERE status IN ('open', 'in_progress');
+
 -- One row per marked feature: its newest open or in-progress (so moderated) report whose
 -- answers hold a marking answer. Only what the public may read of a moderated report (its
 -- kind, the marking answer, when, its number; never the description, contact or token)
