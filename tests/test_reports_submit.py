@@ -138,7 +138,13 @@ async def test_a_report_on_a_feature_takes_its_point(app: FastAPI, demo_db_url: 
             "outside the hromada",
         ),
         ({"kind": "pothole"}, 422, "kind", "немає такого виду", "no report kind 'pothole'"),
-        ({"answer.problem": None}, 422, "answer.problem", "дайте відповідь", "answer the question"),
+        (
+            {"answer.problem": None},
+            422,
+            "answer.problem",
+            "дайте відповідь на питання «Що сталося?»",
+            "answer the question 'What is wrong?'",
+        ),
         (
             {"answer.problem": "closed"},
             422,

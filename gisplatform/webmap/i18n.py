@@ -169,6 +169,36 @@ STRINGS: dict[str, dict[str, str]] = {
         "uk": "Статична копія; дані на момент експорту",
         "en": "Static copy; data as of the export",
     },
+    # residents' reports (gisplatform/webmap/static/js/reports.js)
+    "report_problem": {"uk": "Повідомити про проблему", "en": "Report a problem"},
+    "report_here": {"uk": "Повідомити про проблему тут", "en": "Report a problem here"},
+    "report_pick": {
+        "uk": "Клацніть на карті там, де проблема",
+        "en": "Click on the map where the problem is",
+    },
+    "report_title": {"uk": "Повідомити про проблему", "en": "Report a problem"},
+    "report_kind": {"uk": "Що повідомляєте", "en": "What are you reporting"},
+    "report_description": {"uk": "Опис (необов'язково)", "en": "Description (optional)"},
+    "report_contact": {
+        "uk": "Ваш контакт (необов'язково)",
+        "en": "Your contact (optional)",
+    },
+    "report_contact_hint": {
+        "uk": "Бачать лише працівники, які опрацьовують повідомлення; ніколи не публікується",
+        "en": "Seen only by the staff who handle the report; never published",
+    },
+    "report_photo": {"uk": "Фото (необов'язково, до 8 МБ)", "en": "Photo (optional, up to 8 MB)"},
+    "report_send": {"uk": "Надіслати", "en": "Send"},
+    "report_sending": {"uk": "Надсилаємо…", "en": "Sending…"},
+    "report_fix": {"uk": "Виправте позначені поля", "en": "Correct the marked fields"},
+    "report_failed": {"uk": "Не вдалося надіслати", "en": "Could not send"},
+    "report_sent_title": {"uk": "Дякуємо!", "en": "Thank you!"},
+    "report_sent": {"uk": "Повідомлення № {id} прийнято.", "en": "Report No {id} is received."},
+    "report_follow": {
+        "uk": "Стежте за його розглядом на сторінці:",
+        "en": "Follow how it is handled on its page:",
+    },
+    "report_status_link": {"uk": "стан повідомлення", "en": "report status"},
 }
 
 #: Layer-panel group titles for the registry's ``theme`` identifiers.

@@ -37,6 +37,7 @@ APP_JS = [
     ("gisplatform_tools", f"{STATIC_URL}/js/tools.js"),
     ("gisplatform_account", f"{STATIC_URL}/js/account.js"),
     ("gisplatform_editor", f"{STATIC_URL}/js/editor.js"),
+    ("gisplatform_reports", f"{STATIC_URL}/js/reports.js"),
 ]
 APP_CSS = [("gisplatform_css", f"{STATIC_URL}/css/map.css")]
 
