@@ -118,6 +118,11 @@ def test_only_a_moderated_open_report_marks_its_feature_in_the_features_output(
     assert "+380 67" not in str(after[fid])  # the contact is never public
     one = httpx.get(f"{fresh.url}/ogc/collections/{marking.layer}/items/{fid}?f=json", timeout=60)
     assert one.json()["properties"][MARK_PROPERTY]["answer"] == code
+    page = httpx.get(
+        f"{fresh.url}/ogc/collections/{marking.layer}/items/{fid}?f=html&lang=uk", timeout=60
+    ).text
+    title = option.title.uk
+    assert f"⚠ є повідомлення: {title[0].lower()}{title[1:]}, " in page
     # a layer no marking kind points at has no such property
     other = next(k.layer for k in kinds if k.layer and k.layer != marking.layer)
     assert all(MARK_PROPERTY not in p for p in _items(fresh, other).values())

@@ -26,8 +26,8 @@ from gisplatform.analyses.common import (
 )
 from gisplatform.analyses.network import VIRTUAL_BASE, ensure_graph
 from gisplatform.analyses.reach import link_points, start_points
-from gisplatform.i18n import Text, message
-from gisplatform.reports.marks import DISPLAY_TIMEZONE, marked_fids_query
+from gisplatform.i18n import message
+from gisplatform.reports.marks import mark_text, marked_fids_query
 
 FILE = "shelters.sql"
 SHELTERS = "shelters"
@@ -222,11 +222,7 @@ def rank_marked(routes: list[ShelterRoute], limit: int) -> list[ShelterRoute]:
 
 def mark_warning(mark: ReportMark) -> dict[str, str]:
     """ "є повідомлення: зачинено, 01.12.2026 21:40" in uk and en."""
-    at = mark.at.astimezone(DISPLAY_TIMEZONE).strftime("%d.%m.%Y %H:%M")
-    answer = Text(
-        mark.answer_title.get("uk", mark.answer), mark.answer_title.get("en", mark.answer)
-    )
-    text = message("report_mark_warning", answer=answer, at=at)
+    text = mark_text(mark.answer_title, mark.at)
     return {"uk": text.uk, "en": text.en}
 
 

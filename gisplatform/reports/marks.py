@@ -22,7 +22,7 @@ as a transition by the editing user with the reason :data:`INSPECTION_REASON`
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -32,6 +32,7 @@ import orjson
 from psycopg import AsyncConnection, sql
 from sqlalchemy import Connection
 
+from gisplatform.i18n import Text, message
 from gisplatform.registry import Audience, LayerRegistry, LayerSpec
 from gisplatform.reports.kinds import ReportKinds
 from gisplatform.reports.store import REPORTS_SCHEMA, handler_db_role, handler_db_roles
@@ -48,6 +49,26 @@ INSPECTION_REASON = "inspection"
 DISPLAY_TIMEZONE = ZoneInfo("Europe/Kyiv")
 #: statuses whose reports mark a feature
 MARKING_STATUSES = ("open", "in_progress")
+
+
+def mark_text(answer_title: dict[str, str], at: datetime) -> Text:
+    """ "є повідомлення: зачинено, 01.12.2026 21:40" / "reported: locked, …" (Kyiv time)."""
+    shown = at.astimezone(DISPLAY_TIMEZONE).strftime("%d.%m.%Y %H:%M")
+    uk, en = answer_title.get("uk", ""), answer_title.get("en", "")
+    answer = Text(uk[:1].lower() + uk[1:], en[:1].lower() + en[1:])
+    return message("report_mark_warning", answer=answer, at=shown)
+
+
+def feature_mark_text(properties: dict[str, Any]) -> Text | None:
+    """The mark of a feature as the Features output gives it (``report_mark``), as text."""
+    mark = properties.get(MARK_PROPERTY)
+    if not isinstance(mark, dict) or not isinstance(mark.get("answer_title"), dict):
+        return None
+    try:
+        at = datetime.fromisoformat(str(mark.get("at")))
+    except ValueError:
+        return None
+    return mark_text(mark["answer_title"], at)
 
 
 def marked_layers(kinds: ReportKinds) -> frozenset[str]:
