@@ -194,6 +194,17 @@ def test_locked_shelter_report_to_inspection(
     assert dash == public.evaluate("() => window.gisplatform.MARKED_STYLE.dashArray")
     assert CONTACT not in public.content()
     screenshot(public, "reports-mark-popup-uk.png")
+    english = new_page(browser, locale="en-GB")
+    open_map(english, site.url, "en", None)
+    open_popup(english, layer, fid)
+    title_en = option.title.en
+    assert _mark_line(english) == (
+        f"⚠ {STRINGS['report_mark']['en']}: {title_en[0].lower()}{title_en[1:]}, "
+        + _created_text(site, ident)
+    )
+    screenshot(english, "reports-mark-popup-en.png")
+    assert_clean(english)
+    english.context.close()
     public.evaluate("() => window.gisplatform.map.closePopup()")
     ranked = _nearest(public, point)
     assert ranked[-1] == {"fid": str(fid), "marked": True}

@@ -52,6 +52,7 @@ WORDS: dict[str, dict[Lang, str]] = {
     "status": {"uk": "Стан", "en": "Status"},
     "open_report": {"uk": "Відкрити", "en": "Open"},
     "back": {"uk": "← До черги", "en": "← Back to the queue"},
+    "to_map": {"uk": "← До карти громади", "en": "← Back to the hromada map"},
     "report": {"uk": "Повідомлення", "en": "Report"},
     "answers": {"uk": "Відповіді", "en": "Answers"},
     "description": {"uk": "Опис", "en": "Description"},
