@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from gisplatform.access.oidc_cli import oidc_app
+from gisplatform.access.publication.cli import publish_app
 from gisplatform.accounts_cli import tokens_app, users_app
 from gisplatform.cli_backup import backup_command, backups_command, restore_command
 from gisplatform.cli_history import history_app
@@ -21,7 +22,6 @@ from gisplatform.errors import GisPlatformError, LayerSpecError
 from gisplatform.i18n import current_language, locale_language, message, set_language
 from gisplatform.ingest.commands import export_command, import_command
 from gisplatform.log import configure_logging
-from gisplatform.publication.cli import publish_app
 from gisplatform.registry import LayerRegistry, LayerSpec, load_registry
 from gisplatform.settings import Settings
 
@@ -437,6 +437,7 @@ def serve(
         forwarded_allow_ips=proxies or "",
         # SIGTERM: stop accepting, let requests in flight finish for this long, then stop
         timeout_graceful_shutdown=settings.shutdown_grace_s,
+        http=settings.http_protocol,
     )
 
 

@@ -17,20 +17,12 @@ import pytest
 from gisplatform.registry import LayerRegistry
 from gisplatform.reports import load_report_kinds
 from gisplatform.settings import PROJECT_ROOT
+from tests.editor_browser_helpers import open_popup
 from tests.live import platform_app
 from tests.reports_helpers import counts, empty_reports, shelter_fid
-from tests.webmap_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PageLog,
-    live_server,
-    open_popup,
-    screenshot,
-    wait_ready,
-)
+from tests.webmap_helpers import chromium, live_server, new_page, screenshot, wait_ready
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
-sync_api = pytest.importorskip("playwright.sync_api")
 
 #: the answer the form refuses on purpose (a missing required answer)
 EXPECTED = ("status of 422",)
@@ -44,17 +36,12 @@ def site(demo_db_url: str, registry: LayerRegistry) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as running:
+        yield running
 
 
 def _page(browser: Any, locale: str) -> Any:
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale=locale)
-    page = context.new_page()
-    page.log = PageLog(page)
-    return page
+    return new_page(browser, locale=locale, watch_csp=True)
 
 
 #: a screen point over an area of the hromada (district, boundary) with no point feature on it
@@ -70,6 +57,9 @@ FREE_SPOT = """() => {
 
 
 def _clean(page: Any) -> None:
+    """No script error and no CSP violation on the page."""
+    violations = page.evaluate("() => window.__csp || []") + page.csp
+    assert not violations, violations
     errors = [e for e in page.log.errors if not any(x in e for x in EXPECTED)]
     assert not errors, errors
 

@@ -24,17 +24,17 @@ from gisplatform.reports import ReportKind, load_report_kinds
 from gisplatform.reports.marks import DISPLAY_TIMEZONE, INSPECTION_REASON
 from gisplatform.settings import PROJECT_ROOT
 from gisplatform.webmap.i18n import STRINGS
-from tests.edit_helpers import PASSWORD, EditSite
-from tests.reports_moderation_helpers import answer_marking, feature_point, reports_site, steps_of
-from tests.webmap_helpers import (
+from tests import webmap_helpers
+from tests.edit_helpers import EditSite
+from tests.editor_browser_helpers import (
     assert_clean,
-    chromium_browser,
     new_page,
+    open_form,
     open_map,
     open_popup,
-    screenshot,
-    wait_ready,
 )
+from tests.reports_moderation_helpers import answer_marking, feature_point, reports_site, steps_of
+from tests.webmap_helpers import chromium, screenshot, wait_ready
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 #: the resident's contact: the moderator reads it, nobody else
@@ -49,8 +49,8 @@ def site(server_url: str, registry: LayerRegistry) -> Iterator[EditSite]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with chromium_browser() as chromium:
-        yield chromium
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_locked_shelter_report_to_inspection(
 
     # 1. an anonymous resident, in Ukrainian, sees the shelter and reports it
     resident = new_page(browser)
-    open_map(resident, site.url, "uk", None)
+    open_map(resident, site, "uk", None)
     open_popup(resident, layer, fid)
     assert _mark_line(resident) is None
     status_url = _report_from_popup(resident, marking, answers)
@@ -150,7 +150,7 @@ def test_locked_shelter_report_to_inspection(
 
     # 2. the moderator signs in on the map, opens the queue from the account menu, confirms
     staff = new_page(browser)
-    open_map(staff, site.url, "uk", moderator, PASSWORD)
+    open_map(staff, site, "uk", moderator)
     link = staff.locator("#gp-reports-link")
     assert link.inner_text() == STRINGS["reports_queue"]["uk"]
     with staff.expect_navigation():
@@ -176,7 +176,7 @@ def test_locked_shelter_report_to_inspection(
 
     # 3. the public map marks the shelter and ranks it after the others
     public = new_page(browser)
-    open_map(public, site.url, "uk", None)
+    open_map(public, site, "uk", None)
     open_popup(public, layer, fid)
     title = option.title.uk
     expected = f"⚠ {STRINGS['report_mark']['uk']}: {title[0].lower()}{title[1:]}, "
@@ -194,8 +194,8 @@ def test_locked_shelter_report_to_inspection(
     assert dash == public.evaluate("() => window.gisplatform.MARKED_STYLE.dashArray")
     assert CONTACT not in public.content()
     screenshot(public, "reports-mark-popup-uk.png")
-    english = new_page(browser, locale="en-GB")
-    open_map(english, site.url, "en", None)
+    english = webmap_helpers.new_page(browser, watch_csp=True, locale="en-GB")
+    open_map(english, site, "en", None)
     open_popup(english, layer, fid)
     title_en = option.title.en
     assert _mark_line(english) == (
@@ -220,9 +220,7 @@ def test_locked_shelter_report_to_inspection(
     staff.goto(f"{site.url}/?lang=uk")
     wait_ready(staff)
     staff.wait_for_function("() => window.gisplatform.session !== null")
-    open_popup(staff, layer, fid)
-    staff.click(".gp-edit-open")
-    staff.wait_for_selector("#gp-edit-form")
+    open_form(staff, layer, fid)
     staff.fill(f'#gp-edit-form input[name="{checked}"]', date.today().isoformat())
     staff.click("#gp-edit-save")
     staff.wait_for_selector("#gp-edit-status.gp-ok")
@@ -230,7 +228,7 @@ def test_locked_shelter_report_to_inspection(
 
     # 5. the mark is gone from a fresh public map, and the shelter is first again
     cleared = new_page(browser)
-    open_map(cleared, site.url, "uk", None)
+    open_map(cleared, site, "uk", None)
     open_popup(cleared, layer, fid)
     assert _mark_line(cleared) is None
     cleared.evaluate("() => window.gisplatform.map.closePopup()")

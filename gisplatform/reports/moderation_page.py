@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from gisplatform.access.csrf import CSRF_FIELD, form_token
 from gisplatform.i18n import message
 from gisplatform.ogcapi.deps import Lang
 from gisplatform.ogcapi.html import render_page
-from gisplatform.publication.csrf import FIELD, csrf_token
 from gisplatform.registry import LayerRegistry
 from gisplatform.reports.kinds import ReportKind, ReportKinds
 from gisplatform.reports.marks import DISPLAY_TIMEZONE
@@ -277,8 +277,8 @@ async def render_report(
         ],
         duplicates_hint=words.duplicates_hint.format(m=DUPLICATE_DISTANCE_M, h=DUPLICATE_WINDOW_H),
         error=error,
-        csrf_field=FIELD,
-        csrf=csrf_token(request),
+        csrf_field=CSRF_FIELD,
+        csrf=form_token(request),
         action=f"{PATH}/{report.id}/transition",
         queue=PATH,
         crumbs=[],

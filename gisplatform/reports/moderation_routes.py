@@ -24,11 +24,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from gisplatform.access.csrf import CSRF_FIELD, check_form_token, is_json
 from gisplatform.errors import InvalidBody, InvalidParameter, PayloadTooLarge
 from gisplatform.i18n import message
 from gisplatform.ogcapi.auth import request_audience
 from gisplatform.ogcapi.deps import Lang, output_format, request_language
-from gisplatform.publication.csrf import FIELD, check_csrf, is_json
 from gisplatform.registry import Audience, LayerRegistry
 from gisplatform.reports import moderation as mod
 from gisplatform.reports.kinds import ReportKinds, load_report_kinds
@@ -136,7 +136,7 @@ def build_moderation_router() -> APIRouter:
     async def transition(request: Request, ident: str, who: ModeratorDep) -> Response:
         number = _ident(ident)
         data = await _body(request)
-        check_csrf(request, data.get(FIELD))
+        check_form_token(request, data.get(CSRF_FIELD))
         try:
             to = mod.parse_status(data.get("status"))
             reason = mod.parse_reason(data.get("reason"))

@@ -156,6 +156,45 @@ STRINGS: dict[str, dict[str, str]] = {
         "uk": "Перезаписати моєю версією",
         "en": "Overwrite with my version",
     },
+    "add_feature": {"uk": "Додати об'єкт", "en": "Add feature"},
+    "add_title": {"uk": "Новий об'єкт", "en": "New feature"},
+    "add_layer": {"uk": "Шар", "en": "Layer"},
+    "add_hint": {
+        "uk": "Клацніть на мапі там, де розташований новий об'єкт",
+        "en": "Click on the map where the new feature is",
+    },
+    "created": {"uk": "Об'єкт додано", "en": "Feature added"},
+    "location": {"uk": "Розташування", "en": "Location"},
+    "move_hint": {
+        "uk": "Перетягніть точку на мапі, щоб змінити розташування",
+        "en": "Drag the point on the map to move it",
+    },
+    "moved": {"uk": "змінено, ще не збережено", "en": "changed, not saved yet"},
+    "delete": {"uk": "Видалити", "en": "Delete"},
+    "delete_confirm": {
+        "uk": "Видалити цей об'єкт? Він зникне з мапи; попередні версії залишаться в історії змін.",
+        "en": "Delete this feature? It disappears from the map; its earlier versions stay "
+        "in the change history.",
+    },
+    "delete_yes": {"uk": "Так, видалити", "en": "Yes, delete"},
+    "delete_no": {"uk": "Не видаляти", "en": "Keep it"},
+    "deleting": {"uk": "Видалення…", "en": "Deleting…"},
+    "deleted": {"uk": "Об'єкт видалено", "en": "Feature deleted"},
+    "delete_failed": {"uk": "Не вдалося видалити", "en": "Could not delete"},
+    "delete_conflict": {
+        "uk": "Не видалено: хтось змінив цей об'єкт раніше",
+        "en": "Not deleted: someone changed this feature first",
+    },
+    "open_failed": {"uk": "Не вдалося відкрити об'єкт", "en": "Could not open the feature"},
+    "open_gone": {
+        "uk": "його не знайдено — можливо, його вже видалили",
+        "en": "it was not found; it may have been deleted",
+    },
+    "open_signed_out": {
+        "uk": "сеанс завершився, увійдіть знову",
+        "en": "your session has ended; sign in again",
+    },
+    "open_offline": {"uk": "немає зв'язку із сервером", "en": "the server cannot be reached"},
     "sign_in_error": {
         "uk": "Не вдалося увійти; спробуйте ще раз",
         "en": "Could not sign in; try again",
