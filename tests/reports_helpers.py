@@ -47,15 +47,24 @@ def submit_row(
     contact: str | None = None,
     answers: str = "{}",
     where: tuple[float, float] = INSIDE,
+    layer: str | None = None,
+    feature_id: str | None = None,
+    description: str = "d",
+    limit: int = 10,
 ) -> tuple[int, str]:
-    """A report stored through ``reports.submit`` as the caller's role; (id, token)."""
+    """A report stored through ``reports.submit`` as the caller's role; (id, token).
+
+    ``layer`` and ``feature_id`` name the feature reported; ``limit`` is the per-address
+    rate limit a minute.
+    """
     token = secrets.token_urlsafe(16)
     digest = hashlib.sha256(token.encode()).hexdigest()
     row = conn.execute(
-        "SELECT request_id, retry_after FROM reports.submit(%s, %s, NULL, NULL, %s, %s, "
-        "%s::jsonb, 'd', %s, %s, 'web', 10, 60, NULL, NULL, NULL, NULL)",
-        [digest, kind, where[0], where[1], answers, contact, client],
-    ).fetchone()
+        "SELECT request_id, retry_after FROM reports.submit(%s, %s, %s, %s, %s, %s, "
+        "%s::jsonb, %s, %s, %s, 'web', %s, 60, NULL, NULL, NULL, NULL)",
+        [digest, kind, layer, feature_id, where[0], where[1], answers, description, contact,
+         client, limit],
+    ).fetchone()  # fmt: skip
     assert row is not None and row[0] is not None, row
     return int(row[0]), token
 

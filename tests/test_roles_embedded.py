@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from gisplatform.cli import app
 from gisplatform.registry import LayerRegistry
+from gisplatform.reports import load_report_kinds
 from gisplatform.settings import PROJECT_ROOT, Settings
 from gisplatform.store.database import (
     admin_url,
@@ -25,6 +26,7 @@ from gisplatform.store.migrate import migrate
 from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE, OWNER_ROLE
 from gisplatform.store.views import PUBLIC_ROLE
 from tests.conftest import make_settings
+from tests.reports_helpers import submit_row
 from tests.test_embedded import cli_env, make_scratch, own_cluster_settings
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
@@ -162,3 +164,25 @@ def test_processes_run_on_the_embedded_cluster_as_a_user_runs_them(
         )
     assert answer.status_code == 200, answer.text
     assert len(answer.json()["shelters"]) == 2
+
+
+def test_reports_work_as_the_owner_after_two_migrations(
+    embedded: Settings, registry: LayerRegistry
+) -> None:
+    """The reports schema's grants never revoke the owner's own rights (its functions and
+    views run as the owner): a report is stored and the marks read after migrating twice."""
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["db", "migrate"], env=_env(embedded))
+        assert result.exit_code == 0, result.output
+    kinds = load_report_kinds(PROJECT_ROOT / "reports", registry)
+    kind = next(k for k in kinds if k.layer is None)
+    with psycopg.connect(api_database_url(embedded)) as conn:
+        ident, _ = submit_row(conn, kind.code)
+        assert conn.execute("SELECT count(*) FROM reports.feature_marks").fetchone() == (0,)
+    with psycopg.connect(database_url(embedded)) as conn:
+        owner = conn.execute(
+            "SELECT session_user, has_table_privilege('reports.requests', 'INSERT'),"
+            " (SELECT count(*) FROM reports.transitions WHERE request_id = %s)",
+            [ident],
+        ).fetchone()
+    assert owner == (OWNER_ROLE, True, 1)

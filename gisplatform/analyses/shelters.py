@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -26,6 +27,7 @@ from gisplatform.analyses.common import (
 from gisplatform.analyses.network import VIRTUAL_BASE, ensure_graph
 from gisplatform.analyses.reach import link_points, start_points
 from gisplatform.i18n import message
+from gisplatform.reports.marks import mark_text, marked_fids_query
 
 FILE = "shelters.sql"
 SHELTERS = "shelters"
@@ -100,6 +102,17 @@ class NearestShelterInput(ShelterFilters):
     max_snap_m: Metres = Field(default=500, description="farthest the origin may be from a street")
 
 
+class ReportMark(BaseModel):
+    """A moderated residents' report that the shelter is not usable (locked, missing …)."""
+
+    kind: str
+    question: str
+    answer: str
+    answer_title: dict[str, str] = Field(description="the answer in uk and en")
+    at: datetime = Field(description="when it was reported")
+    request: int = Field(description="the report's id (Open311 service_request_id)")
+
+
 class ShelterRoute(BaseModel):
     """One reachable shelter with the walk to it."""
 
@@ -114,6 +127,12 @@ class ShelterRoute(BaseModel):
     walk_minutes: float
     straight_m: float
     route: dict[str, Any] = Field(description="GeoJSON LineString, lon/lat")
+    report_mark: ReportMark | None = Field(
+        default=None, description="an open residents' report marks it: ranked after the others"
+    )
+    warning: dict[str, str] | None = Field(
+        default=None, description="the report's warning in uk and en, when marked"
+    )
 
 
 class NearestShelterResult(BaseModel):
@@ -125,7 +144,10 @@ class NearestShelterResult(BaseModel):
     )
     snap_m: float | None
     graph_revision: int
-    shelters: list[ShelterRoute]
+    shelters: list[ShelterRoute] = Field(
+        description="the nearest shelters without an open report, then the reported ones "
+        "that were as near (each with its warning)"
+    )
 
 
 def nearest_shelter(
@@ -138,6 +160,10 @@ def nearest_shelter(
     Candidates are the filtered shelters within ``search_radius_m`` in a straight line
     (a walk is never shorter); the search runs on the edges inside that circle, so only
     shelters within ``search_radius_m`` of walking are returned.
+
+    A shelter an open residents' report marks (:mod:`gisplatform.reports.marks`) is ranked
+    after the others: the ``limit`` nearest unmarked shelters come first, then the marked
+    ones no farther than the last of them, each with its mark and warning.
     """
     check_inside_hromada(conn, "origin", params.origin, schemas)
     graph = ensure_graph(conn, schemas)
@@ -156,12 +182,13 @@ def nearest_shelter(
         targets: list[int] = list(row[0]) if row else []
         routes: list[ShelterRoute] = []
         if snap is not None and targets:
+            marks = shelter_marks(conn)
             run_script(conn, FILE, "subgraph", schemas, common)
             rows = conn.execute(
                 query(FILE, "routes", schemas, attributes=route_attributes(schemas)),
-                {**common, "targets": targets, "limit": params.limit},
+                {**common, "targets": targets, "limit": params.limit + len(marks)},
             ).fetchall()
-            routes = [_route(r, params.speed_kmh) for r in rows]
+            routes = rank_marked([_route(r, params.speed_kmh, marks) for r in rows], params.limit)
     return NearestShelterResult(
         origin=params.origin,
         snapped=snap is not None,
@@ -179,8 +206,31 @@ def route_attributes(schemas: Schemas) -> sql.Composed:
     )
 
 
-def _route(row: tuple[Any, ...], speed_kmh: float) -> ShelterRoute:
+def shelter_marks(conn: psycopg.Connection[Any]) -> dict[int, ReportMark]:
+    """The shelters an open residents' report marks, by fid."""
+    rows = conn.execute(marked_fids_query(), [SHELTERS]).fetchall()
+    return {int(fid): ReportMark.model_validate(mark) for fid, mark in rows if fid.isdigit()}
+
+
+def rank_marked(routes: list[ShelterRoute], limit: int) -> list[ShelterRoute]:
+    """The ``limit`` nearest unmarked routes, then the marked ones as near (by walk)."""
+    clear = [r for r in routes if r.report_mark is None][:limit]
+    farthest = clear[-1].walk_m if len(clear) == limit else float("inf")
+    marked = [r for r in routes if r.report_mark is not None and r.walk_m <= farthest]
+    return clear + marked[:limit]
+
+
+def mark_warning(mark: ReportMark) -> dict[str, str]:
+    """ "є повідомлення: зачинено, 01.12.2026 21:40" in uk and en."""
+    text = mark_text(mark.answer_title, mark.at)
+    return {"uk": text.uk, "en": text.en}
+
+
+def _route(
+    row: tuple[Any, ...], speed_kmh: float, marks: dict[int, ReportMark] | None = None
+) -> ShelterRoute:
     fid, code, name, readiness, accessible, mode, capacity, walk_m, straight_m, route = row
+    mark = (marks or {}).get(int(fid))
     return ShelterRoute(
         fid=fid,
         shelter_code=code,
@@ -193,4 +243,6 @@ def _route(row: tuple[Any, ...], speed_kmh: float) -> ShelterRoute:
         walk_minutes=round(minutes(walk_m, speed_kmh) or 0.0, 2),
         straight_m=round(straight_m, 1),
         route=route,
+        report_mark=mark,
+        warning=mark_warning(mark) if mark is not None else None,
     )

@@ -949,6 +949,69 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "процеси аварійно зупиненого вбудованого PostgreSQL ще працюють",
         "en": "processes of a crashed embedded PostgreSQL are still running",
     },
+    # --- residents' reports: moderation and the truth loop (gisplatform.reports) ----------
+    "report_mark_warning": {
+        "uk": "є повідомлення: {answer}, {at}",
+        "en": "reported: {answer}, {at}",
+    },
+    "moderation_sign_in": {
+        "uk": "увійдіть, щоб опрацьовувати повідомлення мешканців",
+        "en": "sign in to handle residents' reports",
+    },
+    "moderation_forbidden": {
+        "uk": "ваші ролі не опрацьовують жодного виду повідомлень мешканців",
+        "en": "your roles handle no kind of residents' report",
+    },
+    "moderation_not_found": {
+        "uk": "немає повідомлення № {id} серед тих, що опрацьовують ваші ролі",
+        "en": "there is no report No. {id} among those your roles handle",
+    },
+    "moderation_unknown_status": {
+        "uk": "невідомий стан «{status}»; можливі: {known}",
+        "en": "unknown status {status!r}; known: {known}",
+    },
+    "moderation_step_refused": {
+        "uk": "повідомлення у стані «{from_status}» не можна перевести в «{to_status}»; "
+        "можна: {allowed}",
+        "en": "a report in state {from_status!r} cannot go to {to_status!r}; it can go to: "
+        "{allowed}",
+    },
+    "moderation_reason_needed": {
+        "uk": "вкажіть причину відхилення: її побачить автор повідомлення",
+        "en": "give the reason for the rejection: the reporter reads it",
+    },
+    "moderation_reason_text": {
+        "uk": "причина має бути текстом",
+        "en": "the reason must be text",
+    },
+    "moderation_reason_long": {
+        "uk": "причина довша за {limit} символів",
+        "en": "the reason is longer than {limit} characters",
+    },
+    "moderation_duplicate_id": {
+        "uk": "вкажіть номер повідомлення-оригіналу (ціле число)",
+        "en": "give the number of the original report (an integer)",
+    },
+    "moderation_duplicate_needed": {
+        "uk": "оберіть, дублікатом якого повідомлення є це",
+        "en": "choose the report this one duplicates",
+    },
+    "moderation_duplicate_self": {
+        "uk": "повідомлення не може бути дублікатом самого себе",
+        "en": "a report cannot duplicate itself",
+    },
+    "moderation_duplicate_unknown": {
+        "uk": "немає повідомлення № {id} того самого виду серед тих, що опрацьовують ваші ролі",
+        "en": "there is no report No. {id} of the same kind among those your roles handle",
+    },
+    "moderation_duplicate_only": {
+        "uk": "посилання на оригінал (duplicate_of) — лише для стану «duplicate»",
+        "en": "a link to the original (duplicate_of) goes with the status 'duplicate' only",
+    },
+    "moderation_changed_meanwhile": {
+        "uk": "повідомлення щойно змінив хтось інший; оновіть сторінку",
+        "en": "someone else has just changed the report; reload the page",
+    },
     # --- analyses (processes) -------------------------------------------------------------
     "input_invalid": {
         "uk": "недійсний вхід {name}: {message}",

@@ -50,6 +50,7 @@ from gisplatform.ogcapi.tilequeries import TileSettings
 from gisplatform.ogcapi.tiles import build_tiles_router
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.reports.kinds import load_report_kinds
+from gisplatform.reports.moderation_routes import mount_moderation
 from gisplatform.reports.open311 import build_open311_router
 from gisplatform.reports.routes import build_reports_router
 from gisplatform.settings import Settings
@@ -222,6 +223,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.include_router(build_session_router())
     app.include_router(build_reports_router())
     app.include_router(build_open311_router())
+    mount_moderation(app)  # residents' reports: moderation, the marks of the truth loop
     app.mount(
         "/ogc/static",
         StaticFiles(packages=[("gisplatform.ogcapi", "static")]),

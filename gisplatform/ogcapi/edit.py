@@ -42,6 +42,7 @@ from gisplatform.ogcapi.etag import check_if_match, etag_of
 from gisplatform.ogcapi.writer import Writer, write_transaction
 from gisplatform.registry import Audience, LayerRegistry, LayerSpec
 from gisplatform.registry.writes import writable_fields, writer_role
+from gisplatform.reports.marks import after_edit
 from gisplatform.store.audiences import current_reader, current_view
 from gisplatform.validate import FeatureCandidate, validate_feature
 
@@ -240,6 +241,9 @@ def build_edit_router() -> APIRouter:
             if stored is None:
                 raise FeatureNotFound(featureId)
             version = await writer.update(fid, valid)
+            await after_edit(
+                request, writer.conn, spec, fid, valid.values, frozenset(properties), audience
+            )
             body = await _read_back(writer, request, spec, fid)
         return _feature_response(body, version)
 
@@ -280,6 +284,10 @@ def build_edit_router() -> APIRouter:
             )
             valid = validate_feature(spec, writer.fields, candidate, _area(registry))
             version = await writer.update(fid, valid, frozenset(sent or {}))
+            # an inspection (a new check date) resolves the residents' reports it answers
+            await after_edit(
+                request, writer.conn, spec, fid, valid.values, frozenset(sent or {}), audience
+            )
             body = await _read_back(writer, request, spec, fid)
         return _feature_response(body, version)
 

@@ -20,6 +20,7 @@ from gisplatform.ogcapi.deps import Lang, base_url
 from gisplatform.ogcapi.html import SCALE_UNITS, render, script_json, words_for
 from gisplatform.ogcapi.schemas import layer_revision
 from gisplatform.registry import FieldSpec, LayerSpec
+from gisplatform.reports.marks import feature_mark_text
 from gisplatform.store.audiences import current_reader
 
 #: simplification tolerance of the hromada outline drawn under the page map (degrees)
@@ -220,6 +221,12 @@ def items_page(
     )
 
 
+def _report_note(properties: dict[str, Any], lang: Lang) -> str:
+    """The residents' reports mark of the feature as a line, or nothing."""
+    text = feature_mark_text(properties)
+    return text.get(lang) if text is not None else ""
+
+
 def item_page(
     request: Request,
     spec: LayerSpec,
@@ -246,6 +253,7 @@ def item_page(
         "item.html",
         lang,
         demo_note=words.demo_item if feature.get("demo") else "",
+        report_note=_report_note(properties, lang),
         title=spec.title.get(lang),
         heading=heading,
         crumbs=[*_crumbs(request, spec, lang), (words.features, items), (heading, "")],

@@ -144,6 +144,13 @@ class ItemsRequest:
     sort: list[tuple[str, bool]]
     limit: int
     offset: int
+    #: add the residents' reports mark (a marked layer, all properties asked for)
+    mark: bool = False
+
+
+def marks_layer(request: Request, spec: LayerSpec) -> bool:
+    """True when residents' reports mark features of ``spec`` (:mod:`gisplatform.reports`)."""
+    return spec.name in getattr(request.app.state, "marked_layers", frozenset())
 
 
 def parse_items(
@@ -186,6 +193,7 @@ def parse_items(
         sort=_sortby(params.get("sortby", ""), public),
         limit=min(_integer(request, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT),
         offset=_integer(request, "offset", 0, 0),
+        mark=marks_layer(request, spec) and "properties" not in params,
     )
 
 
@@ -256,6 +264,7 @@ def _page_query(spec: LayerSpec, parsed: ItemsRequest) -> tuple[sql.Composed, li
         parsed.sort,
         parsed.limit,
         parsed.offset,
+        mark=parsed.mark,
     )
 
 
@@ -500,7 +509,8 @@ def build_features_router() -> APIRouter:
             raise FeatureNotFound(featureId)
         fields = spec.fields_for(current_reader())
         async with pool.connection() as conn:
-            cursor = await conn.execute(queries.item_query(spec, fields, out), [int(featureId)])
+            query = queries.item_query(spec, fields, out, marks_layer(request, spec))
+            cursor = await conn.execute(query, [int(featureId)])
             row = await cursor.fetchone()
         if row is None:
             raise FeatureNotFound(featureId)

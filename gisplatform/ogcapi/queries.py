@@ -17,6 +17,7 @@ from gisplatform.errors import InvalidParameter
 from gisplatform.i18n import message
 from gisplatform.ogcapi.crs import STORAGE_SRID, OutputCrs
 from gisplatform.registry import FieldSpec, FieldType, LayerSpec
+from gisplatform.reports.marks import MARK_PROPERTY, mark_json
 from gisplatform.store.audiences import current_view
 from gisplatform.store.roles import LAYER_STATE_VIEW
 
@@ -52,10 +53,23 @@ def rendered(query: sql.Composable) -> sql.SQL:
 
 
 @lru_cache(maxsize=512)
-def feature_json(fields: tuple[FieldSpec, ...], out: OutputCrs, skip_geometry: bool) -> sql.SQL:
-    """A GeoJSON Feature per row of ``t`` as text, built by PostgreSQL (cached: immutable)."""
-    if fields:
-        columns = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(f.name)) for f in fields)
+def feature_json(
+    fields: tuple[FieldSpec, ...], out: OutputCrs, skip_geometry: bool, mark: str | None = None
+) -> sql.SQL:
+    """A GeoJSON Feature per row of ``t`` as text, built by PostgreSQL (cached: immutable).
+
+    ``mark`` names a layer residents' reports mark (:mod:`gisplatform.reports.marks`): its
+    features get the mark as one more property.
+    """
+    columns_list: list[sql.Composable] = [
+        sql.SQL("t.{}").format(sql.Identifier(f.name)) for f in fields
+    ]
+    if mark is not None:
+        columns_list.append(
+            sql.SQL("{} AS {}").format(mark_json(mark), sql.Identifier(MARK_PROPERTY))
+        )
+    if columns_list:
+        columns = sql.SQL(", ").join(columns_list)
         properties: sql.Composable = sql.SQL(
             "(SELECT row_to_json(p) FROM (SELECT {}) AS p)"
         ).format(columns)
@@ -191,8 +205,9 @@ def items_query(
     limit: int,
     offset: int,
     source: tuple[sql.Composable, list[Any]] | None = None,
+    mark: bool = False,
 ) -> tuple[sql.Composed, list[Any]]:
-    """One page of features as GeoJSON text rows.
+    """One page of features as GeoJSON text rows (with the reports' mark when ``mark``).
 
     The page is cut in a subquery so the JSON is built for its rows only: with the key
     order coming from an index, PostgreSQL would otherwise build it for every skipped
@@ -202,7 +217,11 @@ def items_query(
     order = order_by(sort)
     rows, before = source if source is not None else (view(spec), [])
     query = sql.SQL("SELECT {} FROM (SELECT * FROM {} AS t{}{} LIMIT %s OFFSET %s) AS t{}").format(
-        feature_json(fields, out, skip_geometry), rows, where.sql(), order, order
+        feature_json(fields, out, skip_geometry, spec.name if mark else None),
+        rows,
+        where.sql(),
+        order,
+        order,
     )
     return query, [*before, *where.params, limit, offset]
 
@@ -217,16 +236,21 @@ def count_query(
     return query, [*where.params, cap + 1]
 
 
-def item_query(spec: LayerSpec, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.SQL:
+def item_query(
+    spec: LayerSpec, fields: tuple[FieldSpec, ...], out: OutputCrs, mark: bool = False
+) -> sql.SQL:
     """One feature by its ``fid`` (a primary-key lookup), and its version (the ETag)."""
-    return _item_query(current_view().schema, spec.name, fields, out)
+    return _item_query(current_view().schema, spec.name, fields, out, mark)
 
 
 @lru_cache(maxsize=512)
-def _item_query(schema: str, layer: str, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.SQL:
+def _item_query(
+    schema: str, layer: str, fields: tuple[FieldSpec, ...], out: OutputCrs, mark: bool
+) -> sql.SQL:
     return rendered(
         sql.SQL("SELECT {}, t.version FROM {} AS t WHERE t.fid = %s").format(
-            feature_json(fields, out, False), sql.Identifier(schema, layer)
+            feature_json(fields, out, False, layer if mark else None),
+            sql.Identifier(schema, layer),
         )
     )
 

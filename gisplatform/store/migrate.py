@@ -33,6 +33,7 @@ from gisplatform.errors import MigrationRefused
 from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.registry.hromada import BASE_CRS
 from gisplatform.reports.kinds import ReportKinds, load_report_kinds
+from gisplatform.reports.marks import apply_marks
 from gisplatform.reports.store import REPORTS_SCHEMA, ensure_reports_schema, handler_db_roles
 from gisplatform.settings import Settings
 from gisplatform.store.accounts import AUTH_SCHEMA, ensure_auth_schema
@@ -295,6 +296,7 @@ class _Migrator:
         apply_write_grants(self.conn, self.registry, self.schema)
         apply_history_functions(self.conn, self.registry, self.schema, self.history)
         ensure_reports_schema(self.conn, self.kinds, self.registry, self.history)
+        apply_marks(self.conn, self.kinds, self.registry)  # the truth loop's marks
 
     def _add_column(self, ops: Operations, table_name: str, column: Any) -> None:
         copy = column._copy()

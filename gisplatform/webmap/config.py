@@ -161,8 +161,12 @@ def map_config(
     basemap_url: str | None = None,
     basemap_attribution: str | None = None,
     editable: dict[str, tuple[str, ...]] | None = None,
+    report_marks: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON the page's script starts from.
+
+    ``report_marks`` is the truth loop's part (:func:`gisplatform.reports.marks.report_map_config`):
+    the mark property, the marked layers, the moderation queue's address and its handlers.
 
     ``api_base`` is the OGC API root (``None`` for a static export, whose layers then carry
     their features in ``data``); ``tiles`` draws the layers marked ``map.tiled`` from the
@@ -210,4 +214,8 @@ def map_config(
         "account": None if api_base is None else ACCOUNT,
         # residents' reports (kinds, form token, submission); none in a static export
         "reports": None if api_base is None else REPORTS_BASE,
+        # residents' reports that mark features, and the moderation queue (staff who handle)
+        "reportMarks": None
+        if report_marks is None
+        else {**report_marks, "moderation": report_marks["moderation"] if api_base else None},
     }

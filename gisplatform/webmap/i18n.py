@@ -59,6 +59,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "No shelter matches the filters",
     },
     "nearest_loading": {"uk": "Прокладаємо пішохідні маршрути…", "en": "Finding walking routes…"},
+    # residents' reports: the mark of a feature, the moderation queue (gisplatform.reports)
+    "report_mark": {"uk": "є повідомлення", "en": "reported"},
+    "report_mark_legend": {
+        "uk": "є повідомлення мешканців (зачинено, немає, непридатне…)",
+        "en": "residents report a problem (locked, missing, unfit…)",
+    },
+    "nearest_marked_last": {
+        "uk": "Укриття, про проблеми з якими повідомили мешканці, — у кінці списку.",
+        "en": "Shelters residents reported a problem with are listed last.",
+    },
+    "reports_queue": {"uk": "Повідомлення мешканців", "en": "Residents' reports"},
     "nearest_unreachable": {
         "uk": "Поблизу немає укриттів, до яких можна дійти пішки",
         "en": "No shelter is within walking reach",

@@ -70,6 +70,7 @@ def mount_webmap(
                 basemap_url=basemap_url,
                 basemap_attribution=basemap_attribution,
                 editable=editable,
+                report_marks=getattr(app.state, "report_map", None),
             )
             html_page = render_page(config)
             csp = content_security_policy(settings, inline_script_hashes(html_page), images)

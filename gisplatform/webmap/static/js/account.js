@@ -64,8 +64,13 @@
 
   function signedIn(box, account, session) {
     const t = gp.t;
+    // staff who handle some kind of residents' report get the moderation queue
+    const reports = gp.state.cfg.reportMarks;
+    const handles = reports && reports.moderation && session.roles.some((r) => reports.handlers.includes(r));
+    const queue = handles ? `<a class="gp-reports-link" id="gp-reports-link" href="${gp.esc(reports.moderation)}` +
+      `?f=html&amp;lang=${gp.state.lang}">${gp.esc(t('reports_queue'))}</a>` : '';
     box.innerHTML = `<span class="gp-who">${gp.esc(t('signed_in_as'))} <b id="gp-login">${gp.esc(session.login)}</b></span>` +
-      `<button type="button" class="gp-signout" id="gp-signout">${gp.esc(t('sign_out'))}</button>`;
+      `<button type="button" class="gp-signout" id="gp-signout">${gp.esc(t('sign_out'))}</button>${queue}`;
     box.querySelector('#gp-signout').addEventListener('click', async () => {
       await post(account.signOut).catch(() => null);
       window.location.reload();

@@ -106,6 +106,29 @@
     },
   });
 
+  // ---- residents' reports: a feature's mark ----------------------------------------------------
+  /** The mark a moderated open report puts on a feature (cfg.reportMarks.markProperty), or null. */
+  gp.markOf = function (props) {
+    const reports = state.cfg.reportMarks;
+    return reports && props ? props[reports.markProperty] || null : null;
+  };
+  /** "є повідомлення: зачинено, 01.12.2026 21:40" (the hromada's time zone). */
+  gp.markText = function (mark) {
+    const title = loc(mark.answer_title) || mark.answer;
+    const parts = {};
+    new Intl.DateTimeFormat('en-GB', { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit',
+      minute: '2-digit', hourCycle: 'h23', timeZone: state.cfg.reportMarks.timeZone })
+      .formatToParts(new Date(mark.at)).forEach((p) => { parts[p.type] = p.value; });
+    const when = `${parts.day}.${parts.month}.${parts.year} ${parts.hour}:${parts.minute}`;
+    return `${t('report_mark')}: ${title.charAt(0).toLowerCase()}${title.slice(1)}, ${when}`;
+  };
+  /** Nearest first, but marked features after the ``count`` nearest unmarked ones. */
+  gp.rankMarked = function (items, count, distance) {
+    const clear = items.filter((s) => !s.mark).slice(0, count);
+    const farthest = clear.length === count ? distance(clear[clear.length - 1]) : Infinity;
+    return clear.concat(items.filter((s) => s.mark && distance(s) <= farthest).slice(0, count));
+  };
+
   // ---- styles --------------------------------------------------------------------------------
   function categoryColor(lc, props) {
     if (!lc.categorizeBy) return null;
@@ -116,12 +139,16 @@
     const s = lc.style;
     const cat = categoryColor(lc, props || {});
     const point = lc.geometry === 'point';
-    return {
+    const style = {
       color: point ? s.color : cat || s.color, fillColor: cat || s.fillColor,
       fill: lc.geometry !== 'line', fillOpacity: s.fillOpacity, opacity: s.opacity,
       weight: point ? 1.5 : s.weight, radius: s.radius, dashArray: s.dashArray || null,
     };
+    // a residents' report marks it: a thick dashed black ring, the category fill kept
+    if (gp.markOf(props)) Object.assign(style, MARKED_STYLE, { radius: s.radius + 2 });
+    return style;
   };
+  const MARKED_STYLE = (gp.MARKED_STYLE = { color: '#111', weight: 3.5, opacity: 1, dashArray: '4 3' });
 
   // ---- filters -------------------------------------------------------------------------------
   gp.passes = function (name, props) {
@@ -159,8 +186,10 @@
         `<a href="${gp.itemUrl(lc.name, fid, 'html')}" target="_blank">HTML</a> · ` +
         `<a href="${gp.itemUrl(lc.name, fid, 'json')}" target="_blank">JSON</a></div>`;
     }
+    const mark = gp.markOf(props);
+    const marked = mark ? `<div class="gp-report-mark" role="note">⚠ ${esc(gp.markText(mark))}</div>` : '';
     return `<div class="gp-popup" data-layer="${lc.name}" data-fid="${esc(fid)}">` +
-      `<h3>${esc(heading)}</h3><div class="gp-popup-layer">${esc(loc(lc.title))}</div>` +
+      `<h3>${esc(heading)}</h3><div class="gp-popup-layer">${esc(loc(lc.title))}</div>${marked}` +
       `<table>${rows}</table>${links}</div>`;
   };
 

@@ -62,10 +62,12 @@
   /** Straight-line nearest shelters: [{fid, properties, lat, lon, straight}], nearest first. */
   gp.straightNearest = async function (lat, lon, count) {
     const found = await candidates(gp.nearestWanted());
-    return [...found.values()].map((f) => {
+    const items = [...found.values()].map((f) => {
       const [x, y] = f.geometry.coordinates;
-      return { fid: f.id, properties: f.properties, lat: y, lon: x, straight: gp.haversine(lat, lon, y, x) };
-    }).sort((a, b) => a.straight - b.straight).slice(0, count);
+      return { fid: f.id, properties: f.properties, lat: y, lon: x, straight: gp.haversine(lat, lon, y, x),
+        mark: gp.markOf(f.properties) };
+    }).sort((a, b) => a.straight - b.straight);
+    return gp.rankMarked(items, count, (s) => s.straight);
   };
 
   /**
@@ -94,13 +96,15 @@
     }
     const known = await candidates(wanted);
     const routes = body[nearestCfg().results] || [];
-    const found = routes.filter((s) => known.has(String(s.fid))).slice(0, count).map((s) => {
+    const found = routes.filter((s) => known.has(String(s.fid))).map((s) => {
       const feature = known.get(String(s.fid));
       const [x, y] = feature.geometry.coordinates;
       return { fid: s.fid, properties: feature.properties, lat: y, lon: x,
-        walk: s.walk_m, minutes: s.walk_minutes, straight: s.straight_m, route: s.route };
+        walk: s.walk_m, minutes: s.walk_minutes, straight: s.straight_m, route: s.route,
+        mark: s.report_mark || gp.markOf(feature.properties) };
     });
-    return { snapped: body.snapped, items: found };
+    // the process ranks reported shelters last; the same rule after the browser's own filters
+    return { snapped: body.snapped, items: gp.rankMarked(found, count, (s) => s.walk) };
   };
 
   /**
@@ -160,7 +164,8 @@
       `<button type="button" id="gp-nearest-here">${gp.esc(t('nearest_here'))}</button>` +
       `<button type="button" id="gp-nearest-pick">${gp.esc(t(touch ? 'nearest_tap' : 'nearest_click'))}</button></div>` +
       `<p class="gp-hint">${gp.esc(t(touch ? 'nearest_hint_touch' : 'nearest_hint'))}</p><p class="gp-hint gp-only" id="gp-nearest-only">${gp.esc(onlyText(lc))}</p>` +
-      `${narrowing(lc)}<p id="gp-nearest-method"></p><ol id="gp-nearest-results"></ol>`;
+      `${narrowing(lc)}<p id="gp-nearest-method"></p>` +
+      `<p id="gp-nearest-marked" class="gp-hint gp-report-note" hidden>${gp.esc(t('nearest_marked_last'))}</p><ol id="gp-nearest-results"></ol>`;
     box.querySelectorAll('select[data-nearest-field]').forEach((select) => select.addEventListener('change', () => {
       choices[select.dataset.nearestField] = select.value;
     }));
@@ -212,8 +217,9 @@
         : `<b class="gp-walk">${gp.esc(gp.formatMetres(s.walk))}</b> · ${gp.esc(`${gp.number(minutes)} ${t('min')} ${t('walk')}`)}` +
           ` · <span class="gp-distance">${straight(gp.formatMetres)}</span>`;
       const name = (lc.labelField && s.properties[lc.labelField]) || s.fid;
-      return `<li data-fid="${gp.esc(s.fid)}"><a href="#" class="gp-nearest-name">${gp.esc(name)}</a>` +
-        `<div>${distance}</div>${rows}</li>`;
+      const mark = s.mark ? `<div class="gp-report-mark" role="note">⚠ ${gp.esc(gp.markText(s.mark))}</div>` : '';
+      return `<li data-fid="${gp.esc(s.fid)}"${s.mark ? ' class="gp-marked"' : ''}><a href="#" class="gp-nearest-name">${gp.esc(name)}</a>` +
+        `${mark}<div>${distance}</div>${rows}</li>`;
     };
     gp.showNearest = async function (lat, lon) {
       const mine = ++serial;
@@ -225,11 +231,13 @@
       method.dataset.method = '';
       method.textContent = state.cfg.apiBase ? t('nearest_loading') : '';
       list.innerHTML = '';
+      box.querySelector('#gp-nearest-marked').hidden = true;
       if (gp.openPanel) gp.openPanel('nearest');
       const result = await gp.nearestShelters(lat, lon);
       if (mine !== serial) return result;
       showMethod(result);
       const found = result.items;
+      box.querySelector('#gp-nearest-marked').hidden = !found.some((s) => s.mark);
       if (!found.length) {
         const why = result.method === 'walking' && !result.snapped ? 'nearest_off_network'
           : result.method === 'walking' ? 'nearest_unreachable' : 'nearest_none';

@@ -20,8 +20,9 @@
         `stroke-width="${Math.min(style.weight, 5)}" stroke-dasharray="${style.dashArray || ''}"/></svg>`;
     }
     if (family === 'point') {
+      const dash = style.dashArray ? ` stroke-dasharray="${style.dashArray}"` : '';
       return `<svg class="gp-swatch" width="22" height="14"><circle cx="11" cy="7" r="5.5" fill="${fill}" ` +
-        `stroke="${stroke}" stroke-width="1.5"/></svg>`;
+        `stroke="${stroke}" stroke-width="${style.dashArray ? 2 : 1.5}"${dash}/></svg>`;
     }
     const alpha = Math.max(style.fillOpacity, 0.25);
     return `<svg class="gp-swatch" width="22" height="14"><rect x="2" y="1" width="18" height="12" fill="${fill}" ` +
@@ -85,6 +86,11 @@
         items = field.values.map((v) => `<li>${gp.swatch(lc.geometry, lc.style, v.color || null)}` +
           `${gp.esc(gp.loc(v))}</li>`).join('');
         items = `<li class="gp-legend-head">${gp.esc(gp.loc(lc.title))} — ${gp.esc(gp.loc(field.title))}</li>${items}`;
+      }
+      const reports = state.cfg.reportMarks;
+      if (reports && reports.marked.includes(lc.name)) {
+        items += `<li class="gp-legend-mark">${gp.swatch(lc.geometry, { ...lc.style, ...gp.MARKED_STYLE })}` +
+          `${gp.esc(gp.t('report_mark_legend'))}</li>`;
       }
       return `<ul class="gp-legend-layer" data-layer="${lc.name}">${items}</ul>`;
     }).join('');
