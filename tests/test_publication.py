@@ -92,7 +92,10 @@ def _until(check: Any, what: str) -> float:
 
 
 def _listed(http: httpx.Client) -> set[str]:
-    return {c["id"] for c in http.get("/ogc/collections").json()["collections"]} - {"catalogue"}
+    return {c["id"] for c in http.get("/ogc/collections").json()["collections"]} - {
+        "catalogue",
+        "reports",
+    }
 
 
 def _tile_url(spec: LayerSpec, lon: float, lat: float, whole_map: bool = False) -> str:

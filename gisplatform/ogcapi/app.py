@@ -49,6 +49,12 @@ from gisplatform.publication.admin import build_admin_router
 from gisplatform.publication.cache import SensitiveCacheControl
 from gisplatform.publication.state import PublicationWatch
 from gisplatform.registry import LayerRegistry, load_registry
+from gisplatform.reports.collection import (
+    build_reports_collection_router,
+    catalogue_entry,
+    listed_collection,
+)
+from gisplatform.reports.quality import build_quality_router
 from gisplatform.settings import Settings
 from gisplatform.store.database import api_database_url
 from gisplatform.store.roles import API_ROLE
@@ -190,12 +196,15 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
         *EDIT_CONFORMANCE,
     ]
     app.state.catalogue_collection = catalogue_collection
+    app.state.extra_collections = [listed_collection]
+    app.state.extra_records = [catalogue_entry]
     app.state.has_tiles = True
 
     # the audience is decided once per request, before any other dependency
     ogc = APIRouter(prefix="/ogc", dependencies=[Depends(request_audience)])
     ogc.include_router(build_common_router())
     ogc.include_router(build_records_router())  # before features: /collections/catalogue…
+    ogc.include_router(build_reports_collection_router())  # also before: /collections/reports…
     ogc.include_router(build_features_router())
     ogc.include_router(build_edit_router())
     ogc.include_router(build_history_router())
@@ -214,6 +223,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.include_router(build_ops_router())
     app.include_router(build_admin_router())
     app.include_router(build_session_router())
+    app.include_router(build_quality_router(), dependencies=[Depends(request_audience)])
     app.mount(
         "/ogc/static",
         StaticFiles(packages=[("gisplatform.ogcapi", "static")]),

@@ -1,0 +1,1 @@
+"""Residents\x27 reports: kinds, submission, moderation, the public collection."""
