@@ -41,6 +41,17 @@ class LayerSpecError(GisPlatformError):
         super().__init__(message("invalid_layer_definitions", lines=lines))
 
 
+class ReportKindError(GisPlatformError):
+    """One or more report kinds (``reports/*.yaml``) are invalid; ``problems`` as above."""
+
+    status_code = 500
+
+    def __init__(self, problems: list[tuple[str, str, str]]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"{file}: {path}: {why}" for file, path, why in problems)
+        super().__init__(message("invalid_report_kinds", lines=lines))
+
+
 class LayerNotFound(GisPlatformError):
     """No layer of that name exists (or the caller may not know that it does)."""
 

@@ -223,6 +223,15 @@ class Settings(BaseSettings):
         description="connections left for migrations, imports, analyses, backups, replication",
     )
     layers_dir: Path = Field(default_factory=_default_layers_dir)
+    reports_dir: Path | None = Field(
+        default=None,
+        description="report kinds (reports/*.yaml); default: reports/ beside the layers folder",
+    )
+    reports_secret: SecretStr | None = Field(
+        default=None,
+        description="key of the report form's tokens and of the addresses' HMAC (rate limit), "
+        "the same for every worker (default: derived from the API login's database URL)",
+    )
     layer_schema: str = Field(default="gis", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     history_schema: str = Field(default="history", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     api_database_url: str | None = Field(
@@ -382,6 +391,11 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def report_kinds_dir(self) -> Path:
+        """Where the report kinds are: ``reports_dir``, else ``reports/`` beside ``layers/``."""
+        return self.reports_dir or self.layers_dir.parent / "reports"
 
     @property
     def embedded_replica_port(self) -> int:

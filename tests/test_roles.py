@@ -10,6 +10,9 @@ from gisplatform.errors import ConfigurationError, DatabaseUnavailable
 from gisplatform.ogcapi import create_app
 from gisplatform.ogcapi.app import check_least_privilege
 from gisplatform.registry import LayerRegistry
+from gisplatform.reports import load_report_kinds
+from gisplatform.reports.store import handler_db_roles
+from gisplatform.settings import PROJECT_ROOT
 from gisplatform.store.audiences import view_audiences
 from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE, LAYER_STATE_VIEW
 from gisplatform.store.views import PUBLIC_ROLE
@@ -87,8 +90,9 @@ async def test_service_roles_hold_no_rights_and_belong_to_audiences_only(
                 [role],
             )
             # both may become every audience (a process runs in its caller's audience),
-            # the API also every writer (Features Part 4 edits)
-            writers = set(writer_db_roles(registry))
+            # the API also every writer (Features Part 4 edits) and report handler
+            kinds = load_report_kinds(PROJECT_ROOT / "reports", registry)
+            writers = set(writer_db_roles(registry)) | set(handler_db_roles(kinds, registry))
             expected = every_audience | writers if role == API_ROLE else every_audience
             assert {row[0] for row in await cursor.fetchall()} == expected
 

@@ -405,6 +405,158 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "недійсні визначення шарів:\n{lines}",
         "en": "invalid layer definitions:\n{lines}",
     },
+    # --- residents' reports: kinds, submission, Open311 (gisplatform.reports) -------------
+    "invalid_report_kinds": {
+        "uk": "недійсні види повідомлень:\n{lines}",
+        "en": "invalid report kinds:\n{lines}",
+    },
+    "report_kind_not_mapping": {
+        "uk": "вид повідомлення має бути словником (mapping)",
+        "en": "a report kind must be a mapping",
+    },
+    "report_kind_file_name": {
+        "uk": "код «{code}» має збігатися з назвою файлу {file}",
+        "en": "the code {code!r} must match the file name {file}",
+    },
+    "report_kind_unknown_layer": {
+        "uk": "у реєстрі немає шару «{name}»",
+        "en": "the registry has no layer {name!r}",
+    },
+    "report_kind_unknown_role": {
+        "uk": "немає ролі «{name}» (є: {known})",
+        "en": "there is no role {name!r} (known: {known})",
+    },
+    "report_field": {"uk": "поле «{field}»: {message}", "en": "field {field!r}: {message}"},
+    "report_rejected": {
+        "uk": "повідомлення не прийнято: {problems}",
+        "en": "the report is not accepted: {problems}",
+    },
+    "report_unknown_kind": {
+        "uk": "немає такого виду повідомлення «{kind}» (є: {known})",
+        "en": "there is no report kind {kind!r} (known: {known})",
+    },
+    "report_required_answer": {
+        "uk": "дайте відповідь на питання «{question}»",
+        "en": "answer the question {question!r}",
+    },
+    "report_unknown_option": {
+        "uk": "відповіді «{given}» немає серед варіантів ({known})",
+        "en": "{given!r} is not one of the options ({known})",
+    },
+    "report_one_option": {
+        "uk": "оберіть один варіант",
+        "en": "choose one option",
+    },
+    "report_not_boolean": {
+        "uk": "відповідь має бути «так» або «ні» (true/false)",
+        "en": "the answer must be yes or no (true/false)",
+    },
+    "report_unknown_question": {
+        "uk": "вид «{kind}» не має такого питання",
+        "en": "the kind {kind!r} has no such question",
+    },
+    "report_not_asked": {
+        "uk": "це питання ставиться лише коли «{question}» = «{equals}»",
+        "en": "this question is asked only when {question!r} is {equals!r}",
+    },
+    "report_location_required": {
+        "uk": "вкажіть точку (lat і lon) або об'єкт (layer і feature_id)",
+        "en": "give a point (lat and lon) or a feature (layer and feature_id)",
+    },
+    "report_not_number": {
+        "uk": "має бути числом у градусах",
+        "en": "must be a number in degrees",
+    },
+    "report_outside_hromada": {
+        "uk": "точка ({lon}, {lat}) поза межами громади",
+        "en": "the point ({lon}, {lat}) is outside the hromada",
+    },
+    "report_wrong_layer": {
+        "uk": "повідомлення виду «{kind}» стосуються шару «{wanted}», а не «{given}»",
+        "en": "reports of the kind {kind!r} are about the layer {wanted!r}, not {given!r}",
+    },
+    "report_no_layer": {
+        "uk": "повідомлення виду «{kind}» не стосуються об'єктів шару",
+        "en": "reports of the kind {kind!r} do not point at a layer's features",
+    },
+    "report_unknown_feature": {
+        "uk": "у шарі «{layer}» немає об'єкта {fid}",
+        "en": "the layer {layer!r} has no feature {fid}",
+    },
+    "report_too_long": {
+        "uk": "довше за {limit} символів",
+        "en": "longer than {limit} characters",
+    },
+    "report_body_too_large": {
+        "uk": "запит більший за {limit} байтів",
+        "en": "the request is larger than {limit} bytes",
+    },
+    "report_photo_too_large": {
+        "uk": "фото більше за {limit} МБ",
+        "en": "the photo is larger than {limit} MB",
+    },
+    "report_photo_type": {
+        "uk": "файл не є фотографією JPEG, PNG або WebP (за вмістом: {found})",
+        "en": "the file is not a JPEG, PNG or WebP photo (by its content: {found})",
+    },
+    "report_media_type": {
+        "uk": "надсилайте форму як multipart/form-data або application/x-www-form-urlencoded",
+        "en": "send the form as multipart/form-data or application/x-www-form-urlencoded",
+    },
+    "report_form_refused": {
+        "uk": "повідомлення не прийнято; оновіть сторінку і спробуйте ще раз",
+        "en": "the report is not accepted; reload the page and try again",
+    },
+    "report_too_fast": {
+        "uk": "форму надіслано надто швидко; перевірте відповіді і надішліть ще раз",
+        "en": "the form was sent too quickly; check the answers and send it again",
+    },
+    "report_rate_limited": {
+        "uk": "забагато повідомлень з вашої адреси; спробуйте через {seconds} с",
+        "en": "too many reports from your address; try again in {seconds} s",
+    },
+    "report_not_found": {
+        "uk": "повідомлення не знайдено",
+        "en": "the report is not found",
+    },
+    "report_status_unconfirmed": {"uk": "Очікує перевірки", "en": "Awaiting moderation"},
+    "report_status_open": {"uk": "Підтверджено", "en": "Confirmed"},
+    "report_status_in_progress": {"uk": "У роботі", "en": "In progress"},
+    "report_status_resolved": {"uk": "Вирішено", "en": "Resolved"},
+    "report_status_duplicate": {"uk": "Дублікат", "en": "Duplicate"},
+    "report_status_rejected": {"uk": "Відхилено", "en": "Rejected"},
+    "open311_unknown_service": {
+        "uk": "немає послуги «{code}»",
+        "en": "there is no service {code!r}",
+    },
+    "open311_missing": {
+        "uk": "параметр «{name}» обов'язковий",
+        "en": "the parameter {name!r} is required",
+    },
+    "open311_bad_date": {
+        "uk": "«{name}» має бути датою й часом за ISO 8601",
+        "en": "{name!r} must be an ISO 8601 date and time",
+    },
+    "open311_date_span": {
+        "uk": "між start_date і end_date не більше {days} днів",
+        "en": "start_date and end_date are at most {days} days apart",
+    },
+    "open311_bad_status": {
+        "uk": "status має бути open або closed",
+        "en": "status must be open or closed",
+    },
+    "open311_bad_id": {
+        "uk": "«{value}» не є номером звернення",
+        "en": "{value!r} is not a service request id",
+    },
+    "open311_notice": {
+        "uk": "Дякуємо! Звернення № {id} прийнято; його перевірять протягом {hours} год.",
+        "en": "Thank you! Request No {id} is received; it is reviewed within {hours} h.",
+    },
+    "open311_awaiting": {
+        "uk": "звернення очікує перевірки модератором",
+        "en": "the request awaits moderation",
+    },
     # --- OGC API ---------------------------------------------------------------------------
     "collection_not_found": {"uk": "колекцію не знайдено", "en": "collection not found"},
     "not_found": {"uk": "не знайдено", "en": "not found"},

@@ -32,6 +32,8 @@ from gisplatform.publication.store import (
 )
 from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.registry.hromada import BASE_CRS
+from gisplatform.reports.kinds import ReportKinds, load_report_kinds
+from gisplatform.reports.store import REPORTS_SCHEMA, ensure_reports_schema, handler_db_roles
 from gisplatform.settings import Settings
 from gisplatform.store.accounts import AUTH_SCHEMA, ensure_auth_schema
 from gisplatform.store.audiences import PUBLIC_SCHEMA, view_audiences
@@ -168,9 +170,12 @@ TRIGGERS = {
 class _Migrator:
     """Plans and (optionally) applies one migration inside one connection/transaction."""
 
-    def __init__(self, conn: Connection, registry: LayerRegistry, settings: Settings) -> None:
+    def __init__(
+        self, conn: Connection, registry: LayerRegistry, settings: Settings, kinds: ReportKinds
+    ) -> None:
         self.conn = conn
         self.registry = registry
+        self.kinds = kinds
         self.schema = settings.layer_schema
         self.history = settings.history_schema
         self.metadata: MetaData = build_metadata(registry, self.schema)
@@ -289,6 +294,7 @@ class _Migrator:
         ensure_analysis_access(self.conn, self.registry, self.schema, self.history)
         apply_write_grants(self.conn, self.registry, self.schema)
         apply_history_functions(self.conn, self.registry, self.schema, self.history)
+        ensure_reports_schema(self.conn, self.kinds, self.registry, self.history)
 
     def _add_column(self, ops: Operations, table_name: str, column: Any) -> None:
         copy = column._copy()
@@ -403,15 +409,18 @@ def migrate(
             conn.execute(sa_text("SELECT pg_advisory_xact_lock(hashtext('gisplatform.migrate'))"))
             logins = role_logins(settings)
             staff = [a.role for a in view_audiences(registry) if not a.is_public]
-            # writer roles have the audience roles' shape (NOLOGIN); only the API becomes them
-            ensure_roles(_driver(conn), logins, staff, writer_db_roles(registry))
+            kinds = load_report_kinds(settings.report_kinds_dir, registry, only_known=True)
+            # writer and report-handler roles have the audience roles' shape (NOLOGIN); only
+            # the API becomes them
+            writers = [*writer_db_roles(registry), *handler_db_roles(kinds, registry)]
+            ensure_roles(_driver(conn), logins, staff, writers)
             ensure_extensions(conn)
             offered = registry.hromada.offered_crs if registry.has_hromada else BASE_CRS
             for code in ensure_srids(conn, offered):
                 log.info("migrate: added EPSG:%d to spatial_ref_sys", code)
             if logins.owner_role is not None:
                 _become_owner(conn, settings, logins.owner_role, registry)
-            migrator = _Migrator(conn, registry, settings)
+            migrator = _Migrator(conn, registry, settings, kinds)
             migrator.diff()
             plan = migrator.plan
             if plan.drops and not allow_drop:
@@ -456,6 +465,7 @@ def _become_owner(
         ANALYSIS_SCHEMA,
         AUTH_SCHEMA,
         PUBLICATION_SCHEMA,
+        REPORTS_SCHEMA,
     ]
     transfer_ownership(driver, owner, schemas)
     database = sql.Identifier(str(driver.info.dbname))
