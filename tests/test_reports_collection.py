@@ -162,7 +162,7 @@ def test_single_report_and_queryables(root: str, published: Published) -> None:
     kinds = {v["const"]: v["title"] for v in queryables["properties"]["kind"]["oneOf"]}
     assert kinds["shelter_problem"] == "Проблема з укриттям"
     assert "unconfirmed" not in queryables["properties"]["status"]["enum"]
-    assert queryables["properties"]["created_at"]["format"] == "date-time"
+    assert queryables["properties"]["reported_at"]["format"] == "date-time"
     assert not set(PRIVATE) & set(queryables["properties"])
     schema = httpx.get(f"{root}/ogc/collections/reports/schema?f=html&lang=en", timeout=60)
     assert schema.status_code == 200 and "Kind of report" in schema.text

@@ -54,6 +54,7 @@ from gisplatform.reports.collection import (
     catalogue_entry,
     listed_collection,
 )
+from gisplatform.reports.kinds import load_report_kinds
 from gisplatform.reports.quality import build_quality_router
 from gisplatform.settings import Settings
 from gisplatform.store.database import api_database_url
@@ -196,6 +197,10 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
         *EDIT_CONFORMANCE,
     ]
     app.state.catalogue_collection = catalogue_collection
+    if not hasattr(app.state, "report_kinds"):
+        app.state.report_kinds = load_report_kinds(
+            settings.report_kinds_dir, app.state.registry, only_known=True
+        )
     app.state.extra_collections = [listed_collection]
     app.state.extra_records = [catalogue_entry]
     app.state.has_tiles = True

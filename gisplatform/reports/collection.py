@@ -72,7 +72,7 @@ async def reports_stats(conn: AsyncConnection[Any], request: Request) -> LayerSt
     """Extent, time span and number of the published reports (few: counted every time)."""
     query = sql.SQL(
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), tmin, tmax, n FROM ("
-        "SELECT ST_Extent(geom), min(created_at), max(created_at), count(*) FROM {} AS t)"
+        "SELECT ST_Extent(geom), min(reported_at), max(reported_at), count(*) FROM {} AS t)"
         " AS s(e, tmin, tmax, n)"
     ).format(_source(request))
     cursor = await conn.execute(query)
@@ -112,7 +112,7 @@ async def catalogue_entry(request: Request) -> tuple[LayerSpec, LayerSummary] | 
         return None
     query = sql.SQL(
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), changed, n FROM ("
-        "SELECT ST_Extent(geom), max(updated_at), count(*) FROM {} AS t) AS s(e, changed, n)"
+        "SELECT ST_Extent(geom), max(changed_at), count(*) FROM {} AS t) AS s(e, changed, n)"
     ).format(_source(request))
     async with read_pool(request).connection() as conn:
         cursor = await conn.execute(query)

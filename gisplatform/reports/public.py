@@ -98,8 +98,8 @@ def collection_spec(kinds: Sequence[Kind], registry: LayerRegistry) -> LayerSpec
         _field("status", FieldType.ENUM, values=status_values, required=True),
         _field("status_reason", FieldType.STRING),
         _field("duplicate_of", FieldType.INTEGER),
-        _field("created_at", FieldType.DATETIME, required=True),
-        _field("updated_at", FieldType.DATETIME, required=True),
+        _field("reported_at", FieldType.DATETIME, required=True),
+        _field("changed_at", FieldType.DATETIME, required=True),
     ]
     if layer_values:
         fields.append(_field("layer", FieldType.ENUM, values=layer_values))
@@ -114,7 +114,7 @@ def collection_spec(kinds: Sequence[Kind], registry: LayerRegistry) -> LayerSpec
         access=Access.PUBLIC,
         fields=tuple(fields),
         natural_key=("kind",),
-        temporal_field="created_at",
+        temporal_field="reported_at",
         style=LayerStyle(color="#6a3d9a", radius=6, fill_opacity=0.9, label_field="kind"),
         licence="CC-BY-4.0",
         owner=owner,
@@ -175,7 +175,8 @@ def source(kinds: Sequence[Kind], visible_layers: Iterable[str]) -> sql.Composab
         " ARRAY(SELECT a.key || '=' || o.v FROM jsonb_each(r.answers) AS a, {values}"
         " ORDER BY 1) AS answers,"
         " {answers_uk} AS answers_uk, {answers_en} AS answers_en,"
-        " r.status, r.status_reason, r.duplicate_of, r.created_at, r.updated_at,"
+        " r.status, r.status_reason, r.duplicate_of, r.created_at AS reported_at,"
+        " r.updated_at AS changed_at,"
         " CASE WHEN r.layer = ANY({visible}::text[]) THEN r.layer END AS layer,"
         " CASE WHEN r.layer = ANY({visible}::text[]) THEN r.feature_id END AS feature_id"
         " FROM {view} AS r WHERE r.status = ANY({statuses}::text[]))"

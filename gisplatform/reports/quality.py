@@ -28,12 +28,14 @@ from gisplatform.ogcapi.htmlvalues import day, number
 from gisplatform.ogcapi.routing import read_pool
 from gisplatform.registry import Audience, LayerSpec
 from gisplatform.reports.published import published_kinds
+from gisplatform.reports.store import handler_db_role
 from gisplatform.store.audiences import current_reader
 
 PATH = "/reports/quality"
 #: this many reports of one feature within the period make it "repeated"
 REPEATED = 2
 REQUESTS = ("reports", "requests")
+PUBLIC_VIEW = ("reports", "public_requests")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -56,8 +58,6 @@ class Finding:
     layer: str
     feature_id: int
     label: str | None
-    lon: float | None
-    lat: float | None
     never_verified: bool
     inspected_on: date | None
     days_since: int | None
@@ -85,7 +85,7 @@ def _column(spec: LayerSpec, name: str | None) -> sql.Composable:
 
 
 def findings_query(spec: LayerSpec) -> sql.Composed:
-    """The layer's features to check: parameters (layer, days, repeated, days, days)."""
+    """The layer's features to check, as the reader: parameters (repeated fids, days)."""
     inspection = spec.inspection
     inspected = _column(spec, inspection.date_field if inspection else None)
     never: sql.Composable = sql.SQL("FALSE")
@@ -95,44 +95,65 @@ def findings_query(spec: LayerSpec) -> sql.Composed:
             verified = _column(spec, inspection.verified_field)
             never = sql.SQL("({} IS NOT TRUE OR {} IS NULL)").format(verified, inspected)
     return sql.SQL(
-        "SELECT t.fid, {label}::text,"
-        " ST_X(ST_PointOnSurface(t.geom)), ST_Y(ST_PointOnSurface(t.geom)),"
-        " {never}, {inspected}, current_date - {inspected}, coalesce(r.n, 0)"
-        " FROM {view} AS t LEFT JOIN (SELECT feature_id, count(*) AS n FROM {requests}"
-        " WHERE layer = %s AND status <> 'rejected'"
-        " AND created_at >= now() - make_interval(days => %s) GROUP BY feature_id) AS r"
-        " ON r.feature_id = t.fid::text"
-        " WHERE {never} OR coalesce(r.n, 0) >= %s OR current_date - {inspected} > %s"
-        " ORDER BY coalesce(r.n, 0) DESC, {inspected} ASC NULLS FIRST, t.fid"
+        "SELECT t.fid, {label}::text, {never}, {inspected}, current_date - {inspected}"
+        " FROM {view} AS t WHERE {never} OR t.fid = ANY(%s) OR current_date - {inspected} > %s"
         " LIMIT 5000"
     ).format(
         label=_column(spec, spec.style.label_field),
         never=never,
         inspected=inspected,
         view=queries.view(spec),
-        requests=sql.Identifier(*REQUESTS),
     )
 
 
-async def findings(conn: AsyncConnection[Any], spec: LayerSpec, days: int) -> list[Finding]:
-    """The layer's features to check, most reported first."""
-    cursor = await conn.execute(findings_query(spec), [spec.name, days, REPEATED, days])
-    rows = await cursor.fetchall()
-    return [
+#: reports per feature of one layer in the period (rejected ones do not count)
+COUNTS = sql.SQL(
+    "SELECT feature_id, count(*) FROM {} WHERE layer = %s AND status <> 'rejected'"
+    " AND created_at >= now() - make_interval(days => %s) GROUP BY feature_id"
+)
+
+
+async def report_counts(
+    request: Request, audience: Audience, layers: list[str], days: int
+) -> dict[str, dict[str, int]]:
+    """Reports per feature of each layer in the last ``days`` days.
+
+    Counted in the reader's handler role (row-level security: the kinds they handle, in
+    every state), or from the public view (moderated reports) when they handle none.
+    """
+    state = request.app.state
+    role = handler_db_role(state.report_kinds, state.registry, audience.roles)
+    table = sql.Identifier(*REQUESTS) if role else sql.Identifier(*PUBLIC_VIEW)
+    found: dict[str, dict[str, int]] = {}
+    async with state.pool.connection() as conn, conn.transaction():
+        if role:
+            await conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+        for layer in layers:
+            cursor = await conn.execute(COUNTS.format(table), [layer, days])
+            found[layer] = {str(r[0]): int(r[1]) for r in await cursor.fetchall() if r[0]}
+    return found
+
+
+async def findings(
+    conn: AsyncConnection[Any], spec: LayerSpec, counts: dict[str, int], days: int
+) -> list[Finding]:
+    """The layer's features to check, most reported first, then the longest unchecked."""
+    repeated = [int(fid) for fid, n in counts.items() if n >= REPEATED and fid.isdigit()]
+    cursor = await conn.execute(findings_query(spec), [repeated, days])
+    found = [
         Finding(
             layer=spec.name,
             feature_id=int(row[0]),
             label=row[1],
-            lon=row[2],
-            lat=row[3],
-            never_verified=bool(row[4]),
-            inspected_on=row[5],
-            days_since=row[6],
-            stale=row[6] is not None and row[6] > days,
-            reports=int(row[7]),
+            never_verified=bool(row[2]),
+            inspected_on=row[3],
+            days_since=row[4],
+            stale=row[4] is not None and row[4] > days,
+            reports=counts.get(str(row[0]), 0),
         )
-        for row in rows
+        for row in await cursor.fetchall()
     ]
+    return sorted(found, key=lambda f: (-f.reports, -(f.days_since or 10**6), f.feature_id))
 
 
 def _reasons(one: Finding, days: int, lang: Lang) -> list[str]:
@@ -203,9 +224,10 @@ def build_quality_router() -> APIRouter:
         days: int = request.app.state.settings.reports_quality_days
         specs = reported_layers(request)
         layers: dict[str, list[Finding]] = {}
+        counts = await report_counts(request, audience, [s.name for s in specs], days)
         async with read_pool(request).connection() as conn:
             for spec in specs:
-                layers[spec.name] = await findings(conn, spec, days)
+                layers[spec.name] = await findings(conn, spec, counts[spec.name], days)
         if f == "html":
             words = {
                 key: message(f"quality_{key}").get(lang)
