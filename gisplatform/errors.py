@@ -179,3 +179,29 @@ class UnsupportedMediaType(GisPlatformError):
     """The request body's content type is not one the endpoint takes (HTTP 415)."""
 
     status_code = 415
+
+
+class ReportInvalid(FeatureInvalid):
+    """A resident's report breaks its kind's rules; ``problems`` name each field (HTTP 422)."""
+
+    def __init__(self, problems: list[tuple[str, Text]]) -> None:
+        self.problems = problems
+        lines = [message("report_field", field=name, message=why) for name, why in problems]
+        parts = Text("; ".join(t.uk for t in lines), "; ".join(t.en for t in lines))
+        GisPlatformError.__init__(self, message("report_rejected", problems=parts))
+
+
+class TooManyReports(GisPlatformError):
+    """Too many reports from one address in the rate window (HTTP 429, ``Retry-After``)."""
+
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message("report_rate_limited", seconds=retry_after))
+
+
+class ReportNotFound(GisPlatformError):
+    """No report has this id or status token, or it may not be shown (HTTP 404)."""
+
+    status_code = 404

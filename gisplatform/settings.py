@@ -139,6 +139,44 @@ class OidcSettings(BaseSettings):
         return self.issuer is not None
 
 
+class ReportSettings(BaseSettings):
+    """Residents' reports: anti-abuse limits and the form's key (``GISPLATFORM_REPORTS_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GISPLATFORM_REPORTS_", extra="ignore")
+
+    secret: SecretStr | None = Field(
+        default=None,
+        description="key of the report form's tokens and of the addresses' HMAC (rate limit), "
+        "the same for every worker (default: derived from the API login's database URL)",
+    )
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="largest report request (larger: 413)"
+    )
+    max_photo_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, description="largest photo file (larger: 413)"
+    )
+    photo_max_side: int = Field(
+        default=2048, ge=64, le=8192, description="a stored photo's longest side, pixels"
+    )
+    photo_max_pixels: int = Field(
+        default=40_000_000, ge=10_000, description="a photo with more pixels is refused (415)"
+    )
+    max_description: int = Field(
+        default=2000, ge=1, le=5000, description="longest description, characters"
+    )
+    max_contact: int = Field(default=200, ge=1, le=500, description="longest contact, characters")
+    min_fill_s: float = Field(
+        default=3.0, ge=0, le=600, description="a web form sent sooner after it opened is refused"
+    )
+    form_token_ttl_s: int = Field(
+        default=4 * 3600, ge=60, description="a web form's token is valid this long"
+    )
+    rate_limit: int = Field(
+        default=10, ge=1, description="reports one address may send per rate window"
+    )
+    rate_window_s: int = Field(default=60, ge=1, description="the rate window, seconds")
+
+
 class Settings(BaseSettings):
     """Platform settings.
 
@@ -227,11 +265,6 @@ class Settings(BaseSettings):
         default=None,
         description="report kinds (reports/*.yaml); default: reports/ beside the layers folder",
     )
-    reports_secret: SecretStr | None = Field(
-        default=None,
-        description="key of the report form's tokens and of the addresses' HMAC (rate limit), "
-        "the same for every worker (default: derived from the API login's database URL)",
-    )
     layer_schema: str = Field(default="gis", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     history_schema: str = Field(default="history", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     api_database_url: str | None = Field(
@@ -285,6 +318,10 @@ class Settings(BaseSettings):
     )
     oidc: OidcSettings = Field(
         default_factory=OidcSettings, description="OIDC sign-in (GISPLATFORM_OIDC_*)"
+    )
+    reports: ReportSettings = Field(
+        default_factory=ReportSettings,
+        description="residents' reports: limits and keys (GISPLATFORM_REPORTS_*)",
     )
     auth_cache_seconds: float = Field(
         default=5.0,

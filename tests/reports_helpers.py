@@ -192,3 +192,45 @@ def remove_reports(url: str, ids: list[int]) -> None:
     """Delete the reports ``ids`` (as the owner), leaving the demo reports alone."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DELETE FROM reports.requests WHERE id = ANY(%s)", [ids])
+
+
+def form_token_for(app: Any, age_s: float = 30.0) -> str:
+    """A form token of ``app`` issued ``age_s`` seconds ago (past the minimum fill time)."""
+    import time
+
+    from gisplatform.reports.guard import form_token, secret_key
+
+    return form_token(secret_key(app.state.settings), now=time.time() - age_s)
+
+
+def jpeg_with_gps(
+    width: int = 40, height: int = 20, orientation: int = 6, description: str | None = None
+) -> bytes:
+    """A JPEG whose EXIF holds a GPS position, a camera name and an orientation (and an
+    ImageDescription, when given: a marker a test can search for)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    image = Image.new("RGB", (width, height), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "TestPhone"  # Make
+    exif[0x0112] = orientation
+    if description is not None:
+        exif[0x010E] = description  # ImageDescription
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "N"
+    gps[2] = (50.0, 45.0, 3.5)
+    gps[3] = "E"
+    gps[4] = (33.0, 28.0, 30.0)
+    out = BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def shelter_fid(url: str) -> int:
+    """A shelter the public sees (the demo data's first)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT min(fid) FROM api_public.shelters").fetchone()
+    assert row is not None and row[0] is not None
+    return int(row[0])

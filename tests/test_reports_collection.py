@@ -155,7 +155,7 @@ def test_single_report_and_queryables(root: str, published: Published) -> None:
     page = httpx.get(
         f"{root}/ogc/collections/reports/items/{published.locked_id}?f=html&lang=uk", timeout=60
     )
-    assert page.status_code == 200 and "Зачинено" in page.text and "відкрито" in page.text
+    assert page.status_code == 200 and "Зачинено" in page.text and "Підтверджено" in page.text
     items = httpx.get(f"{root}/ogc/collections/reports/items?f=html&lang=en", timeout=60)
     assert items.status_code == 200 and "Problem with a shelter" in items.text
     queryables = httpx.get(f"{root}/ogc/collections/reports/queryables", timeout=60).json()

@@ -35,7 +35,13 @@ from gisplatform.registry import LayerRegistry
 from gisplatform.webmap import export_static_map
 from tests.conftest import make_settings
 from tests.live import live_server
-from tests.reports_helpers import api_connect, moderate, remove_reports
+from tests.reports_helpers import (
+    api_connect,
+    form_token_for,
+    jpeg_with_gps,
+    moderate,
+    remove_reports,
+)
 
 CONTACT = "privacy-contact-" + secrets.token_hex(6) + "@example.org"
 EXIF_MARKER = "exif-marker-" + secrets.token_hex(6)
@@ -46,25 +52,11 @@ TILE_PARAMS = {"tileMatrix", "tileRow", "tileCol", "z", "x", "y"}
 
 
 def exif_photo() -> tuple[bytes, bytes]:
-    """A JPEG whose EXIF holds GPS coordinates and a marker; (file, its EXIF block)."""
-    exif = Image.Exif()
-    exif[ExifTags.Base.ImageDescription] = EXIF_MARKER
-    exif[ExifTags.Base.Make] = "PrivacyCam"
-    exif.get_ifd(ExifTags.IFD.GPSInfo).update(
-        {
-            ExifTags.GPS.GPSLatitudeRef: "N",
-            ExifTags.GPS.GPSLatitude: (50.0, 45.0, 3.25),
-            ExifTags.GPS.GPSLongitudeRef: "E",
-            ExifTags.GPS.GPSLongitude: (33.0, 28.0, 31.5),
-        }
-    )
-    block = exif.tobytes()
-    out = io.BytesIO()
-    Image.new("RGB", (64, 48), (180, 40, 40)).save(out, "JPEG", exif=block)
-    photo = out.getvalue()
-    reread = Image.open(io.BytesIO(photo)).getexif()
-    assert reread.get_ifd(ExifTags.IFD.GPSInfo), "the test photo must carry GPS"
-    return photo, block
+    """A JPEG whose EXIF holds GPS and the marker; (the file, its EXIF block)."""
+    photo = jpeg_with_gps(64, 48, description=EXIF_MARKER)
+    image = Image.open(io.BytesIO(photo))
+    assert image.getexif().get_ifd(ExifTags.IFD.GPSInfo), "the test photo must carry GPS"
+    return photo, bytes(image.info["exif"])
 
 
 @dataclass
@@ -123,8 +115,34 @@ def _submit(
     return int(row[0]), token
 
 
+def _post(root: str, app: FastAPI, photo: bytes, fields: dict[str, str]) -> tuple[int, str]:
+    """A report through the web form's endpoint, as a resident sends it."""
+    form = {**fields, "contact": CONTACT, "description": "Двері зачинені"}
+    form |= {"form_token": form_token_for(app), "website": ""}
+    response = httpx.post(
+        f"{root}/reports",
+        data=form,
+        files={"photo": ("photo.jpg", photo, "image/jpeg")},
+        timeout=60,
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return int(body["id"]), str(body["token"])
+
+
 @pytest.fixture(scope="module")
-def made(demo_db_url: str) -> Iterator[Secrets]:
+def app(demo_db_url: str, registry: LayerRegistry) -> FastAPI:
+    return create_app(make_settings(demo_db_url), registry)
+
+
+@pytest.fixture(scope="module")
+def root(app: FastAPI) -> Iterator[str]:
+    with live_server(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def made(demo_db_url: str, root: str, app: FastAPI) -> Iterator[Secrets]:
     photo, block = exif_photo()
     with psycopg.connect(demo_db_url) as conn:
         shelter = conn.execute(
@@ -134,40 +152,36 @@ def made(demo_db_url: str) -> Iterator[Secrets]:
             "SELECT fid, ST_X(geom), ST_Y(geom) FROM gis.street_lights ORDER BY fid LIMIT 1"
         ).fetchone()
     assert shelter is not None and light is not None
+    sid, slon, slat = str(shelter[0]), float(shelter[1]), float(shelter[2])
+    lid, llon, llat = str(light[0]), float(light[1]), float(light[2])
     plans = [
-        (
-            "shelter_problem",
-            "shelters",
-            str(shelter[0]),
-            shelter[1],
-            shelter[2],
-            '{"problem": "locked"}',
-        ),
-        (
-            "street_light_out",
-            "street_lights",
-            str(light[0]),
-            light[1],
-            light[2],
-            '{"state": "dark"}',
-        ),
-        ("other_problem", None, None, shelter[1] + 0.001, shelter[2], "{}"),
-        (
-            "shelter_problem",
-            "shelters",
-            str(shelter[0]),
-            shelter[1],
-            shelter[2],
-            '{"problem": "missing"}',
-        ),
+        ("shelter_problem", "shelters", sid, slon, slat, '{"problem": "locked"}'),
+        ("street_light_out", "street_lights", lid, llon, llat, '{"state": "dark"}'),
+        ("other_problem", None, None, slon + 0.001, slat, "{}"),
+        ("shelter_problem", "shelters", sid, slon, slat, '{"problem": "missing"}'),
     ]
+    # the worst case: photos stored as sent (EXIF and all), straight through reports.submit
     submitted = [_submit(demo_db_url, photo, plan) for plan in plans]
+    # and the real path: the web form, which cleans the photo on the way in
+    shelter_form = {
+        "kind": "shelter_problem",
+        "layer": "shelters",
+        "feature_id": sid,
+        "lon": str(slon),
+        "lat": str(slat),
+        "answer.problem": "unfit",
+        "answer.unfit_reasons": "flooded",
+    }
+    submitted.append(_post(root, app, photo, shelter_form))
+    other_form = {"kind": "other_problem", "lon": str(llon), "lat": str(llat)}
+    submitted.append(_post(root, app, photo, other_form))
     ids = [i for i, _ in submitted]
     moderate(demo_db_url, ids[0], "open")
     moderate(demo_db_url, ids[1], "open")
     moderate(demo_db_url, ids[1], "resolved", "Лампу замінено")
     moderate(demo_db_url, ids[2], "rejected", "Не стосується громади")
-    # ids[3] stays unconfirmed
+    moderate(demo_db_url, ids[4], "open")
+    moderate(demo_db_url, ids[5], "open")  # ids[3] stays unconfirmed
     with psycopg.connect(demo_db_url) as conn:
         rows = conn.execute(
             "SELECT token, client_hash FROM reports.requests WHERE id = ANY(%s)", [ids]
@@ -179,22 +193,11 @@ def made(demo_db_url: str) -> Iterator[Secrets]:
             token_hashes=[r[0] for r in rows],
             client_hashes=[r[1] for r in rows],
             exif_block=block,
-            points=[(float(p[3]), float(p[4])) for p in plans],
-            features={"shelters": [str(shelter[0])], "street_lights": [str(light[0])]},
+            points=[(p[3], p[4]) for p in plans] + [(llon, llat)],
+            features={"shelters": [sid], "street_lights": [lid]},
         )
     finally:
         remove_reports(demo_db_url, ids)
-
-
-@pytest.fixture(scope="module")
-def app(demo_db_url: str, registry: LayerRegistry) -> FastAPI:
-    return create_app(make_settings(demo_db_url), registry)
-
-
-@pytest.fixture(scope="module")
-def root(app: FastAPI, made: Secrets) -> Iterator[str]:
-    with live_server(app) as url:
-        yield url
 
 
 def get_routes(app: FastAPI) -> list[str]:
@@ -304,9 +307,9 @@ def test_the_secrets_are_stored_where_they_must_be(demo_db_url: str, made: Secre
             [made.ids],
         ).fetchall()
     assert len(rows) == len(made.ids)
-    assert all(
-        contact == CONTACT and made.exif_block in bytes(content) for contact, content in rows
-    )
+    assert all(contact == CONTACT for contact, _ in rows)
+    # the four stored as sent hold the EXIF; the web form's two were cleaned on the way in
+    assert sum(made.exif_block in bytes(content) for _, content in rows) == 4
 
 
 def test_no_public_endpoint_leaks(

@@ -56,6 +56,7 @@ from gisplatform.reports.collection import (
 )
 from gisplatform.reports.kinds import load_report_kinds
 from gisplatform.reports.quality import build_quality_router
+from gisplatform.reports.routes import build_reports_router
 from gisplatform.settings import Settings
 from gisplatform.store.database import api_database_url
 from gisplatform.store.roles import API_ROLE
@@ -180,6 +181,9 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     )
     app.state.settings = settings
     app.state.registry = registry if registry is not None else load_registry(settings.layers_dir)
+    app.state.report_kinds = load_report_kinds(
+        settings.report_kinds_dir, app.state.registry, only_known=True
+    )
     app.state.crs = CrsCatalogue(app.state.registry.hromada.offered_crs)
     app.state.stats = {}
     app.state.metrics = Metrics()
@@ -197,10 +201,6 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
         *EDIT_CONFORMANCE,
     ]
     app.state.catalogue_collection = catalogue_collection
-    if not hasattr(app.state, "report_kinds"):
-        app.state.report_kinds = load_report_kinds(
-            settings.report_kinds_dir, app.state.registry, only_known=True
-        )
     app.state.extra_collections = [listed_collection]
     app.state.extra_records = [catalogue_entry]
     app.state.has_tiles = True
@@ -229,6 +229,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.include_router(build_admin_router())
     app.include_router(build_session_router())
     app.include_router(build_quality_router(), dependencies=[Depends(request_audience)])
+    app.include_router(build_reports_router())
     app.mount(
         "/ogc/static",
         StaticFiles(packages=[("gisplatform.ogcapi", "static")]),

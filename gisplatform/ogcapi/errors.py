@@ -33,8 +33,11 @@ from gisplatform.errors import (
     LayerNotFound,
     PayloadTooLarge,
     PreconditionFailed,
+    ReportInvalid,
+    ReportNotFound,
     SignInFailed,
     SignInRequired,
+    TooManyReports,
     TooManySignIns,
     UnsupportedMediaType,
     WriteForbidden,
@@ -64,6 +67,9 @@ STATUS: dict[type[GisPlatformError], tuple[int, str]] = {
     PayloadTooLarge: (413, "PayloadTooLarge"),
     UnsupportedMediaType: (415, "UnsupportedMediaType"),
     FeatureInvalid: (422, "InvalidFeature"),
+    ReportInvalid: (422, "InvalidReport"),
+    ReportNotFound: (404, "NotFound"),
+    TooManyReports: (429, "TooManyRequests"),
 }
 #: the schemes a client may answer a 401 with (QGIS Basic, QGIS API header / scripts)
 WWW_AUTHENTICATE = 'Basic realm="gisplatform", charset="UTF-8", Bearer realm="gisplatform"'
@@ -182,7 +188,7 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     elif status == 401:
         response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     elif status == 429:
-        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        response.headers["Retry-After"] = str(getattr(exc, "retry_after", RETRY_AFTER_S))
     return response
 
 
