@@ -83,9 +83,7 @@ def collection_spec(kinds: Sequence[Kind], registry: LayerRegistry) -> LayerSpec
     )
     kind_values = tuple(EnumValue(value=k.code, uk=k.title.uk, en=k.title.en) for k in kinds)
     status_values = tuple(
-        EnumValue(
-            value=s, uk=message(f"report_status_{s}").uk, en=message(f"report_status_{s}").en
-        )
+        EnumValue(value=s, uk=message(f"report_status_{s}").uk, en=message(f"report_status_{s}").en)
         for s in PUBLIC_STATUSES
     )
     fields = [
