@@ -83,6 +83,8 @@ def test_items_are_moderated_and_anonymised(
     assert body["numberMatched"] == _public_count(demo_db_url) == len(ids)
     assert set(published.public_ids) <= ids
     assert not ids & set(published.unconfirmed_ids)
+    demo = {f["id"] for f in body["features"] if f.get("demo")}
+    assert demo and not demo & set(published.public_ids)  # the demo's reports say so
     for feature in body["features"]:
         assert not set(PRIVATE) & set(feature["properties"])
         assert feature["geometry"]["type"] == "Point"

@@ -3,9 +3,9 @@
 About forty reports on demo shelters and street lights (and a few of no layer) over the last
 ninety days, each with a plausible history of moderation (received → open → in progress →
 resolved, or rejected, or a duplicate), so the public collection, the data-quality view and
-the analyst notebook have something to show. Demo reports have no contact, no description
-and no photo; their client hash is :data:`DEMO_CLIENT`, which is how they are found again
-(``--reset`` replaces them; a second load leaves them alone).
+the analyst notebook have something to show. Demo reports are marked ``is_demo`` (the
+public collection says ``"demo": true`` of them, like of demo features) and have no contact,
+no description and no photo (``--reset`` replaces them; a second load leaves them alone).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from psycopg import Connection, sql
 
 from gisplatform.reports.kinds import ReportKind, ReportKinds
 
-#: the client hash of every demo report (a real one is an HMAC: never this)
+#: the client hash of every demo report (a real one is an HMAC of an address: never this)
 DEMO_CLIENT = "demo"
 DEMO_ACTOR = "demo"
 SEED = 15
@@ -78,22 +78,25 @@ def _targets(conn: Connection[Any], schema: str, layer: str, n: int) -> list[_Ta
     return [_Target(layer, str(r[0]), float(r[1]), float(r[2])) for r in rows]
 
 
-def _history(status: str, rnd: random.Random) -> list[tuple[str | None, str, float, str | None]]:
-    """(from, to, hours after the report, reason) of each step to ``status``."""
+def _history(
+    status: str, deadline: float, rnd: random.Random
+) -> list[tuple[str | None, str, float, str | None]]:
+    """(from, to, hours after the report, reason) of each step to ``status``; most reports
+    are resolved within their kind's deadline, some late."""
     steps: list[tuple[str | None, str, float, str | None]] = [(None, "unconfirmed", 0.0, None)]
     if status == "unconfirmed":
         return steps
-    at = rnd.uniform(0.3, 18)
+    at = rnd.uniform(0.05, 0.2) * deadline
     if status == "rejected":
         return [*steps, ("unconfirmed", "rejected", at, "Демо: повідомлення не підтвердилося")]
     if status == "duplicate":
         return [*steps, ("unconfirmed", "duplicate", at, None)]
     steps.append(("unconfirmed", "open", at, None))
     if status in ("in_progress", "resolved"):
-        at += rnd.uniform(1, 48)
+        at += rnd.uniform(0.05, 0.3) * deadline
         steps.append(("open", "in_progress", at, None))
     if status == "resolved":
-        at += rnd.uniform(2, 240)
+        at += rnd.uniform(0.1, 1.1) * deadline
         steps.append(("in_progress", "resolved", at, "Демо: усунено, перевірено на місці"))
     return steps
 
@@ -114,12 +117,11 @@ def load_demo_reports(
     conn: Connection[Any], kinds: ReportKinds, schema: str, reset: bool = False
 ) -> int:
     """Insert the demo reports (in the caller's transaction); how many were inserted."""
-    present = conn.execute(
-        "SELECT count(*) FROM reports.requests WHERE client_hash = %s", [DEMO_CLIENT]
-    ).fetchone()
+    present = conn.execute("SELECT count(*) FROM reports.requests WHERE is_demo").fetchone()
     if present and present[0] and not reset:
         return 0
-    conn.execute("DELETE FROM reports.requests WHERE client_hash = %s", [DEMO_CLIENT])
+    # a demo duplicate points at another demo report: the whole set goes at once
+    conn.execute("DELETE FROM reports.requests WHERE is_demo")
     rnd = random.Random(SEED)
     plan: list[tuple[ReportKind, _Target]] = []
     anchors: list[_Target] = []
@@ -145,14 +147,14 @@ def load_demo_reports(
         if status == "duplicate" and key not in first_of:
             status = "resolved"
         hours_ago = rnd.uniform(2, DAYS * 24)
-        steps = _history(status, rnd)
+        steps = _history(status, kind.deadline_hours, rnd)
         token = hashlib.sha256(f"demo-report-{SEED}-{number}".encode()).hexdigest()
         row = conn.execute(
             "INSERT INTO reports.requests (token, kind, layer, feature_id, geom, answers,"
             " client_hash, source, status, status_reason, duplicate_of, created_at, updated_at,"
-            " deadline_at)"
+            " deadline_at, is_demo)"
             " VALUES (%s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s::jsonb, %s,"
-            " 'web', %s, %s, %s, now() - %s, now() - %s, now() - %s + %s) RETURNING id",
+            " 'web', %s, %s, %s, now() - %s, now() - %s, now() - %s + %s, true) RETURNING id",
             [
                 token,
                 kind.code,

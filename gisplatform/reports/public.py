@@ -167,7 +167,7 @@ def source(kinds: Sequence[Kind], visible_layers: Iterable[str]) -> sql.Composab
     en = sql.SQL("{}::jsonb").format(sql.Literal(orjson.dumps(_labels(kinds, "en")).decode()))
     visible = sql.Literal(sorted(visible_layers))
     return sql.SQL(
-        "(SELECT r.id AS fid, false AS is_demo, r.geom, r.kind,"
+        "(SELECT r.id AS fid, r.is_demo, r.geom, r.kind,"
         " coalesce({uk} -> r.kind ->> 'title', r.kind) AS kind_title_uk,"
         " coalesce({en} -> r.kind ->> 'title', r.kind) AS kind_title_en,"
         " ARRAY(SELECT a.key || '=' || o.v FROM jsonb_each(r.answers) AS a, {values}"
