@@ -122,7 +122,7 @@ def _check_public(
     expected = {s.name for s in registry.list(reader)}
     assert _listed(http) == expected
     records = http.get("/ogc/collections/catalogue/items?limit=100").json()
-    assert {r["id"] for r in records["features"]} == expected
+    assert {r["id"] for r in records["features"]} - {"reports"} == expected
     tilesets = http.get("/ogc/tiles/WebMercatorQuad").json()
     assert {layer["id"] for layer in tilesets["layers"]} <= expected
     openapi = http.get("/ogc/api").json()

@@ -204,3 +204,31 @@ def test_owslib_reads_the_collection(root: str, demo_db_url: str, published: Pub
     assert published.locked_id in {f["id"] for f in boxed["features"]}
     everything = api.collection_items("reports", limit=1000)
     assert everything["numberMatched"] == _public_count(demo_db_url)
+
+
+def test_withdrawn_shelters_take_their_reports_with_them(
+    root: str, demo_db_url: str, registry: LayerRegistry, published: Published
+) -> None:
+    """The publication kill switch: a report's point would tell where a withdrawn shelter is."""
+    import time
+
+    from gisplatform.publication.store import Publication, Target
+
+    def listed() -> set[int]:
+        return {f["id"] for f in _items(root, limit=1000)["features"]}
+
+    assert published.locked_id in listed()
+    with psycopg.connect(demo_db_url, autocommit=True) as conn:
+        publication = Publication(conn, registry)
+        publication.withdraw(Target("shelters"), "розпорядження (test)", "tester")
+        try:
+            deadline = time.monotonic() + 30
+            while published.locked_id in listed():
+                assert time.monotonic() < deadline, "still listed 30 s after the withdrawal"
+                time.sleep(0.2)
+            shown = _items(root, limit=1000)["features"]
+            assert not [f for f in shown if f["properties"].get("layer") == "shelters"]
+            assert published.public_ids[2] in {f["id"] for f in shown}  # a street light's
+        finally:
+            publication.restore([w.id for w in publication.listing()], "test over")
+    assert published.locked_id in listed()

@@ -64,8 +64,10 @@ def reports_spec(request: Request) -> LayerSpec:
 
 
 def _source(request: Request) -> sql.Composable:
-    visible = [s.name for s in request.app.state.registry.list(current_reader())]
-    return source(published_kinds(request.app.state), visible)
+    kinds = published_kinds(request.app.state)
+    pointed = {k.layer for k in kinds if k.layer}
+    specs = request.app.state.registry.list(current_reader())
+    return source(kinds, [(s.name, queries.view(s)) for s in specs if s.name in pointed])
 
 
 async def reports_stats(conn: AsyncConnection[Any], request: Request) -> LayerStats:

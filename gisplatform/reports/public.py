@@ -160,12 +160,30 @@ def _answers_text(labels: sql.Composable) -> sql.Composable:
     ).format(q=question, values=_VALUES)
 
 
-def source(kinds: Sequence[Kind], visible_layers: Iterable[str]) -> sql.Composable:
+def _shown(visible: Sequence[tuple[str, sql.Composable]]) -> sql.Composable:
+    """A report about a feature is shown only while the reader's view of its layer shows
+    that feature: a withdrawn layer, area or restricted layer hides the report (its point
+    would tell where the feature is)."""
+    shown: list[sql.Composable] = [sql.SQL("r.layer IS NULL")]
+    for layer, view in visible:
+        shown.append(
+            sql.SQL(
+                "(r.layer = {} AND (r.feature_id IS NULL OR EXISTS"
+                " (SELECT FROM {} AS v WHERE v.fid::text = r.feature_id)))"
+            ).format(sql.Literal(layer), view)
+        )
+    return sql.SQL("({})").format(sql.SQL(" OR ").join(shown))
+
+
+def source(kinds: Sequence[Kind], visible: Sequence[tuple[str, sql.Composable]]) -> sql.Composable:
     """The collection's rows, with the columns :func:`collection_spec` names (and ``fid``,
-    ``is_demo``, ``geom`` as the Features queries expect), as a parenthesised subquery."""
+    ``is_demo``, ``geom`` as the Features queries expect), as a parenthesised subquery.
+
+    ``visible``: the layers the reader sees that kinds point at, with the reader's view of each.
+    """
     uk = sql.SQL("{}::jsonb").format(sql.Literal(orjson.dumps(_labels(kinds, "uk")).decode()))
     en = sql.SQL("{}::jsonb").format(sql.Literal(orjson.dumps(_labels(kinds, "en")).decode()))
-    visible = sql.Literal(sorted(visible_layers))
+    layers = sql.Literal(sorted(name for name, _ in visible))
     return sql.SQL(
         "(SELECT r.id AS fid, r.is_demo, r.geom, r.kind,"
         " coalesce({uk} -> r.kind ->> 'title', r.kind) AS kind_title_uk,"
@@ -175,15 +193,16 @@ def source(kinds: Sequence[Kind], visible_layers: Iterable[str]) -> sql.Composab
         " {answers_uk} AS answers_uk, {answers_en} AS answers_en,"
         " r.status, r.status_reason, r.duplicate_of, r.created_at AS reported_at,"
         " r.updated_at AS changed_at,"
-        " CASE WHEN r.layer = ANY({visible}::text[]) THEN r.layer END AS layer,"
-        " CASE WHEN r.layer = ANY({visible}::text[]) THEN r.feature_id END AS feature_id"
-        " FROM {view} AS r WHERE r.status = ANY({statuses}::text[]))"
+        " CASE WHEN r.layer = ANY({layers}::text[]) THEN r.layer END AS layer,"
+        " CASE WHEN r.layer = ANY({layers}::text[]) THEN r.feature_id END AS feature_id"
+        " FROM {view} AS r WHERE r.status = ANY({statuses}::text[]) AND {shown})"
     ).format(
         uk=uk,
         en=en,
         answers_uk=_answers_text(uk),
         answers_en=_answers_text(en),
-        visible=visible,
+        layers=layers,
+        shown=_shown(visible),
         view=sql.Identifier(*PUBLIC_VIEW),
         statuses=sql.Literal(list(PUBLIC_STATUSES)),
         values=_VALUES,
