@@ -94,8 +94,8 @@ def test_items_are_moderated_and_anonymised(
     assert props["kind_title_uk"] == "Проблема з укриттям"
     assert props["kind_title_en"] == "Problem with a shelter"
     assert props["answers"] == ["problem=locked"]
-    assert props["answers_uk"] == "Що сталося?: Зачинено"
-    assert props["answers_en"] == "What is wrong?: Locked"
+    assert props["answers_uk"] == "Що сталося? Зачинено"
+    assert props["answers_en"] == "What is wrong? Locked"
     assert props["layer"] == "shelters" and props["feature_id"] == str(published.shelter_fid)
     unfit = next(f for f in body["features"] if f["id"] == published.unfit_id)["properties"]
     assert unfit["answers"] == [
@@ -103,9 +103,7 @@ def test_items_are_moderated_and_anonymised(
         "unfit_reasons=flooded",
         "unfit_reasons=no_water",
     ]
-    assert (
-        unfit["answers_en"] == "What is wrong?: Unfit for use; Why is it unfit?: No water, Flooded"
-    )
+    assert unfit["answers_en"] == "What is wrong? Unfit for use; Why is it unfit? No water, Flooded"
     rejected = next(f for f in body["features"] if f["id"] == published.rejected_id)["properties"]
     assert rejected["status"] == "rejected" and rejected["status_reason"]
     assert rejected["answers"] == [] and rejected["layer"] is None

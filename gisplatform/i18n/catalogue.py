@@ -1373,8 +1373,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "quality_never": {"uk": "ніколи не перевірено на місці", "en": "never verified on site"},
     "quality_stale": {
-        "uk": "перевірено {days} дн. тому",
-        "en": "verified {days} days ago",
+        "uk": "останнє обстеження {days} дн. тому",
+        "en": "last inspected {days} days ago",
     },
     "quality_repeated": {
         "uk": "повідомлень за {days} дн.: {n}",

@@ -154,7 +154,9 @@ def _answers_text(labels: sql.Composable) -> sql.Composable:
     """The answers in words, in the kind's question order: ``Проблема: зачинено; …``."""
     question = sql.SQL("({} -> r.kind -> 'questions' -> a.key)").format(labels)
     return sql.SQL(
-        "(SELECT string_agg(coalesce({q} ->> 'title', a.key) || ': ' || ("
+        # «Що сталося? Зачинено», «Стан: темно»: a colon unless the question has its mark
+        "(SELECT string_agg("
+        "regexp_replace(coalesce({q} ->> 'title', a.key), '([^?:])$', '\\1:') || ' ' || ("
         "SELECT string_agg(coalesce({q} -> 'options' ->> o.v, o.v), ', ') FROM {values}),"
         " '; ' ORDER BY ({q} ->> 'pos')::int, a.key) FROM jsonb_each(r.answers) AS a)"
     ).format(q=question, values=_VALUES)
