@@ -46,6 +46,8 @@ RUN groupadd --system --gid 10001 gisplatform \
 COPY --from=build /opt/venv /opt/venv
 # Layer definitions are read at run time from the working directory.
 COPY --chown=root:root layers/ /app/layers/
+# Residents' report kinds, read beside the layers.
+COPY --chown=root:root reports/ /app/reports/
 # Demo data for `gisplatform demo`.
 COPY --chown=root:root data/ /app/data/
 WORKDIR /app

@@ -18,38 +18,19 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-GISPLATFORM = Path(sys.executable).with_name("gisplatform")
+from demo_server import demo_env, get, load_demo, serving, stop_cluster
+
 WORK_DIR = Path("/tmp/gisplatform-bench-load")
 ITEMS = "/ogc/collections/shelters/items?limit=10"
 PROCESS = "/ogc/processes/shelter-coverage/execution"
 #: a bounded loop: no client runs more analyses than this
 MAX_RUNS_PER_CLIENT = 10_000
-
-
-def _env(args: argparse.Namespace) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(
-        GISPLATFORM_DATA_DIR=str(WORK_DIR / "data"),
-        GISPLATFORM_DB_PORT=str(args.pg_port),
-        GISPLATFORM_LAYERS_DIR=str(ROOT / "layers"),
-        GISPLATFORM_LOG_LEVEL="WARNING",
-        GISPLATFORM_LANG="en",
-    )
-    return env
-
-
-def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return bytes(response.read())
 
 
 def _post(url: str, body: dict[str, object]) -> int:
@@ -64,25 +45,12 @@ def _post(url: str, body: dict[str, object]) -> int:
         return int(exc.code)
 
 
-def _wait_ready(root: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("the server exited")
-        try:
-            _get(root + "/readyz")
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit("the server did not become ready")
-
-
 def _p50(url: str, samples: int) -> tuple[float, float]:
     """Median and 95th percentile latency (ms) of ``samples`` sequential GETs."""
     timings = []
     for _ in range(samples):
         started = time.perf_counter()
-        _get(url)
+        get(url)
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings), statistics.quantiles(timings, n=20)[-1]
 
@@ -102,39 +70,29 @@ def main() -> None:
     parser.add_argument("--pg-port", type=int, default=54394)
     parser.add_argument("--port", type=int, default=8098)
     args = parser.parse_args()
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
-    WORK_DIR.chmod(0o755)  # the cluster runs as postgres when we are root
-    env = _env(args)
-    subprocess.run([str(GISPLATFORM), "demo"], env=env, check=True, capture_output=True)
-    root = f"http://127.0.0.1:{args.port}"
-    process = subprocess.Popen(
-        [str(GISPLATFORM), "serve", "--workers", "1", "--port", str(args.port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    env = demo_env(WORK_DIR, args.pg_port)
+    load_demo(WORK_DIR, env)
     statuses: list[int] = []
     try:
-        _wait_ready(root, process)
-        for _ in range(50):  # warm: connections, caches, the processes API
-            _get(root + ITEMS)
-        assert _post(root + PROCESS, {"inputs": {"include_buildings": True}}) == 200
-        idle = _p50(root + ITEMS, args.samples)
-        stop = threading.Event()
-        clients = [
-            threading.Thread(target=_analyses, args=(root + PROCESS, stop, statuses))
-            for _ in range(args.clients)
-        ]
-        for client in clients:
-            client.start()
-        time.sleep(2)  # the analyses are under way
-        loaded = _p50(root + ITEMS, args.samples)
-        stop.set()
-        for client in clients:
-            client.join(timeout=300)
+        with serving(env, args.port) as root:
+            for _ in range(50):  # warm: connections, caches, the processes API
+                get(root + ITEMS)
+            assert _post(root + PROCESS, {"inputs": {"include_buildings": True}}) == 200
+            idle = _p50(root + ITEMS, args.samples)
+            stop = threading.Event()
+            clients = [
+                threading.Thread(target=_analyses, args=(root + PROCESS, stop, statuses))
+                for _ in range(args.clients)
+            ]
+            for client in clients:
+                client.start()
+            time.sleep(2)  # the analyses are under way
+            loaded = _p50(root + ITEMS, args.samples)
+            stop.set()
+            for client in clients:
+                client.join(timeout=300)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        subprocess.run([str(GISPLATFORM), "db", "stop"], env=env, check=False)
+        stop_cluster(env)
     cores = len(os.sched_getaffinity(0))
     print(f"\n{cores} cores, load average {os.getloadavg()[0]:.2f} at the end (machine shared)")
     loaded_label = f"items limit=10, {args.clients} clients running shelter-coverage:"

@@ -25,7 +25,7 @@ import time
 import psycopg
 from psycopg import sql
 
-from gisplatform.publication.store import Publication, Target, parse_area
+from gisplatform.access.publication.store import Publication, Target, parse_area
 from gisplatform.registry import load_registry
 from gisplatform.settings import Settings
 

@@ -12,38 +12,20 @@ server and the database, so on a 2-core machine the ceiling of the ratio is well
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-GISPLATFORM = Path(sys.executable).with_name("gisplatform")
+from demo_server import demo_env, get, load_demo, serving, stop_cluster
+
 WORK_DIR = Path("/tmp/gisplatform-bench-workers")
 TILE = "/ogc/collections/shelters/tiles/WebMercatorQuad/12/1375/2428"
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _NON2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
-
-
-def _env(args: argparse.Namespace) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(
-        GISPLATFORM_DATA_DIR=str(WORK_DIR / "data"),
-        GISPLATFORM_DB_PORT=str(args.pg_port),
-        GISPLATFORM_LAYERS_DIR=str(ROOT / "layers"),
-        GISPLATFORM_LOG_LEVEL="WARNING",
-        GISPLATFORM_LANG="en",
-    )
-    return env
-
-
-def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return bytes(response.read())
 
 
 def _tile_cache_hits(url: str, times: int) -> int:
@@ -54,19 +36,6 @@ def _tile_cache_hits(url: str, times: int) -> int:
             response.read()
             hits += response.headers.get("X-Tile-Cache") == "hit"
     return hits
-
-
-def _wait_ready(root: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("the server exited")
-        try:
-            _get(root + "/readyz")
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit("the server did not become ready")
 
 
 def _wrk(url: str, seconds: int) -> float:
@@ -91,25 +60,15 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
-    WORK_DIR.chmod(0o755)  # the cluster runs as postgres when we are root
-    env = _env(args)
-    subprocess.run([str(GISPLATFORM), "demo"], env=env, check=True, capture_output=True)
-    root = f"http://127.0.0.1:{args.port}"
-    import json
+    env = demo_env(WORK_DIR, args.pg_port)
+    load_demo(WORK_DIR, env)
 
     results: dict[int, dict[str, float]] = {}
     hit_ratios: dict[int, tuple[float, float]] = {}
     try:
         for count in [int(n) for n in args.workers.split(",")]:
-            process = subprocess.Popen(
-                [str(GISPLATFORM), "serve", "--workers", str(count), "--port", str(args.port)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-            )
-            try:
-                _wait_ready(root, process)
-                first = json.loads(_get(root + "/ogc/collections/shelters/items?limit=1"))
+            with serving(env, args.port, workers=count) as root:
+                first = json.loads(get(root + "/ogc/collections/shelters/items?limit=1"))
                 item = first["features"][0]["id"]
                 urls = {
                     "items limit=10": root + "/ogc/collections/shelters/items?limit=10",
@@ -119,15 +78,12 @@ def main() -> None:
                 cold = _tile_cache_hits(urls["warm tile"], 20)  # the first fetches warm it
                 for url in urls.values():  # warm every worker's caches
                     for _ in range(20):
-                        _get(url)
+                        get(url)
                 warm = _tile_cache_hits(urls["warm tile"], 40)
                 hit_ratios[count] = (cold / 20, warm / 40)
                 results[count] = {name: _wrk(url, args.seconds) for name, url in urls.items()}
-            finally:
-                process.terminate()
-                process.wait(timeout=30)
     finally:
-        subprocess.run([str(GISPLATFORM), "db", "stop"], env=env, check=False)
+        stop_cluster(env)
     cores = len(os.sched_getaffinity(0))
     load = os.getloadavg()[0]
     print(f"\n{cores} cores, load average {load:.2f} before the end (machine shared)")

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from gisplatform.access.oidc_cli import oidc_app
+from gisplatform.access.publication.cli import publish_app
 from gisplatform.accounts_cli import tokens_app, users_app
 from gisplatform.cli_backup import backup_command, backups_command, restore_command
 from gisplatform.cli_history import history_app
@@ -21,7 +22,6 @@ from gisplatform.errors import GisPlatformError, LayerSpecError
 from gisplatform.i18n import current_language, locale_language, message, set_language
 from gisplatform.ingest.commands import export_command, import_command
 from gisplatform.log import configure_logging
-from gisplatform.publication.cli import publish_app
 from gisplatform.registry import LayerRegistry, LayerSpec, load_registry
 from gisplatform.settings import Settings
 
@@ -39,6 +39,8 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(publish_app, name="publish")
 app.add_typer(oidc_app, name="oidc")
 app.add_typer(history_app, name="history")
+reports_app = typer.Typer(help="Residents' report kinds in reports/*.yaml.", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
 app.command("import")(import_command)
 app.command("export")(export_command)
 db_app.command("backup")(backup_command)
@@ -188,6 +190,30 @@ def layers_validate(
             err_console.print(f"[red]✗[/red] {say('layer_word')} {name}: {problem}")
         raise typer.Exit(1) from None
     console.print(f"[green]✓[/green] {say('specs_valid', count=len(specs))}")
+
+
+@reports_app.command("validate")
+def reports_validate() -> None:
+    """Validate the report kinds against the layers and roles; problems name file and field."""
+    from gisplatform.errors import ReportKindError
+    from gisplatform.reports.kinds import load_report_kinds
+
+    settings = _settings()
+    try:
+        kinds = load_report_kinds(settings.report_kinds_dir, _registry(settings))
+    except ReportKindError as exc:
+        for source, field_path, problem in exc.problems:
+            err_console.print(f"[red]✗[/red] {source}: [bold]{field_path}[/bold]: {problem}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]✓[/green] {say('report_kinds_valid', count=len(kinds))}")
+
+
+@reports_app.command("schema")
+def reports_schema() -> None:
+    """Print the JSON Schema of a report kind file (reports/report.schema.json)."""
+    from gisplatform.reports.kinds import report_schema_text
+
+    sys.stdout.write(report_schema_text())
 
 
 @layers_app.command("schema")
@@ -412,6 +438,7 @@ def serve(
         forwarded_allow_ips=proxies or "",
         # SIGTERM: stop accepting, let requests in flight finish for this long, then stop
         timeout_graceful_shutdown=settings.shutdown_grace_s,
+        http=settings.http_protocol,
     )
 
 

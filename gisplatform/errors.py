@@ -122,7 +122,7 @@ class TooManySignIns(GisPlatformError):
 
 
 class Forbidden(GisPlatformError):
-    """Signed in, but without the role the action needs (HTTP 403)."""
+    """Signed in, but without the role the action needs, e.g. to write a layer (HTTP 403)."""
 
     status_code = 403
 
@@ -143,12 +143,6 @@ class InvalidBody(GisPlatformError):
     """A request body that cannot be read as what the endpoint takes (HTTP 400)."""
 
     status_code = 400
-
-
-class WriteForbidden(GisPlatformError):
-    """The signed-in caller may read the layer but not write it (HTTP 403)."""
-
-    status_code = 403
 
 
 class CsrfRefused(GisPlatformError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -254,6 +254,14 @@ class Settings(BaseSettings):
         default=8,
         ge=0,
         description="on SIGTERM, seconds in-flight requests get to finish before they are cut",
+    )
+    http_protocol: Literal["httptools", "h11"] = Field(
+        default="httptools",
+        description=(
+            "uvicorn's HTTP/1.1 implementation: httptools (faster) sends header names in lower "
+            "case; h11 keeps 'Location', which QGIS 3.32–3.40.7 needs to add features over "
+            "OAPIF when no proxy (docker/nginx) is in front"
+        ),
     )
     db_reserved_connections: int = Field(
         default=20,

@@ -34,7 +34,9 @@
 # ports themselves.
 #
 # Environment: CHECK_FRESH_MIRROR (default http://deb.debian.org/debian),
-#              CHECK_FRESH_UP_TIMEOUT (seconds command 1 may take to serve, default 3600).
+#              CHECK_FRESH_UP_TIMEOUT (seconds command 1 may take to serve, default 3600),
+#              CHECK_FRESH_TEST_ARGS (pytest arguments for command 2, e.g. a few test files when
+#              only the set-up changed; default: none, the whole suite; the summary says which).
 set -euo pipefail
 
 # The whole script is one function, parsed before it runs: editing the file during a run
@@ -268,10 +270,11 @@ fi
 
 # --- command 2 -----------------------------------------------------------------------------------
 
-say "command 2: bash scripts/test.sh (log $TEST_LOG)"
+TEST_ARGS="${CHECK_FRESH_TEST_ARGS:-}"
+say "command 2: bash scripts/test.sh $TEST_ARGS (log $TEST_LOG)"
 t0=$SECONDS
 test_status=0
-in_root "cd $CLONE && bash scripts/test.sh" >"$TEST_LOG" 2>&1 </dev/null || test_status=$?
+in_root "cd $CLONE && bash scripts/test.sh $TEST_ARGS" >"$TEST_LOG" 2>&1 </dev/null || test_status=$?
 test_seconds=$((SECONDS - t0))
 summary="$(grep -E '^=+ .*([0-9]+ (passed|failed|error|errors|skipped)|no tests ran).* =+$' \
     "$TEST_LOG" | tail -n1 | sed -E 's/^=+ //; s/ =+$//')"
@@ -286,7 +289,7 @@ cat <<EOF
 ==== check-fresh $NAME ($SUITE, $(in_root '. /etc/os-release; echo "$PRETTY_NAME"'))
 commit:    $HEAD
 command 1: bash scripts/up.sh    ${up_seconds} s, served: $served
-command 2: bash scripts/test.sh  ${test_seconds} s, exit $test_status: $summary
+command 2: bash scripts/test.sh ${TEST_ARGS:-(whole suite)}  ${test_seconds} s, exit $test_status: $summary
 logs:      $UP_LOG $TEST_LOG
 EOF
 

@@ -157,8 +157,11 @@ class EditSite:
 
 
 @contextmanager
-def edit_site(server_url: str, registry: LayerRegistry, name: str) -> Iterator[EditSite]:
-    """Database ``name`` migrated for ``registry``, accounts made, the app served."""
+def edit_site(
+    server_url: str, registry: LayerRegistry, name: str, http: str = "auto"
+) -> Iterator[EditSite]:
+    """Database ``name`` migrated for ``registry``, accounts made, the app served (by
+    uvicorn's ``http`` implementation)."""
     url = _database_url(server_url, name)
     migrate(url, registry, make_settings(url))
     logins = {"staff": f"{name}-staff"} | {r.name: f"{name}-{r.name}" for r in registry.roles}
@@ -167,5 +170,5 @@ def edit_site(server_url: str, registry: LayerRegistry, name: str) -> Iterator[E
         for role, login in logins.items():
             accounts.add(login, [] if role == "staff" else [role], PASSWORD)
         conn.commit()
-    with live_server(platform_app(url, registry)) as base:
+    with live_server(platform_app(url, registry), http=http) as base:
         yield EditSite(base, url, registry, logins)

@@ -23,11 +23,17 @@ def platform_app(db_url: str, registry: LayerRegistry) -> FastAPI:
 
 
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a background thread; yield its root URL (no slash)."""
+def live_server(app: FastAPI, http: str = "auto") -> Iterator[str]:
+    """Run ``app`` with uvicorn (its ``http`` implementation) in a background thread; yield
+    its root URL (no slash)."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+        http=http,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

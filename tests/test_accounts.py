@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 from psycopg import errors
-from typer.testing import CliRunner
 
-from gisplatform.cli import app
 from gisplatform.registry import LayerRegistry
 from gisplatform.store.accounts import token_hash
 from gisplatform.store.embedded import find_postgres_bin_dir
-from gisplatform.store.migrate import migrate
 from gisplatform.store.roles import API_ROLE
-from tests.conftest import LAYERS_DIR, make_settings, role_url
+from tests.accounts_helpers import cli_fails, cli_ok, migrated_cli_db
+from tests.conftest import role_url
 
 pytestmark = pytest.mark.db
 
@@ -24,49 +21,31 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def accounts_db(
-    scratch_url: str, registry: LayerRegistry, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    migrate(scratch_url, registry, make_settings(scratch_url))
-    monkeypatch.setenv("DATABASE_URL", scratch_url)
-    monkeypatch.setenv("GISPLATFORM_LAYERS_DIR", str(LAYERS_DIR))
-    monkeypatch.setenv("GISPLATFORM_LANG", "en")
-    yield scratch_url
-
-
-def run(*args: str, stdin: str | None = None) -> str:
-    result = CliRunner().invoke(app, list(args), input=stdin)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def fails(*args: str, stdin: str | None = None) -> str:
-    result = CliRunner().invoke(app, list(args), input=stdin)
-    assert result.exit_code != 0
-    return result.output + str(result.exception)
+def accounts_db(scratch_url: str, registry: LayerRegistry, monkeypatch: pytest.MonkeyPatch) -> str:
+    return migrated_cli_db(scratch_url, registry, monkeypatch)
 
 
 def test_users_lifecycle(accounts_db: str) -> None:
-    run("users", "add", "olena", "--role", "lighting", "--password-stdin", stdin=PASSWORD + "\n")
-    run("users", "add", "petro", "--no-password")
-    listing = run("users", "list")
+    cli_ok("users", "add", "olena", "--role", "lighting", "--password-stdin", stdin=PASSWORD + "\n")
+    cli_ok("users", "add", "petro", "--no-password")
+    listing = cli_ok("users", "list")
     assert "olena\tactive\tlighting\tpassword=yes" in listing
     assert "petro\tactive" in listing and "password=no" in listing
-    assert "unknown roles: lightning" in fails("users", "roles", "olena", "--role", "lightning")
-    run("users", "roles", "olena", "--role", "lighting", "--role", "civil_protection")
-    run("users", "disable", "petro")
-    listing = run("users", "list")
+    assert "unknown roles: lightning" in cli_fails("users", "roles", "olena", "--role", "lightning")
+    cli_ok("users", "roles", "olena", "--role", "lighting", "--role", "civil_protection")
+    cli_ok("users", "disable", "petro")
+    listing = cli_ok("users", "list")
     assert "olena\tactive\tcivil_protection, lighting" in listing
     assert "petro\tdisabled" in listing
-    run("users", "enable", "petro")
-    assert "petro\tactive" in run("users", "list")
-    assert "exists already" in fails("users", "add", "olena", "--no-password")
-    assert "no account" in fails("users", "disable", "nobody")
+    cli_ok("users", "enable", "petro")
+    assert "petro\tactive" in cli_ok("users", "list")
+    assert "exists already" in cli_fails("users", "add", "olena", "--no-password")
+    assert "no account" in cli_fails("users", "disable", "nobody")
     with psycopg.connect(accounts_db) as conn:
         (before,) = conn.execute(
             "SELECT password_hash FROM auth.users WHERE login = 'olena'"
         ).fetchone()  # type: ignore[misc]
-        run("users", "passwd", "olena", "--password-stdin", stdin="another one\n")
+        cli_ok("users", "passwd", "olena", "--password-stdin", stdin="another one\n")
         (after,) = conn.execute(
             "SELECT password_hash FROM auth.users WHERE login = 'olena'"
         ).fetchone()  # type: ignore[misc]
@@ -74,15 +53,15 @@ def test_users_lifecycle(accounts_db: str) -> None:
 
 
 def test_tokens_are_printed_once_and_kept_as_hashes(accounts_db: str) -> None:
-    run("users", "add", "olena", "--role", "lighting", "--no-password")
-    output = run("tokens", "create", "olena", "--name", "qgis", "--expires", "90d")
+    cli_ok("users", "add", "olena", "--role", "lighting", "--no-password")
+    output = cli_ok("tokens", "create", "olena", "--name", "qgis", "--expires", "90d")
     token = output.strip().splitlines()[-1]
     assert token.startswith("gpt_") and len(token) > 40
-    assert "already" in fails("tokens", "create", "olena", "--name", "qgis")
-    assert "not a duration" in fails(
+    assert "already" in cli_fails("tokens", "create", "olena", "--name", "qgis")
+    assert "not a duration" in cli_fails(
         "tokens", "create", "olena", "--name", "x", "--expires", "soon"
     )
-    listing = run("tokens", "list", "olena")
+    listing = cli_ok("tokens", "list", "olena")
     assert listing.startswith("qgis\t") and "revoked=—" in listing
     with psycopg.connect(accounts_db) as conn:
         (stored,) = conn.execute("SELECT token_hash FROM auth.tokens").fetchone()  # type: ignore[misc]
@@ -91,9 +70,9 @@ def test_tokens_are_printed_once_and_kept_as_hashes(accounts_db: str) -> None:
             "SELECT extract(day FROM expires_at - created_at) FROM auth.tokens"
         ).fetchone()  # type: ignore[misc]
         assert int(days) == 90
-    run("tokens", "revoke", "olena", "qgis")
-    assert "revoked=20" in run("tokens", "list", "olena")
-    assert "no valid token" in fails("tokens", "revoke", "olena", "qgis")
+    cli_ok("tokens", "revoke", "olena", "qgis")
+    assert "revoked=20" in cli_ok("tokens", "list", "olena")
+    assert "no valid token" in cli_fails("tokens", "revoke", "olena", "qgis")
 
 
 def _api(url: str) -> psycopg.Connection:
@@ -103,13 +82,13 @@ def _api(url: str) -> psycopg.Connection:
 
 
 def test_api_role_reaches_accounts_only_through_functions(accounts_db: str) -> None:
-    run("users", "add", "olena", "--role", "lighting", "--password-stdin", stdin=PASSWORD + "\n")
-    run("users", "add", "ivan", "--role", "utilities", "--no-password")
-    good = run("tokens", "create", "olena", "--name", "a").strip().splitlines()[-1]
-    gone = run("tokens", "create", "olena", "--name", "b").strip().splitlines()[-1]
-    other = run("tokens", "create", "ivan", "--name", "c").strip().splitlines()[-1]
-    run("tokens", "revoke", "olena", "b")
-    run("users", "disable", "ivan")
+    cli_ok("users", "add", "olena", "--role", "lighting", "--password-stdin", stdin=PASSWORD + "\n")
+    cli_ok("users", "add", "ivan", "--role", "utilities", "--no-password")
+    good = cli_ok("tokens", "create", "olena", "--name", "a").strip().splitlines()[-1]
+    gone = cli_ok("tokens", "create", "olena", "--name", "b").strip().splitlines()[-1]
+    other = cli_ok("tokens", "create", "ivan", "--name", "c").strip().splitlines()[-1]
+    cli_ok("tokens", "revoke", "olena", "b")
+    cli_ok("users", "disable", "ivan")
     with _api(accounts_db) as conn:
         for query in (
             "SELECT * FROM auth.users",
@@ -140,8 +119,8 @@ def test_api_role_reaches_accounts_only_through_functions(accounts_db: str) -> N
 
 
 def test_no_token_or_password_in_the_database(accounts_db: str) -> None:
-    run("users", "add", "olena", "--role", "lighting", "--password-stdin", stdin=PASSWORD + "\n")
-    token = run("tokens", "create", "olena", "--name", "a").strip().splitlines()[-1]
+    cli_ok("users", "add", "olena", "--role", "lighting", "--password-stdin", stdin=PASSWORD + "\n")
+    token = cli_ok("tokens", "create", "olena", "--name", "a").strip().splitlines()[-1]
     with psycopg.connect(accounts_db) as conn:
         rows = conn.execute(
             "SELECT u::text FROM auth.users AS u UNION ALL SELECT t::text FROM auth.tokens AS t "
@@ -155,10 +134,10 @@ def test_no_token_or_password_in_the_database(accounts_db: str) -> None:
 def test_a_database_dump_holds_no_token_or_password(accounts_db: str) -> None:
     """What a stolen backup or ``pg_dump`` gives away: hashes, never a secret that signs in."""
     changed = "another battery staple"
-    run("users", "add", "olena", "--role", "lighting", "--password-stdin", stdin=PASSWORD + "\n")
-    token = run("tokens", "create", "olena", "--name", "a").strip().splitlines()[-1]
-    run("users", "passwd", "olena", "--password-stdin", stdin=changed + "\n")
-    second = run("tokens", "create", "olena", "--name", "b").strip().splitlines()[-1]
+    cli_ok("users", "add", "olena", "--role", "lighting", "--password-stdin", stdin=PASSWORD + "\n")
+    token = cli_ok("tokens", "create", "olena", "--name", "a").strip().splitlines()[-1]
+    cli_ok("users", "passwd", "olena", "--password-stdin", stdin=changed + "\n")
+    second = cli_ok("tokens", "create", "olena", "--name", "b").strip().splitlines()[-1]
     pg_dump = find_postgres_bin_dir() / "pg_dump"
     dump = subprocess.run(
         [str(pg_dump), "--dbname", accounts_db, "--no-owner"],

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,9 +18,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 from psycopg import errors, sql
-from typer.testing import CliRunner
 
-from gisplatform.cli import app
 from gisplatform.registry import Audience, FieldType, LayerRegistry, LayerSpec
 from gisplatform.registry.writes import layer_writers, writable_fields
 from gisplatform.store.accounts import AUTH_SCHEMA
@@ -30,7 +27,8 @@ from gisplatform.store.jobs import JOBS_SCHEMA
 from gisplatform.store.migrate import migrate
 from gisplatform.store.roles import API_ROLE
 from gisplatform.store.views import view_columns
-from tests.conftest import LAYERS_DIR, make_settings
+from tests.accounts_helpers import cli_fails, cli_ok, migrated_cli_db
+from tests.conftest import make_settings
 from tests.edit_helpers import edit_layer, point_in, valid_properties, value_for
 
 pytestmark = pytest.mark.db
@@ -39,24 +37,8 @@ PASSWORD = "qgis editor's pass phrase"
 
 
 @pytest.fixture
-def db(scratch_url: str, registry: LayerRegistry, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    migrate(scratch_url, registry, make_settings(scratch_url))
-    monkeypatch.setenv("DATABASE_URL", scratch_url)
-    monkeypatch.setenv("GISPLATFORM_LAYERS_DIR", str(LAYERS_DIR))
-    monkeypatch.setenv("GISPLATFORM_LANG", "en")
-    yield scratch_url
-
-
-def run(*args: str, stdin: str | None = None) -> str:
-    result = CliRunner().invoke(app, list(args), input=stdin)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def fails(*args: str, stdin: str | None = None) -> str:
-    result = CliRunner().invoke(app, list(args), input=stdin)
-    assert result.exit_code != 0
-    return result.output + str(result.exception)
+def db(scratch_url: str, registry: LayerRegistry, monkeypatch: pytest.MonkeyPatch) -> str:
+    return migrated_cli_db(scratch_url, registry, monkeypatch)
 
 
 def as_login(url: str, login: str) -> psycopg.Connection[Any]:
@@ -96,7 +78,7 @@ def test_db_login_edits_with_its_api_rights(db: str, registry: LayerRegistry) ->
     spec = edit_layer(registry)
     role = spec.write_roles[0]
     login = "olena.k"  # a dot: the role name is quoted everywhere
-    out = run(
+    out = cli_ok(
         "users",
         "add",
         login,
@@ -142,7 +124,7 @@ def test_db_login_cannot_leave_its_rights(db: str, registry: LayerRegistry) -> N
     spec = edit_layer(registry)
     role = spec.write_roles[0]
     login = "petro"
-    run(
+    cli_ok(
         "users",
         "add",
         login,
@@ -218,39 +200,41 @@ def test_db_login_cannot_leave_its_rights(db: str, registry: LayerRegistry) -> N
             )
         ).fetchone() == (1,)
     # the account loses its role: the login writes nothing; migrate keeps it so
-    run("users", "roles", login)
+    cli_ok("users", "roles", login)
     migrate(db, registry, make_settings(db))
     with as_login(db, login) as conn:
         refused(conn, sql.SQL("UPDATE {} SET geom = geom").format(table))
-    run("users", "roles", login, "--role", role)
+    cli_ok("users", "roles", login, "--role", role)
     with as_login(db, login) as conn:
         conn.execute(
             sql.SQL("UPDATE {} SET geom = geom WHERE fid = {}").format(table, sql.Literal(fid))
         )
     # disabled: it cannot connect, its open session is ended; enabled again: it can
     open_session = as_login(db, login)
-    run("users", "disable", login)
+    cli_ok("users", "disable", login)
     with pytest.raises(psycopg.OperationalError):
         open_session.execute("SELECT 1")
     open_session.close()
     with pytest.raises(psycopg.OperationalError):
         as_login(db, login)
-    run("users", "enable", login)
+    cli_ok("users", "enable", login)
     as_login(db, login).close()
-    run("users", "db-login", login, "--disable")
+    cli_ok("users", "db-login", login, "--disable")
     with pytest.raises(psycopg.OperationalError):
         as_login(db, login)
 
 
 def test_db_login_names_and_passwords(db: str) -> None:
     for taken in ("postgres", "pg_monitor", "gisplatform_api", "gisplatform_owner"):
-        out = fails("users", "add", taken, "--db-login", "--password-stdin", stdin=PASSWORD + "\n")
+        out = cli_fails(
+            "users", "add", taken, "--db-login", "--password-stdin", stdin=PASSWORD + "\n"
+        )
         assert "cannot be a database user" in out
-    assert "no database login" in fails("users", "db-login", "nobody", "--disable")
-    run("users", "add", "mykola", "--password-stdin", stdin="first\n")
-    run("users", "db-login", "mykola", "--enable", "--password-stdin", stdin="second\n")
+    assert "no database login" in cli_fails("users", "db-login", "nobody", "--disable")
+    cli_ok("users", "add", "mykola", "--password-stdin", stdin="first\n")
+    cli_ok("users", "db-login", "mykola", "--enable", "--password-stdin", stdin="second\n")
     psycopg.connect(db, user="mykola", password="second").close()
-    run("users", "passwd", "mykola", "--password-stdin", stdin=PASSWORD + "\n")
+    cli_ok("users", "passwd", "mykola", "--password-stdin", stdin=PASSWORD + "\n")
     as_login(db, "mykola").close()
     with psycopg.connect(db) as admin:
         stored = admin.execute(
@@ -260,8 +244,8 @@ def test_db_login_names_and_passwords(db: str) -> None:
 
 
 def test_db_status_gives_the_login_url(db: str) -> None:
-    run("users", "add", "iryna", "--db-login", "--password-stdin", stdin=PASSWORD + "\n")
-    report = json.loads(run("db", "status", "--json"))
+    cli_ok("users", "add", "iryna", "--db-login", "--password-stdin", stdin=PASSWORD + "\n")
+    report = json.loads(cli_ok("db", "status", "--json"))
     template = report["db_login_url"]
     assert template.startswith("postgresql://<login>@") and PASSWORD not in template
     with psycopg.connect(template.replace("<login>", "iryna"), password=PASSWORD) as conn:
@@ -274,7 +258,7 @@ def test_qgis_edits_the_table_with_the_db_login(
     """QGIS (Debian's python3-qgis, headless) opens the layer as the login and commits."""
     spec = edit_layer(registry)
     role = spec.write_roles[0]
-    run(
+    cli_ok(
         "users",
         "add",
         "oksana",
@@ -344,7 +328,7 @@ def test_qgis_reads_a_layer_through_the_staff_view(
     """A login without roles reads, in QGIS, a layer with fields hidden from it: its view."""
     reader = Audience(signed_in=True, roles=frozenset())
     spec = next(s for s in registry.list(reader) if len(s.fields_for(reader)) < len(s.fields))
-    run("users", "add", "taras", "--db-login", "--password-stdin", stdin=PASSWORD + "\n")
+    cli_ok("users", "add", "taras", "--db-login", "--password-stdin", stdin=PASSWORD + "\n")
     with psycopg.connect(db) as admin:
         _insert(admin, registry, spec)
     parts = urlsplit(db)

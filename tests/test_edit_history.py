@@ -10,11 +10,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from gisplatform.registry import Audience, LayerRegistry
+from gisplatform.registry import Audience, FieldSpec, FieldType, LayerRegistry
+from gisplatform.registry.writes import writable_fields
 from gisplatform.store.audiences import view_audience_for
 from gisplatform.store.history_access import FUNCTION
 from gisplatform.store.roles import API_ROLE
-from tests.conftest import role_url
+from tests.conftest import make_settings, role_url
 from tests.edit_helpers import (
     GEOJSON,
     MERGE_PATCH,
@@ -167,3 +168,89 @@ def test_as_of_rebuilds_the_layer_as_it_was(site: EditSite) -> None:
     assert httpx.get(items, params={"asOf": moment.isoformat()}).status_code == 401
     bad = httpx.get(items, params={"asOf": "yesterday"}, headers=site.headers(writer))
     assert bad.status_code == 400
+
+
+def _free_enum(site: EditSite) -> FieldSpec:
+    """An enum the writer sets that no cross-field rule reads or sets."""
+    spec = edit_layer(site.registry)
+    in_rules = {c.field for r in spec.rules for c in (*r.when, *r.then)}
+    return next(
+        f
+        for f in writable_fields(spec, spec.write_roles[0])
+        if f.type is FieldType.ENUM and len(f.values) >= 2 and f.name not in in_rules
+    )
+
+
+def test_as_of_honours_bbox_property_filters_and_cql2(site: EditSite) -> None:
+    spec = edit_layer(site.registry)
+    writer = spec.write_roles[0]
+    enum = _free_enum(site)
+    first, second = enum.values[0].value, enum.values[1].value
+    items = f"{site.url}/ogc/collections/{spec.name}/items"
+    geo, merge = {"Content-Type": GEOJSON}, {"Content-Type": MERGE_PATCH}
+    low, high = (
+        point_in(site.registry, 20)["coordinates"],
+        point_in(site.registry, 25)["coordinates"],
+    )
+    bbox = [low[0] - 5e-5, low[1] - 5e-5, high[0] + 5e-5, high[1] + 5e-5]
+    schema = make_settings(site.db_url).layer_schema
+    with httpx.Client(headers=site.headers(writer)) as client:
+
+        def post(n: int, value: str) -> int:
+            sent = feature(site.registry, spec, n)
+            sent["properties"][enum.name] = value
+            r = client.post(items, json=sent, headers=geo)
+            assert r.status_code == 201, r.text
+            return int(r.headers["Location"].rsplit("/", 1)[1])
+
+        moved_out, deleted, changed = post(20, first), post(21, first), post(22, second)
+        moved_in = post(40, first)
+        # the snapshot: what the store holds inside the bbox, read by SQL, then the moment
+        with psycopg.connect(site.db_url) as conn:
+            rows = conn.execute(
+                sql.SQL(
+                    "SELECT fid, ST_X(geom), ST_Y(geom), {} FROM {} "
+                    "WHERE ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
+                ).format(sql.Identifier(enum.name), sql.Identifier(schema, spec.name)),
+                bbox,
+            ).fetchall()
+            moment = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+        snapshot = {fid: ([x, y], value) for fid, x, y, value in rows}
+        assert {moved_out, deleted, changed} <= snapshot.keys() and moved_in not in snapshot
+        # then: one leaves the bbox, one enters it, one is deleted, one changes, one is added
+        away = {"geometry": point_in(site.registry, 41)}
+        assert client.patch(f"{items}/{moved_out}", json=away, headers=merge).status_code == 200
+        into = {"geometry": point_in(site.registry, 23)}
+        assert client.patch(f"{items}/{moved_in}", json=into, headers=merge).status_code == 200
+        assert client.delete(f"{items}/{deleted}").status_code == 204
+        patch = {"properties": {enum.name: first}}
+        assert client.patch(f"{items}/{changed}", json=patch, headers=merge).status_code == 200
+        added = post(24, second)
+
+        def read(when: str, **params: str) -> dict[int, tuple[list[float], str]]:
+            query = {"asOf": when, "bbox": ",".join(map(str, bbox)), "limit": "1000", **params}
+            r = client.get(items, params=query)
+            assert r.status_code == 200, r.text
+            assert r.headers["Cache-Control"] == "private, no-store"
+            return {
+                f["id"]: (f["geometry"]["coordinates"], f["properties"][enum.name])
+                for f in r.json()["features"]
+            }
+
+        then = read(moment.isoformat())
+        now = read("2999-01-01T00:00:00Z")
+        then_second = read(moment.isoformat(), **{enum.name: second})
+        then_cql = read(moment.isoformat(), filter=f"{enum.name} = '{second}'")
+        paged = read(moment.isoformat(), limit="1", offset="1", sortby=f"-{enum.name}")
+        unknown = client.get(items, params={"asOf": moment.isoformat(), "nonsense": "1"})
+    assert then.keys() == snapshot.keys()
+    for fid, (coordinates, value) in snapshot.items():
+        assert then[fid][0] == pytest.approx(coordinates)
+        assert then[fid][1] == value
+    assert then_second == then_cql == {fid: v for fid, v in then.items() if v[1] == second}
+    assert changed in then_second
+    assert moved_in in now and added in now and changed in now
+    assert moved_out not in now and deleted not in now
+    assert now[changed][1] == first
+    assert len(paged) == 1
+    assert unknown.status_code == 400 and "nonsense" in unknown.text

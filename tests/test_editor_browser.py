@@ -12,26 +12,27 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
 
 from gisplatform.demo import load_demo
 from gisplatform.registry import FieldSpec, FieldType, LayerRegistry, LayerSpec
 from gisplatform.registry.writes import writable_fields
 from gisplatform.webmap.i18n import STRINGS
 from tests.conftest import make_settings
-from tests.edit_helpers import PASSWORD, EditSite, basic, edit_layer, edit_site
-from tests.webmap_helpers import CHROMIUM, CHROMIUM_ARGS, PageLog, screenshot, wait_ready
+from tests.edit_helpers import EditSite, basic, edit_layer, edit_site
+from tests.editor_browser_helpers import (
+    assert_clean,
+    chromium,
+    first_fid,
+    new_page,
+    open_form,
+    open_map,
+    open_popup,
+    stored,
+)
+from tests.webmap_helpers import screenshot
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
-sync_api = pytest.importorskip("playwright.sync_api")
-
-CSP_WATCH = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(
-  `${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
-"""
 
 
 @pytest.fixture(scope="module")
@@ -43,35 +44,8 @@ def site(server_url: str, registry: LayerRegistry) -> Iterator[EditSite]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def _page(browser: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="uk-UA")
-    context.add_init_script(CSP_WATCH)
-    page = context.new_page()
-    page.log = PageLog(page)
-    page.csp = []
-    page.on(
-        "console",
-        lambda msg: page.csp.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return page
-
-
-#: the browser logs the answers the editor expects (a conflict, a rejected value) as errors
-EXPECTED = ("status of 412", "status of 422")
-
-
-def _clean(page: Any) -> None:
-    """No script error and no CSP violation on the page."""
-    violations = page.evaluate("() => window.__csp || []") + page.csp
-    assert not violations, violations
-    errors = [e for e in page.log.errors if not any(x in e for x in EXPECTED)]
-    assert not errors, errors
+    with chromium() as launched:
+        yield launched
 
 
 def _enum_field(spec: LayerSpec, role: str) -> FieldSpec:
@@ -90,75 +64,6 @@ def _bounded_field(spec: LayerSpec, role: str) -> FieldSpec:
     )
 
 
-def _stored(site: EditSite, spec: LayerSpec, field: str, fid: int) -> Any:
-    schema = make_settings(site.db_url).layer_schema
-    query = sql.SQL("SELECT {} FROM {}.{} WHERE fid = %s").format(
-        sql.Identifier(field), sql.Identifier(schema), sql.Identifier(spec.name)
-    )
-    with psycopg.connect(site.db_url) as conn:
-        row = conn.execute(query, (fid,)).fetchone()
-    assert row is not None
-    return row[0]
-
-
-def _first_fid(site: EditSite, spec: LayerSpec) -> int:
-    schema = make_settings(site.db_url).layer_schema
-    query = sql.SQL("SELECT min(fid) FROM {}.{}").format(
-        sql.Identifier(schema), sql.Identifier(spec.name)
-    )
-    with psycopg.connect(site.db_url) as conn:
-        row = conn.execute(query).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def _open_map(page: Any, site: EditSite, lang: str, login: str | None) -> None:
-    page.goto(f"{site.url}/?lang={lang}")
-    wait_ready(page)
-    page.wait_for_function("() => window.gisplatform.accountReady !== undefined")
-    page.evaluate("() => window.gisplatform.accountReady")
-    if login is None:
-        return
-    page.click("#gp-signin-open")
-    page.fill("#gp-signin input[name=login]", login)
-    page.fill("#gp-signin input[name=password]", PASSWORD)
-    with page.expect_navigation(timeout=20_000):  # signing in reloads the page
-        page.click("#gp-signin button[type=submit]")
-    page.wait_for_selector("#gp-login", timeout=20_000)
-    wait_ready(page)
-    page.wait_for_function("() => window.gisplatform.session !== null")
-
-
-def _open_popup(page: Any, layer: str, fid: int) -> None:
-    page.evaluate("name => window.gisplatform.setLayer(name, true)", layer)
-    page.wait_for_function(
-        "name => window.gisplatform.stats().layers[name].drawn > 0", arg=layer, timeout=20_000
-    )
-    opened = page.evaluate(
-        """([name, fid]) => {
-          let found = false;
-          window.gisplatform.state.entries[name].group.eachLayer((l) => {
-            if (!found && l.feature && String(l.feature.id) === String(fid)) {
-              window.gisplatform.map.setView(l.getLatLng(), 17, { animate: false });
-              l.openPopup();
-              found = true;
-            }
-          });
-          return found;
-        }""",
-        [layer, fid],
-    )
-    assert opened
-    page.wait_for_selector(f'.gp-popup[data-layer="{layer}"][data-fid="{fid}"]', timeout=10_000)
-
-
-def _open_form(page: Any, layer: str, fid: int) -> Any:
-    _open_popup(page, layer, fid)
-    page.click(".gp-edit-open")
-    page.wait_for_selector("#gp-edit-form")
-    return page.locator("#gp-editor")
-
-
 def _label(field: FieldSpec, code: str, lang: str) -> str:
     value = next(v for v in field.values if v.value == code)
     return str(getattr(value, lang))
@@ -166,15 +71,15 @@ def _label(field: FieldSpec, code: str, lang: str) -> str:
 
 def test_public_sees_no_edit_button(browser: Any, site: EditSite) -> None:
     spec = edit_layer(site.registry)
-    fid = _first_fid(site, spec)
-    page = _page(browser)
-    _open_map(page, site, "uk", None)
+    fid = first_fid(site, spec)
+    page = new_page(browser)
+    open_map(page, site, "uk", None)
     config = page.evaluate("() => window.gisplatform.state.cfg.layers")
     assert not any(layer["writable"] or layer["editable"] for layer in config)
     if any(layer["name"] == spec.name for layer in config):
-        _open_popup(page, spec.name, fid)
+        open_popup(page, spec.name, fid)
         assert page.locator(".gp-edit-open").count() == 0
-    _clean(page)
+    assert_clean(page)
     page.context.close()
 
 
@@ -183,17 +88,17 @@ def test_edit_saves_and_a_stale_form_gets_the_conflict_panel(browser: Any, site:
     role = spec.write_roles[0]
     login = site.logins[role]
     field = _enum_field(spec, role)
-    fid = _first_fid(site, spec)
-    before = _stored(site, spec, field.name, fid)
+    fid = first_fid(site, spec)
+    before = stored(site, spec, field.name, fid)
     first, second = [v.value for v in field.values if v.value != before][:2]
     third = before
 
-    uk = _page(browser)
-    en = _page(browser)
-    _open_map(uk, site, "uk", login)
-    _open_map(en, site, "en", login)
-    form_uk = _open_form(uk, spec.name, fid)
-    form_en = _open_form(en, spec.name, fid)  # filled from the same version: soon stale
+    uk = new_page(browser)
+    en = new_page(browser)
+    open_map(uk, site, "uk", login)
+    open_map(en, site, "en", login)
+    form_uk = open_form(uk, spec.name, fid)
+    form_en = open_form(en, spec.name, fid)  # filled from the same version: soon stale
     # Ukrainian labels, required marked, enum labels in the page's language
     title = uk.locator(f'.gp-edit-field[data-field="{field.name}"] > span').first.inner_text()
     assert title.startswith(field.title.uk) and "*" in title
@@ -206,7 +111,7 @@ def test_edit_saves_and_a_stale_form_gets_the_conflict_panel(browser: Any, site:
     uk.click("#gp-edit-save")
     uk.wait_for_selector("#gp-edit-status.gp-ok")
     assert form_uk.locator("#gp-edit-status").inner_text() == STRINGS["saved"]["uk"]
-    assert _stored(site, spec, field.name, fid) == first
+    assert stored(site, spec, field.name, fid) == first
     # the layer is fetched again: the map draws the saved value
     uk.wait_for_function(
         """([fid, name, value, layer]) => {
@@ -242,13 +147,13 @@ def test_edit_saves_and_a_stale_form_gets_the_conflict_panel(browser: Any, site:
     assert row.locator(".gp-yours").inner_text() == _label(field, second, "en")
     assert row.locator(".gp-stored").inner_text() == _label(field, first, "en")
     assert "gp-differs" in (row.get_attribute("class") or "")
-    assert _stored(site, spec, field.name, fid) == first
+    assert stored(site, spec, field.name, fid) == first
     screenshot(en, "editor-en-conflict.png")
 
     # overwriting is a conscious second step
     en.click("#gp-conflict-overwrite")
     en.wait_for_selector("#gp-edit-status.gp-ok")
-    assert _stored(site, spec, field.name, fid) == second
+    assert stored(site, spec, field.name, fid) == second
 
     # now the Ukrainian form is stale: its conflict panel, then reload the stored version
     uk.select_option(f'#gp-edit-form select[name="{field.name}"]', third)
@@ -262,9 +167,9 @@ def test_edit_saves_and_a_stale_form_gets_the_conflict_panel(browser: Any, site:
     uk.wait_for_selector("#gp-edit-form")
     selected = uk.eval_on_selector(f'#gp-edit-form select[name="{field.name}"]', "s => s.value")
     assert selected == second
-    assert _stored(site, spec, field.name, fid) == second
+    assert stored(site, spec, field.name, fid) == second
     for page in (uk, en):
-        _clean(page)
+        assert_clean(page)
         page.context.close()
 
 
@@ -273,8 +178,8 @@ def test_invalid_value_shows_the_fields_ukrainian_message(browser: Any, site: Ed
     role = spec.write_roles[0]
     login = site.logins[role]
     field = _bounded_field(spec, role)
-    fid = _first_fid(site, spec)
-    before = _stored(site, spec, field.name, fid)
+    fid = first_fid(site, spec)
+    before = stored(site, spec, field.name, fid)
     too_big = int(field.maximum or 0) + 1
     # what the API itself says of that value, in Ukrainian
     answer = httpx.patch(
@@ -285,9 +190,9 @@ def test_invalid_value_shows_the_fields_ukrainian_message(browser: Any, site: Ed
     assert answer.status_code == 422, answer.text
     wanted = next(e["description"] for e in answer.json()["errors"] if field.name in e["field"])
 
-    page = _page(browser)
-    _open_map(page, site, "uk", login)
-    _open_form(page, spec.name, fid)
+    page = new_page(browser)
+    open_map(page, site, "uk", login)
+    open_form(page, spec.name, fid)
     page.fill(f'#gp-edit-form input[name="{field.name}"]', str(too_big))
     page.click("#gp-edit-save")
     page.wait_for_selector("#gp-edit-status.gp-bad")
@@ -295,7 +200,7 @@ def test_invalid_value_shows_the_fields_ukrainian_message(browser: Any, site: Ed
     assert error.is_visible()
     assert error.inner_text() == wanted
     assert any("а" <= ch <= "я" for ch in wanted.lower())
-    assert _stored(site, spec, field.name, fid) == before
+    assert stored(site, spec, field.name, fid) == before
     screenshot(page, "editor-uk-invalid.png")
-    _clean(page)
+    assert_clean(page)
     page.context.close()

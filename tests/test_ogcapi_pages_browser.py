@@ -9,10 +9,14 @@ import pytest
 
 from gisplatform.registry import LayerRegistry
 from tests.conftest import make_settings
-from tests.webmap_helpers import CHROMIUM, CHROMIUM_ARGS, PageLog, live_server, screenshot
+from tests.webmap_helpers import (
+    chromium,
+    live_server,
+    new_page,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -25,19 +29,15 @@ def root(demo_db_url: str, registry: LayerRegistry) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.log = PageLog(page)
+    page = new_page(browser, width=1280, height=1000)
     yield page
-    context.close()
+    page.context.close()
 
 
 def _drawn(page: Any) -> int:

@@ -362,3 +362,20 @@ def test_the_caller_cannot_choose_its_forwarded_address(proxy: str, seen: Counte
     _get(proxy, "/healthz", **{"X-Forwarded-For": "203.0.113.9"})
     assert seen["x-forwarded-for: 127.0.0.1"] == before + 1
     assert not [key for key in seen if "203.0.113.9" in key]
+
+
+def test_location_leaves_the_proxy_spelled_location(proxy: str) -> None:
+    """QGIS 3.32-3.40.7 reads a created feature's id from a header named exactly "Location";
+    the app's server sends names in lower case, the proxy restores it (any redirect shows it:
+    signing out with a return path answers 303)."""
+    response = httpx.post(
+        proxy + "/signout",
+        data={"next": "/?lang=uk"},
+        headers={"Origin": proxy},
+        follow_redirects=False,
+        timeout=30,
+    )
+    assert response.status_code == 303
+    names = [name for name, _ in response.headers.raw]
+    assert b"Location" in names and b"location" not in names, names
+    assert response.headers["location"].endswith("/?lang=uk")

@@ -24,10 +24,10 @@ import morecantile
 import psycopg
 import pytest
 
-from gisplatform.publication.store import Publication, Target, check_target, public_reader
+from gisplatform.access.publication.store import Publication, Target, check_target, public_reader
 from gisplatform.registry import ANONYMOUS, Audience, LayerRegistry, LayerSpec
-from gisplatform.store.accounts import Accounts
 from gisplatform.webmap.export import export_static_map
+from tests.accounts_helpers import made_accounts
 from tests.live import live_server, platform_app
 from tests.test_auth_matrix import Caller, _check_layer, _first_feature
 
@@ -39,24 +39,12 @@ PASSWORD = "kill-" + base64.b16encode(os.urandom(6)).decode()
 WITHIN_S = 1.0
 
 
-def _basic(login: str) -> dict[str, str]:
-    pair = base64.b64encode(f"{login}:{PASSWORD}".encode()).decode()
-    return {"Authorization": f"Basic {pair}"}
-
-
 @pytest.fixture(scope="module")
 def accounts(demo_db_url: str, registry: LayerRegistry) -> Iterator[dict[str, dict[str, str]]]:
     """An admin and a staff account without roles, with their Basic headers."""
-    with psycopg.connect(demo_db_url) as conn:
-        made = Accounts(conn, registry.role_names)
-        conn.execute("DELETE FROM auth.users WHERE login LIKE 'ks-%'")
-        made.add("ks-admin", ["admin"], PASSWORD)
-        made.add("ks-staff", [], PASSWORD)
-        conn.commit()
-    yield {"admin": _basic("ks-admin"), "staff": _basic("ks-staff")}
-    with psycopg.connect(demo_db_url) as conn:
-        conn.execute("DELETE FROM auth.users WHERE login LIKE 'ks-%'")
-        conn.execute("DELETE FROM auth.events WHERE login LIKE 'ks-%'")
+    roles: dict[str, list[str]] = {"admin": ["admin"], "staff": []}
+    with made_accounts(demo_db_url, registry, "ks-", roles, PASSWORD) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
@@ -305,7 +293,7 @@ def test_withdrawing_an_area_hides_the_features_inside_it(
     owner: Publication,
     tmp_path: Path,
 ) -> None:
-    from gisplatform.publication.store import parse_area
+    from gisplatform.access.publication.store import parse_area
 
     for spec in _sensitive(registry):
         with psycopg.connect(demo_db_url) as conn:

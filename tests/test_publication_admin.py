@@ -16,13 +16,13 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from gisplatform.access.publication.store import Publication
 from gisplatform.cli import app
-from gisplatform.publication.store import Publication
 from gisplatform.registry import ANONYMOUS, LayerRegistry
-from gisplatform.store.accounts import Accounts
+from tests.accounts_helpers import made_accounts
 from tests.conftest import LAYERS_DIR
 from tests.live import live_server, platform_app
-from tests.webmap_helpers import CHROMIUM, CHROMIUM_ARGS, screenshot
+from tests.webmap_helpers import chromium, screenshot
 
 pytestmark = pytest.mark.db
 
@@ -30,28 +30,11 @@ PASSWORD = "admin-" + base64.b16encode(os.urandom(6)).decode()
 REASON = "розпорядження Роменської МВА № 7 від 07.12.2026"
 
 
-def _basic(login: str) -> dict[str, str]:
-    pair = base64.b64encode(f"{login}:{PASSWORD}".encode()).decode()
-    return {"Authorization": f"Basic {pair}"}
-
-
 @pytest.fixture(scope="module")
 def accounts(demo_db_url: str, registry: LayerRegistry) -> Iterator[dict[str, dict[str, str]]]:
-    with psycopg.connect(demo_db_url) as conn:
-        made = Accounts(conn, registry.role_names)
-        conn.execute("DELETE FROM auth.users WHERE login LIKE 'pa-%'")
-        made.add("pa-admin", ["admin"], PASSWORD)
-        made.add("pa-other-admin", ["admin"], PASSWORD)
-        made.add("pa-staff", ["civil_protection"], PASSWORD)
-        conn.commit()
-    yield {
-        "admin": _basic("pa-admin"),
-        "other": _basic("pa-other-admin"),
-        "staff": _basic("pa-staff"),
-    }
-    with psycopg.connect(demo_db_url) as conn:
-        conn.execute("DELETE FROM auth.users WHERE login LIKE 'pa-%'")
-        conn.execute("DELETE FROM auth.events WHERE login LIKE 'pa-%'")
+    roles = {"admin": ["admin"], "other-admin": ["admin"], "staff": ["civil_protection"]}
+    with made_accounts(demo_db_url, registry, "pa-", roles, PASSWORD) as made:
+        yield {"admin": made["admin"], "other": made["other-admin"], "staff": made["staff"]}
 
 
 @pytest.fixture(scope="module")
@@ -240,11 +223,8 @@ def test_cli_withdraws_restores_and_lists(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_admin_page_in_chromium(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import shapely
 
+from gisplatform.access.publication.store import PublicationError, check_target, parse_area
 from gisplatform.i18n import use_language
-from gisplatform.publication.store import PublicationError, check_target, parse_area
 from gisplatform.registry import ANONYMOUS, LayerRegistry
 
 SQUARE = [[33.4, 50.7], [33.5, 50.7], [33.5, 50.8], [33.4, 50.8], [33.4, 50.7]]

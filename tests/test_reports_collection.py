@@ -210,7 +210,7 @@ def test_withdrawn_shelters_take_their_reports_with_them(
     """The publication kill switch: a report's point would tell where a withdrawn shelter is."""
     import time
 
-    from gisplatform.publication.store import Publication, Target
+    from gisplatform.access.publication.store import Publication, Target
 
     def listed() -> set[int]:
         return {f["id"] for f in _items(root, limit=1000)["features"]}

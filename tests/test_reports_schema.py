@@ -234,3 +234,25 @@ def test_transition_rules_are_enforced_and_recorded_with_the_actor(
         ("in_progress", "resolved", "olena", None),
     ]
     assert public == ("resolved",)
+
+
+def test_the_cli_validates_kinds_and_prints_the_schema(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from gisplatform.cli import app
+
+    runner = CliRunner()
+    good = runner.invoke(app, ["reports", "validate"], env={"GISPLATFORM_LANG": "uk"})
+    assert good.exit_code == 0 and "видів повідомлень без помилок: 3" in good.output
+    folder = _broken_dir(
+        tmp_path,
+        "broken",
+        "code: broken\ntitle: {uk: Т, en: T}\ndescription: {uk: О, en: D}\n"
+        "handler_role: janitor\ndeadline_hours: 24\n",
+    )
+    env = {"GISPLATFORM_LANG": "en", "GISPLATFORM_REPORTS_DIR": str(folder)}
+    bad = runner.invoke(app, ["reports", "validate"], env=env)
+    assert bad.exit_code == 1
+    assert "broken.yaml: handler_role: there is no role 'janitor'" in bad.output
+    schema = runner.invoke(app, ["reports", "schema"])
+    assert json.loads(schema.output) == report_schema()

@@ -138,7 +138,13 @@ async def test_a_report_on_a_feature_takes_its_point(app: FastAPI, demo_db_url: 
             "outside the hromada",
         ),
         ({"kind": "pothole"}, 422, "kind", "немає такого виду", "no report kind 'pothole'"),
-        ({"answer.problem": None}, 422, "answer.problem", "дайте відповідь", "answer the question"),
+        (
+            {"answer.problem": None},
+            422,
+            "answer.problem",
+            "дайте відповідь на питання «Що сталося?»",
+            "answer the question 'What is wrong?'",
+        ),
         (
             {"answer.problem": "closed"},
             422,
@@ -292,3 +298,16 @@ async def test_an_unknown_status_token_is_404(app: FastAPI) -> None:
     async with client(app) as http:
         response = await http.get("/reports/status/nope", params={"f": "json", "lang": "uk"})
     assert response.status_code == 404 and "не знайдено" in response.json()["description"]
+
+
+async def test_a_large_png_is_stored_as_a_capped_jpeg(app: FastAPI, demo_db_url: str) -> None:
+    out = BytesIO()
+    Image.new("RGB", (3000, 1000), (10, 120, 200)).save(out, "PNG")
+    response = await post(app, shelter_form(app), ("plan.png", out.getvalue(), "image/png"))
+    assert response.status_code == 201, response.text
+    with psycopg.connect(demo_db_url) as conn:
+        row = conn.execute(
+            "SELECT content, media_type, width, height FROM reports.photos"
+        ).fetchone()
+    assert row is not None and row[1:] == ("image/jpeg", 2048, 683)
+    assert Image.open(BytesIO(bytes(row[0]))).size == (2048, 683)

@@ -15,17 +15,15 @@ from gisplatform.analyses import NearestShelterInput
 from gisplatform.registry import Access, LayerRegistry
 from tests.conftest import make_settings
 from tests.webmap_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PageLog,
+    chromium,
     live_server,
+    new_page,
     screenshot,
     stats,
     wait_ready,
 )
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -43,21 +41,16 @@ def base_url(demo_db_url: str, registry: LayerRegistry) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by playwright (never a downloaded browser)."""
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh 1400×900 page (own storage) with its request and console log at ``page.log``."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="uk-UA")
-    page = context.new_page()
-    page.log = PageLog(page)
+    page = new_page(browser)
     yield page
-    context.close()
+    page.context.close()
 
 
 def _one(url: str, query: str, *params: object) -> tuple[Any, ...]:

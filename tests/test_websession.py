@@ -22,26 +22,22 @@ from gisplatform.i18n import message
 from gisplatform.ogcapi.auth import MAX_FAILURES_PER_LOGIN
 from gisplatform.registry import ANONYMOUS, Audience, LayerRegistry
 from gisplatform.store.accounts import Accounts
+from tests.accounts_helpers import made_accounts
 from tests.conftest import make_settings
 from tests.live import live_server, platform_app
 
 pytestmark = pytest.mark.db
 
 PASSWORD = "session-" + base64.b16encode(os.urandom(6)).decode()
-LOGIN = "session-staff"
+LOGIN = "session-staff"  # the account the fixture makes
 
 
 @pytest.fixture(scope="module")
 def account(demo_db_url: str, registry: LayerRegistry) -> Iterator[str]:
     """A staff account with every role of the registry, and a password."""
-    with psycopg.connect(demo_db_url) as conn:
-        conn.execute("DELETE FROM auth.users WHERE login LIKE 'session-%'")
-        Accounts(conn, registry.role_names).add(LOGIN, sorted(registry.role_names), PASSWORD)
-        conn.commit()
-    yield LOGIN
-    with psycopg.connect(demo_db_url) as conn:
-        conn.execute("DELETE FROM auth.users WHERE login LIKE 'session-%'")
-        conn.execute("DELETE FROM auth.events WHERE login LIKE 'session-%'")
+    every_role = {"staff": sorted(registry.role_names)}
+    with made_accounts(demo_db_url, registry, "session-", every_role, PASSWORD):
+        yield LOGIN
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -13,10 +12,10 @@ from typer.testing import CliRunner
 
 from gisplatform.cli import app
 from gisplatform.registry import LayerRegistry
-from gisplatform.store.migrate import migrate
 from gisplatform.store.roles import API_ROLE
 from gisplatform.store.views import PUBLIC_ROLE
-from tests.conftest import LAYERS_DIR, make_settings, role_url
+from tests.accounts_helpers import cli_ok, migrated_cli_db
+from tests.conftest import role_url
 
 pytestmark = pytest.mark.db
 
@@ -24,18 +23,10 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def sessions_db(
-    scratch_url: str, registry: LayerRegistry, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    migrate(scratch_url, registry, make_settings(scratch_url))
-    monkeypatch.setenv("DATABASE_URL", scratch_url)
-    monkeypatch.setenv("GISPLATFORM_LAYERS_DIR", str(LAYERS_DIR))
-    monkeypatch.setenv("GISPLATFORM_LANG", "en")
-    result = CliRunner().invoke(
-        app, ["users", "add", "olena", "--password-stdin"], input=PASSWORD + "\n"
-    )
-    assert result.exit_code == 0, result.output
-    yield scratch_url
+def sessions_db(scratch_url: str, registry: LayerRegistry, monkeypatch: pytest.MonkeyPatch) -> str:
+    migrated_cli_db(scratch_url, registry, monkeypatch)
+    cli_ok("users", "add", "olena", "--password-stdin", stdin=PASSWORD + "\n")
+    return scratch_url
 
 
 def _api(url: str) -> psycopg.Connection:

@@ -16,42 +16,30 @@ from psycopg import sql
 from gisplatform.access.sessions import COOKIE
 from gisplatform.i18n import message
 from gisplatform.registry import ANONYMOUS, Audience, LayerRegistry
-from gisplatform.store.accounts import Accounts
 from gisplatform.webmap.i18n import STRINGS
+from tests.accounts_helpers import made_accounts
 from tests.live import platform_app
 from tests.webmap_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PageLog,
+    chromium,
     live_server,
+    new_page,
     screenshot,
     stats,
     wait_ready,
 )
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
-sync_api = pytest.importorskip("playwright.sync_api")
 
 PASSWORD = "browser-" + base64.b16encode(os.urandom(6)).decode()
-LOGIN = "browser-staff"
-#: collects every CSP violation a page reports, from its first script on
-CSP_WATCH = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(
-  `${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
-"""
+LOGIN = "browser-staff"  # the account the fixture makes
 
 
 @pytest.fixture(scope="module")
 def account(demo_db_url: str, registry: LayerRegistry) -> Iterator[str]:
-    with psycopg.connect(demo_db_url) as conn:
-        conn.execute("DELETE FROM auth.users WHERE login LIKE 'browser-%'")
-        Accounts(conn, registry.role_names).add(LOGIN, sorted(registry.role_names), PASSWORD)
-        conn.commit()
-    yield LOGIN
-    with psycopg.connect(demo_db_url) as conn:
-        conn.execute("DELETE FROM auth.users WHERE login LIKE 'browser-%'")
-        conn.execute("DELETE FROM auth.events WHERE login LIKE 'browser-%'")
+    """A staff account with every role of the registry, and a password."""
+    every_role = {"staff": sorted(registry.role_names)}
+    with made_accounts(demo_db_url, registry, "browser-", every_role, PASSWORD):
+        yield LOGIN
 
 
 @pytest.fixture(scope="module")
@@ -75,26 +63,16 @@ def other() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh page (own cookies) logging errors and CSP violations (console and events)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="uk-UA")
-    context.add_init_script(CSP_WATCH)
-    page = context.new_page()
-    page.log = PageLog(page)
-    page.csp = []
-    page.on(
-        "console",
-        lambda msg: page.csp.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
+    page = new_page(browser, watch_csp=True)
     yield page
-    context.close()
+    page.context.close()
 
 
 def _staff_only(registry: LayerRegistry) -> set[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: collects every CSP violation a page reports, from its first script on
+CSP_WATCH = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(
+  `${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+"""
 #: Screenshots for people to look at (gitignored: /build/).
 SCREENSHOT_DIR = PROJECT_ROOT / "build" / "webmap-screenshots"
 
@@ -59,3 +67,36 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOT_DIR / name
     page.screenshot(path=str(path))
     return path
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by playwright (never a downloaded browser)."""
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(
+    browser: Any, *, width: int = 1400, height: int = 900, watch_csp: bool = False, **options: Any
+) -> Any:
+    """A page in a context of its own (own cookies, ``uk-UA`` unless ``locale`` is given) with
+    its request and error log at ``page.log``; ``watch_csp`` also gathers CSP violations, from
+    events (``window.__csp``) and from the console (``page.csp``)."""
+    options.setdefault("locale", "uk-UA")
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    if watch_csp:
+        context.add_init_script(CSP_WATCH)
+    page = context.new_page()
+    page.log = PageLog(page)
+    page.csp = []
+    page.on(
+        "console",
+        lambda msg: page.csp.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return page

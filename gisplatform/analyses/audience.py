@@ -20,9 +20,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from gisplatform.access.publication.store import LISTING, public_reader, withdrawal_of
 from gisplatform.analyses.access import BUILDING_WEIGHTS, WALK_GRAPH
 from gisplatform.analyses.common import Schemas
-from gisplatform.publication.store import LISTING, public_reader, withdrawal_of
 from gisplatform.registry import ANONYMOUS, Audience, LayerRegistry
 from gisplatform.store.audiences import ViewAudience
 

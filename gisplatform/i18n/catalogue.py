@@ -410,6 +410,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "недійсні види повідомлень:\n{lines}",
         "en": "invalid report kinds:\n{lines}",
     },
+    "report_kinds_valid": {
+        "uk": "видів повідомлень без помилок: {count}",
+        "en": "report kinds valid: {count}",
+    },
     "report_kind_not_mapping": {
         "uk": "вид повідомлення має бути словником (mapping)",
         "en": "a report kind must be a mapping",

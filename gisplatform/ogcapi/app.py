@@ -14,6 +14,9 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from gisplatform.access.cors import Cors
 from gisplatform.access.headers import SecurityHeaders
+from gisplatform.access.publication.admin import build_admin_router
+from gisplatform.access.publication.cache import SensitiveCacheControl
+from gisplatform.access.publication.state import PublicationWatch
 from gisplatform.access.routes import build_session_router
 from gisplatform.access.sessions import Sessions
 from gisplatform.errors import ConfigurationError, DatabaseUnavailable
@@ -30,7 +33,7 @@ from gisplatform.ogcapi.edit import EDIT_CONFORMANCE, build_edit_router
 from gisplatform.ogcapi.errors import install_error_handlers
 from gisplatform.ogcapi.features import build_features_router
 from gisplatform.ogcapi.history import build_history_router
-from gisplatform.ogcapi.httpsemantics import HttpSemantics
+from gisplatform.ogcapi.httpsemantics import HttpSemantics, LocationHeaderCase
 from gisplatform.ogcapi.observability import AccessLogMiddleware, Metrics, build_ops_router
 from gisplatform.ogcapi.opsmetrics import OpsMetrics
 from gisplatform.ogcapi.pools import server_pool
@@ -45,9 +48,6 @@ from gisplatform.ogcapi.tilecache import TileCache
 from gisplatform.ogcapi.tilemeta import TILES_CONFORMANCE
 from gisplatform.ogcapi.tilequeries import TileSettings
 from gisplatform.ogcapi.tiles import build_tiles_router
-from gisplatform.publication.admin import build_admin_router
-from gisplatform.publication.cache import SensitiveCacheControl
-from gisplatform.publication.state import PublicationWatch
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.reports.collection import (
     build_reports_collection_router,
@@ -55,6 +55,7 @@ from gisplatform.reports.collection import (
     listed_collection,
 )
 from gisplatform.reports.kinds import load_report_kinds
+from gisplatform.reports.open311 import build_open311_router
 from gisplatform.reports.quality import build_quality_router
 from gisplatform.reports.routes import build_reports_router
 from gisplatform.settings import Settings
@@ -230,6 +231,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.include_router(build_session_router())
     app.include_router(build_quality_router(), dependencies=[Depends(request_audience)])
     app.include_router(build_reports_router())
+    app.include_router(build_open311_router())
     app.mount(
         "/ogc/static",
         StaticFiles(packages=[("gisplatform.ogcapi", "static")]),
@@ -246,4 +248,5 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
     app.add_middleware(AudienceReset)
     app.add_middleware(SecurityHeaders, settings=settings)
+    app.add_middleware(LocationHeaderCase)  # outermost: after every header mapping
     return app

@@ -2,80 +2,95 @@
 
 Rebuilt by the database from the history's pre-images through the caller's audience
 function (:func:`gisplatform.store.history_access.as_of_function`), so it shows exactly the
-fields and layers the caller reads today. CRS84 GeoJSON, ``limit``/``offset`` pages in
-``fid`` order; the other item parameters are not combined with ``asOf``.
+fields and layers the caller reads today. Each rebuilt feature is turned back into a row of
+the caller's view (``jsonb_populate_record`` with the view's row type), so the items query
+runs on it unchanged: ``bbox``, ``datetime``, the property filters, CQL2 ``filter``,
+``properties``, ``sortby``, ``crs`` and ``limit``/``offset`` mean what they mean today.
+The answer has no ``numberMatched`` and is never stored by a cache.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+import psycopg
 from fastapi import Request, Response
 from psycopg import sql
 
 from gisplatform.errors import InvalidParameter, SignInRequired
 from gisplatform.i18n import message
-from gisplatform.ogcapi.deps import check_parameters
+from gisplatform.ogcapi import queries
+from gisplatform.ogcapi.crs import STORAGE_SRID
 from gisplatform.registry import Audience, LayerSpec
-from gisplatform.store.audiences import current_reader, current_view
+from gisplatform.store.audiences import current_view
 from gisplatform.store.history_access import AS_OF_FUNCTION
 
+if TYPE_CHECKING:
+    from gisplatform.ogcapi.features import ItemsRequest
+
 GEOJSON = "application/geo+json"
-PARAMETERS = frozenset({"asOf", "limit", "offset", "f", "lang"})
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 10_000
+#: the parameter besides those of ``/items``
+PARAMETER = "asOf"
+
+
+def require_staff(audience: Audience) -> None:
+    """401 for the public: the history is for signed-in staff."""
+    if audience.is_anonymous:
+        raise SignInRequired(message("history_sign_in"))
 
 
 def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidParameter("asOf", message("as_of_format")) from None
+        raise InvalidParameter(PARAMETER, message("as_of_format")) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _count(request: Request, name: str, default: int, maximum: int) -> int:
-    text = request.query_params.get(name)
-    if text is None:
-        return default
-    if not text.isdigit():
-        raise InvalidParameter(name, message("expected_integer"))
-    return min(int(text), maximum)
+def as_of_source(spec: LayerSpec, moment: datetime) -> tuple[sql.Composable, list[Any]]:
+    """The layer's rows at ``moment`` with the columns of the caller's view, and parameters."""
+    schema = current_view().schema
+    query = sql.SQL(
+        "(SELECT r.* FROM {function}(%s, %s, NULL::integer, 0) AS x "
+        "CROSS JOIN LATERAL jsonb_populate_record(NULL::{view}, x.feature || jsonb_build_object("
+        "'fid', x.fid, 'geom', encode(ST_AsEWKB(ST_SetSRID(ST_GeomFromGeoJSON("
+        "NULLIF(x.feature -> 'geom', 'null'::jsonb)), {srid})), 'hex'))) AS r)"
+    ).format(
+        function=sql.Identifier(schema, AS_OF_FUNCTION),
+        view=sql.Identifier(schema, spec.name),
+        srid=sql.Literal(STORAGE_SRID),
+    )
+    return query, [spec.name, moment]
 
 
-async def as_of_items(request: Request, spec: LayerSpec, audience: Audience) -> Response:
-    """The FeatureCollection of ``spec`` at ``asOf``."""
-    check_parameters(request, PARAMETERS)
-    if audience.is_anonymous:
-        raise SignInRequired(message("history_sign_in"))
-    moment = _moment(request.query_params["asOf"])
-    limit = max(_count(request, "limit", DEFAULT_LIMIT, MAX_LIMIT), 1)
-    offset = _count(request, "offset", 0, 2**31 - 1)
-    function = sql.Identifier(current_view().schema, AS_OF_FUNCTION)
+async def as_of_items(request: Request, spec: LayerSpec, parsed: ItemsRequest) -> Response:
+    """The FeatureCollection of ``spec`` at ``asOf``, filtered and paged as ``parsed`` says."""
+    moment = _moment(request.query_params[PARAMETER])
+    query, params = queries.items_query(
+        spec,
+        parsed.fields,
+        parsed.out,
+        parsed.skip_geometry,
+        parsed.where,
+        parsed.sort,
+        parsed.limit,
+        parsed.offset,
+        source=as_of_source(spec, moment),
+    )
     async with request.app.state.pool.connection() as conn:
-        cursor = await conn.execute(
-            sql.SQL("SELECT * FROM {}(%s, %s, %s, %s)").format(function),
-            [spec.name, moment, limit, offset],
-        )
-        rows = await cursor.fetchall()
-    fields = [f.name for f in spec.fields_for(current_reader())]
-    features: list[dict[str, Any]] = [
-        {
-            "type": "Feature",
-            "id": fid,
-            "geometry": values.get("geom"),
-            "properties": {name: values.get(name) for name in fields},
-        }
-        for fid, values in rows
-    ]
-    body = {
-        "type": "FeatureCollection",
-        "features": features,
-        "numberReturned": len(features),
-        "asOf": moment.isoformat(),
-    }
+        try:
+            cursor = await conn.execute(query, params)
+            rows = await cursor.fetchall()
+        except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
+            # PostGIS rejected a value taken from the request (e.g. a degenerate geometry)
+            raise InvalidParameter("filter", message("filter_not_evaluable")) from exc
+    head = b'{"type":"FeatureCollection","features":['
+    footer = {"numberReturned": len(rows), "asOf": moment.isoformat()}
+    body = head + b",".join(row[0].encode() for row in rows) + b"]," + orjson.dumps(footer)[1:]
     return Response(
-        orjson.dumps(body), media_type=GEOJSON, headers={"Cache-Control": "private, no-store"}
+        body,
+        media_type=GEOJSON,
+        headers={"Cache-Control": "private, no-store", "Content-Crs": f"<{parsed.out.uri}>"},
     )

@@ -27,11 +27,11 @@ from psycopg import sql
 
 from gisplatform.errors import (
     FeatureNotFound,
+    Forbidden,
     InvalidBody,
     PayloadTooLarge,
     SignInRequired,
     UnsupportedMediaType,
-    WriteForbidden,
 )
 from gisplatform.i18n import message
 from gisplatform.ingest.crs import AreaOfInterest
@@ -69,7 +69,7 @@ def _writer(registry: LayerRegistry, spec: LayerSpec, audience: Audience) -> str
         raise SignInRequired(message("edit_sign_in"))
     role = writer_role(registry, spec, audience)
     if role is None:
-        raise WriteForbidden(message("edit_forbidden", layer=spec.name))
+        raise Forbidden(message("edit_forbidden", layer=spec.name))
     return role
 
 

@@ -19,6 +19,7 @@ from fastapi.routing import iter_route_contexts
 from psycopg_pool import PoolTimeout, TooManyRequests
 from starlette.exceptions import HTTPException
 
+from gisplatform.access.publication.store import PublicationError
 from gisplatform.errors import (
     CsrfRefused,
     DatabaseUnavailable,
@@ -40,11 +41,9 @@ from gisplatform.errors import (
     TooManyReports,
     TooManySignIns,
     UnsupportedMediaType,
-    WriteForbidden,
 )
 from gisplatform.i18n import Text, message
 from gisplatform.ogcapi.deps import request_language
-from gisplatform.publication.store import PublicationError
 
 log = logging.getLogger("gisplatform.ogcapi")
 
@@ -62,7 +61,6 @@ STATUS: dict[type[GisPlatformError], tuple[int, str]] = {
     CsrfRefused: (403, "Forbidden"),
     SignInRequired: (401, "Unauthorized"),
     InvalidBody: (400, "InvalidRequestBody"),
-    WriteForbidden: (403, "Forbidden"),
     PreconditionFailed: (412, "PreconditionFailed"),
     PayloadTooLarge: (413, "PayloadTooLarge"),
     UnsupportedMediaType: (415, "UnsupportedMediaType"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from gisplatform.errors import FeatureNotFound, InvalidParameter
 from gisplatform.i18n import message
 from gisplatform.ogcapi import queries
-from gisplatform.ogcapi.asof import as_of_items
+from gisplatform.ogcapi.asof import PARAMETER as AS_OF
+from gisplatform.ogcapi.asof import as_of_items, require_staff
 from gisplatform.ogcapi.common import json_response, link
 from gisplatform.ogcapi.cql import FILTER_LANGS, compile_filter
 from gisplatform.ogcapi.crs import OutputCrs
@@ -34,7 +36,7 @@ from gisplatform.ogcapi.deps import (
     base_url,
     check_parameters,
 )
-from gisplatform.ogcapi.etag import etag_of
+from gisplatform.ogcapi.etag import cache_headers, etag_of, none_match
 from gisplatform.ogcapi.featurepages import (
     HTML_MAX_LIMIT,
     hromada_outline,
@@ -47,7 +49,7 @@ from gisplatform.ogcapi.metapages import collection_crumbs, collection_facts, sc
 from gisplatform.ogcapi.schemas import collection_body, json_schema, layer_stats, property_value
 from gisplatform.ogcapi.spool import Spool
 from gisplatform.registry import FieldSpec, LayerSpec
-from gisplatform.store.audiences import current_reader
+from gisplatform.store.audiences import current_reader, current_view
 
 GEOJSON = "application/geo+json"
 SCHEMA_JSON = "application/schema+json"
@@ -144,11 +146,14 @@ class ItemsRequest:
     offset: int
 
 
-def parse_items(request: Request, spec: LayerSpec, crs: CrsDep) -> ItemsRequest:
-    """Validate every parameter of an items request (400 names the bad one)."""
+def parse_items(
+    request: Request, spec: LayerSpec, crs: CrsDep, extra: frozenset[str] = frozenset()
+) -> ItemsRequest:
+    """Validate every parameter of an items request (400 names the bad one); ``extra``
+    names parameters the caller reads itself."""
     public = {f.name: f for f in spec.fields_for(current_reader())}
     params = request.query_params
-    check_parameters(request, ITEMS_PARAMETERS | public.keys())
+    check_parameters(request, ITEMS_PARAMETERS | public.keys() | extra)
     where = queries.Where()
     if "bbox" in params:
         bbox_crs = crs.parse(params.get("bbox-crs"), "bbox-crs")
@@ -358,6 +363,13 @@ async def _item_context(
         }
 
 
+def _crs_variant(out: OutputCrs) -> str:
+    """What a feature's ETag adds for ``out``: nothing for CRS84, else the CRS's code."""
+    if out.is_storage:
+        return ""
+    return re.sub(r"[^0-9a-z]", "", out.uri.rstrip("/").rsplit("/", 1)[-1].lower()) or "crs"
+
+
 def build_features_router() -> APIRouter:
     """Routes under ``/collections`` for every public layer."""
     router = APIRouter(include_in_schema=False)
@@ -437,8 +449,11 @@ def build_features_router() -> APIRouter:
         lang: LangDep,
         audience: AudienceDep,
     ) -> Response:
-        if "asOf" in request.query_params:  # the layer as it was (staff, from the history)
-            return await as_of_items(request, spec, audience)
+        if AS_OF in request.query_params:  # the layer as it was (staff, from the history)
+            require_staff(audience)
+            return await as_of_items(
+                request, spec, parse_items(request, spec, crs, frozenset((AS_OF,)))
+            )
         parsed = parse_items(request, spec, crs)
         headers = {"Content-Crs": f"<{parsed.out.uri}>", "Content-Language": lang}
         if f == "html":
@@ -473,6 +488,7 @@ def build_features_router() -> APIRouter:
         "/collections/{collectionId}/items/{featureId}",
         summary="one feature",
         openapi_extra={"x-query": ["crs"], "x-media": [GEOJSON]},
+        responses={304: {"description": "not modified (If-None-Match)"}},
     )
     async def item(
         request: Request,
@@ -508,6 +524,12 @@ def build_features_router() -> APIRouter:
                     else {}
                 ),
             )
+        headers = {"Content-Crs": f"<{out.uri}>", "Content-Language": lang}
+        headers |= {"ETag": etag_of(row[1], _crs_variant(out))} | cache_headers(
+            current_view().is_public
+        )
+        if none_match(request.headers.get("if-none-match"), headers["ETag"]):
+            return Response(status_code=304, headers=headers)
         root = f"{base_url(request)}/collections/{spec.name}"
         links = [
             link(f"{root}/items/{featureId}?f=json", "self", GEOJSON, "this feature"),
@@ -516,15 +538,7 @@ def build_features_router() -> APIRouter:
         ]
         # PostgreSQL built the feature object: the links go in before its closing brace
         body = row[0].encode().rstrip()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
-        return Response(
-            body,
-            media_type=GEOJSON,
-            headers={
-                "Content-Crs": f"<{out.uri}>",
-                "Content-Language": lang,
-                "ETag": etag_of(row[1]),
-            },
-        )
+        return Response(body, media_type=GEOJSON, headers=headers)
 
     @router.get(
         "/collections/{collectionId}/queryables",

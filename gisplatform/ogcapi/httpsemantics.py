@@ -7,6 +7,10 @@
   ``Accept-Language`` when the response is in a language (it has ``Content-Language``, or
   the route chose a language without ``lang``: :func:`mark_negotiated_on_language`).
 
+* ``Location`` leaves spelled so (:class:`LocationHeaderCase`): header names are
+  case-insensitive, but QGIS 3.40 (an LTR) reads a created feature's id only from a header
+  named exactly ``Location``, and Starlette keeps every name lower-cased.
+
 ``Allow`` on a 405 is set by the error handler (:func:`gisplatform.ogcapi.errors.allowed_methods`).
 """
 
@@ -82,3 +86,29 @@ class HttpSemantics:
             await self.app(scope, receive, sending)
         finally:
             scope["method"] = "HEAD"
+
+
+class LocationHeaderCase:
+    """ASGI middleware, outermost: a 201's ``location`` header goes out as ``Location``.
+
+    Outermost because Starlette's header mappings inside assume lower-case names.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 201:
+                headers = [
+                    (b"Location" if name == b"location" else name, value)
+                    for name, value in message.get("headers", [])
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)

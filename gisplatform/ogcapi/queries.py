@@ -190,18 +190,21 @@ def items_query(
     sort: list[tuple[str, bool]],
     limit: int,
     offset: int,
+    source: tuple[sql.Composable, list[Any]] | None = None,
 ) -> tuple[sql.Composed, list[Any]]:
     """One page of features as GeoJSON text rows.
 
     The page is cut in a subquery so the JSON is built for its rows only: with the key
     order coming from an index, PostgreSQL would otherwise build it for every skipped
-    row too (``offset=150000`` built 150,100 features).
+    row too (``offset=150000`` built 150,100 features). ``source`` (a parenthesised
+    query with the view's columns, and its parameters) replaces the audience's view.
     """
     order = order_by(sort)
+    rows, before = source if source is not None else (view(spec), [])
     query = sql.SQL("SELECT {} FROM (SELECT * FROM {} AS t{}{} LIMIT %s OFFSET %s) AS t{}").format(
-        feature_json(fields, out, skip_geometry), view(spec), where.sql(), order, order
+        feature_json(fields, out, skip_geometry), rows, where.sql(), order, order
     )
-    return query, [*where.params, limit, offset]
+    return query, [*before, *where.params, limit, offset]
 
 
 def count_query(

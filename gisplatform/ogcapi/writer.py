@@ -17,7 +17,7 @@ import psycopg
 from fastapi import Request
 from psycopg import AsyncConnection, sql
 
-from gisplatform.errors import FeatureInvalid, WriteForbidden
+from gisplatform.errors import FeatureInvalid, Forbidden
 from gisplatform.i18n import message
 from gisplatform.registry import Audience, FieldSpec, LayerSpec
 from gisplatform.registry.writes import writable_fields
@@ -145,4 +145,4 @@ async def write_transaction(
         except psycopg.errors.IntegrityError as exc:
             raise _refusal(spec, exc) from None
         except psycopg.errors.InsufficientPrivilege:
-            raise WriteForbidden(message("edit_forbidden", layer=spec.name)) from None
+            raise Forbidden(message("edit_forbidden", layer=spec.name)) from None

@@ -43,6 +43,20 @@ from gisplatform.reports.submit import WEB, Submission, submit_report, token_has
 LOCAL_TIME = ZoneInfo("Europe/Kyiv")
 STATUSES = ("unconfirmed", "open", "in_progress", "resolved", "duplicate", "rejected")
 NO_STORE = {"Cache-Control": "no-store"}
+#: the form's field names, given to the map's script with the kinds (one source of truth)
+FORM_FIELDS = {
+    "kind": "kind",
+    "lat": "lat",
+    "lon": "lon",
+    "layer": "layer",
+    "feature_id": "feature_id",
+    "answer_prefix": "answer.",
+    "description": "description",
+    "contact": "contact",
+    "photo": "photo",
+    "honeypot": HONEYPOT,
+    "token": TOKEN_FIELD,
+}
 
 
 def kind_document(kind: ReportKind, lang: Lang) -> dict[str, Any]:
@@ -166,6 +180,7 @@ def build_reports_router() -> APIRouter:
             "layers": _kinds(request).layers,
             "honeypot": HONEYPOT,
             "token_field": TOKEN_FIELD,
+            "form": FORM_FIELDS,
         }
         return JSONResponse(document, headers={"Content-Language": lang})
 
@@ -185,16 +200,17 @@ def build_reports_router() -> APIRouter:
         form = await read_form(request, limits.max_body_bytes)
         key = secret_key(settings)
         check_form(key, form.one(TOKEN_FIELD), form.one(HONEYPOT), settings)
+        names = FORM_FIELDS
         report = Submission(
-            kind=form.one("kind") or "",
+            kind=form.one(names["kind"]) or "",
             source="web",
-            lat=form.one("lat"),
-            lon=form.one("lon"),
-            layer=form.one("layer"),
-            feature_id=form.one("feature_id"),
-            answers=form.prefixed("answer."),
-            description=form.one("description") or "",
-            contact=form.one("contact") or "",
+            lat=form.one(names["lat"]),
+            lon=form.one(names["lon"]),
+            layer=form.one(names["layer"]),
+            feature_id=form.one(names["feature_id"]),
+            answers=form.prefixed(names["answer_prefix"]),
+            description=form.one(names["description"]) or "",
+            contact=form.one(names["contact"]) or "",
             photo=clean_photo(form.photo, limits) if form.photo else None,
         )
         address = request.client.host if request.client else "-"
@@ -239,8 +255,11 @@ async def _status_page(request: Request, found: dict[str, Any], lang: Lang) -> R
     }  # fmt: skip
     words["title"] = message("report_page_title", id=found["id"]).get(lang)
     words["duplicate"] = message("report_page_duplicate", id=found["duplicate_of"]).get(lang)
+    registry: LayerRegistry = request.app.state.registry
+    layer = found["layer"]
+    layer_title = registry.get(layer).title.get(lang) if layer and layer in registry else layer
     words["feature"] = message(
-        "report_page_feature", fid=found["feature_id"], layer=found["layer"]
+        "report_page_feature", fid=found["feature_id"], layer=layer_title
     ).get(lang)
     view = {
         **found,

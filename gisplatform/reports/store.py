@@ -157,14 +157,14 @@ def _grants(conn: Connection, kinds: ReportKinds, registry: LayerRegistry) -> No
     readers = [a.role for a in view_audiences(registry)]
     _run(conn, sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM PUBLIC").format(schema))
     _run(conn, sql.SQL("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {} FROM PUBLIC").format(schema))
-    # the roles that once held rights here, this migration's and former ones alike
+    # handler roles that once held rights here (a kind or role since removed), never the owner
     former = _run(
         conn,
         sql.SQL(
             "SELECT DISTINCT grantee FROM information_schema.role_table_grants "
-            "WHERE table_schema = %s AND grantee LIKE %s"
+            "WHERE table_schema = %s AND grantee LIKE %s AND grantee <> current_user"
         ),
-        [REPORTS_SCHEMA, "gisplatform\\_%"],
+        [REPORTS_SCHEMA, HANDLER_PREFIX.replace("_", "\\_") + "%"],
     )
     for role in sorted({str(r[0]) for r in former} | set(handlers) | set(readers)):
         name = sql.Identifier(role)

@@ -131,7 +131,8 @@ def check_answers(
             continue
         if not values:
             if question.required:
-                why = message("report_required_answer", question=question.title)
+                title = Text(question.title.uk, question.title.en)
+                why = message("report_required_answer", question=title)
                 problems.append((names.answer(question.code), why))
             continue
         answer = _one_answer(question, values)

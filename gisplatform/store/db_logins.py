@@ -38,7 +38,7 @@ from gisplatform.registry import Audience, LayerRegistry
 from gisplatform.registry.writes import writing_roles
 from gisplatform.store.accounts import AUTH_SCHEMA, LOGIN_PATTERN, AccountError
 from gisplatform.store.audiences import view_audience_for
-from gisplatform.store.roles import _hashed
+from gisplatform.store.roles import _hashed, sync_memberships
 from gisplatform.store.views import view_columns
 from gisplatform.store.writers import writer_db_role
 
@@ -169,7 +169,7 @@ def sync(
     granted += (
         [] if disabled else [writer_db_role(r) for r in writing_roles(registry) if r in roles]
     )
-    _memberships(conn, login, [DB_LOGIN_GROUP, *granted])
+    sync_memberships(conn, login, [DB_LOGIN_GROUP, *granted], inherit=True)
     schema = sql.Identifier(layer_schema)
     conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(schema, role))
     conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(schema, role))
@@ -198,29 +198,6 @@ def _end_sessions(conn: psycopg.Connection[Any], login: str) -> None:
             )
     except psycopg.errors.InsufficientPrivilege:
         pass  # NOLOGIN still holds: no new session; the open ones end when QGIS closes them
-
-
-def _memberships(conn: psycopg.Connection[Any], login: str, allowed: list[str]) -> None:
-    """``login`` inherits from ``allowed`` (without being able to SET ROLE on 16+), no other."""
-    current = {
-        str(name)
-        for (name,) in _rows(
-            conn,
-            sql.SQL(
-                "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "
-                "WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = %s)"
-            ),
-            [login],
-        )
-    }
-    member = sql.Identifier(login)
-    for extra in sorted(current - set(allowed)):
-        conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(extra), member))
-    per_grant = conn.info.server_version >= 160000
-    options = sql.SQL(" WITH INHERIT TRUE, SET FALSE" if per_grant else "")
-    for name in allowed:
-        if name not in current or per_grant:
-            conn.execute(sql.SQL("GRANT {} TO {}{}").format(sql.Identifier(name), member, options))
 
 
 def sync_all(conn: psycopg.Connection[Any], registry: LayerRegistry, layer_schema: str) -> None:

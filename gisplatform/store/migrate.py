@@ -23,13 +23,13 @@ from pyproj.enums import WktVersion
 from sqlalchemy import Connection, MetaData, Table, create_engine, inspect
 from sqlalchemy import text as sa_text
 
-from gisplatform.analyses.access import ensure_analysis_access
-from gisplatform.errors import MigrationRefused
-from gisplatform.publication.store import (
+from gisplatform.access.publication.store import (
     PUBLICATION_SCHEMA,
     ensure_publication_schema,
     restore_barriers,
 )
+from gisplatform.analyses.access import ensure_analysis_access
+from gisplatform.errors import MigrationRefused
 from gisplatform.registry import LayerRegistry, LayerSpec
 from gisplatform.registry.hromada import BASE_CRS
 from gisplatform.reports.kinds import ReportKinds, load_report_kinds

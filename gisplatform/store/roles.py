@@ -149,8 +149,15 @@ def _ensure_role(
         conn.execute(sql.SQL("ALTER ROLE {} " + " ".join(fixes) + "{}").format(role, secret))
 
 
-def _ensure_memberships(conn: psycopg.Connection, member: str, allowed: list[str]) -> None:
-    """``member`` belongs to ``allowed`` (SET, no INHERIT) and to no other role."""
+def sync_memberships(
+    conn: psycopg.Connection[Any], member: str, allowed: Sequence[str], *, inherit: bool
+) -> None:
+    """``member`` belongs to ``allowed`` and to no other role.
+
+    ``inherit=False``: it may ``SET ROLE`` to them without inheriting their rights (the
+    server's logins); ``inherit=True``: it inherits them and, on PostgreSQL 16+, may not
+    ``SET ROLE`` (a staff member's own database login). 16+ keeps both per grant.
+    """
     current = {
         str(name)
         for (name,) in _rows(
@@ -165,14 +172,21 @@ def _ensure_memberships(conn: psycopg.Connection, member: str, allowed: list[str
     target = sql.Identifier(member)
     for extra in sorted(current - set(allowed)):
         conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(extra), target))
-    # PostgreSQL 16 keeps INHERIT per grant (a NOINHERIT member alone is not enough there).
     per_grant = conn.info.server_version >= 160000
-    options = sql.SQL(" WITH INHERIT FALSE, SET TRUE" if per_grant else "")
+    flags = " WITH INHERIT TRUE, SET FALSE" if inherit else " WITH INHERIT FALSE, SET TRUE"
+    options = sql.SQL(flags if per_grant else "")
     for role in allowed:
         if role not in current or per_grant:
             conn.execute(sql.SQL("GRANT {} TO {}{}").format(sql.Identifier(role), target, options))
+
+
+def _ensure_memberships(conn: psycopg.Connection, member: str, allowed: list[str]) -> None:
+    """``member`` may become ``allowed`` (SET, no INHERIT), no other role; starts as public."""
+    sync_memberships(conn, member, allowed, inherit=False)
     default = AUDIENCE_ROLES[Access.PUBLIC]
-    conn.execute(sql.SQL("ALTER ROLE {} SET role = {}").format(target, sql.Literal(default)))
+    conn.execute(
+        sql.SQL("ALTER ROLE {} SET role = {}").format(sql.Identifier(member), sql.Literal(default))
+    )
 
 
 def ensure_roles(

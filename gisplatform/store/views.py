@@ -31,7 +31,7 @@ PUBLIC_ROLE = AUDIENCE_ROLES[Access.PUBLIC]
 VIEW_SYSTEM_COLUMNS = ("fid", "geom", "is_demo", "updated_at", "version")
 #: bump when the view DDL changes, so ``migrate`` recreates existing views
 VIEW_FORMAT_VERSION = "4"
-#: the table of withdrawals from the public (:mod:`gisplatform.publication.store`)
+#: the table of withdrawals from the public (:mod:`gisplatform.access.publication.store`)
 WITHDRAWALS = sql.Identifier("publication", "withdrawals")
 
 

@@ -31,6 +31,8 @@ API_BASE = "/ogc"
 TILES_PATH = "/tiles/WebMercatorQuad/{z}/{y}/{x}"
 #: gisplatform.access.routes: where the page's script signs in and out
 ACCOUNT = {"session": "/session", "signIn": "/signin", "signOut": "/signout"}
+#: gisplatform.reports.routes: the residents' report form's endpoints
+REPORTS_BASE = "/reports"
 
 
 def _field(spec: LayerSpec, field: FieldSpec) -> dict[str, Any]:
@@ -206,4 +208,6 @@ def map_config(
         "static": api_base is None,
         # the browser session's endpoints (sign-in form, who is signed in, sign-out)
         "account": None if api_base is None else ACCOUNT,
+        # residents' reports (kinds, form token, submission); none in a static export
+        "reports": None if api_base is None else REPORTS_BASE,
     }

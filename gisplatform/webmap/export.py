@@ -7,8 +7,8 @@ from typing import Any
 
 from psycopg import sql
 
-from gisplatform.publication.state import public_state
-from gisplatform.publication.store import Publication
+from gisplatform.access.publication.state import public_state
+from gisplatform.access.publication.store import Publication
 from gisplatform.registry import Access, LayerRegistry
 from gisplatform.store.audiences import _CURRENT
 from gisplatform.store.database import connect, normalize_url

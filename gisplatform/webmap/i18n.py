@@ -145,6 +145,45 @@ STRINGS: dict[str, dict[str, str]] = {
         "uk": "Перезаписати моєю версією",
         "en": "Overwrite with my version",
     },
+    "add_feature": {"uk": "Додати об'єкт", "en": "Add feature"},
+    "add_title": {"uk": "Новий об'єкт", "en": "New feature"},
+    "add_layer": {"uk": "Шар", "en": "Layer"},
+    "add_hint": {
+        "uk": "Клацніть на мапі там, де розташований новий об'єкт",
+        "en": "Click on the map where the new feature is",
+    },
+    "created": {"uk": "Об'єкт додано", "en": "Feature added"},
+    "location": {"uk": "Розташування", "en": "Location"},
+    "move_hint": {
+        "uk": "Перетягніть точку на мапі, щоб змінити розташування",
+        "en": "Drag the point on the map to move it",
+    },
+    "moved": {"uk": "змінено, ще не збережено", "en": "changed, not saved yet"},
+    "delete": {"uk": "Видалити", "en": "Delete"},
+    "delete_confirm": {
+        "uk": "Видалити цей об'єкт? Він зникне з мапи; попередні версії залишаться в історії змін.",
+        "en": "Delete this feature? It disappears from the map; its earlier versions stay "
+        "in the change history.",
+    },
+    "delete_yes": {"uk": "Так, видалити", "en": "Yes, delete"},
+    "delete_no": {"uk": "Не видаляти", "en": "Keep it"},
+    "deleting": {"uk": "Видалення…", "en": "Deleting…"},
+    "deleted": {"uk": "Об'єкт видалено", "en": "Feature deleted"},
+    "delete_failed": {"uk": "Не вдалося видалити", "en": "Could not delete"},
+    "delete_conflict": {
+        "uk": "Не видалено: хтось змінив цей об'єкт раніше",
+        "en": "Not deleted: someone changed this feature first",
+    },
+    "open_failed": {"uk": "Не вдалося відкрити об'єкт", "en": "Could not open the feature"},
+    "open_gone": {
+        "uk": "його не знайдено — можливо, його вже видалили",
+        "en": "it was not found; it may have been deleted",
+    },
+    "open_signed_out": {
+        "uk": "сеанс завершився, увійдіть знову",
+        "en": "your session has ended; sign in again",
+    },
+    "open_offline": {"uk": "немає зв'язку із сервером", "en": "the server cannot be reached"},
     "sign_in_error": {
         "uk": "Не вдалося увійти; спробуйте ще раз",
         "en": "Could not sign in; try again",
@@ -158,6 +197,36 @@ STRINGS: dict[str, dict[str, str]] = {
         "uk": "Статична копія; дані на момент експорту",
         "en": "Static copy; data as of the export",
     },
+    # residents' reports (gisplatform/webmap/static/js/reports.js)
+    "report_problem": {"uk": "Повідомити про проблему", "en": "Report a problem"},
+    "report_here": {"uk": "Повідомити про проблему тут", "en": "Report a problem here"},
+    "report_pick": {
+        "uk": "Клацніть на карті там, де проблема",
+        "en": "Click on the map where the problem is",
+    },
+    "report_title": {"uk": "Повідомити про проблему", "en": "Report a problem"},
+    "report_kind": {"uk": "Що повідомляєте", "en": "What are you reporting"},
+    "report_description": {"uk": "Опис (необов'язково)", "en": "Description (optional)"},
+    "report_contact": {
+        "uk": "Ваш контакт (необов'язково)",
+        "en": "Your contact (optional)",
+    },
+    "report_contact_hint": {
+        "uk": "Бачать лише працівники, які опрацьовують повідомлення; ніколи не публікується",
+        "en": "Seen only by the staff who handle the report; never published",
+    },
+    "report_photo": {"uk": "Фото (необов'язково, до 8 МБ)", "en": "Photo (optional, up to 8 MB)"},
+    "report_send": {"uk": "Надіслати", "en": "Send"},
+    "report_sending": {"uk": "Надсилаємо…", "en": "Sending…"},
+    "report_fix": {"uk": "Виправте позначені поля", "en": "Correct the marked fields"},
+    "report_failed": {"uk": "Не вдалося надіслати", "en": "Could not send"},
+    "report_sent_title": {"uk": "Дякуємо!", "en": "Thank you!"},
+    "report_sent": {"uk": "Повідомлення № {id} прийнято.", "en": "Report No {id} is received."},
+    "report_follow": {
+        "uk": "Стежте за його розглядом на сторінці:",
+        "en": "Follow how it is handled on its page:",
+    },
+    "report_status_link": {"uk": "стан повідомлення", "en": "report status"},
 }
 
 #: Layer-panel group titles for the registry's ``theme`` identifiers.

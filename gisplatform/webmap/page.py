@@ -36,7 +36,10 @@ APP_JS = [
     ("gisplatform_ui", f"{STATIC_URL}/js/ui.js"),
     ("gisplatform_tools", f"{STATIC_URL}/js/tools.js"),
     ("gisplatform_account", f"{STATIC_URL}/js/account.js"),
+    ("gisplatform_editform", f"{STATIC_URL}/js/editform.js"),
     ("gisplatform_editor", f"{STATIC_URL}/js/editor.js"),
+    ("gisplatform_editgeom", f"{STATIC_URL}/js/editgeom.js"),
+    ("gisplatform_reports", f"{STATIC_URL}/js/reports.js"),
 ]
 APP_CSS = [("gisplatform_css", f"{STATIC_URL}/css/map.css")]
 

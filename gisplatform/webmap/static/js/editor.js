@@ -1,119 +1,128 @@
-/* gisplatform web map, editor: a signed-in writer edits a feature's attributes in a form built
- * from the layer's fields in the map config (the registry); nothing here names a layer or field.
- * Save sends a JSON merge patch of the changed properties with If-Match (the ETag the form was
- * filled from) and the session's CSRF token. 422: each field's message next to it; 412: the
- * stored version beside the user's, field by field, to reload or to overwrite consciously. */
+/* gisplatform web map, editor: a signed-in writer edits a feature in a form built from the
+ * layer's fields in the map config (the registry); nothing here names a layer or field.
+ * Save sends a JSON merge patch of the changed properties (and the point's new position when
+ * it was dragged, see editgeom.js) with If-Match (the ETag the form was filled from) and the
+ * session's CSRF token; a new feature is a POST; "Видалити" asks first, then DELETE with
+ * If-Match. 422: each field's message next to it; 412: the stored version beside the user's,
+ * field by field, to reload or to overwrite consciously. */
 (function () {
   'use strict';
   const gp = (window.gisplatform = window.gisplatform || {});
   const MERGE_PATCH = 'application/merge-patch+json';
-  let current = null; // { lc, fid, etag, original, box }
+  const GEOJSON = 'application/geo+json';
+  let current = null; // { lc, fid (null: new), etag, original, geometry, box, handle }
 
+  function itemsUrl(lc) {
+    return `${gp.state.cfg.apiBase}/collections/${lc.name}/items?lang=${gp.state.lang}`;
+  }
   function itemUrl(lc, fid) {
     return `${gp.state.cfg.apiBase}/collections/${lc.name}/items/${encodeURIComponent(fid)}?lang=${gp.state.lang}`;
   }
 
-  async function fetchItem(lc, fid) {
-    const response = await fetch(itemUrl(lc, fid), { cache: 'no-store', headers: { Accept: 'application/geo+json' } });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const feature = await response.json();
-    return { etag: response.headers.get('ETag'), props: feature.properties || {} };
-  }
-
-  function editableFields(lc) {
-    return lc.fields.filter((f) => lc.editable.includes(f.name));
-  }
-
-  // ---- the form ------------------------------------------------------------------------------
-  function inputHtml(f, value) {
-    const esc = gp.esc;
+  /** Why a feature could not be read, in the page's language. */
+  class ReadError extends Error {}
+  function reason(status, description) {
     const t = gp.t;
-    const name = esc(f.name);
-    const req = f.required ? ' required aria-required="true"' : '';
-    const empty = f.required && value !== null && value !== undefined ? '' : `<option value="">${esc(t('not_set'))}</option>`;
-    if (f.type === 'enum') {
-      const options = f.values.map((v) => `<option value="${esc(v.value)}"${v.value === value ? ' selected' : ''}>${esc(gp.loc(v))}</option>`);
-      return `<select name="${name}"${req}>${empty}${options.join('')}</select>`;
-    }
-    if (f.type === 'boolean') {
-      const opt = (v, label) => `<option value="${v}"${String(value) === v ? ' selected' : ''}>${esc(t(label))}</option>`;
-      return `<select name="${name}"${req}>${empty}${opt('true', 'yes')}${opt('false', 'no')}</select>`;
-    }
-    const shown = value === null || value === undefined ? '' : String(value);
-    if (f.type === 'integer' || f.type === 'number') {
-      const unit = f.unit ? `<span class="gp-unit">${esc(gp.unitWord(f.unit, 5))}</span>` : '';
-      const step = f.type === 'integer' ? '1' : 'any';
-      return `<span class="gp-number"><input type="number" step="${step}" name="${name}" value="${esc(shown)}"${req}>${unit}</span>`;
-    }
-    if (f.type === 'date') return `<input type="date" name="${name}" value="${esc(shown.slice(0, 10))}"${req}>`;
-    if (f.type === 'datetime') {
-      return `<input type="datetime-local" name="${name}" value="${esc(shown.slice(0, 16))}"${req}>`;
-    }
-    if (f.type === 'string_list') {
-      return `<input name="${name}" value="${esc([].concat(value || []).join(', '))}"${req}>`;
-    }
-    return `<input name="${name}" value="${esc(shown)}"${req}>`;
+    if (status === 404) return t('open_gone');
+    if (status === 401) return t('open_signed_out');
+    return description || `HTTP ${status}`;
   }
 
-  /** The form's value of field ``f`` as the API takes it (null when empty). */
-  function readValue(form, f) {
-    const raw = form.elements[f.name].value.trim();
-    if (raw === '') return null;
-    if (f.type === 'boolean') return raw === 'true';
-    if (f.type === 'integer' || f.type === 'number') return Number.isFinite(Number(raw)) ? Number(raw) : raw;
-    if (f.type === 'string_list') return raw.split(',').map((s) => s.trim()).filter(Boolean);
-    return raw;
+  async function fetchItem(lc, fid) {
+    let response;
+    try {
+      response = await fetch(itemUrl(lc, fid), { cache: 'no-store',
+        headers: { Accept: GEOJSON, 'Accept-Language': gp.state.lang } });
+    } catch (e) {
+      throw new ReadError(gp.t('open_offline'));
+    }
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      throw new ReadError(reason(response.status, problem.description));
+    }
+    const feature = await response.json();
+    return { etag: response.headers.get('ETag'), props: feature.properties || {}, geometry: feature.geometry || null };
   }
 
-  function same(a, b) {
-    const norm = (v) => (v === undefined || v === '' ? null : v);
-    return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
-  }
-
-  /** The properties the user changed, as a merge patch (null unsets). */
-  function changes(form, lc, base) {
-    const patch = {};
-    editableFields(lc).forEach((f) => {
-      const v = readValue(form, f);
-      const was = f.type === 'date' && base[f.name] ? String(base[f.name]).slice(0, 10) : base[f.name];
-      if (!same(v, was)) patch[f.name] = v;
-    });
-    return patch;
-  }
+  const { editableFields, inputHtml, readValue, same, changes } = gp.editForm;
 
   function close() {
+    if (current && current.handle) current.handle.remove();
     if (current && current.box) current.box.remove();
     current = null;
   }
+  gp.closeEditor = close;
 
-  function render(lc, fid, item) {
+  function shell(html) {
     close();
+    const box = document.createElement('div');
+    box.className = 'gp-editor';
+    box.id = 'gp-editor';
+    box.innerHTML = html;
+    ['click', 'dblclick', 'mousedown', 'wheel', 'touchstart'].forEach((ev) => box.addEventListener(ev, (e) => e.stopPropagation()));
+    gp.map.getContainer().appendChild(box);
+    return box;
+  }
+
+  function locationHtml(geometry) {
+    const esc = gp.esc;
+    const t = gp.t;
+    return `<div class="gp-edit-location" id="gp-edit-location"><span>${esc(t('location'))}</span> ` +
+      `<b id="gp-edit-point">${esc(gp.formatPoint(geometry))}</b> <em id="gp-edit-moved" hidden>(${esc(t('moved'))})</em>` +
+      `<div class="gp-edit-hint">${esc(t('move_hint'))}</div></div>`;
+  }
+
+  /** The form for feature ``fid`` of ``lc`` (``fid`` null: a new feature at ``item.geometry``). */
+  function render(lc, fid, item) {
     const t = gp.t;
     const esc = gp.esc;
+    const point = lc.geometry === 'point' && item.geometry && item.geometry.type === 'Point';
     const rows = editableFields(lc).map((f) => {
       const mark = f.required ? ` <abbr class="gp-required" title="${esc(t('required_mark'))}">*</abbr>` : '';
       return `<label class="gp-edit-field" data-field="${esc(f.name)}"><span>${esc(gp.loc(f.title))}${mark}</span>` +
         `${inputHtml(f, item.props[f.name])}<span class="gp-field-error" role="alert" hidden></span></label>`;
     }).join('');
-    const box = document.createElement('div');
-    box.className = 'gp-editor';
-    box.id = 'gp-editor';
-    box.innerHTML = `<form id="gp-edit-form" novalidate><div class="gp-editor-title">${esc(t('edit_title'))}</div>` +
-      `<div class="gp-editor-layer">${esc(gp.loc(lc.title))} · ${esc(fid)}</div>` +
+    const isNew = fid === null;
+    const title = isNew ? t('add_title') : t('edit_title');
+    const existing = isNew ? '' : `<button type="button" id="gp-edit-history">${esc(t('history'))}</button>` +
+      `<button type="button" id="gp-edit-delete" class="gp-danger">${esc(t('delete'))}</button>`;
+    const box = shell(`<form id="gp-edit-form" class="${isNew ? 'gp-new' : ''}" novalidate>` +
+      `<div class="gp-editor-title">${esc(title)}</div>` +
+      `<div class="gp-editor-layer">${esc(gp.loc(lc.title))}${isNew ? '' : ` · ${esc(fid)}`}</div>` +
       '<div class="gp-conflict" id="gp-conflict" hidden></div>' +
-      `<div class="gp-editor-fields">${rows}</div>` +
+      `${point ? locationHtml(item.geometry) : ''}<div class="gp-editor-fields">${rows}</div>` +
       '<div class="gp-editor-status" id="gp-edit-status" role="status" hidden></div>' +
       `<div class="gp-editor-buttons"><button type="submit" id="gp-edit-save">${esc(t('save'))}</button>` +
-      `<button type="button" class="gp-edit-cancel">${esc(t('cancel'))}</button>` +
-      `<button type="button" id="gp-edit-history">${esc(t('history'))}</button></div>` +
-      '<div class="gp-history" id="gp-history" hidden></div></form>';
-    ['click', 'dblclick', 'mousedown', 'wheel', 'touchstart'].forEach((ev) => box.addEventListener(ev, (e) => e.stopPropagation()));
-    gp.map.getContainer().appendChild(box);
-    current = { lc, fid, etag: item.etag, original: item.props, box };
+      `<button type="button" class="gp-edit-cancel" id="gp-edit-cancel">${esc(t('cancel'))}</button>${existing}</div>` +
+      '<div class="gp-confirm" id="gp-delete-confirm" role="alertdialog" aria-labelledby="gp-delete-question" hidden>' +
+      `<p id="gp-delete-question">${esc(t('delete_confirm'))}</p>` +
+      `<div class="gp-confirm-what">${esc(labelOf(lc, item.props))} · ${esc(fid)}</div><div class="gp-editor-buttons">` +
+      `<button type="button" id="gp-delete-yes" class="gp-danger">${esc(t('delete_yes'))}</button>` +
+      `<button type="button" id="gp-delete-no">${esc(t('delete_no'))}</button></div></div>` +
+      '<div class="gp-history" id="gp-history" hidden></div></form>');
+    current = { lc, fid, etag: item.etag, original: item.props, geometry: item.geometry, box, handle: null };
+    if (point) current.handle = gp.dragHandle(lc, fid, item.geometry, moved);
     const form = box.querySelector('form');
-    box.querySelector('.gp-edit-cancel').addEventListener('click', close);
-    box.querySelector('#gp-edit-history').addEventListener('click', history);
+    box.querySelector('.gp-edit-cancel').addEventListener('click', close); // an unsaved move goes back
+    if (!isNew) {
+      box.querySelector('#gp-edit-history').addEventListener('click', history);
+      box.querySelector('#gp-edit-delete').addEventListener('click', () => confirmDelete(true));
+      box.querySelector('#gp-delete-no').addEventListener('click', () => confirmDelete(false));
+      box.querySelector('#gp-delete-yes').addEventListener('click', () => remove(form));
+    }
     form.addEventListener('submit', (ev) => { ev.preventDefault(); save(form, false); });
+  }
+
+  /** What people call the feature: its label field's value, else the layer's title. */
+  function labelOf(lc, props) {
+    return (lc.labelField && props[lc.labelField]) || gp.loc(lc.title);
+  }
+
+  /** The point was dragged: its new position in the form, saved with the next "Зберегти". */
+  function moved(geometry) {
+    if (!current) return;
+    current.box.querySelector('#gp-edit-point').textContent = gp.formatPoint(geometry);
+    current.box.querySelector('#gp-edit-moved').hidden = !current.handle.moved();
   }
 
   function status(text, kind) {
@@ -140,15 +149,56 @@
     });
   }
 
-  async function send(patch, etag) {
-    const response = await fetch(itemUrl(current.lc, current.fid), {
-      method: 'PATCH',
-      headers: { 'Content-Type': MERGE_PATCH, Accept: 'application/geo+json', 'If-Match': etag,
-        'Accept-Language': gp.state.lang, ...gp.csrfHeaders() },
-      body: JSON.stringify({ properties: patch }),
+  async function request(method, url, headers, body) {
+    const response = await fetch(url, {
+      method,
+      headers: { Accept: GEOJSON, 'Accept-Language': gp.state.lang, ...headers, ...gp.csrfHeaders() },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     const data = await response.json().catch(() => ({}));
-    return { status: response.status, ok: response.ok, etag: response.headers.get('ETag'), data };
+    return { status: response.status, ok: response.ok, etag: response.headers.get('ETag'),
+      location: response.headers.get('Location'), data };
+  }
+
+  /** PATCH of the changed properties and, when the point was dragged, its new position. */
+  function send(patch, geometry, etag) {
+    const body = {};
+    if (Object.keys(patch).length) body.properties = patch;
+    if (geometry) body.geometry = geometry;
+    return request('PATCH', itemUrl(current.lc, current.fid), { 'Content-Type': MERGE_PATCH, 'If-Match': etag }, body);
+  }
+
+  /** POST of a new feature: every field the form has a value for, at the placed point. */
+  function create(form) {
+    const properties = {};
+    editableFields(current.lc).forEach((f) => {
+      const v = readValue(form, f);
+      if (v !== null) properties[f.name] = v;
+    });
+    const body = { type: 'Feature', geometry: current.handle.geometry(), properties };
+    return request('POST', itemsUrl(current.lc), { 'Content-Type': GEOJSON }, body);
+  }
+
+  /** A new feature was stored: the form becomes its edit form, the layer is drawn again. */
+  function created(answer) {
+    const lc = current.lc;
+    const fid = answer.data.id !== undefined ? answer.data.id : (answer.location || '').split('/').pop();
+    current.handle.saved();
+    render(lc, fid, { etag: answer.etag, props: answer.data.properties || {}, geometry: answer.data.geometry });
+    status(gp.t('created'), 'gp-ok');
+    gp.reloadLayer(lc.name);
+  }
+
+  function rejected(answer) {
+    const t = gp.t;
+    if (answer.status === 422) {
+      showErrors(answer.data.errors);
+      status(t('edit_invalid'), 'gp-bad');
+      const first = current.box.querySelector('.gp-edit-field.gp-invalid');
+      if (first) first.scrollIntoView({ block: 'center' });
+      return;
+    }
+    status(`${t('edit_failed')}: ${answer.data.description || answer.status}`, 'gp-bad');
   }
 
   /** Save the form: ``force`` is the user's conscious overwrite after a conflict. */
@@ -157,38 +207,64 @@
     const button = current.box.querySelector('#gp-edit-save');
     clearErrors();
     current.box.querySelector('#gp-conflict').hidden = true;
+    if (current.fid === null) {
+      button.disabled = true;
+      status(t('saving'));
+      try {
+        const answer = await create(form);
+        if (answer.ok) { created(answer); return; }
+        rejected(answer);
+      } catch (e) {
+        status(`${t('edit_failed')}: ${e.message || e}`, 'gp-bad');
+      }
+      button.disabled = false;
+      return;
+    }
     let base = current.original;
     let etag = current.etag;
-    if (force) {
-      const stored = await fetchItem(current.lc, current.fid);
-      base = stored.props;
-      etag = stored.etag;
+    try {
+      if (force) {
+        const stored = await fetchItem(current.lc, current.fid);
+        base = stored.props;
+        etag = stored.etag;
+      }
+    } catch (e) {
+      status(`${t('edit_failed')}: ${e.message || e}`, 'gp-bad');
+      return;
     }
     const patch = changes(form, current.lc, base);
-    if (!Object.keys(patch).length) { status(t('no_changes')); return; }
+    const geometry = current.handle && current.handle.moved() ? current.handle.geometry() : null;
+    if (!Object.keys(patch).length && !geometry) { status(t('no_changes')); return; }
     button.disabled = true;
     status(t('saving'));
     try {
-      const answer = await send(patch, etag);
+      const answer = await send(patch, geometry, etag);
       if (answer.ok) {
         current.etag = answer.etag;
         current.original = (answer.data && answer.data.properties) || { ...base, ...patch };
+        if (current.handle) { current.handle.saved(); current.box.querySelector('#gp-edit-moved').hidden = true; }
         status(t('saved'), 'gp-ok');
         gp.reloadLayer(current.lc.name);
       } else if (answer.status === 412) {
         await conflict(form);
-      } else if (answer.status === 422) {
-        showErrors(answer.data.errors);
-        status(t('edit_invalid'), 'gp-bad');
-        const first = current.box.querySelector('.gp-edit-field.gp-invalid');
-        if (first) first.scrollIntoView({ block: 'center' });
       } else {
-        status(`${t('edit_failed')}: ${answer.data.description || answer.status}`, 'gp-bad');
+        rejected(answer);
       }
     } catch (e) {
-      status(`${t('edit_failed')}: ${e}`, 'gp-bad');
+      status(`${t('edit_failed')}: ${e.message || e}`, 'gp-bad');
     }
     button.disabled = false;
+  }
+
+  /** The position row of the conflict table, when the user's and the stored one differ. */
+  function locationConflict(stored) {
+    if (!current.handle) return '';
+    const esc = gp.esc;
+    const yours = gp.formatPoint(current.handle.geometry());
+    const theirs = gp.formatPoint(stored.geometry);
+    if (yours === theirs) return '';
+    return `<tr class="gp-differs" data-field="geometry"><th>${esc(gp.t('location'))}</th>` +
+      `<td class="gp-yours">${esc(yours)}</td><td class="gp-stored">${esc(theirs)}</td></tr>`;
   }
 
   /** Someone saved first: the user's values beside the stored ones, nothing overwritten. */
@@ -204,7 +280,7 @@
       const show = (v) => esc(gp.formatValue(f, v) === null ? '—' : gp.formatValue(f, v));
       return `<tr class="gp-differs" data-field="${esc(f.name)}"><th>${esc(gp.loc(f.title))}</th>` +
         `<td class="gp-yours">${show(yours)}</td><td class="gp-stored">${show(theirs)}</td></tr>`;
-    }).join('');
+    }).join('') + locationConflict(stored);
     const panel = current.box.querySelector('#gp-conflict');
     panel.innerHTML = `<div class="gp-conflict-title" role="alert">${esc(t('conflict_title'))}</div>` +
       `<p>${esc(t('conflict_text'))}</p>` +
@@ -215,7 +291,10 @@
     panel.hidden = false;
     current.box.scrollTop = 0;
     status('');
-    panel.querySelector('#gp-conflict-reload').addEventListener('click', () => render(current.lc, current.fid, stored));
+    panel.querySelector('#gp-conflict-reload').addEventListener('click', () => {
+      render(current.lc, current.fid, stored);
+      gp.reloadLayer(current.lc.name);
+    });
     panel.querySelector('#gp-conflict-overwrite').addEventListener('click', () => save(form, true));
   }
 
@@ -249,18 +328,84 @@
     panel.scrollIntoView({ block: 'nearest' });
   }
 
-  async function open(lc, fid) {
-    try {
-      render(lc, fid, await fetchItem(lc, fid));
-      gp.map.closePopup();
-    } catch (e) {
-      gp.state.errors.push(`${lc.name}/${fid}: ${e}`);
+  /** "Видалити": the question first; nothing is sent before the user confirms. */
+  function confirmDelete(on) {
+    const box = current.box;
+    box.querySelector('#gp-delete-confirm').hidden = !on;
+    box.querySelector('#gp-edit-delete').disabled = on;
+    if (on) {
+      box.querySelector('#gp-delete-confirm').scrollIntoView({ block: 'nearest' });
+      box.querySelector('#gp-delete-no').focus();
     }
   }
+
+  /** A short notice on the map (after the editor has closed). */
+  function notice(text) {
+    const old = document.getElementById('gp-notice');
+    if (old) old.remove();
+    gp.map.getContainer().insertAdjacentHTML('beforeend',
+      `<div class="gp-notice" id="gp-notice" role="status">${gp.esc(text)}</div>`);
+    const el = document.getElementById('gp-notice');
+    window.setTimeout(() => el.remove(), 6000);
+  }
+
+  /** DELETE with If-Match: gone from the store and the map, or the conflict when it changed. */
+  async function remove(form) {
+    const t = gp.t;
+    const { lc } = current;
+    confirmDelete(false);
+    status(t('deleting'));
+    try {
+      const answer = await request('DELETE', itemUrl(lc, current.fid), { 'If-Match': current.etag });
+      if (answer.ok) {
+        if (current.handle) current.handle.saved(); // the point is gone: nothing to put back
+        close();
+        notice(t('deleted'));
+        gp.reloadLayer(lc.name);
+      } else if (answer.status === 412) {
+        await conflict(form);
+        status(t('delete_conflict'), 'gp-bad');
+      } else {
+        status(`${t('delete_failed')}: ${answer.data.description || answer.status}`, 'gp-bad');
+      }
+    } catch (e) {
+      status(`${t('delete_failed')}: ${e.message || e}`, 'gp-bad');
+    }
+  }
+
+  /** The feature could not be read: say why in the editor's place, never silently. */
+  function openFailed(lc, fid, error) {
+    const t = gp.t;
+    const esc = gp.esc;
+    const box = shell(`<div class="gp-editor-title">${esc(t('edit_title'))}</div>` +
+      `<div class="gp-editor-layer">${esc(gp.loc(lc.title))} · ${esc(fid)}</div>` +
+      `<div class="gp-editor-status gp-bad" id="gp-edit-status" role="alert">${esc(t('open_failed'))}: ` +
+      `${esc(error instanceof ReadError ? error.message : String(error))}</div>` +
+      `<div class="gp-editor-buttons"><button type="button" id="gp-edit-cancel">${esc(t('close'))}</button></div>`);
+    current = { lc, fid, box, handle: null };
+    box.querySelector('#gp-edit-cancel').addEventListener('click', close);
+  }
+
+  async function open(lc, fid) {
+    gp.map.closePopup();
+    try {
+      render(lc, fid, await fetchItem(lc, fid));
+    } catch (e) {
+      openFailed(lc, fid, e);
+    }
+  }
+
+  /** The empty form of a new feature of ``lc`` at ``geometry`` (placed by editgeom.js). */
+  gp.createFeature = function (lc, geometry) {
+    render(lc, null, { etag: null, props: {}, geometry });
+    const first = current.box.querySelector('.gp-edit-field input, .gp-edit-field select');
+    if (first) first.focus();
+  };
 
   /** Adds "Edit" to the popup of a feature the signed-in caller may write. */
   gp.startEditor = function (state) {
     gp.state = state;
+    if (gp.startMapEditing) gp.startMapEditing(state);
     state.map.on('popupopen', (e) => Promise.resolve(gp.accountReady).then(() => {
       const root = e.popup.getElement();
       const box = root && root.querySelector('.gp-popup');

@@ -360,6 +360,7 @@
     });
     if (gp.buildUi) gp.buildUi(state);
     if (gp.startEditor && cfg.apiBase) gp.startEditor(state);
+    if (gp.startReports && cfg.reports) gp.startReports(state);
     map.on('zoomend', () => Object.values(state.entries).forEach((entry) => entry.sync()));
     map.on('moveend', () => gp.emit('change'));
     const boundary = Object.values(state.entries).find((e) => e.lc.name === cfg.hromada.boundaryLayer);

@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from gisplatform.access.csrf import CSRF_FIELD, form_token
+from gisplatform.access.publication.store import Event, Withdrawal
 from gisplatform.errors import LayerNotFound
 from gisplatform.ogcapi.deps import Lang, site_url
 from gisplatform.ogcapi.html import render_page
-from gisplatform.publication.csrf import FIELD, csrf_token
-from gisplatform.publication.store import Event, Withdrawal
 from gisplatform.registry import ANONYMOUS, LayerRegistry
 
 #: the page's words (data texts come from the registry)
@@ -133,7 +133,7 @@ async def render_admin(
         rows=rows,
         log=log,
         error=error,
-        csrf_field=FIELD,
-        csrf=csrf_token(request),
+        csrf_field=CSRF_FIELD,
+        csrf=form_token(request),
         action=f"{site_url(request)}/admin/publication",
     )

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg_pool import PoolTimeout
 
-from gisplatform.publication.store import (
+from gisplatform.access.publication.store import (
     LISTING,
     REVISION,
     Withdrawal,

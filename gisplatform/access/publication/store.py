@@ -5,7 +5,7 @@ A withdrawal takes a whole layer, one field of it, or its features that intersec
 (they need the real picture to act). The public views read ``publication.withdrawals`` with
 the owner's rights (:func:`gisplatform.store.views.view_definition`), so a withdrawal holds
 for every anonymous query from the moment it commits; the servers hide the layer or field
-from their listings too (:mod:`gisplatform.publication.state`). Withdrawing and restoring
+from their listings too (:mod:`gisplatform.access.publication.state`). Withdrawing and restoring
 each run in one transaction that also records the event (who, when, why) and moves the
 layer's revision, so tile caches and ETags of the public audience miss at once.
 

@@ -15,14 +15,10 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from gisplatform.errors import Forbidden, SignInFailed
-from gisplatform.i18n import message
-from gisplatform.ogcapi.auth import request_audience
-from gisplatform.ogcapi.deps import Lang, output_format, request_language
-from gisplatform.publication import page
-from gisplatform.publication.csrf import FIELD, check_csrf, check_origin, is_json
-from gisplatform.publication.state import PublicationWatch, api_login
-from gisplatform.publication.store import (
+from gisplatform.access.csrf import CSRF_FIELD, check_foreign_origin, check_form_token, is_json
+from gisplatform.access.publication import page
+from gisplatform.access.publication.state import PublicationWatch, api_login
+from gisplatform.access.publication.store import (
     LISTING,
     LOG,
     RESTORE,
@@ -36,6 +32,10 @@ from gisplatform.publication.store import (
     parse_area,
     withdrawal_of,
 )
+from gisplatform.errors import Forbidden, SignInFailed
+from gisplatform.i18n import message
+from gisplatform.ogcapi.auth import request_audience
+from gisplatform.ogcapi.deps import Lang, output_format, request_language
 from gisplatform.registry import Audience, LayerRegistry
 
 #: the role (layers/_roles.yaml) that may withdraw and restore
@@ -163,7 +163,7 @@ def build_admin_router() -> APIRouter:
     @router.post(PATH)
     async def withdraw(request: Request, audience: AdminDep) -> Response:
         data = await _body(request)
-        check_csrf(request, data.get(FIELD))
+        check_form_token(request, data.get(CSRF_FIELD))
         if is_json(request):
             made = await _withdraw(request, audience, data)
             return JSONResponse(made, status_code=201, headers=NO_STORE)
@@ -176,7 +176,7 @@ def build_admin_router() -> APIRouter:
     @router.post(PATH + "/{ident}/restore")
     async def restore(request: Request, ident: int, audience: AdminDep) -> Response:
         data = await _body(request)
-        check_csrf(request, data.get(FIELD))
+        check_form_token(request, data.get(CSRF_FIELD))
         done = await _restore(request, audience, ident, _text(data, "reason"))
         if is_json(request):
             return _restored(request, ident, done)
@@ -184,7 +184,7 @@ def build_admin_router() -> APIRouter:
 
     @router.delete(PATH + "/{ident}")
     async def delete(request: Request, ident: int, audience: AdminDep) -> Response:
-        check_origin(request)  # DELETE is never a simple request: browsers preflight it
+        check_foreign_origin(request)  # DELETE is never a simple request: browsers preflight it
         done = await _restore(request, audience, ident, None)
         return _restored(request, ident, done)
 

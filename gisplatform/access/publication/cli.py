@@ -16,13 +16,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gisplatform.i18n import message
-from gisplatform.publication.store import (
+from gisplatform.access.publication.store import (
     Publication,
     PublicationError,
     check_target,
     parse_area,
 )
+from gisplatform.i18n import message
 from gisplatform.registry import load_registry
 from gisplatform.settings import Settings
 
