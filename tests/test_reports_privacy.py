@@ -32,6 +32,7 @@ from PIL import ExifTags, Image
 
 from gisplatform.ogcapi import create_app
 from gisplatform.registry import LayerRegistry
+from gisplatform.reports.open311 import FORMATS as OPEN311_FORMATS
 from gisplatform.webmap import export_static_map
 from tests.conftest import make_settings
 from tests.live import live_server
@@ -262,6 +263,13 @@ class Values:
             return [j["jobID"] for j in jobs][:3] or ["no-such-job"]
         if name == "token":
             return list(self.made.tokens.values())
+        if name == "fmt":  # Open311's formats
+            return list(OPEN311_FORMATS)
+        if name == "code":  # Open311 service codes, as the service list gives them
+            services = self.http.get("/open311/v2/services.json").json()
+            return [str(one["service_code"]) for one in services]
+        if name == "report_id":  # Open311 request ids: the test's reports, unconfirmed too
+            return [str(i) for i in self.made.ids]
         raise AssertionError(f"no values for the path parameter {name!r}: teach this test")
 
 
