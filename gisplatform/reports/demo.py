@@ -1,6 +1,6 @@
 """Demo residents' reports for the Romny demo: invented, reproducible, marked as demo.
 
-About forty reports on demo shelters and street lights (and a few of no layer) over the last
+46 reports on demo shelters and street lights (and a few of no layer) over the last
 ninety days, each with a plausible history of moderation (received → open → in progress →
 resolved, or rejected, or a duplicate), so the public collection, the data-quality view and
 the analyst notebook have something to show. Demo reports are marked ``is_demo`` (the
