@@ -1366,10 +1366,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "quality_intro": {
         "uk": "Об’єкти шарів, про які мешканці можуть повідомляти: ніколи не перевірені на "
-        "місці, перевірені понад {days} дн. тому, або з {repeated} і більше повідомленнями за "
-        "{days} дн.",
-        "en": "Features of the layers residents report on: never verified on site, verified "
-        "more than {days} days ago, or with {repeated} or more reports in {days} days.",
+        "місці, з останнім обстеженням понад {days} дн. тому, або з {repeated} і більше "
+        "повідомленнями за {days} дн.",
+        "en": "Features of the layers residents report on: never verified on site, last "
+        "inspected more than {days} days ago, or with {repeated} or more reports in {days} days.",
     },
     "quality_sign_in": {
         "uk": "сторінка якості даних лише для працівників: увійдіть",
