@@ -147,6 +147,7 @@ def test_page_in_both_languages(
     assert uk.status_code == 200 and uk.headers["content-type"].startswith("text/html")
     assert "Якість даних" in uk.text and "ніколи не перевірено на місці" in uk.text
     assert f"/ogc/collections/shelters/items/{published.shelter_fid}?f=html" in uk.text
+    assert 'href="http://127.0.0.1' in uk.text and "На карті громади" in uk.text
     en = httpx.get(f"{root}/reports/quality?f=html&lang=en", headers=headers, timeout=60)
     assert "Data quality" in en.text and "never verified on site" in en.text
     assert "repeated reports only" in en.text  # the street lights' note

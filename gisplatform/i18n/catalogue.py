@@ -1392,6 +1392,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "Усе гаразд: немає об’єктів для перевірки.",
         "en": "All well: nothing to check.",
     },
+    "quality_map_hint": {
+        "uk": "назва об’єкта веде на його сторінку з картою",
+        "en": "a feature's name leads to its page with a map",
+    },
     "quality_no_inspection": {
         "uk": "шар не має поля дати обстеження: лише повторні повідомлення",
         "en": "the layer declares no inspection date: repeated reports only",

@@ -242,6 +242,7 @@ def build_quality_router() -> APIRouter:
                 sections=_sections(request, specs, layers, days, lang),
                 cols=words,
                 nothing=message("quality_none").get(lang),
+                map_hint=message("quality_map_hint").get(lang),
             )
             response.headers.update(NO_STORE)
             return response
