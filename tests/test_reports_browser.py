@@ -96,7 +96,7 @@ def test_a_resident_reports_a_locked_shelter_from_its_popup_in_ukrainian(
     screenshot(page, "report-form-uk.png")
     page.wait_for_timeout(3200)  # a person takes longer than the minimum fill time
     page.click("#gp-report-send")
-    link = page.wait_for_selector("#gp-report-status-link", timeout=15_000)
+    link = page.wait_for_selector("#gp-report-status-link", timeout=30_000)
     assert link is not None
     assert "прийнято" in (page.text_content("#gp-report") or "")
     status_url = link.get_attribute("href")
@@ -137,13 +137,13 @@ def test_a_report_from_a_point_shows_field_errors_in_english(
     page.wait_for_timeout(3200)
     page.click("#gp-report-send")
     error = first.locator(".gp-field-error")
-    error.wait_for(state="visible", timeout=15_000)
+    error.wait_for(state="visible", timeout=30_000)
     assert (error.text_content() or "") == "answer the question 'What is wrong?'"
     assert counts(demo_db_url)["requests"] == 0
     screenshot(page, "report-form-en.png")
     first.locator("input").first.check()
     page.click("#gp-report-send")
-    link = page.wait_for_selector("#gp-report-status-link", timeout=15_000)
+    link = page.wait_for_selector("#gp-report-status-link", timeout=30_000)
     assert link is not None
     status_url = link.get_attribute("href")
     assert status_url and status_url.endswith("?lang=en")
