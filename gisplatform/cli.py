@@ -354,6 +354,7 @@ def demo(
             settings.layer_schema,
             reset=reset,
             progress=lambda name: status.update(say("loading_layer", name=name)),
+            reports_dir=settings.report_kinds_dir,
         )
     counts = layer_counts(url, registry, settings.layer_schema)
     lang = current_language()

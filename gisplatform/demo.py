@@ -24,6 +24,7 @@ from gisplatform.settings import PROJECT_ROOT
 log = logging.getLogger(__name__)
 
 DEMO_DIR = PROJECT_ROOT / "data" / "romny"
+REPORTS_DIR = PROJECT_ROOT / "reports"
 DEMO_ACTOR = "gisplatform demo"
 
 
@@ -99,11 +100,13 @@ def load_demo(
     directory: Path = DEMO_DIR,
     reset: bool = False,
     progress: Callable[[str], None] | None = None,
+    reports_dir: Path = REPORTS_DIR,
 ) -> list[LayerLoad]:
-    """Load every layer's demo file in one transaction.
+    """Load every layer's demo file in one transaction, then the demo residents' reports.
 
     A layer that already holds rows is left alone unless ``reset`` is true, in
-    which case its rows are deleted (and kept in the change history) first.
+    which case its rows are deleted (and kept in the change history) first; the same
+    goes for the demo reports (see :mod:`gisplatform.reports.demo`).
     """
     results: list[LayerLoad] = []
     with psycopg.connect(url) as conn, conn.transaction():
@@ -130,7 +133,27 @@ def load_demo(
                     copy.write_row(row)
             results.append(LayerLoad(spec.name, len(frame), loaded=True))
             log.info("demo layer loaded", extra={"layer": spec.name, "rows": len(frame)})
+        _load_reports(conn, registry, schema, reports_dir, reset)
     return results
+
+
+def _load_reports(
+    conn: psycopg.Connection[Any],
+    registry: LayerRegistry,
+    schema: str,
+    kinds_dir: Path,
+    reset: bool,
+) -> None:
+    """The demo reports, where migrate has made the reports schema."""
+    from gisplatform.reports.demo import load_demo_reports
+    from gisplatform.reports.kinds import load_report_kinds
+
+    found = conn.execute("SELECT to_regclass('reports.requests') IS NOT NULL").fetchone()
+    if not found or not found[0]:
+        return
+    kinds = load_report_kinds(kinds_dir, registry, only_known=True)
+    made = load_demo_reports(conn, kinds, schema, reset=reset)
+    log.info("demo reports loaded", extra={"rows": made})
 
 
 def layer_counts(url: str, registry: LayerRegistry, schema: str) -> dict[str, int]:

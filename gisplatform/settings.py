@@ -310,6 +310,13 @@ class Settings(BaseSettings):
         description="key of the admin page's CSRF tokens, the same for every worker "
         "(default: derived from the API login's database URL)",
     )
+    reports_quality_days: int = Field(
+        default=180,
+        ge=1,
+        le=3650,
+        description="the staff data-quality view: an inspection older than this many days is "
+        "stale, and this many days back count as recent for repeated reports",
+    )
     publication_refresh_s: float = Field(
         default=0.5,
         ge=0,

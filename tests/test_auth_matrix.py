@@ -143,7 +143,7 @@ def test_every_layer_for_every_audience(
     for caller in callers:
         with httpx.Client(base_url=base, headers=caller.headers, timeout=60) as http:
             listing = http.get("/ogc/collections").json()
-            listed = {c["id"] for c in listing["collections"]} - {"catalogue"}
+            listed = {c["id"] for c in listing["collections"]} - {"catalogue", "reports"}
             expected = {s.name for s in registry.list(caller.audience)}
             assert listed == expected, caller.name
             for collection in listing["collections"]:
@@ -151,7 +151,7 @@ def test_every_layer_for_every_audience(
                     spec = registry.get(collection["id"])
                     assert collection["title"] == spec.title.get("uk")
             records = http.get("/ogc/collections/catalogue/items?limit=100").json()
-            assert {r["id"] for r in records["features"]} == expected, caller.name
+            assert {r["id"] for r in records["features"]} - {"reports"} == expected, caller.name
             tilesets = http.get("/ogc/tiles/WebMercatorQuad").json()
             assert {layer["id"] for layer in tilesets["layers"]} <= expected, caller.name
             for spec in registry:
@@ -218,7 +218,7 @@ def _bearer_env(token: str) -> dict[str, str]:
 def test_gdal_reads_restricted_layer_with_basic_and_bearer(
     base: str, callers: list[Caller], registry: LayerRegistry
 ) -> None:
-    public = {s.name for s in registry.list(ANONYMOUS)} | {"catalogue"}
+    public = {s.name for s in registry.list(ANONYMOUS)} | {"catalogue", "reports"}
     assert _gdal_layers(_ogrinfo(base, {})) == public
     basic = _ogrinfo(
         base,

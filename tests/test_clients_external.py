@@ -49,7 +49,7 @@ def test_gdal_lists_counts_bbox_and_pushes_where(
     source = f"OAPIF:{root}/ogc"
     listing = _ogrinfo("-q", source)
     names = {line.split(":")[1].split()[0] for line in listing.splitlines() if ":" in line}
-    assert names - {"catalogue"} == {s.name for s in registry.list(Access.PUBLIC)}
+    assert names - {"catalogue", "reports"} == {s.name for s in registry.list(Access.PUBLIC)}
     assert not names & set(RESTRICTED_LAYERS)
     for layer in ("shelters", "street_lights"):
         summary = _ogrinfo("-so", source, layer)

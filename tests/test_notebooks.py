@@ -28,6 +28,7 @@ def test_notebooks_are_committed_without_outputs() -> None:
         "01_getting_started.ipynb",
         "02_shelter_coverage.ipynb",
         "03_lighting_audit.ipynb",
+        "04_reports.ipynb",
     ]
     for path in NOTEBOOKS:
         notebook = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]

@@ -58,7 +58,7 @@ def test_collections_list_only_public_layers(
     api: httpx.Client, registry: LayerRegistry, demo_db_url: str
 ) -> None:
     body = api.get("/collections").json()
-    ids = {c["id"] for c in body["collections"]} - {"catalogue"}
+    ids = {c["id"] for c in body["collections"]} - {"catalogue", "reports"}
     assert ids == {spec.name for spec in registry.list(Access.PUBLIC)}
     shelters = api.get("/collections/shelters").json()
     assert shelters["storageCrs"].endswith("CRS84")

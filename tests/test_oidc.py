@@ -101,7 +101,7 @@ def _get(base: str, path: str, token: str, **params: str) -> httpx.Response:
 def _listed(base: str, token: str) -> set[str]:
     response = _get(base, "/ogc/collections", token)
     assert response.status_code == 200, response.text
-    return {c["id"] for c in response.json()["collections"]} - {"catalogue"}
+    return {c["id"] for c in response.json()["collections"]} - {"catalogue", "reports"}
 
 
 def _events(demo_db_url: str) -> list[tuple[str | None, str, str]]:

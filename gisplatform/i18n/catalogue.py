@@ -1397,4 +1397,70 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "uk": "запит з {origin} методом {method} не дозволено (CORS)",
         "en": "a {method} request from {origin} is not allowed (CORS)",
     },
+    # --- reports: the public collection and the data-quality view ----------------------------
+    "reports_collection_title": {
+        "uk": "Повідомлення мешканців про проблеми",
+        "en": "Residents' reports of problems",
+    },
+    "reports_collection_description": {
+        "uk": "Перевірені модераторами повідомлення мешканців (зачинене укриття, темна вулиця "
+        "тощо): вид, відповіді, стан і його причина, дати. Без контактів, тексту і фото "
+        "мешканців.",
+        "en": "Residents' reports checked by moderators (a locked shelter, a dark street …): "
+        "kind, answers, status and its reason, dates. No contacts, texts or photos of residents.",
+    },
+    "reports_collection_owner": {"uk": "Виконавчий комітет", "en": "Executive committee"},
+    "reports_field_kind": {"uk": "Вид повідомлення", "en": "Kind of report"},
+    "reports_field_kind_title_uk": {"uk": "Вид (українською)", "en": "Kind (Ukrainian)"},
+    "reports_field_kind_title_en": {"uk": "Вид (англійською)", "en": "Kind (English)"},
+    "reports_field_answers": {"uk": "Відповіді (коди)", "en": "Answers (codes)"},
+    "reports_field_answers_uk": {"uk": "Відповіді", "en": "Answers (Ukrainian)"},
+    "reports_field_answers_en": {"uk": "Відповіді (англійською)", "en": "Answers"},
+    "reports_field_status": {"uk": "Стан", "en": "Status"},
+    "reports_field_status_reason": {"uk": "Причина стану", "en": "Reason for the status"},
+    "reports_field_duplicate_of": {"uk": "Дублює повідомлення №", "en": "Duplicate of report"},
+    "reports_field_reported_at": {"uk": "Надійшло", "en": "Received"},
+    "reports_field_changed_at": {"uk": "Змінено", "en": "Last changed"},
+    "reports_field_layer": {"uk": "Шар об’єкта", "en": "Layer of the feature"},
+    "reports_field_feature_id": {"uk": "Об’єкт №", "en": "Feature ID"},
+    "quality_title": {
+        "uk": "Якість даних: об’єкти для перевірки",
+        "en": "Data quality: features to check",
+    },
+    "quality_intro": {
+        "uk": "Об’єкти шарів, про які мешканці можуть повідомляти: ніколи не перевірені на "
+        "місці, з останнім обстеженням понад {days} дн. тому, або з {repeated} і більше "
+        "повідомленнями за {days} дн.",
+        "en": "Features of the layers residents report on: never verified on site, last "
+        "inspected more than {days} days ago, or with {repeated} or more reports in {days} days.",
+    },
+    "quality_sign_in": {
+        "uk": "сторінка якості даних лише для працівників: увійдіть",
+        "en": "the data-quality page is for staff only: sign in",
+    },
+    "quality_never": {"uk": "ніколи не перевірено на місці", "en": "never verified on site"},
+    "quality_stale": {
+        "uk": "останнє обстеження {days} дн. тому",
+        "en": "last inspected {days} days ago",
+    },
+    "quality_repeated": {
+        "uk": "повідомлень за {days} дн.: {n}",
+        "en": "{n} reports in {days} days",
+    },
+    "quality_col_feature": {"uk": "Об’єкт", "en": "Feature"},
+    "quality_col_why": {"uk": "Чому в списку", "en": "Why listed"},
+    "quality_col_inspected": {"uk": "Остання перевірка", "en": "Last inspection"},
+    "quality_col_reports": {"uk": "Повідомлень", "en": "Reports"},
+    "quality_none": {
+        "uk": "Усе гаразд: немає об’єктів для перевірки.",
+        "en": "All well: nothing to check.",
+    },
+    "quality_map_hint": {
+        "uk": "назва об’єкта веде на його сторінку з картою",
+        "en": "a feature's name leads to its page with a map",
+    },
+    "quality_no_inspection": {
+        "uk": "шар не має поля дати обстеження: лише повторні повідомлення",
+        "en": "the layer declares no inspection date: repeated reports only",
+    },
 }

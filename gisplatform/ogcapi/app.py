@@ -49,9 +49,15 @@ from gisplatform.ogcapi.tilemeta import TILES_CONFORMANCE
 from gisplatform.ogcapi.tilequeries import TileSettings
 from gisplatform.ogcapi.tiles import build_tiles_router
 from gisplatform.registry import LayerRegistry, load_registry
+from gisplatform.reports.collection import (
+    build_reports_collection_router,
+    catalogue_entry,
+    listed_collection,
+)
 from gisplatform.reports.kinds import load_report_kinds
 from gisplatform.reports.moderation_routes import mount_moderation
 from gisplatform.reports.open311 import build_open311_router
+from gisplatform.reports.quality import build_quality_router
 from gisplatform.reports.routes import build_reports_router
 from gisplatform.settings import Settings
 from gisplatform.store.database import api_database_url
@@ -197,12 +203,15 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
         *EDIT_CONFORMANCE,
     ]
     app.state.catalogue_collection = catalogue_collection
+    app.state.extra_collections = [listed_collection]
+    app.state.extra_records = [catalogue_entry]
     app.state.has_tiles = True
 
     # the audience is decided once per request, before any other dependency
     ogc = APIRouter(prefix="/ogc", dependencies=[Depends(request_audience)])
     ogc.include_router(build_common_router())
     ogc.include_router(build_records_router())  # before features: /collections/catalogue…
+    ogc.include_router(build_reports_collection_router())  # also before: /collections/reports…
     ogc.include_router(build_features_router())
     ogc.include_router(build_edit_router())
     ogc.include_router(build_history_router())
@@ -221,6 +230,7 @@ def create_app(settings: Settings, registry: LayerRegistry | None = None) -> Fas
     app.include_router(build_ops_router())
     app.include_router(build_admin_router())
     app.include_router(build_session_router())
+    app.include_router(build_quality_router(), dependencies=[Depends(request_audience)])
     app.include_router(build_reports_router())
     app.include_router(build_open311_router())
     mount_moderation(app)  # residents' reports: moderation, the marks of the truth loop

@@ -398,6 +398,11 @@ def build_features_router() -> APIRouter:
             for spec in registry.list(current_reader()):
                 stats = await layer_stats(conn, request, spec)
                 bodies.append(collection_body(request, spec, stats, lang, crs.uris))
+            # read-only collections that are not layers (residents' reports …)
+            for extra in getattr(request.app.state, "extra_collections", ()):
+                body = await extra(request, conn, lang, crs.uris)
+                if body is not None:
+                    bodies.append(body)
         catalogue = request.app.state.catalogue_collection
         if catalogue is not None:
             spatial = [

@@ -31,6 +31,7 @@ from gisplatform.store.audiences import current_reader
 CATALOGUE_ID = "catalogue"
 GEOJSON = "application/geo+json"
 JSON = "application/json"
+MVT = "application/vnd.mapbox-vector-tile"
 _RECORDS = "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/"
 RECORDS_CONFORMANCE: list[str] = [
     _RECORDS + c
@@ -115,8 +116,10 @@ def _polygon(bbox: tuple[float, float, float, float] | None) -> dict[str, Any] |
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def record(spec: LayerSpec, summary: LayerSummary, base: str, lang: Lang) -> dict[str, Any]:
-    """The catalogue record of one public layer."""
+def record(
+    spec: LayerSpec, summary: LayerSummary, base: str, lang: Lang, tiles: bool = True
+) -> dict[str, Any]:
+    """The catalogue record of one public layer (or of another collection, without tiles)."""
     collection = f"{base}/collections/{spec.name}"
     keywords = spec.keywords.en if lang == "en" else spec.keywords.uk
     properties: dict[str, Any] = {
@@ -132,35 +135,39 @@ def record(spec: LayerSpec, summary: LayerSummary, base: str, lang: Lang) -> dic
         "contacts": [{"organization": spec.owner.get(lang), "roles": ["custodian", "owner"]}],
         "formats": [
             {"name": "GeoJSON", "mediaType": GEOJSON},
-            {"name": "Mapbox Vector Tiles", "mediaType": "application/vnd.mapbox-vector-tile"},
+            *([{"name": "Mapbox Vector Tiles", "mediaType": MVT}] if tiles else []),
         ],
         "updated": summary.changed_at.isoformat() if summary.changed_at else None,
         "updateFrequency": spec.update_frequency.value,
         "featureCount": summary.count,
         "geometryType": spec.geometry.value,
     }
+    links = [
+        {
+            "rel": "self",
+            "type": GEOJSON,
+            "href": f"{base}/collections/{CATALOGUE_ID}/items/{spec.name}",
+        },
+        {"rel": "collection", "type": JSON, "href": f"{base}/collections/{CATALOGUE_ID}"},
+        {"rel": "describes", "type": JSON, "title": "Collection", "href": collection},
+        {"rel": "items", "type": GEOJSON, "title": "Features", "href": f"{collection}/items"},
+    ]
+    if tiles:
+        links.append(
+            {
+                "rel": REL_TILESETS_VECTOR,
+                "type": JSON,
+                "title": "Tiles",
+                "href": f"{collection}/tiles",
+            }
+        )
     return {
         "id": spec.name,
         "type": "Feature",
         "conformsTo": [_RECORDS + "record-core"],
         "geometry": _polygon(summary.bbox),
         "properties": properties,
-        "links": [
-            {
-                "rel": "self",
-                "type": GEOJSON,
-                "href": f"{base}/collections/{CATALOGUE_ID}/items/{spec.name}",
-            },
-            {"rel": "collection", "type": JSON, "href": f"{base}/collections/{CATALOGUE_ID}"},
-            {"rel": "describes", "type": JSON, "title": "Collection", "href": collection},
-            {"rel": "items", "type": GEOJSON, "title": "Features", "href": f"{collection}/items"},
-            {
-                "rel": REL_TILESETS_VECTOR,
-                "type": JSON,
-                "title": "Tiles",
-                "href": f"{collection}/tiles",
-            },
-        ],
+        "links": links,
     }
 
 
@@ -207,12 +214,22 @@ def build_records_router() -> APIRouter:
         async with read_pool(request).connection() as conn:
             return await summaries.get(conn, specs, history)
 
+    async def others(request: Request) -> list[tuple[LayerSpec, LayerSummary]]:
+        """Records of collections that are not layers (``app.state.extra_records``)."""
+        found = []
+        for extra in getattr(request.app.state, "extra_records", ()):
+            one = await extra(request)
+            if one is not None:
+                found.append(one)
+        return found
+
     @router.get(
         f"/collections/{CATALOGUE_ID}", name="catalogue_collection", summary="the catalogue"
     )
     async def collection(request: Request, f: FormatDep, lang: LangDep) -> Response:
         registry: LayerRegistry = request.app.state.registry
         known = await summaries_of(request, registry.list(current_reader()))
+        known.update({spec.name: summary for spec, summary in await others(request)})
         boxes = [s.bbox for s in known.values() if s.bbox is not None]
         doc = catalogue_collection(request, boxes)
         extent = union_bbox(boxes)
@@ -244,6 +261,8 @@ def build_records_router() -> APIRouter:
             raise InvalidParameter(sorted(unknown)[0], message("unknown_query_parameter"))
         registry: LayerRegistry = request.app.state.registry
         specs = registry.list(current_reader())
+        extra = {spec.name: (spec, summary) for spec, summary in await others(request)}
+        specs += [spec for spec, _ in extra.values()]
         params = request.query_params
         if params.get("type") not in (None, "dataset"):
             specs = []
@@ -253,7 +272,8 @@ def build_records_router() -> APIRouter:
         if params.get("q"):
             terms = [t.strip().casefold() for t in params["q"].split(",") if t.strip()]
             specs = [s for s in specs if _matches_text(s, terms)]
-        known = await summaries_of(request, specs)
+        known = await summaries_of(request, [s for s in specs if s.name not in extra])
+        known.update({name: summary for name, (_, summary) in extra.items()})
         if params.get("bbox"):
             box = _bbox(params["bbox"])
             specs = [s for s in specs if _overlaps(known[s.name].bbox, box)]
@@ -269,7 +289,7 @@ def build_records_router() -> APIRouter:
             links.append(
                 {"rel": "next", "type": GEOJSON, "href": public_link(request, str(following))}
             )
-        records = [record(s, known[s.name], base, lang) for s in page]
+        records = [record(s, known[s.name], base, lang, s.name not in extra) for s in page]
         if f == "html":
             following = request.url.include_query_params(
                 offset=offset + limit, limit=limit, f="html"
@@ -304,11 +324,16 @@ def build_records_router() -> APIRouter:
     )
     async def item(request: Request, recordId: str, f: FormatDep, lang: LangDep) -> Response:
         registry: LayerRegistry = request.app.state.registry
-        if recordId not in {s.name for s in registry.list(current_reader())}:
+        extra = {spec.name: (spec, summary) for spec, summary in await others(request)}
+        if recordId in extra:
+            spec, summary = extra[recordId]
+            one = record(spec, summary, _base(request), lang, tiles=False)
+        elif recordId in {s.name for s in registry.list(current_reader())}:
+            spec = registry.get(recordId, current_reader())
+            known = await summaries_of(request, [spec])
+            one = record(spec, known[spec.name], _base(request), lang)
+        else:
             raise FeatureNotFound(recordId)
-        spec = registry.get(recordId, current_reader())
-        known = await summaries_of(request, [spec])
-        one = record(spec, known[spec.name], _base(request), lang)
         if f == "html":
             title = spec.title.get(lang)
             return await render_page(

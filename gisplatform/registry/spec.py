@@ -485,6 +485,15 @@ class MapSpec(_Frozen):
                 )
 
 
+class InspectionSpec(_Frozen):
+    """Which fields say when a feature was last checked on site (staff data-quality view)."""
+
+    date_field: Identifier = Field(description="date field: the last inspection on site")
+    verified_field: Identifier | None = Field(
+        default=None, description="boolean field: the feature was verified on site at all"
+    )
+
+
 class LayerSpec(_Frozen):
     """A municipal layer: its table, its fields, who may see it and how it looks."""
 
@@ -524,6 +533,11 @@ class LayerSpec(_Frozen):
         default=(),
         description="roles (layers/_roles.yaml) that may create, change and delete features "
         "through the API (OGC API Features Part 4); each writes the fields its role reads",
+    )
+
+    inspection: InspectionSpec | None = Field(
+        default=None,
+        description="the fields of on-site inspection (listed by the staff data-quality view)",
     )
 
     @model_validator(mode="after")
@@ -566,7 +580,18 @@ class LayerSpec(_Frozen):
         if self.min_zoom > self.max_zoom:
             raise ValueError(f"min_zoom {self.min_zoom} is greater than max_zoom {self.max_zoom}")
         self.map.check(by_name)
+        self._check_inspection(by_name)
         return self
+
+    def _check_inspection(self, by_name: dict[str, FieldSpec]) -> None:
+        if self.inspection is None:
+            return
+        wanted = [(self.inspection.date_field, FieldType.DATE, "date_field")]
+        if self.inspection.verified_field is not None:
+            wanted.append((self.inspection.verified_field, FieldType.BOOLEAN, "verified_field"))
+        for name, kind, key in wanted:
+            if name not in by_name or by_name[name].type is not kind:
+                raise ValueError(f"inspection.{key} '{name}' is not a {kind.value} field")
 
     def _check_roles(self) -> None:
         restricted = self.access is Access.RESTRICTED

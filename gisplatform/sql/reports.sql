@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS {reports}.requests (
     deadline_at   timestamptz NOT NULL
 );
 
+-- invented reports of the demo data set (gisplatform demo), shown as demo like demo features
+ALTER TABLE {reports}.requests ADD COLUMN IF NOT EXISTS is_demo boolean NOT NULL DEFAULT false;
+
 CREATE INDEX IF NOT EXISTS requests_client_idx ON {reports}.requests (client_hash, created_at);
 CREATE INDEX IF NOT EXISTS requests_kind_status_idx ON {reports}.requests (kind, status);
 CREATE INDEX IF NOT EXISTS requests_feature_idx ON {reports}.requests (layer, feature_id);
@@ -79,7 +82,7 @@ SELECT r.id, r.kind,
        r.geom,
        CASE WHEN r.status = 'rejected' THEN jsonb_build_object() ELSE r.answers END AS answers,
        CASE WHEN r.status = 'rejected' THEN '' ELSE r.description END AS description,
-       r.status, r.status_reason, r.duplicate_of, r.created_at, r.updated_at
+       r.status, r.status_reason, r.duplicate_of, r.created_at, r.updated_at, r.is_demo
 FROM {reports}.requests AS r
 WHERE r.status <> 'unconfirmed';
 
