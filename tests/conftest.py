@@ -112,6 +112,10 @@ def make_settings(url: str, **overrides: object) -> Settings:
         "layers_dir": LAYERS_DIR,
         "api_database_url": role_url(url, API_ROLE),
         "analyses_database_url": role_url(url, ANALYSES_ROLE),
+        # in-process servers on a shared 2-core machine: a map page's burst of requests waits
+        # for a connection instead of a 503 after the production 1 s (tests/test_outage.py
+        # checks that bound on a server process of its own)
+        "pool_timeout": 10.0,
         **overrides,
     }
     return Settings(DATABASE_URL=url, **values)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import psycopg.sql
 
+from gisplatform.registry import LayerRegistry
 from gisplatform.store.roles import API_ROLE
 from tests.conftest import role_url
 
@@ -24,6 +25,18 @@ def empty_reports(url: str) -> None:
     """Delete every report (as the owner), so a test counts its own rows."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE reports.requests, reports.photos, reports.transitions CASCADE")
+
+
+def with_demo_reports(url: str, registry: LayerRegistry) -> None:
+    """The demo's reports in the database at ``url`` (``gisplatform demo`` loads them; a test
+    that empties the reports tables takes them away), loaded again where they are missing."""
+    from gisplatform.reports import load_report_kinds
+    from gisplatform.reports.demo import load_demo_reports
+    from gisplatform.settings import PROJECT_ROOT
+
+    kinds = load_report_kinds(PROJECT_ROOT / "reports", registry)
+    with psycopg.connect(url) as conn:
+        load_demo_reports(conn, kinds, "gis")
 
 
 def counts(url: str) -> dict[str, int]:

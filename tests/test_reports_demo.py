@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 from gisplatform.registry import LayerRegistry
 from gisplatform.reports import load_report_kinds
 from gisplatform.reports.demo import DEMO_CLIENT, load_demo_reports
 from gisplatform.settings import PROJECT_ROOT
+from tests.reports_helpers import with_demo_reports
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_reports(demo_db_url: str, registry: LayerRegistry) -> None:
+    """The demo's reports, as ``gisplatform demo`` leaves them (other modules empty the table)."""
+    with_demo_reports(demo_db_url, registry)
 
 
 def _demo_reports(conn: psycopg.Connection) -> list[tuple]:  # type: ignore[type-arg]

@@ -268,8 +268,8 @@ class Values:
         if name == "code":  # Open311 service codes, as the service list gives them
             services = self.http.get("/open311/v2/services.json").json()
             return [str(one["service_code"]) for one in services]
-        if name == "report_id":  # Open311 request ids: the test's reports, unconfirmed too
-            return [str(i) for i in self.made.ids]
+        if name in ("report_id", "ident"):  # Open311's and moderation's request ids: the
+            return [str(i) for i in self.made.ids]  # test's reports, unconfirmed too
         raise AssertionError(f"no values for the path parameter {name!r}: teach this test")
 
 

@@ -15,10 +15,16 @@ from gisplatform.registry import LayerRegistry
 from gisplatform.store.accounts import Accounts
 from tests.conftest import make_settings
 from tests.live import live_server
-from tests.reports_helpers import Published, publish_reports, remove_reports
+from tests.reports_helpers import Published, publish_reports, remove_reports, with_demo_reports
 
 PASSWORD = "quality-" + secrets.token_hex(6)
 DAYS = 180
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_reports(demo_db_url: str, registry: LayerRegistry) -> None:
+    """The demo's reports, as ``gisplatform demo`` leaves them (other modules empty the table)."""
+    with_demo_reports(demo_db_url, registry)
 
 
 @pytest.fixture(scope="module")
