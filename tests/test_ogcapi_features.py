@@ -11,6 +11,7 @@ import pytest
 from psycopg import sql
 from pyproj import Transformer
 
+from gisplatform.ogcapi import queries
 from gisplatform.registry import Access, LayerRegistry
 from tests.ogcapi_helpers import RESTRICTED_LAYERS, RequestRecorder, live_server
 
@@ -93,6 +94,42 @@ def test_items_paging_and_counts(api: httpx.Client, demo_db_url: str) -> None:
     assert all(f["geometry"] is None for f in big.json()["features"][:10])
     deep = api.get("/collections/street_lights/items", params={"offset": 10**9}).json()
     assert deep["numberReturned"] == 0 and not any(x["rel"] == "next" for x in deep["links"])
+
+
+def test_next_links_need_a_row_beyond_the_page(api: httpx.Client, demo_db_url: str) -> None:
+    """A page ending exactly at the last feature has no ``next`` (it asks for limit + 1)."""
+    ((total,),) = _rows(demo_db_url, "SELECT count(*) FROM api_public.street_lights")
+    whole = api.get("/collections/street_lights/items", params={"limit": total}).json()
+    assert whole["numberReturned"] == whole["numberMatched"] == total
+    assert not any(x["rel"] == "next" for x in whole["links"])
+    last = api.get(
+        "/collections/street_lights/items", params={"limit": 3, "offset": total - 3}
+    ).json()
+    assert last["numberReturned"] == 3 and last["numberMatched"] == total
+    assert not any(x["rel"] == "next" for x in last["links"])
+    one_short = api.get("/collections/street_lights/items", params={"limit": total - 1}).json()
+    assert any(x["rel"] == "next" for x in one_short["links"])
+
+
+def test_uncounted_filters_leave_number_matched_out(
+    api: httpx.Client, demo_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the count cap a filtered page has no numberMatched (JSON) and says "more than"
+    the features up to the next page (HTML); the last page still counts exactly."""
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)  # the server runs in this process
+    ((ready,),) = _rows(
+        demo_db_url, "SELECT count(*) FROM api_public.shelters WHERE readiness = 'ready'"
+    )
+    assert ready > 10
+    params = {"filter": "readiness = 'ready'", "limit": 5}
+    body = api.get("/collections/shelters/items", params=params).json()
+    assert "numberMatched" not in body and body["numberReturned"] == 5
+    assert any(x["rel"] == "next" for x in body["links"])
+    tail = api.get("/collections/shelters/items", params={**params, "offset": ready - 2}).json()
+    assert tail["numberMatched"] == ready and tail["numberReturned"] == 2
+    for lang, words in (("uk", "понад 5"), ("en", "more than 5")):
+        page = api.get("/collections/shelters/items", params={**params, "f": "html", "lang": lang})
+        assert page.status_code == 200 and words in page.text, lang
 
 
 def test_items_properties_sortby_datetime_queryables(api: httpx.Client, demo_db_url: str) -> None:

@@ -20,8 +20,8 @@ from gisplatform.registry import FieldSpec, FieldType, LayerSpec
 from gisplatform.store.audiences import current_view
 from gisplatform.store.roles import LAYER_STATE_VIEW
 
-#: filtered counts stop here; above it ``numberMatched`` is left out
-COUNT_CAP = 10_000
+#: a filtered count stops here (a small, bounded scan); above it ``numberMatched`` is left out
+COUNT_CAP = 1_000
 #: segments per side when a projected bbox is turned into a lon/lat polygon
 BBOX_SEGMENTS = 32
 
@@ -190,24 +190,31 @@ def items_query(
     sort: list[tuple[str, bool]],
     limit: int,
     offset: int,
+    with_revision: bool = False,
 ) -> tuple[sql.Composed, list[Any]]:
-    """One page of features as GeoJSON text rows.
+    """Up to ``limit`` features as GeoJSON text rows (callers ask for one more than the page
+    to learn whether a next page exists).
 
     The page is cut in a subquery so the JSON is built for its rows only: with the key
     order coming from an index, PostgreSQL would otherwise build it for every skipped
-    row too (``offset=150000`` built 150,100 features).
+    row too (``offset=150000`` built 150,100 features). ``with_revision`` adds the layer's
+    revision as a second column (evaluated once), saving a round trip for the cached count.
     """
     order = order_by(sort)
-    query = sql.SQL("SELECT {} FROM (SELECT * FROM {} AS t{}{} LIMIT %s OFFSET %s) AS t{}").format(
-        feature_json(fields, out, skip_geometry), view(spec), where.sql(), order, order
+    revision = sql.SQL(", ({})").format(_REVISION) if with_revision else sql.SQL("")
+    query = sql.SQL(
+        "SELECT {}{} FROM (SELECT * FROM {} AS t{}{} LIMIT %s OFFSET %s) AS t{}"
+    ).format(
+        feature_json(fields, out, skip_geometry), revision, view(spec), where.sql(), order, order
     )
-    return query, [*where.params, limit, offset]
+    first = [spec.name] if with_revision else []
+    return query, [*first, *where.params, limit, offset]
 
 
 def count_query(
     spec: LayerSpec, where: Where, cap: int = COUNT_CAP
 ) -> tuple[sql.Composed, list[Any]]:
-    """How many rows match, counting no further than ``cap + 1``."""
+    """How many rows match, counting no further than ``cap + 1`` (a bounded scan)."""
     query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} AS t{} LIMIT %s) AS c").format(
         view(spec), where.sql()
     )
@@ -241,11 +248,14 @@ def stats_query(spec: LayerSpec, temporal: FieldSpec | None) -> sql.Composed:
     ).format(times, view(spec))
 
 
+_REVISION = sql.SQL("SELECT revision FROM {} WHERE layer = %s").format(
+    sql.Identifier(*LAYER_STATE_VIEW)
+)
+
+
 def revision_query(history_schema: str) -> sql.Composed:
     """Current revision of one layer (bumped by a trigger on each change).
 
     Read through the audience's state view, not ``history_schema`` itself.
     """
-    return sql.SQL("SELECT revision FROM {} WHERE layer = %s").format(
-        sql.Identifier(*LAYER_STATE_VIEW)
-    )
+    return _REVISION
