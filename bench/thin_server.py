@@ -1,10 +1,11 @@
 """The raw-SQL ceiling of the API benchmark: our server's statements behind a bare ASGI app.
 
 For each benchmark request it runs the statements gisplatform runs for that answer
-(``gisplatform.ogcapi.queries`` and ``tilequeries``: the layer revision or a capped
-count, then the page; the item; the tile) as the public role, and sends what PostGIS
-built. No framework, parameter checks, links, HTML, logging or metrics: what remains is
-HTTP plus SQL, the least any Python server on these statements can cost.
+(``gisplatform.ogcapi.queries`` and ``tilequeries``: the page and one row more, with the
+layer revision when unfiltered, then a capped count where ours needs one; the item; the
+tile) as the public role, and sends what PostGIS built. No framework, parameter checks,
+links, HTML, logging or metrics: what remains is HTTP plus SQL, the least any Python
+server on these statements can cost.
 
 ``plan`` is shared with the in-process variant in ``bench_api.py`` (no HTTP at all).
 
@@ -56,6 +57,15 @@ class Plan:
     before: list[Statement]
     answer: Statement
     serial: bool = False  # answer in a transaction without parallel workers, as tiles.py does
+    limit: int = 0  # items: the page size (the answer reads one row more)
+    count: Statement | None = None  # items: run after a filtered page that has a next one
+
+    def after(self, rows: list[tuple[Any, ...]], offset: int) -> list[Statement]:
+        """What ours runs after the page: a capped count when numberMatched needs one."""
+        more = len(rows) > self.limit
+        if self.count is None or not more or offset + self.limit + 1 > queries.COUNT_CAP:
+            return []
+        return [self.count]
 
     def body(self, rows: list[tuple[Any, ...]]) -> bytes:
         """The response body from the rows of the answering statement."""
@@ -63,7 +73,7 @@ class Plan:
             return bytes(rows[0][1] or b"") if rows else b""
         if self.kind == "item":
             return str(rows[0][0]).encode() if rows else b""
-        features = b",".join(str(r[0]).encode() for r in rows)
+        features = b",".join(str(r[0]).encode() for r in rows[: self.limit])
         return b'{"type":"FeatureCollection","features":[' + features + b"]}"
 
 
@@ -90,11 +100,7 @@ def plan(
             where.add(*queries.bbox_clause(box, CRS84_CRS))
         if "filter" in params:
             where.add(*compile_filter(params["filter"], "cql2-text", fields, CRS84_CRS))
-        before: Statement = (
-            queries.count_query(spec, where)
-            if where.clauses
-            else (queries.revision_query("history"), [spec.name])
-        )
+        limit = int(params.get("limit", 10))
         page = queries.items_query(
             spec,
             fields,
@@ -102,10 +108,12 @@ def plan(
             False,
             where,
             [],
-            int(params.get("limit", 10)),
+            limit + 1,
             int(params.get("offset", 0)),
+            with_revision=not where.clauses,
         )
-        return Plan("items", [before], page)
+        count = queries.count_query(spec, where) if where.clauses else None
+        return Plan("items", [], page, limit=limit, count=count)
     return None
 
 
@@ -153,6 +161,8 @@ class ThinServer:
                     rows = await _answer(conn, found)
             else:
                 rows = await _answer(conn, found)
+            for query, args in found.after(rows, int(params.get("offset", 0))):
+                await (await conn.execute(query, args)).fetchall()
         if found.kind == "item" and not rows:
             await _send(send, 404, b"no such feature", b"text/plain")
             return
