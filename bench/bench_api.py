@@ -43,7 +43,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from gisplatform.ogcapi.tilequeries import SERIAL_SETTING, TileSettings
+from gisplatform.ogcapi.tilequeries import PARALLEL_SETTING, SERIAL_SETTING, TileSettings
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.migrate import migrate
@@ -51,7 +51,7 @@ from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE
 from gisplatform.store.views import PUBLIC_ROLE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from thin_server import plan
+from thin_server import SESSION_SETTING, plan
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -527,6 +527,7 @@ class SqlOnly:
     def __init__(self, url: str, registry: LayerRegistry, tiles: TileSettings) -> None:
         self.conn = psycopg.connect(url, autocommit=True)
         self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(PUBLIC_ROLE)))
+        self.conn.execute(SESSION_SETTING)
         self.registry, self.tiles = registry, tiles
         self.paths = Server("sql", 0, [], {}, OURS_ITEMS, OURS_TILE)
 
@@ -539,11 +540,11 @@ class SqlOnly:
         for statement, args in found.before:
             self.conn.execute(statement, args).fetchall()
         query, args = found.answer
-        if found.serial:  # SET LOCAL needs a transaction; others run without, as in the server
+        if found.kind == "tile":  # SET LOCAL needs a transaction; others run without
             self.conn.execute("BEGIN")
-            self.conn.execute(SERIAL_SETTING)
+            self.conn.execute(SERIAL_SETTING if found.serial else PARALLEL_SETTING)
         rows = self.conn.execute(query, args, prepare=found.kind != "items").fetchall()
-        if found.serial:
+        if found.kind == "tile":
             self.conn.execute("COMMIT")
         for statement, args in found.after(rows, s.offset):
             self.conn.execute(statement, args).fetchall()

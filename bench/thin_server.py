@@ -27,13 +27,14 @@ from gisplatform.ogcapi import queries
 from gisplatform.ogcapi.cql import compile_filter
 from gisplatform.ogcapi.crs import CRS84_CRS
 from gisplatform.ogcapi.tilequeries import (
+    PARALLEL_SETTING,
     SERIAL_SETTING,
     TileAddress,
     TileSettings,
     serial_plan,
     tile_query,
 )
-from gisplatform.registry import Access, LayerRegistry, load_registry
+from gisplatform.registry import Access, LayerRegistry, LayerSpec, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.database import database_url
 from gisplatform.store.views import PUBLIC_ROLE
@@ -42,6 +43,7 @@ ITEMS = re.compile(r"^/ogc/collections/(\w+)/items$")
 ITEM = re.compile(r"^/ogc/collections/(\w+)/items/(\d+)$")
 TILE = re.compile(r"^/ogc/collections/(\w+)/tiles/WebMercatorQuad/(\d+)/(\d+)/(\d+)$")
 Statement = tuple[sql.Composed, Any]
+SESSION_SETTING = "SELECT set_config('max_parallel_workers_per_gather', '0', false)"
 CONTENT_TYPES = {
     "items": b"application/geo+json",
     "item": b"application/geo+json",
@@ -58,14 +60,16 @@ class Plan:
     answer: Statement
     serial: bool = False  # answer in a transaction without parallel workers, as tiles.py does
     limit: int = 0  # items: the page size (the answer reads one row more)
-    count: Statement | None = None  # items: run after a filtered page that has a next one
+    where: queries.Where | None = None  # items: a filtered page's conditions
+    layer: LayerSpec | None = None
 
     def after(self, rows: list[tuple[Any, ...]], offset: int) -> list[Statement]:
         """What ours runs after the page: a capped count when numberMatched needs one."""
         more = len(rows) > self.limit
-        if self.count is None or not more or offset + self.limit + 1 > queries.COUNT_CAP:
+        reach = queries.count_reach(offset, self.limit)
+        if self.where is None or self.layer is None or not more or reach is None:
             return []
-        return [self.count]
+        return [queries.count_query(self.layer, self.where, reach)]
 
     def body(self, rows: list[tuple[Any, ...]]) -> bytes:
         """The response body from the rows of the answering statement."""
@@ -112,13 +116,14 @@ def plan(
             int(params.get("offset", 0)),
             with_revision=not where.clauses,
         )
-        count = queries.count_query(spec, where) if where.clauses else None
-        return Plan("items", [], page, limit=limit, count=count)
+        filtered = where if where.clauses else None
+        return Plan("items", [], page, limit=limit, where=filtered, layer=spec)
     return None
 
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
     await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(PUBLIC_ROLE)))
+    await conn.execute(SESSION_SETTING)  # no parallel workers, as the server's pool
 
 
 class ThinServer:
@@ -155,9 +160,9 @@ class ThinServer:
         async with self.pool.connection() as conn:
             for query, args in found.before:
                 await (await conn.execute(query, args)).fetchall()
-            if found.serial:
+            if found.kind == "tile":  # in a transaction with its worker setting, as tiles.py
                 async with conn.transaction():
-                    await conn.execute(SERIAL_SETTING)
+                    await conn.execute(SERIAL_SETTING if found.serial else PARALLEL_SETTING)
                     rows = await _answer(conn, found)
             else:
                 rows = await _answer(conn, found)

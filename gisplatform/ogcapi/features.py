@@ -19,17 +19,18 @@ from gisplatform.errors import FeatureNotFound, InvalidParameter
 from gisplatform.i18n import message
 from gisplatform.ogcapi import queries
 from gisplatform.ogcapi.asof import as_of_items
+from gisplatform.ogcapi.auth import request_audience
 from gisplatform.ogcapi.common import json_response, link
 from gisplatform.ogcapi.cql import FILTER_LANGS, compile_filter
 from gisplatform.ogcapi.crs import OutputCrs
 from gisplatform.ogcapi.deps import (
-    AudienceDep,
     CrsDep,
     FormatDep,
     Lang,
     LangDep,
     LayerDep,
     PoolDep,
+    ReadDep,
     RegistryDep,
     base_url,
     check_parameters,
@@ -193,22 +194,21 @@ def parse_items(request: Request, spec: LayerSpec, crs: CrsDep) -> ItemsRequest:
 def _page_links(
     request: Request, spec: LayerSpec, parsed: ItemsRequest, returned: int, more: bool
 ) -> list[dict[str, str]]:
-    root = f"{base_url(request)}/collections/{spec.name}/items"
+    collection = f"{base_url(request)}/collections/{spec.name}"
+    root = f"{collection}/items"
     params = dict(request.query_params)
     params.pop("f", None)
+    params.pop("offset", None)
+    kept = urlencode(params)  # once for all the links
+    prefix = f"{root}?{kept}&" if kept else f"{root}?"
 
     def url(fmt: str, offset: int) -> str:
-        return f"{root}?{urlencode({**params, 'f': fmt, 'offset': str(offset)})}"
+        return f"{prefix}f={fmt}&offset={offset}"
 
     links = [
         link(url("json", parsed.offset), "self", GEOJSON, "this page"),
         link(url("html", parsed.offset), "alternate", "text/html", "this page as HTML"),
-        link(
-            f"{base_url(request)}/collections/{spec.name}",
-            "collection",
-            "application/json",
-            "the collection",
-        ),
+        link(collection, "collection", "application/json", "the collection"),
     ]
     following, previous = _neighbours(parsed, more)
     if following is not None:
@@ -244,21 +244,22 @@ async def _matched(
 
     * the last page: ``offset + returned``, no query;
     * unfiltered: the layer's row count, kept per revision (no query while it holds);
-    * filtered: a count that stops after :data:`queries.COUNT_CAP` rows, run only when the
-      page leaves room under the cap. Never an estimate.
+    * filtered: a count that reads no further than the end of the next page (at most
+      :data:`queries.COUNT_CAP` rows, see :func:`queries.count_reach`). Never an estimate.
     """
     if not page.more and (page.returned or parsed.offset == 0):
         return parsed.offset + page.returned
     if not parsed.where.clauses:
         cached = cached_count(request, spec, page.revision)
         return cached if cached is not None else (await layer_stats(conn, request, spec)).count
-    if parsed.offset + page.returned + int(page.more) > queries.COUNT_CAP:
+    reach = queries.count_reach(parsed.offset, parsed.limit)
+    if reach is None:
         return None
-    query, params = queries.count_query(spec, parsed.where)
+    query, params = queries.count_query(spec, parsed.where, reach)
     cursor = await conn.execute(query, params)
     row = await cursor.fetchone()
     count = int(row[0]) if row else 0
-    return count if count <= queries.COUNT_CAP else None
+    return count if count <= reach else None
 
 
 def _client_error(exc: psycopg.Error) -> InvalidParameter:
@@ -460,17 +461,10 @@ def build_features_router() -> APIRouter:
             "x-per-collection": True,
         },
     )
-    async def items(
-        request: Request,
-        spec: LayerDep,
-        pool: PoolDep,
-        crs: CrsDep,
-        f: FormatDep,
-        lang: LangDep,
-        audience: AudienceDep,
-    ) -> Response:
+    async def items(request: Request, read: ReadDep) -> Response:
+        spec, pool, crs, f, lang = read.spec, read.pool, read.crs, read.f, read.lang
         if "asOf" in request.query_params:  # the layer as it was (staff, from the history)
-            return await as_of_items(request, spec, audience)
+            return await as_of_items(request, spec, await request_audience(request))
         parsed = parse_items(request, spec, crs)
         headers = {"Content-Crs": f"<{parsed.out.uri}>", "Content-Language": lang}
         if f == "html":
@@ -506,15 +500,8 @@ def build_features_router() -> APIRouter:
         summary="one feature",
         openapi_extra={"x-query": ["crs"], "x-media": [GEOJSON]},
     )
-    async def item(
-        request: Request,
-        spec: LayerDep,
-        featureId: str,
-        pool: PoolDep,
-        crs: CrsDep,
-        f: FormatDep,
-        lang: LangDep,
-    ) -> Response:
+    async def item(request: Request, read: ReadDep, featureId: str) -> Response:
+        spec, pool, crs, f, lang = read.spec, read.pool, read.crs, read.f, read.lang
         check_parameters(request, ITEM_PARAMETERS)
         out = crs.parse(request.query_params.get("crs"), "crs")
         if not featureId.isascii() or not featureId.isdigit() or len(featureId) > 18:

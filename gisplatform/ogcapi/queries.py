@@ -20,7 +20,7 @@ from gisplatform.registry import FieldSpec, FieldType, LayerSpec
 from gisplatform.store.audiences import current_view
 from gisplatform.store.roles import LAYER_STATE_VIEW
 
-#: a filtered count stops here (a small, bounded scan); above it ``numberMatched`` is left out
+#: a filtered count reads at most this far (a small, bounded scan); beyond, no numberMatched
 COUNT_CAP = 1_000
 #: segments per side when a projected bbox is turned into a lon/lat polygon
 BBOX_SEGMENTS = 32
@@ -51,11 +51,20 @@ def rendered(query: sql.Composable) -> sql.SQL:
     return sql.SQL(query.as_string())
 
 
-@lru_cache(maxsize=512)
 def feature_json(fields: tuple[FieldSpec, ...], out: OutputCrs, skip_geometry: bool) -> sql.SQL:
-    """A GeoJSON Feature per row of ``t`` as text, built by PostgreSQL (cached: immutable)."""
+    """A GeoJSON Feature per row of ``t`` as text, built by PostgreSQL."""
+    return _feature_json(_names(fields), out, skip_geometry)
+
+
+def _names(fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
+    """The cache key of some fields (hashing the specs themselves costs more than the SQL)."""
+    return tuple(f.name for f in fields)
+
+
+@lru_cache(maxsize=512)
+def _feature_json(fields: tuple[str, ...], out: OutputCrs, skip_geometry: bool) -> sql.SQL:
     if fields:
-        columns = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(f.name)) for f in fields)
+        columns = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(f)) for f in fields)
         properties: sql.Composable = sql.SQL(
             "(SELECT row_to_json(p) FROM (SELECT {}) AS p)"
         ).format(columns)
@@ -200,15 +209,50 @@ def items_query(
     row too (``offset=150000`` built 150,100 features). ``with_revision`` adds the layer's
     revision as a second column (evaluated once), saving a round trip for the cached count.
     """
+    first = [spec.name] if with_revision else []
+    if not where.clauses:  # the same text for every such page: rendered once
+        key = (current_view().schema, spec.name, _names(fields), out, skip_geometry, tuple(sort))
+        return _plain_items(*key, with_revision), [*first, limit, offset]
+    return _items(
+        view(spec), feature_json(fields, out, skip_geometry), where, sort, with_revision
+    ), [*first, *where.params, limit, offset]
+
+
+def _items(
+    source: sql.Identifier,
+    features: sql.Composable,
+    where: Where,
+    sort: list[tuple[str, bool]],
+    with_revision: bool,
+) -> sql.Composed:
     order = order_by(sort)
     revision = sql.SQL(", ({})").format(_REVISION) if with_revision else sql.SQL("")
-    query = sql.SQL(
-        "SELECT {}{} FROM (SELECT * FROM {} AS t{}{} LIMIT %s OFFSET %s) AS t{}"
-    ).format(
-        feature_json(fields, out, skip_geometry), revision, view(spec), where.sql(), order, order
+    return sql.SQL("SELECT {}{} FROM (SELECT * FROM {} AS t{}{} LIMIT %s OFFSET %s) AS t{}").format(
+        features, revision, source, where.sql(), order, order
     )
-    first = [spec.name] if with_revision else []
-    return query, [*first, *where.params, limit, offset]
+
+
+@lru_cache(maxsize=512)
+def _plain_items(
+    schema: str,
+    layer: str,
+    fields: tuple[str, ...],
+    out: OutputCrs,
+    skip_geometry: bool,
+    sort: tuple[tuple[str, bool], ...],
+    with_revision: bool,
+) -> sql.Composed:
+    features = _feature_json(fields, out, skip_geometry)
+    query = _items(sql.Identifier(schema, layer), features, Where(), list(sort), with_revision)
+    return sql.Composed([rendered(query)])
+
+
+def count_reach(offset: int, limit: int) -> int | None:
+    """How many rows a filtered count may read for the page at ``offset``: to the end of the
+    next page, at most :data:`COUNT_CAP` (so it costs about one more page without its JSON);
+    None when the page itself reaches past that (the count could not come out exact)."""
+    reach = min(COUNT_CAP, offset + 2 * limit)
+    return reach if offset + limit + 1 <= reach else None
 
 
 def count_query(
@@ -223,14 +267,14 @@ def count_query(
 
 def item_query(spec: LayerSpec, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.SQL:
     """One feature by its ``fid`` (a primary-key lookup), and its version (the ETag)."""
-    return _item_query(current_view().schema, spec.name, fields, out)
+    return _item_query(current_view().schema, spec.name, _names(fields), out)
 
 
 @lru_cache(maxsize=512)
-def _item_query(schema: str, layer: str, fields: tuple[FieldSpec, ...], out: OutputCrs) -> sql.SQL:
+def _item_query(schema: str, layer: str, fields: tuple[str, ...], out: OutputCrs) -> sql.SQL:
     return rendered(
         sql.SQL("SELECT {}, t.version FROM {} AS t WHERE t.fid = %s").format(
-            feature_json(fields, out, False), sql.Identifier(schema, layer)
+            _feature_json(fields, out, False), sql.Identifier(schema, layer)
         )
     )
 
