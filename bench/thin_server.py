@@ -43,7 +43,11 @@ ITEMS = re.compile(r"^/ogc/collections/(\w+)/items$")
 ITEM = re.compile(r"^/ogc/collections/(\w+)/items/(\d+)$")
 TILE = re.compile(r"^/ogc/collections/(\w+)/tiles/WebMercatorQuad/(\d+)/(\d+)/(\d+)$")
 Statement = tuple[sql.Composed, Any]
-SESSION_SETTING = "SELECT set_config('max_parallel_workers_per_gather', '0', false)"
+#: as the server's pool sets them (``app._configure``): no parallel workers, no JIT
+SESSION_SETTING = (
+    "SELECT set_config('max_parallel_workers_per_gather', '0', false), "
+    "set_config('jit', 'off', false)"
+)
 CONTENT_TYPES = {
     "items": b"application/geo+json",
     "item": b"application/geo+json",
