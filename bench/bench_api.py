@@ -5,13 +5,16 @@ scratch database filled with the synthetic Romny data of the benchmark anchors, 
 uvicorn with one worker. Every scenario is first checked against plain SQL, then timed:
 
 * latency: sequential single requests, servers interleaved (start rotated each round), medians;
-* raw SQL: the ceiling — the statements our server runs for the answer behind a bare ASGI app
+* raw SQL: the statements our server runs for the answer behind a bare ASGI app
   (``thin_server.py``: no framework, checks, links or logging), one uvicorn worker like the
   others; and the same statements in-process with psycopg (execute + fetch + encode, no HTTP);
+* ceiling: the benchmark anchors' own thin server (a copy of its ``thin_server.py`` run from
+  the run's temp dir) with ``count=false``, i.e. no ``numberMatched``: the practical ceiling
+  of a Python HTTP server on PostGIS, whatever statements we choose;
 * throughput: ``wrk -t1 -c8 -d10s``, median of 3 runs, servers rotated.
 
-    .venv/bin/python bench/bench_api.py            # full run (~20 min)
-    .venv/bin/python bench/bench_api.py --quick    # smoke run (~5 min)
+    .venv/bin/python bench/bench_api.py --anchors DIR           # full run (~20 min)
+    .venv/bin/python bench/bench_api.py --anchors DIR --quick   # smoke run (~5 min)
 
 Writes ``bench/results/api-<date>.md`` (and the samples as ``.json``). See bench/README.md.
 """
@@ -35,19 +38,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
-from gisplatform.ogcapi.tilequeries import SERIAL_SETTING, TileSettings
+from gisplatform.ogcapi.tilequeries import PARALLEL_SETTING, SERIAL_SETTING, TileSettings
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.migrate import migrate
+from gisplatform.store.roles import ANALYSES_ROLE, API_ROLE
 from gisplatform.store.views import PUBLIC_ROLE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from thin_server import plan
+from thin_server import SESSION_SETTING, plan
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -55,7 +59,10 @@ LAYERS_DIR = HERE / "layers"
 RESULTS_DIR = HERE / "results"
 WORK_DIR = Path(os.environ.get("GISPLATFORM_BENCH_WORK", "/tmp/gisplatform-bench"))
 PEER_VENV = Path(os.environ.get("GISPLATFORM_BENCH_VENV", "/tmp/gisplatform-bench-venv"))
-ANCHORS = Path(os.environ.get("GISPLATFORM_BENCH_ANCHORS", REPO.parent / "shared/bench-anchors"))
+#: the benchmark anchors' folder (generator, thin server): ``--anchors`` or this variable
+ANCHORS_ENV = "GISPLATFORM_BENCH_ANCHORS"
+#: the anchors' thin server and the module it imports, copied into the run's temp dir
+CEILING_FILES = ("thin_server.py", "limit_sql.py")
 PEER_REQUIREMENTS = HERE / "requirements-peers.txt"
 
 #: rows each generated table holds
@@ -85,7 +92,14 @@ CQL_SQL = "status = 'faulty' AND power_w > 100"
 ITEM_ID = 12345
 TILES = {"z14": (14, 9715, 5502), "z10": (10, 607, 343)}  # (z, x = column, y = row)
 TILE_MAX_FEATURES = 250_000
-PORTS = {"ours": 8091, "ours-cold": 8092, "tipg": 8093, "pygeoapi": 8094, "raw": 8095}
+PORTS = {
+    "ours": 8091,
+    "ours-cold": 8092,
+    "tipg": 8093,
+    "pygeoapi": 8094,
+    "raw": 8095,
+    "ceiling": 8096,
+}
 OURS_ITEMS = "/ogc/collections/{t}"
 OURS_TILE = "/ogc/collections/{t}/tiles/WebMercatorQuad/{z}/{y}/{x}"
 HTTP_TIMEOUT_S = 120.0
@@ -202,6 +216,8 @@ class Server:
     items: str  # collection path template, {t} = table
     tile: str  # tile path template
     kinds: tuple[str, ...] = ("items", "item", "tile")
+    extra: dict[str, str] = field(default_factory=dict)  # added to every items query
+    cwd: Path | None = None  # where it starts (default: the run's work dir)
     process: subprocess.Popen[bytes] | None = None
 
     def url(self, s: Scenario) -> str:
@@ -212,7 +228,7 @@ class Server:
         base = self.items.format(t=s.table)
         if s.kind == "item":
             return f"{base}/items/{ITEM_ID}"
-        return f"{base}/items?{urlencode(s.query)}"
+        return f"{base}/items?{urlencode({**s.query, **self.extra})}"
 
 
 def _uvicorn(python: Path, port: int, *app: str) -> list[str]:
@@ -233,10 +249,30 @@ def _uvicorn(python: Path, port: int, *app: str) -> list[str]:
     ]
 
 
-def make_servers(url: str, work: Path) -> list[Server]:
-    """Our server (tile cache on and off), tipg and pygeoapi, one worker each."""
+#: the password the scratch database's login roles get (the server never logs in as owner)
+SERVICE_PASSWORD = "bench-only"
+
+
+def service_urls(url: str) -> dict[str, str]:
+    """The server's and the analyses' login URLs on the scratch database (as migrate sets)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return {
+        name: urlunsplit(
+            (parts.scheme, f"{role}:{SERVICE_PASSWORD}@{host}", parts.path, parts.query, "")
+        )
+        for name, role in (("api", API_ROLE), ("analyses", ANALYSES_ROLE))
+    }
+
+
+def make_servers(url: str, work: Path, anchors: Path) -> list[Server]:
+    """Our server (tile cache on and off), the raw-SQL ceiling on our statements, tipg,
+    pygeoapi and the anchors' thin server without counts, one worker each."""
+    logins = service_urls(url)
     ours_env = {
         "DATABASE_URL": url,
+        "GISPLATFORM_API_DATABASE_URL": logins["api"],
+        "GISPLATFORM_ANALYSES_DATABASE_URL": logins["analyses"],
         "GISPLATFORM_LAYERS_DIR": str(LAYERS_DIR),
         "GISPLATFORM_TILES_MAX_FEATURES": str(TILE_MAX_FEATURES),
         "PYTHONPATH": str(HERE),
@@ -295,7 +331,32 @@ def make_servers(url: str, work: Path) -> list[Server]:
             "",
             kinds=("items", "item"),
         ),
+        # the anchors' thin server on the generated ``public`` tables, ``count=false``: no
+        # numberMatched, no links, checks or logs: the practical ceiling of a Python server
+        Server(
+            "ceiling",
+            PORTS["ceiling"],
+            _uvicorn(peer_python, PORTS["ceiling"], "thin_server:app"),
+            {"DATABASE_URL": url},
+            "/collections/{t}",
+            "",
+            kinds=("items", "item"),
+            extra={"count": "false"},
+            cwd=copy_ceiling(anchors, work),
+        ),
     ]
+
+
+def copy_ceiling(anchors: Path, work: Path) -> Path:
+    """A copy of the anchors' thin server in the run's temp dir (the anchors stay untouched)."""
+    target = work / "ceiling"
+    target.mkdir(exist_ok=True)
+    for name in CEILING_FILES:
+        source = anchors / name
+        if not source.is_file():
+            raise SystemExit(f"{source} not found: pass --anchors or set {ANCHORS_ENV}")
+        shutil.copy(source, target / name)
+    return target
 
 
 def write_pygeoapi_config(url: str, work: Path) -> Path:
@@ -398,7 +459,7 @@ def start(server: Server, work: Path) -> None:
         env={**os.environ, **server.env},
         stdout=log,
         stderr=subprocess.STDOUT,
-        cwd=work,
+        cwd=server.cwd or work,
         start_new_session=True,
     )
     path = server.items.format(t="lamps") + "/items?limit=1"
@@ -466,6 +527,7 @@ class SqlOnly:
     def __init__(self, url: str, registry: LayerRegistry, tiles: TileSettings) -> None:
         self.conn = psycopg.connect(url, autocommit=True)
         self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(PUBLIC_ROLE)))
+        self.conn.execute(SESSION_SETTING)
         self.registry, self.tiles = registry, tiles
         self.paths = Server("sql", 0, [], {}, OURS_ITEMS, OURS_TILE)
 
@@ -478,12 +540,14 @@ class SqlOnly:
         for statement, args in found.before:
             self.conn.execute(statement, args).fetchall()
         query, args = found.answer
-        if found.serial:  # SET LOCAL needs a transaction; others run without, as in the server
+        if found.kind == "tile":  # SET LOCAL needs a transaction; others run without
             self.conn.execute("BEGIN")
-            self.conn.execute(SERIAL_SETTING)
+            self.conn.execute(SERIAL_SETTING if found.serial else PARALLEL_SETTING)
         rows = self.conn.execute(query, args, prepare=found.kind != "items").fetchall()
-        if found.serial:
+        if found.kind == "tile":
             self.conn.execute("COMMIT")
+        for statement, args in found.after(rows, s.offset):
+            self.conn.execute(statement, args).fetchall()
         return 200, found.body(rows), time.perf_counter() - started
 
     def close(self) -> None:
@@ -745,13 +809,15 @@ def report(scens: list[Scenario], res: dict[str, Any], meta: dict[str, Any]) -> 
         f"each; {meta['mode']} run; load average {meta['load_before']} → {meta['load_after']}.",
         "Latency: median of interleaved sequential requests (n in brackets). raw SQL = our "
         "server's statements behind a bare ASGI app (`thin_server.py`), the ceiling of an HTTP "
-        "server; SQL only = the same statements in-process, no HTTP. Tiles: *warm* = our "
+        "server; ceiling = the benchmark anchors' thin server without counts (`count=false`, "
+        "no numberMatched), the practical ceiling of a Python HTTP server on this data; "
+        "SQL only = the same statements in-process, no HTTP. Tiles: *warm* = our "
         "tile cache hit, *cold* = a second instance with the cache off (PostgreSQL's buffers "
         "are warm for everyone). Ratios < 1: we are faster.",
         "",
-        "| scenario | ours | tipg | pygeoapi | raw SQL | SQL only | ours/tipg | ours/raw "
-        "| bytes (ours) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| scenario | ours | tipg | pygeoapi | raw SQL | ceiling | SQL only | ours/tipg "
+        "| ours/raw | ours/ceiling | bytes (ours) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     latency = res.get("latency", {})
     for s in scens:
@@ -767,20 +833,20 @@ def report(scens: list[Scenario], res: dict[str, Any], meta: dict[str, Any]) -> 
                 return "wrong answer"
             return f"{_ms(statistics.median(x['samples']))} ({len(x['samples'])})"
 
-        ours, tipg, raw = (_median(rec.get(n)) for n in ("ours", "tipg", "raw"))
+        ours, tipg, raw, top = (_median(rec.get(n)) for n in ("ours", "tipg", "raw", "ceiling"))
         label = s.label
         if s.kind == "tile":
             cold = _median(rec.get("ours-cold"))
             lines.append(
                 f"| {label} (cold) | {cell('ours-cold')} | {cell('tipg')} | — | {cell('raw')} | "
-                f"{cell('sql')} | {_ratio(cold, tipg)} | {_ratio(cold, raw)} | "
+                f"— | {cell('sql')} | {_ratio(cold, tipg)} | {_ratio(cold, raw)} | — | "
                 f"{rec['ours-cold'].get('bytes')} |"
             )
             label += " (warm)"
         lines.append(
             f"| {label} | {cell('ours')} | {cell('tipg')} | {cell('pygeoapi')} | {cell('raw')} | "
-            f"{cell('sql')} | {_ratio(ours, tipg)} | {_ratio(ours, raw)} | "
-            f"{rec['ours'].get('bytes')} |"
+            f"{cell('ceiling')} | {cell('sql')} | {_ratio(ours, tipg)} | {_ratio(ours, raw)} | "
+            f"{_ratio(ours, top)} | {rec['ours'].get('bytes')} |"
         )
     wrk = res.get("wrk", {})
     if wrk:
@@ -788,8 +854,9 @@ def report(scens: list[Scenario], res: dict[str, Any], meta: dict[str, Any]) -> 
             "",
             "Throughput, `wrk -t1 -c8`, requests/s, median of the repetitions (higher is better):",
             "",
-            "| scenario | ours | tipg | pygeoapi | raw SQL | ours/tipg | ours/raw |",
-            "|---|---|---|---|---|---|---|",
+            "| scenario | ours | tipg | pygeoapi | raw SQL | ceiling | ours/tipg | ours/raw "
+            "| ours/ceiling |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for s in scens:
             rates = wrk.get(s.name)
@@ -799,7 +866,9 @@ def report(scens: list[Scenario], res: dict[str, Any], meta: dict[str, Any]) -> 
             lines.append(
                 f"| {s.label} | {med['ours']:.1f} | {med['tipg']:.1f} | "
                 f"{med.get('pygeoapi', 0):.1f} | {med.get('raw', 0):.1f} | "
-                f"{_ratio(med['ours'], med['tipg'])} | {_ratio(med['ours'], med.get('raw'))} |"
+                f"{med.get('ceiling', 0):.1f} | {_ratio(med['ours'], med['tipg'])} | "
+                f"{_ratio(med['ours'], med.get('raw'))} | "
+                f"{_ratio(med['ours'], med.get('ceiling'))} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -848,7 +917,7 @@ def database(args: argparse.Namespace) -> tuple[str, Callable[[], None]]:
     return url, (lambda: None) if args.keep_db else cluster.stop
 
 
-def prepare_data(url: str, registry: LayerRegistry) -> None:
+def prepare_data(url: str, registry: LayerRegistry, anchors: Path) -> None:
     """Generated tables in ``public`` (the anchors' generator), migrated and loaded into ``gis``."""
     with psycopg.connect(url, autocommit=True) as conn:
         have = {
@@ -859,9 +928,9 @@ def prepare_data(url: str, registry: LayerRegistry) -> None:
             )
         }
     if any(have.get(t, 0) < n * 0.99 for t, n in TABLE_ROWS.items()):
-        generator = ANCHORS / "gen_data.py"
+        generator = anchors / "gen_data.py"
         if not generator.is_file():
-            raise SystemExit(f"{generator} not found: set GISPLATFORM_BENCH_ANCHORS")
+            raise SystemExit(f"{generator} not found: pass --anchors or set {ANCHORS_ENV}")
         with tempfile.TemporaryDirectory() as tmp:  # run a copy: the anchors folder is read-only
             shutil.copy(generator, tmp)
             print("generating the synthetic data (~1 min)", flush=True)
@@ -871,7 +940,13 @@ def prepare_data(url: str, registry: LayerRegistry) -> None:
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-    settings = Settings(DATABASE_URL=url, layers_dir=LAYERS_DIR)
+    logins = service_urls(url)
+    settings = Settings(
+        DATABASE_URL=url,
+        layers_dir=LAYERS_DIR,
+        api_database_url=logins["api"],
+        analyses_database_url=logins["analyses"],
+    )
     migrate(url, registry, settings)
     with psycopg.connect(url, autocommit=True) as conn:
         for table, insert in LOAD_SQL.items():
@@ -896,7 +971,15 @@ def main() -> int:
     parser.add_argument("--phases", default="latency,wrk", help="latency and/or wrk")
     parser.add_argument("--pg-port", type=int, default=54391, help="embedded cluster port")
     parser.add_argument("--keep-db", action="store_true", help="leave the embedded cluster up")
+    parser.add_argument(
+        "--anchors",
+        type=Path,
+        default=os.environ.get(ANCHORS_ENV),
+        help=f"the benchmark anchors' folder (default ${ANCHORS_ENV})",
+    )
     args = parser.parse_args()
+    if args.anchors is None:
+        raise SystemExit(f"the benchmark anchors' folder is needed: --anchors or ${ANCHORS_ENV}")
     if shutil.which("wrk") is None and "wrk" in args.phases:
         raise SystemExit("wrk not found: apt-get install wrk")
     ensure_peer_venv()
@@ -915,10 +998,10 @@ def main() -> int:
         "load_before": f"{os.getloadavg()[0]:.1f}",
     }
     try:
-        prepare_data(url, registry)
+        prepare_data(url, registry, args.anchors)
         with psycopg.connect(url, autocommit=True) as conn:
             ground_truth(conn, scens)
-        servers = make_servers(url, work)
+        servers = make_servers(url, work, args.anchors)
         for sv in servers:
             start(sv, work)
         print("servers up: " + ", ".join(f"{sv.name}:{sv.port}" for sv in servers), flush=True)

@@ -1,10 +1,11 @@
 """The raw-SQL ceiling of the API benchmark: our server's statements behind a bare ASGI app.
 
 For each benchmark request it runs the statements gisplatform runs for that answer
-(``gisplatform.ogcapi.queries`` and ``tilequeries``: the layer revision or a capped
-count, then the page; the item; the tile) as the public role, and sends what PostGIS
-built. No framework, parameter checks, links, HTML, logging or metrics: what remains is
-HTTP plus SQL, the least any Python server on these statements can cost.
+(``gisplatform.ogcapi.queries`` and ``tilequeries``: the page and one row more, with the
+layer revision when unfiltered, then a capped count where ours needs one; the item; the
+tile) as the public role, and sends what PostGIS built. No framework, parameter checks,
+links, HTML, logging or metrics: what remains is HTTP plus SQL, the least any Python
+server on these statements can cost.
 
 ``plan`` is shared with the in-process variant in ``bench_api.py`` (no HTTP at all).
 
@@ -26,13 +27,14 @@ from gisplatform.ogcapi import queries
 from gisplatform.ogcapi.cql import compile_filter
 from gisplatform.ogcapi.crs import CRS84_CRS
 from gisplatform.ogcapi.tilequeries import (
+    PARALLEL_SETTING,
     SERIAL_SETTING,
     TileAddress,
     TileSettings,
     serial_plan,
     tile_query,
 )
-from gisplatform.registry import Access, LayerRegistry, load_registry
+from gisplatform.registry import Access, LayerRegistry, LayerSpec, load_registry
 from gisplatform.settings import Settings
 from gisplatform.store.database import database_url
 from gisplatform.store.views import PUBLIC_ROLE
@@ -41,6 +43,11 @@ ITEMS = re.compile(r"^/ogc/collections/(\w+)/items$")
 ITEM = re.compile(r"^/ogc/collections/(\w+)/items/(\d+)$")
 TILE = re.compile(r"^/ogc/collections/(\w+)/tiles/WebMercatorQuad/(\d+)/(\d+)/(\d+)$")
 Statement = tuple[sql.Composed, Any]
+#: as the server's pool sets them (``app._configure``): no parallel workers, no JIT
+SESSION_SETTING = (
+    "SELECT set_config('max_parallel_workers_per_gather', '0', false), "
+    "set_config('jit', 'off', false)"
+)
 CONTENT_TYPES = {
     "items": b"application/geo+json",
     "item": b"application/geo+json",
@@ -56,6 +63,17 @@ class Plan:
     before: list[Statement]
     answer: Statement
     serial: bool = False  # answer in a transaction without parallel workers, as tiles.py does
+    limit: int = 0  # items: the page size (the answer reads one row more)
+    where: queries.Where | None = None  # items: a filtered page's conditions
+    layer: LayerSpec | None = None
+
+    def after(self, rows: list[tuple[Any, ...]], offset: int) -> list[Statement]:
+        """What ours runs after the page: a capped count when numberMatched needs one."""
+        more = len(rows) > self.limit
+        reach = queries.count_reach(offset, self.limit)
+        if self.where is None or self.layer is None or not more or reach is None:
+            return []
+        return [queries.count_query(self.layer, self.where, reach)]
 
     def body(self, rows: list[tuple[Any, ...]]) -> bytes:
         """The response body from the rows of the answering statement."""
@@ -63,7 +81,7 @@ class Plan:
             return bytes(rows[0][1] or b"") if rows else b""
         if self.kind == "item":
             return str(rows[0][0]).encode() if rows else b""
-        features = b",".join(str(r[0]).encode() for r in rows)
+        features = b",".join(str(r[0]).encode() for r in rows[: self.limit])
         return b'{"type":"FeatureCollection","features":[' + features + b"]}"
 
 
@@ -90,11 +108,7 @@ def plan(
             where.add(*queries.bbox_clause(box, CRS84_CRS))
         if "filter" in params:
             where.add(*compile_filter(params["filter"], "cql2-text", fields, CRS84_CRS))
-        before: Statement = (
-            queries.count_query(spec, where)
-            if where.clauses
-            else (queries.revision_query("history"), [spec.name])
-        )
+        limit = int(params.get("limit", 10))
         page = queries.items_query(
             spec,
             fields,
@@ -102,15 +116,18 @@ def plan(
             False,
             where,
             [],
-            int(params.get("limit", 10)),
+            limit + 1,
             int(params.get("offset", 0)),
+            with_revision=not where.clauses,
         )
-        return Plan("items", [before], page)
+        filtered = where if where.clauses else None
+        return Plan("items", [], page, limit=limit, where=filtered, layer=spec)
     return None
 
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
     await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(PUBLIC_ROLE)))
+    await conn.execute(SESSION_SETTING)  # no parallel workers, as the server's pool
 
 
 class ThinServer:
@@ -147,12 +164,14 @@ class ThinServer:
         async with self.pool.connection() as conn:
             for query, args in found.before:
                 await (await conn.execute(query, args)).fetchall()
-            if found.serial:
+            if found.kind == "tile":  # in a transaction with its worker setting, as tiles.py
                 async with conn.transaction():
-                    await conn.execute(SERIAL_SETTING)
+                    await conn.execute(SERIAL_SETTING if found.serial else PARALLEL_SETTING)
                     rows = await _answer(conn, found)
             else:
                 rows = await _answer(conn, found)
+            for query, args in found.after(rows, int(params.get("offset", 0))):
+                await (await conn.execute(query, args)).fetchall()
         if found.kind == "item" and not rows:
             await _send(send, 404, b"no such feature", b"text/plain")
             return

@@ -11,6 +11,7 @@ import pytest
 from psycopg import sql
 from pyproj import Transformer
 
+from gisplatform.ogcapi import queries
 from gisplatform.registry import Access, LayerRegistry
 from tests.ogcapi_helpers import RESTRICTED_LAYERS, RequestRecorder, live_server
 
@@ -95,6 +96,42 @@ def test_items_paging_and_counts(api: httpx.Client, demo_db_url: str) -> None:
     assert deep["numberReturned"] == 0 and not any(x["rel"] == "next" for x in deep["links"])
 
 
+def test_next_links_need_a_row_beyond_the_page(api: httpx.Client, demo_db_url: str) -> None:
+    """A page ending exactly at the last feature has no ``next`` (it asks for limit + 1)."""
+    ((total,),) = _rows(demo_db_url, "SELECT count(*) FROM api_public.street_lights")
+    whole = api.get("/collections/street_lights/items", params={"limit": total}).json()
+    assert whole["numberReturned"] == whole["numberMatched"] == total
+    assert not any(x["rel"] == "next" for x in whole["links"])
+    last = api.get(
+        "/collections/street_lights/items", params={"limit": 3, "offset": total - 3}
+    ).json()
+    assert last["numberReturned"] == 3 and last["numberMatched"] == total
+    assert not any(x["rel"] == "next" for x in last["links"])
+    one_short = api.get("/collections/street_lights/items", params={"limit": total - 1}).json()
+    assert any(x["rel"] == "next" for x in one_short["links"])
+
+
+def test_uncounted_filters_leave_number_matched_out(
+    api: httpx.Client, demo_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the count cap a filtered page has no numberMatched (JSON) and says "more than"
+    the features up to the next page (HTML); the last page still counts exactly."""
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)  # the server runs in this process
+    ((ready,),) = _rows(
+        demo_db_url, "SELECT count(*) FROM api_public.shelters WHERE readiness = 'ready'"
+    )
+    assert ready > 10
+    params = {"filter": "readiness = 'ready'", "limit": 5}
+    body = api.get("/collections/shelters/items", params=params).json()
+    assert "numberMatched" not in body and body["numberReturned"] == 5
+    assert any(x["rel"] == "next" for x in body["links"])
+    tail = api.get("/collections/shelters/items", params={**params, "offset": ready - 2}).json()
+    assert tail["numberMatched"] == ready and tail["numberReturned"] == 2
+    for lang, words in (("uk", "понад 5"), ("en", "more than 5")):
+        page = api.get("/collections/shelters/items", params={**params, "f": "html", "lang": lang})
+        assert page.status_code == 200 and words in page.text, lang
+
+
 def test_items_properties_sortby_datetime_queryables(api: httpx.Client, demo_db_url: str) -> None:
     body = api.get(
         "/collections/shelters/items",
@@ -110,8 +147,9 @@ def test_items_properties_sortby_datetime_queryables(api: httpx.Client, demo_db_
     ((ready,),) = _rows(
         demo_db_url, "SELECT count(*) FROM api_public.shelters WHERE readiness='ready'"
     )
+    whole = {"limit": 1000}  # one page: its numberMatched is exact (offset + returned)
     assert (
-        api.get("/collections/shelters/items", params={"readiness": "ready"}).json()[
+        api.get("/collections/shelters/items", params={"readiness": "ready", **whole}).json()[
             "numberMatched"
         ]
         == ready
@@ -121,14 +159,16 @@ def test_items_properties_sortby_datetime_queryables(api: httpx.Client, demo_db_
         "SELECT count(*) FROM api_public.shelters WHERE readiness_checked_at >= '2025-06-01'",
     )
     for value in ("2025-06-01T00:00:00Z/..", "2025-06-01/.."):
-        got = api.get("/collections/shelters/items", params={"datetime": value}).json()
+        got = api.get("/collections/shelters/items", params={"datetime": value, **whole}).json()
         assert got["numberMatched"] == since
     ((day, n),) = _rows(
         demo_db_url,
         "SELECT readiness_checked_at::text, count(*) FROM "
         "api_public.shelters GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
     )
-    got = api.get("/collections/shelters/items", params={"datetime": f"{day}T12:00:00Z"}).json()
+    got = api.get(
+        "/collections/shelters/items", params={"datetime": f"{day}T12:00:00Z", **whole}
+    ).json()
     assert got["numberMatched"] == n
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from psycopg import errors, sql
 
-from gisplatform.errors import MigrationRefused
+from gisplatform.errors import LayerSpecError, MigrationRefused
 from gisplatform.registry import LayerRegistry, load_registry
 from gisplatform.settings import PROJECT_ROOT
 from gisplatform.store.migrate import migrate
@@ -175,6 +175,61 @@ def test_changed_enum_replaces_its_check(scratch_url: str, tmp_path: Path) -> No
     assert [line.split(" ")[0] for line in plan.constraints] == ["add", "drop"]
     with psycopg.connect(scratch_url) as conn:
         insert_shelter(conn, "SRID=4326;POINT(33.47 50.75)", readiness="closed")
+
+
+def indexes_of(url: str, table: str) -> dict[str, str]:
+    """The registry-declared indexes of a layer table: name -> definition."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'gis' "
+            "AND tablename = %s AND indexname LIKE 'ix%%'",
+            [table],
+        ).fetchall()
+    return dict(rows)
+
+
+def test_declared_indexes_are_created_changed_and_dropped(scratch_url: str, tmp_path: Path) -> None:
+    directory = copy_layers(tmp_path, ["shelters"])
+    settings = make_settings(scratch_url, layers_dir=directory)
+    registry = load_registry(directory)
+    declared = [f.name for f in registry.get("shelters").fields if f.index is not None]
+    assert {"readiness", "shelter_type"} <= set(declared)
+    plan = migrate(scratch_url, registry, settings)
+    assert len(plan.indexes) == len(declared)
+    created = indexes_of(scratch_url, "shelters")
+    assert sorted(d.split("(")[1].split(")")[0] for d in created.values()) == sorted(declared)
+    assert migrate(scratch_url, registry, settings).is_empty  # idempotent
+
+    def reshape(data: dict[str, Any]) -> None:
+        fields = {f["name"]: f for f in data["fields"]}
+        fields["readiness"].pop("index")  # removed: dropped
+        fields["name"]["index"] = "lower"  # expression index (case-insensitive filters)
+        fields["opening_hours"]["index"] = {"kind": "btree", "only_set": True}  # partial
+
+    registry = edit_layer(directory, "shelters", reshape)
+    plan = migrate(scratch_url, registry, settings)
+    assert sorted(line.split(" ")[0] for line in plan.indexes) == ["create", "create", "drop"]
+    assert not plan.drops  # an index holds no data: no --allow-drop needed
+    after = {d.split(" USING ")[1] for d in indexes_of(scratch_url, "shelters").values()}
+    assert after == {
+        "btree (shelter_type)",
+        "btree (lower(name))",
+        "btree (opening_hours) WHERE (opening_hours IS NOT NULL)",
+    }
+    assert migrate(scratch_url, registry, settings).is_empty
+    with psycopg.connect(scratch_url) as conn:  # the table still takes rows
+        insert_shelter(conn, "SRID=4326;POINT(33.47 50.75)")
+
+
+def test_lower_index_needs_a_text_field(tmp_path: Path) -> None:
+    directory = copy_layers(tmp_path, ["shelters"])
+
+    def bad(data: dict[str, Any]) -> None:
+        capacity = next(f for f in data["fields"] if f["name"] == "capacity_persons")
+        capacity["index"] = "lower"
+
+    with pytest.raises(LayerSpecError, match=r"index 'lower'"):
+        edit_layer(directory, "shelters", bad)
 
 
 @pytest.mark.parametrize(

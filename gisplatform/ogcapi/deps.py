@@ -6,6 +6,7 @@ thread, and five thread hops per request cost more than the work they wrap.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
@@ -123,6 +124,39 @@ async def registry_dependency(request: Request) -> LayerRegistry:
     return get_registry(request)
 
 
+@dataclass(frozen=True)
+class ReadContext:
+    """What the hot read endpoints (items, one item) take from the request, in one piece."""
+
+    spec: LayerSpec
+    pool: AudiencePool
+    crs: CrsCatalogue
+    f: Format
+    lang: Lang
+
+
+async def read_context(
+    collectionId: str, request: Request, audience: Annotated[Audience, Depends(request_audience)]
+) -> ReadContext:
+    """The layer, pool, CRSs, format and language of a read, checked in that order.
+
+    One dependency instead of five: FastAPI's resolution of each cost more than its work
+    (a fifth of a small page's CPU time under ``wrk``).
+    """
+    spec = await get_layer(collectionId, request, audience)
+    return ReadContext(
+        spec,
+        await get_pool(request),
+        await get_crs(request),
+        await output_format(request),
+        await language(request),
+    )
+
+
+#: the dependencies ``read_context`` runs itself (the OpenAPI document lists their parameters)
+read_context.calls = (get_layer, get_pool, get_crs, output_format, language)  # type: ignore[attr-defined]
+
+ReadDep = Annotated[ReadContext, Depends(read_context)]
 LayerDep = Annotated[LayerSpec, Depends(get_layer)]
 RegistryDep = Annotated[LayerRegistry, Depends(registry_dependency)]
 PoolDep = Annotated[AudiencePool, Depends(get_pool)]

@@ -168,6 +168,16 @@ def _cells(fields: tuple[FieldSpec, ...], properties: dict[str, Any], lang: Lang
     return [htmlvalues.field_value(f, properties.get(f.name), lang) for f in fields]
 
 
+def _matched_text(matched: int | None, next_offset: int | None, lang: Lang) -> str:
+    """The number matched; uncounted, "more than" the features up to the next page."""
+    if matched is not None:
+        return htmlvalues.number(matched, lang)
+    if next_offset is None:
+        return ""
+    more: str = words_for(lang).matched_more
+    return more.format(n=htmlvalues.number(next_offset, lang))
+
+
 def items_page(
     request: Request,
     spec: LayerSpec,
@@ -208,7 +218,7 @@ def items_page(
         crumbs=[*_crumbs(request, spec, lang), (words.features, "")],
         columns=[{"title": f.title.get(lang), "numeric": f.type.is_numeric} for f in fields],
         rows=rows,
-        matched=htmlvalues.number(matched, lang) if matched is not None else "",
+        matched=_matched_text(matched, next_offset, lang),
         returned=htmlvalues.number(len(rows), lang),
         capped=words.capped.format(n=htmlvalues.number(HTML_MAX_LIMIT, lang)) if capped else "",
         next_url=items_url(request, spec, offset=next_offset, limit=limit)

@@ -21,17 +21,18 @@ from gisplatform.i18n import message
 from gisplatform.ogcapi import queries
 from gisplatform.ogcapi.asof import PARAMETER as AS_OF
 from gisplatform.ogcapi.asof import as_of_items, require_staff
+from gisplatform.ogcapi.auth import request_audience
 from gisplatform.ogcapi.common import json_response, link
 from gisplatform.ogcapi.cql import FILTER_LANGS, compile_filter
 from gisplatform.ogcapi.crs import OutputCrs
 from gisplatform.ogcapi.deps import (
-    AudienceDep,
     CrsDep,
     FormatDep,
     Lang,
     LangDep,
     LayerDep,
     PoolDep,
+    ReadDep,
     RegistryDep,
     base_url,
     check_parameters,
@@ -46,7 +47,13 @@ from gisplatform.ogcapi.featurepages import (
 )
 from gisplatform.ogcapi.html import render_page, words_for
 from gisplatform.ogcapi.metapages import collection_crumbs, collection_facts, schema_rows
-from gisplatform.ogcapi.schemas import collection_body, json_schema, layer_stats, property_value
+from gisplatform.ogcapi.schemas import (
+    cached_count,
+    collection_body,
+    json_schema,
+    layer_stats,
+    property_value,
+)
 from gisplatform.ogcapi.spool import Spool
 from gisplatform.registry import FieldSpec, LayerSpec
 from gisplatform.store.audiences import current_reader, current_view
@@ -198,26 +205,25 @@ def parse_items(
 
 
 def _page_links(
-    request: Request, spec: LayerSpec, parsed: ItemsRequest, returned: int, matched: int | None
+    request: Request, spec: LayerSpec, parsed: ItemsRequest, returned: int, more: bool
 ) -> list[dict[str, str]]:
-    root = f"{base_url(request)}/collections/{spec.name}/items"
+    collection = f"{base_url(request)}/collections/{spec.name}"
+    root = f"{collection}/items"
     params = dict(request.query_params)
     params.pop("f", None)
+    params.pop("offset", None)
+    kept = urlencode(params)  # once for all the links
+    prefix = f"{root}?{kept}&" if kept else f"{root}?"
 
     def url(fmt: str, offset: int) -> str:
-        return f"{root}?{urlencode({**params, 'f': fmt, 'offset': str(offset)})}"
+        return f"{prefix}f={fmt}&offset={offset}"
 
     links = [
         link(url("json", parsed.offset), "self", GEOJSON, "this page"),
         link(url("html", parsed.offset), "alternate", "text/html", "this page as HTML"),
-        link(
-            f"{base_url(request)}/collections/{spec.name}",
-            "collection",
-            "application/json",
-            "the collection",
-        ),
+        link(collection, "collection", "application/json", "the collection"),
     ]
-    following, previous = _neighbours(parsed, returned, matched)
+    following, previous = _neighbours(parsed, more)
     if following is not None:
         links.append(link(url("json", following), "next", GEOJSON, "next page"))
     if previous is not None:
@@ -225,27 +231,48 @@ def _page_links(
     return links
 
 
-def _neighbours(
-    parsed: ItemsRequest, returned: int, matched: int | None
-) -> tuple[int | None, int | None]:
-    """The offsets of the next and previous pages (``None`` where there is none)."""
-    more = parsed.offset + returned < matched if matched is not None else returned == parsed.limit
-    following = parsed.offset + parsed.limit if more and returned else None
+def _neighbours(parsed: ItemsRequest, more: bool) -> tuple[int | None, int | None]:
+    """The offsets of the next and previous pages (``None`` where there is none).
+
+    ``more``: the query found a row beyond this page (it asks for ``limit + 1``).
+    """
+    following = parsed.offset + parsed.limit if more else None
     previous = max(parsed.offset - parsed.limit, 0) if parsed.offset > 0 else None
     return following, previous
 
 
+@dataclass
+class Page:
+    """What one page query found besides its features."""
+
+    returned: int
+    more: bool  # a row beyond the page exists
+    revision: int | None = None  # the layer's revision, read with an unfiltered page
+
+
 async def _matched(
-    conn: AsyncConnection[Any], request: Request, spec: LayerSpec, where: queries.Where
+    conn: AsyncConnection[Any], request: Request, spec: LayerSpec, parsed: ItemsRequest, page: Page
 ) -> int | None:
-    """Exact count when cheap: cached per revision unfiltered, capped when filtered."""
-    if not where.clauses:
-        return (await layer_stats(conn, request, spec)).count
-    query, params = queries.count_query(spec, where)
+    """``numberMatched`` when it is exact and cheap, else None (left out, as OGC API allows).
+
+    * the last page: ``offset + returned``, no query;
+    * unfiltered: the layer's row count, kept per revision (no query while it holds);
+    * filtered: a count that reads no further than the end of the next page (at most
+      :data:`queries.COUNT_CAP` rows, see :func:`queries.count_reach`). Never an estimate.
+    """
+    if not page.more and (page.returned or parsed.offset == 0):
+        return parsed.offset + page.returned
+    if not parsed.where.clauses:
+        cached = cached_count(request, spec, page.revision)
+        return cached if cached is not None else (await layer_stats(conn, request, spec)).count
+    reach = queries.count_reach(parsed.offset, parsed.limit)
+    if reach is None:
+        return None
+    query, params = queries.count_query(spec, parsed.where, reach)
     cursor = await conn.execute(query, params)
     row = await cursor.fetchone()
     count = int(row[0]) if row else 0
-    return count if count <= queries.COUNT_CAP else None
+    return count if count <= reach else None
 
 
 def _client_error(exc: psycopg.Error) -> InvalidParameter:
@@ -254,7 +281,8 @@ def _client_error(exc: psycopg.Error) -> InvalidParameter:
 
 
 def _page_query(spec: LayerSpec, parsed: ItemsRequest) -> tuple[sql.Composed, list[Any]]:
-    """The SQL of one page of items."""
+    """The SQL of one page of items and one row more (is there a next page?); unfiltered,
+    with the layer's revision (is the cached count still right?)."""
     return queries.items_query(
         spec,
         parsed.fields,
@@ -262,10 +290,18 @@ def _page_query(spec: LayerSpec, parsed: ItemsRequest) -> tuple[sql.Composed, li
         parsed.skip_geometry,
         parsed.where,
         parsed.sort,
-        parsed.limit,
+        parsed.limit + 1,
         parsed.offset,
         mark=parsed.mark,
+        with_revision=not parsed.where.clauses,
     )
+
+
+def _page_of(rows: list[Any], parsed: ItemsRequest) -> tuple[list[Any], Page]:
+    """The page's rows (without the one beyond it) and what the query found."""
+    revision = rows[0][1] if rows and not parsed.where.clauses else None
+    page = Page(min(len(rows), parsed.limit), len(rows) > parsed.limit, revision)
+    return rows[: parsed.limit], page
 
 
 async def _page_body(
@@ -283,25 +319,24 @@ async def _page_body(
     async with pool.connection() as conn:
         if parsed.limit <= BUFFERED_PAGE_LIMIT:  # small page: one round trip, one chunk
             try:
-                matched = await _matched(conn, request, spec, parsed.where)
                 cursor = await conn.execute(*_page_query(spec, parsed))
-                page = await cursor.fetchall()
+                rows, page = _page_of(await cursor.fetchall(), parsed)
+                matched = await _matched(conn, request, spec, parsed, page)
             except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
                 raise _client_error(exc) from exc
-            returned = len(page)
-            head += b",".join(row[0].encode() for row in page)
+            head += b",".join(row[0].encode() for row in rows)
         else:
             spool = Spool()
             try:
-                returned, matched = await _spool_rows(conn, request, spec, parsed, spool, head)
+                page, matched = await _spool_rows(conn, request, spec, parsed, spool, head)
             except BaseException:
                 spool.close()
                 raise
-    footer: dict[str, Any] = {"numberReturned": returned}
+    footer: dict[str, Any] = {"numberReturned": page.returned}
     if matched is not None:
         footer["numberMatched"] = matched
     footer["timeStamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    footer["links"] = _page_links(request, spec, parsed, returned, matched)
+    footer["links"] = _page_links(request, spec, parsed, page.returned, page.more)
     tail = b"]," + orjson.dumps(footer)[1:]
     if spool is None:
         return head + tail
@@ -316,44 +351,47 @@ async def _spool_rows(
     parsed: ItemsRequest,
     spool: Spool,
     head: bytes,
-) -> tuple[int, int | None]:
-    """Write ``head`` and the page's features into ``spool``; (returned, matched)."""
+) -> tuple[Page, int | None]:
+    """Write ``head`` and the page's features into ``spool``; (what was found, matched)."""
     query, params = _page_query(spec, parsed)
     rows = conn.cursor().stream(query, params, size=STREAM_BATCH)
     try:
-        matched = await _matched(conn, request, spec, parsed.where)
         first = await anext(rows, None)
     except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
         raise _client_error(exc) from exc
     if first is None:
         spool.write(head)
-        return 0, matched
+        page = Page(0, False)
+        return page, await _matched(conn, request, spec, parsed, page)
     spool.write(head + first[0].encode())
-    returned = 1
+    page = Page(1, False, first[1] if not parsed.where.clauses else None)
     batch: list[bytes] = []
     async for row in rows:
+        if page.returned == parsed.limit:  # the row beyond the page: there is a next one
+            page.more = True
+            continue
         batch.append(row[0].encode())
-        returned += 1
+        page.returned += 1
         if len(batch) >= STREAM_BATCH:
             spool.write(b"," + b",".join(batch))
             batch = []
     if batch:
         spool.write(b"," + b",".join(batch))
-    return returned, matched
+    return page, await _matched(conn, request, spec, parsed, page)
 
 
 async def _fetch_items(
     request: Request, pool: PoolDep, spec: LayerSpec, parsed: ItemsRequest
-) -> tuple[list[Any], int | None]:
+) -> tuple[list[Any], Page, int | None]:
     query, params = _page_query(spec, parsed)
     async with pool.connection() as conn:
         try:
-            matched = await _matched(conn, request, spec, parsed.where)
             cursor = await conn.execute(query, params)
-            rows = await cursor.fetchall()
+            rows, page = _page_of(await cursor.fetchall(), parsed)
+            matched = await _matched(conn, request, spec, parsed, page)
         except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
             raise _client_error(exc) from exc
-    return [orjson.loads(row[0]) for row in rows], matched
+    return [orjson.loads(row[0]) for row in rows], page, matched
 
 
 async def _outline(pool: PoolDep, request: Request) -> Any:
@@ -449,17 +487,10 @@ def build_features_router() -> APIRouter:
             "x-per-collection": True,
         },
     )
-    async def items(
-        request: Request,
-        spec: LayerDep,
-        pool: PoolDep,
-        crs: CrsDep,
-        f: FormatDep,
-        lang: LangDep,
-        audience: AudienceDep,
-    ) -> Response:
+    async def items(request: Request, read: ReadDep) -> Response:
+        spec, pool, crs, f, lang = read.spec, read.pool, read.crs, read.f, read.lang
         if AS_OF in request.query_params:  # the layer as it was (staff, from the history)
-            require_staff(audience)
+            require_staff(await request_audience(request))
             return await as_of_items(
                 request, spec, parse_items(request, spec, crs, frozenset((AS_OF,)))
             )
@@ -468,8 +499,8 @@ def build_features_router() -> APIRouter:
         if f == "html":
             capped = parsed.limit > HTML_MAX_LIMIT
             parsed.limit = min(parsed.limit, HTML_MAX_LIMIT)
-            features, matched = await _fetch_items(request, pool, spec, parsed)
-            following, previous = _neighbours(parsed, len(features), matched)
+            features, found, matched = await _fetch_items(request, pool, spec, parsed)
+            following, previous = _neighbours(parsed, found.more)
             with_map = parsed.out.is_storage and not parsed.skip_geometry
             outline = await _outline(pool, request) if with_map else None
             return await run_in_threadpool(
@@ -499,15 +530,8 @@ def build_features_router() -> APIRouter:
         openapi_extra={"x-query": ["crs"], "x-media": [GEOJSON]},
         responses={304: {"description": "not modified (If-None-Match)"}},
     )
-    async def item(
-        request: Request,
-        spec: LayerDep,
-        featureId: str,
-        pool: PoolDep,
-        crs: CrsDep,
-        f: FormatDep,
-        lang: LangDep,
-    ) -> Response:
+    async def item(request: Request, read: ReadDep, featureId: str) -> Response:
+        spec, pool, crs, f, lang = read.spec, read.pool, read.crs, read.f, read.lang
         check_parameters(request, ITEM_PARAMETERS)
         out = crs.parse(request.query_params.get("crs"), "crs")
         if not featureId.isascii() or not featureId.isdigit() or len(featureId) > 18:

@@ -76,6 +76,7 @@ WORDS: dict[str, dict[Lang, str]] = {
     "prev": {"uk": "Назад", "en": "Previous"},
     "matched": {"uk": "Знайдено", "en": "Matched"},
     "returned": {"uk": "Показано", "en": "Shown"},
+    "matched_more": {"uk": "понад {n}", "en": "more than {n}"},
     "capped": {
         "uk": "Сторінка HTML показує не більше {n} об’єктів; решта — за посиланням «Далі».",
         "en": "An HTML page shows at most {n} features; the rest follow the “Next” link.",

@@ -189,6 +189,7 @@ def oas30(node: Any) -> Any:
 def _dependency_calls(dependant: Dependant) -> Iterator[Any]:
     for sub in dependant.dependencies:
         yield sub.call
+        yield from getattr(sub.call, "calls", ())  # a dependency that runs others itself
         yield from _dependency_calls(sub)
 
 

@@ -21,8 +21,8 @@ from gisplatform.reports.marks import MARK_PROPERTY, mark_json
 from gisplatform.store.audiences import current_view
 from gisplatform.store.roles import LAYER_STATE_VIEW
 
-#: filtered counts stop here; above it ``numberMatched`` is left out
-COUNT_CAP = 10_000
+#: a filtered count reads at most this far (a small, bounded scan); beyond, no numberMatched
+COUNT_CAP = 1_000
 #: segments per side when a projected bbox is turned into a lon/lat polygon
 BBOX_SEGMENTS = 32
 
@@ -52,18 +52,27 @@ def rendered(query: sql.Composable) -> sql.SQL:
     return sql.SQL(query.as_string())
 
 
-@lru_cache(maxsize=512)
 def feature_json(
     fields: tuple[FieldSpec, ...], out: OutputCrs, skip_geometry: bool, mark: str | None = None
 ) -> sql.SQL:
-    """A GeoJSON Feature per row of ``t`` as text, built by PostgreSQL (cached: immutable).
+    """A GeoJSON Feature per row of ``t`` as text, built by PostgreSQL.
 
     ``mark`` names a layer residents' reports mark (:mod:`gisplatform.reports.marks`): its
     features get the mark as one more property.
     """
-    columns_list: list[sql.Composable] = [
-        sql.SQL("t.{}").format(sql.Identifier(f.name)) for f in fields
-    ]
+    return _feature_json(_names(fields), out, skip_geometry, mark)
+
+
+def _names(fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
+    """The cache key of some fields (hashing the specs themselves costs more than the SQL)."""
+    return tuple(f.name for f in fields)
+
+
+@lru_cache(maxsize=512)
+def _feature_json(
+    fields: tuple[str, ...], out: OutputCrs, skip_geometry: bool, mark: str | None
+) -> sql.SQL:
+    columns_list: list[sql.Composable] = [sql.SQL("t.{}").format(sql.Identifier(f)) for f in fields]
     if mark is not None:
         columns_list.append(
             sql.SQL("{} AS {}").format(mark_json(mark), sql.Identifier(MARK_PROPERTY))
@@ -206,30 +215,71 @@ def items_query(
     offset: int,
     source: tuple[sql.Composable, list[Any]] | None = None,
     mark: bool = False,
+    with_revision: bool = False,
 ) -> tuple[sql.Composed, list[Any]]:
-    """One page of features as GeoJSON text rows (with the reports' mark when ``mark``).
+    """Up to ``limit`` features as GeoJSON text rows (callers ask for one more than the page
+    to learn whether a next page exists), with the reports' mark when ``mark``.
 
     The page is cut in a subquery so the JSON is built for its rows only: with the key
     order coming from an index, PostgreSQL would otherwise build it for every skipped
     row too (``offset=150000`` built 150,100 features). ``source`` (a parenthesised
     query with the view's columns, and its parameters) replaces the audience's view.
+    ``with_revision`` adds the layer's revision as a second column (evaluated once), saving
+    a round trip for the cached count.
     """
-    order = order_by(sort)
+    first = [spec.name] if with_revision else []
+    layer_mark = spec.name if mark else None
+    if source is None and not where.clauses:  # the same text for every such page: rendered once
+        key = (current_view().schema, spec.name, _names(fields), out, skip_geometry, tuple(sort))
+        return _plain_items(*key, with_revision, layer_mark), [*first, limit, offset]
     rows, before = source if source is not None else (view(spec), [])
-    query = sql.SQL("SELECT {} FROM (SELECT * FROM {} AS t{}{} LIMIT %s OFFSET %s) AS t{}").format(
-        feature_json(fields, out, skip_geometry, spec.name if mark else None),
-        rows,
-        where.sql(),
-        order,
-        order,
+    features = feature_json(fields, out, skip_geometry, layer_mark)
+    query = _items(rows, features, where, sort, with_revision)
+    return query, [*first, *before, *where.params, limit, offset]
+
+
+def _items(
+    source: sql.Composable,
+    features: sql.Composable,
+    where: Where,
+    sort: list[tuple[str, bool]],
+    with_revision: bool,
+) -> sql.Composed:
+    order = order_by(sort)
+    revision = sql.SQL(", ({})").format(_REVISION) if with_revision else sql.SQL("")
+    return sql.SQL("SELECT {}{} FROM (SELECT * FROM {} AS t{}{} LIMIT %s OFFSET %s) AS t{}").format(
+        features, revision, source, where.sql(), order, order
     )
-    return query, [*before, *where.params, limit, offset]
+
+
+@lru_cache(maxsize=512)
+def _plain_items(
+    schema: str,
+    layer: str,
+    fields: tuple[str, ...],
+    out: OutputCrs,
+    skip_geometry: bool,
+    sort: tuple[tuple[str, bool], ...],
+    with_revision: bool,
+    mark: str | None,
+) -> sql.Composed:
+    features = _feature_json(fields, out, skip_geometry, mark)
+    query = _items(sql.Identifier(schema, layer), features, Where(), list(sort), with_revision)
+    return sql.Composed([rendered(query)])
+
+
+def count_reach(offset: int, limit: int) -> int | None:
+    """How many rows a filtered count may read for the page at ``offset``: to the end of the
+    next page, at most :data:`COUNT_CAP` (so it costs about one more page without its JSON);
+    None when the page itself reaches past that (the count could not come out exact)."""
+    reach = min(COUNT_CAP, offset + 2 * limit)
+    return reach if offset + limit + 1 <= reach else None
 
 
 def count_query(
     spec: LayerSpec, where: Where, cap: int = COUNT_CAP
 ) -> tuple[sql.Composed, list[Any]]:
-    """How many rows match, counting no further than ``cap + 1``."""
+    """How many rows match, counting no further than ``cap + 1`` (a bounded scan)."""
     query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} AS t{} LIMIT %s) AS c").format(
         view(spec), where.sql()
     )
@@ -240,16 +290,16 @@ def item_query(
     spec: LayerSpec, fields: tuple[FieldSpec, ...], out: OutputCrs, mark: bool = False
 ) -> sql.SQL:
     """One feature by its ``fid`` (a primary-key lookup), and its version (the ETag)."""
-    return _item_query(current_view().schema, spec.name, fields, out, mark)
+    return _item_query(current_view().schema, spec.name, _names(fields), out, mark)
 
 
 @lru_cache(maxsize=512)
 def _item_query(
-    schema: str, layer: str, fields: tuple[FieldSpec, ...], out: OutputCrs, mark: bool
+    schema: str, layer: str, fields: tuple[str, ...], out: OutputCrs, mark: bool
 ) -> sql.SQL:
     return rendered(
         sql.SQL("SELECT {}, t.version FROM {} AS t WHERE t.fid = %s").format(
-            feature_json(fields, out, False, layer if mark else None),
+            _feature_json(fields, out, False, layer if mark else None),
             sql.Identifier(schema, layer),
         )
     )
@@ -268,11 +318,14 @@ def stats_query(spec: LayerSpec, temporal: FieldSpec | None) -> sql.Composed:
     ).format(times, view(spec))
 
 
+_REVISION = sql.SQL("SELECT revision FROM {} WHERE layer = %s").format(
+    sql.Identifier(*LAYER_STATE_VIEW)
+)
+
+
 def revision_query(history_schema: str) -> sql.Composed:
     """Current revision of one layer (bumped by a trigger on each change).
 
     Read through the audience's state view, not ``history_schema`` itself.
     """
-    return sql.SQL("SELECT revision FROM {} WHERE layer = %s").format(
-        sql.Identifier(*LAYER_STATE_VIEW)
-    )
+    return _REVISION

@@ -167,6 +167,14 @@ async def layer_stats(conn: AsyncConnection[Any], request: Request, spec: LayerS
     return stats
 
 
+def cached_count(request: Request, spec: LayerSpec, revision: int | None) -> int | None:
+    """The layer's row count for this audience if the kept stats are of ``revision``."""
+    if revision is None:
+        return None
+    cached = request.app.state.stats.get((current_view().schema, spec.name))
+    return cached[1].count if cached is not None and cached[0] == revision else None
+
+
 def _instant_text(value: str) -> str:
     return f"{value}T00:00:00Z" if len(value) == 10 else value
 

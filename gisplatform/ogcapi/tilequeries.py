@@ -40,6 +40,8 @@ _WEB_MERCATOR_HALF = 20037508.342789244
 #: polygons cost more per row and keep their parallel scans (buildings z14: 52 vs 60 ms).
 SERIAL_FROM_ZOOM = 12
 SERIAL_SETTING = "SET LOCAL max_parallel_workers_per_gather = 0"
+#: the server's connections read without parallel workers; the other tiles get the default back
+PARALLEL_SETTING = "SET LOCAL max_parallel_workers_per_gather TO DEFAULT"
 
 
 class TileSettings(BaseSettings):
@@ -209,8 +211,7 @@ async def _run_tile(
     conn: AsyncConnection[Any], query: sql.Composed, params: dict[str, Any], serial: bool
 ) -> tuple[Any, ...]:
     async with conn.transaction():
-        if serial:
-            await conn.execute(SERIAL_SETTING)
+        await conn.execute(SERIAL_SETTING if serial else PARALLEL_SETTING)
         cursor = await conn.execute(query, params)
         row = await cursor.fetchone()
     assert row is not None

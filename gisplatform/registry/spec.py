@@ -224,6 +224,23 @@ class TextFormat(StrEnum):
     OPENING_HOURS = "opening_hours"  # OpenStreetMap opening_hours syntax, e.g. Mo-Fr 08:00-17:00
 
 
+class IndexKind(StrEnum):
+    """How a field is indexed for the filters that use it."""
+
+    BTREE = "btree"  # equality, ranges, sorting
+    LOWER = "lower"  # btree on lower(field): case-insensitive filters (CQL2 CASEI); strings
+
+
+class IndexSpec(_Frozen):
+    """An index the database keeps on one field (migrate creates and drops it)."""
+
+    kind: IndexKind = IndexKind.BTREE
+    only_set: bool = Field(
+        default=False,
+        description="a partial index of the rows where the field has a value (sparse fields)",
+    )
+
+
 class FieldSpec(_Frozen):
     """One attribute of a layer."""
 
@@ -259,9 +276,25 @@ class FieldSpec(_Frozen):
         description="roles (layers/_roles.yaml) that may read this restricted field; "
         "defaults to the layer's roles",
     )
+    index: IndexKind | IndexSpec | None = Field(
+        default=None,
+        description="an index for commonly filtered fields: 'btree', 'lower' (case-insensitive, "
+        "strings) or {kind, only_set}",
+    )
+
+    @property
+    def index_spec(self) -> IndexSpec | None:
+        """The declared index in its long form (None when the field has none)."""
+        if isinstance(self.index, IndexKind):
+            return IndexSpec(kind=self.index)
+        return self.index
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
+        index = self.index_spec
+        text = self.type in (FieldType.STRING, FieldType.ENUM)
+        if index is not None and index.kind is IndexKind.LOWER and not text:
+            raise ValueError("index 'lower' is only allowed on string and enum fields")
         if self.roles and self.access not in (None, Access.RESTRICTED):
             raise ValueError("'roles' is only allowed on a restricted field")
         if self.name in SYSTEM_COLUMNS:

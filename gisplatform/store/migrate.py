@@ -43,7 +43,12 @@ from gisplatform.store.database import role_logins, sqlalchemy_url
 from gisplatform.store.db_logins import DB_LOGIN_GROUP, sync_all
 from gisplatform.store.history_access import apply_history_functions
 from gisplatform.store.jobs import JOBS_SCHEMA, ensure_jobs_schema
-from gisplatform.store.models import build_metadata, layer_checks, natural_key_name
+from gisplatform.store.models import (
+    build_metadata,
+    layer_checks,
+    layer_indexes,
+    natural_key_name,
+)
 from gisplatform.store.roles import ANALYSIS_SCHEMA, ensure_roles, transfer_ownership
 from gisplatform.store.views import apply_views, owned_view_schemas, plan_views
 from gisplatform.store.writers import apply_write_grants, writer_db_roles
@@ -63,6 +68,7 @@ class MigrationPlan:
     add_columns: list[str] = field(default_factory=list)
     alter_columns: list[str] = field(default_factory=list)
     constraints: list[str] = field(default_factory=list)
+    indexes: list[str] = field(default_factory=list)
     triggers: list[str] = field(default_factory=list)
     views: list[str] = field(default_factory=list)
     drops: list[str] = field(default_factory=list)
@@ -76,6 +82,7 @@ class MigrationPlan:
             *(f"add column {c}" for c in self.add_columns),
             *self.alter_columns,
             *self.constraints,
+            *self.indexes,
             *(f"install triggers on {t}" for t in self.triggers),
             *self.views,
             *(f"DROP {d}" for d in self.drops),
@@ -112,6 +119,18 @@ def _existing_constraints(conn: Connection, schema: str, table: str) -> dict[str
         {"schema": schema, "table": table},
     )
     return {str(name): str(kind) for name, kind in rows}
+
+
+def _existing_indexes(conn: Connection, schema: str, table: str) -> set[str]:
+    """The registry-declared indexes on a table (named ``ix_…``; others are not ours)."""
+    rows = conn.execute(
+        sa_text(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = :schema "
+            "AND tablename = :table AND indexname LIKE 'ix\\_%'"
+        ),
+        {"schema": schema, "table": table},
+    )
+    return {str(name) for (name,) in rows}
 
 
 def _existing_triggers(conn: Connection, schema: str, table: str) -> set[str]:
@@ -206,6 +225,7 @@ class _Migrator:
         for spec in self.registry:
             if spec.name in existing:
                 self._diff_constraints(spec)
+            self._diff_indexes(spec, exists=spec.name in existing)
             self._diff_triggers(spec, exists=spec.name in existing)
         self.plan.views = plan_views(self.conn, self.registry, self.schema)
 
@@ -257,6 +277,14 @@ class _Migrator:
             if name.startswith(("ck_", "uq_")):
                 self.plan.constraints.append(f"drop constraint {spec.name}.{name}")
 
+    def _diff_indexes(self, spec: LayerSpec, exists: bool) -> None:
+        present = _existing_indexes(self.conn, self.schema, spec.name) if exists else set()
+        wanted = {i.name for i in layer_indexes(spec)}
+        for name in sorted(wanted - present):
+            self.plan.indexes.append(f"create index {spec.name}.{name}")
+        for name in sorted(present - wanted):
+            self.plan.indexes.append(f"drop index {spec.name}.{name}")
+
     def _diff_triggers(self, spec: LayerSpec, exists: bool) -> None:
         present = _existing_triggers(self.conn, self.schema, spec.name) if exists else set()
         ours = {name for name in present if name.startswith(_PREFIX)}
@@ -288,6 +316,8 @@ class _Migrator:
             )
         for line in self.plan.constraints:
             self._apply_constraint(line)
+        for line in self.plan.indexes:
+            self._apply_index(line)
         for table_name in self.plan.triggers:
             self._install_triggers(table_name)
         apply_views(self.conn, self.registry, self.schema, self.history, self.plan.views)
@@ -330,6 +360,24 @@ class _Migrator:
                 sql.Identifier(name), sql.SQL(check.expression)
             )
         execute(self.conn, sql.SQL("ALTER TABLE {} {}").format(table, ddl))
+
+    def _apply_index(self, line: str) -> None:
+        action, _, target = line.split(" ")
+        table_name, name = target.split(".")
+        if action == "drop":
+            query = sql.SQL("DROP INDEX {}").format(sql.Identifier(self.schema, name))
+            execute(self.conn, query)
+            return
+        index = next(i for i in layer_indexes(self.registry.get(table_name)) if i.name == name)
+        # expression and condition are generated from the validated spec (models.layer_indexes)
+        where = sql.SQL(" WHERE " + index.where) if index.where else sql.SQL("")
+        query = sql.SQL("CREATE INDEX {} ON {} ({}){}").format(
+            sql.Identifier(name),
+            sql.Identifier(self.schema, table_name),
+            sql.SQL(index.expression),
+            where,
+        )
+        execute(self.conn, query)
 
     def _install_triggers(self, table_name: str) -> None:
         table = sql.Identifier(self.schema, table_name)

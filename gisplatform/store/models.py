@@ -31,7 +31,7 @@ from sqlalchemy import (
     text,
 )
 
-from gisplatform.registry import FieldSpec, FieldType, LayerRegistry, LayerSpec
+from gisplatform.registry import FieldSpec, FieldType, IndexKind, LayerRegistry, LayerSpec
 
 STORAGE_SRID = 4326
 
@@ -98,6 +98,32 @@ def layer_checks(spec: LayerSpec) -> list[NamedCheck]:
     for field in spec.fields:
         checks.extend(field_checks(spec, field))
     return checks
+
+
+@dataclass(frozen=True)
+class NamedIndex:
+    """An index a field declares; the name changes whenever its definition does."""
+
+    name: str
+    expression: str  # what is indexed, e.g. ``"status"`` or ``lower("street")``
+    where: str  # a partial index's condition, or ""
+
+
+def layer_indexes(spec: LayerSpec) -> list[NamedIndex]:
+    """The indexes the fields of ``spec`` declare (``index:`` in the layer file)."""
+    indexes = []
+    for field in spec.fields:
+        declared = field.index_spec
+        if declared is None:
+            continue
+        column = f'"{field.name}"'
+        expression = f"lower({column})" if declared.kind is IndexKind.LOWER else column
+        where = f"{column} IS NOT NULL" if declared.only_set else ""
+        digest = hashlib.sha1(f"{expression}|{where}".encode()).hexdigest()[:8]
+        indexes.append(
+            NamedIndex(f"ix_{spec.name[:30]}_{field.name[:20]}_{digest}", expression, where)
+        )
+    return indexes
 
 
 def natural_key_name(spec: LayerSpec) -> str:
