@@ -73,10 +73,12 @@ def test_migration_from_the_older_model_keeps_every_row(
 ) -> None:
     older = tmp_path / "layers"
     shutil.copytree(LAYERS_DIR, older)
+    shutil.copytree(LAYERS_DIR.parent / "reports", tmp_path / "reports")  # found beside layers/
     path = older / "shelters.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["fields"] = [f for f in data["fields"] if f["name"] not in NEW_SHELTER_FIELDS]
     data.pop("rules")
+    data.pop("inspection")  # names a field the older model did not have
     data["map"]["nearest"]["defaults"].pop("intended_for")  # the map block names no new field
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     old_registry = load_registry(older)

@@ -39,10 +39,11 @@ from gisplatform.ogcapi import queries
 from gisplatform.ogcapi.crs import CRS84_CRS
 from gisplatform.ogcapi.deps import AudienceDep, CrsDep, LayerDep, RegistryDep, base_url
 from gisplatform.ogcapi.etag import check_if_match, etag_of
+from gisplatform.ogcapi.features import marks_layer
 from gisplatform.ogcapi.writer import Writer, write_transaction
 from gisplatform.registry import Audience, LayerRegistry, LayerSpec
 from gisplatform.registry.writes import writable_fields, writer_role
-from gisplatform.reports.marks import after_edit
+from gisplatform.reports.marks import MARK_PROPERTY, after_edit
 from gisplatform.store.audiences import current_reader, current_view
 from gisplatform.validate import FeatureCandidate, validate_feature
 
@@ -112,7 +113,13 @@ def _feature_parts(document: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     properties = {} if properties is None else properties
     if not isinstance(properties, dict):
         raise InvalidBody(message("edit_properties_object"))
-    return properties, document.get("geometry")
+    return _without_computed(properties), document.get("geometry")
+
+
+def _without_computed(properties: dict[str, Any]) -> dict[str, Any]:
+    """The properties without those the server computes: ``report_mark`` (residents' reports)
+    is read-only, and clients that send back every attribute they read (QGIS) include it."""
+    return {k: v for k, v in properties.items() if k != MARK_PROPERTY}
 
 
 def _feature_id(featureId: str) -> int:
@@ -158,7 +165,8 @@ async def _read_back(writer: Writer, request: Request, spec: LayerSpec, fid: int
         sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(current_view().role))
     )
     fields = spec.fields_for(current_reader())
-    cursor = await writer.conn.execute(queries.item_query(spec, fields, CRS84_CRS), [fid])
+    query = queries.item_query(spec, fields, CRS84_CRS, marks_layer(request, spec))
+    cursor = await writer.conn.execute(query, [fid])
     row = await cursor.fetchone()
     assert row is not None
     link = f"{base_url(request)}/collections/{spec.name}/items/{fid}"
@@ -263,6 +271,8 @@ def build_edit_router() -> APIRouter:
         sent = patch.get("properties")
         if sent is not None and not isinstance(sent, dict):
             raise InvalidBody(message("edit_properties_object"))
+        if sent is not None:
+            sent = patch["properties"] = _without_computed(sent)
         srid, flip = _content_crs(request, crs)
         async with write_transaction(request, spec, audience, role) as writer:
             stored = await writer.locked(fid)
