@@ -381,7 +381,9 @@ def test_the_map_keeps_answering_while_analyses_run(
             for future in running:
                 future.result()
         assert busy, "the analyses ended before the map was timed"
-        assert max(timings.values()) < 1.0, timings
+        # not queued behind the 48 callers' runs (those take tens of seconds); the bound leaves
+        # room for a 2-core machine busy with the analyses (a static file once took 1.04 s)
+        assert max(timings.values()) < 3.0, timings
         assert set(answers) <= {200, 429} and 429 in answers
 
 
