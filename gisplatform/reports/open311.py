@@ -25,10 +25,11 @@ from gisplatform.i18n import Lang, Text, message
 from gisplatform.ogcapi.deps import request_language
 from gisplatform.registry import LayerRegistry
 from gisplatform.reports.form import read_form
-from gisplatform.reports.guard import client_hash, secret_key
+from gisplatform.reports.guard import secret_key
+from gisplatform.reports.intake import request_kinds, store_report
 from gisplatform.reports.kinds import ReportKind, ReportKinds
 from gisplatform.reports.photo import clean_photo
-from gisplatform.reports.submit import OPEN311, Submission, find_kind, submit_report
+from gisplatform.reports.submit import OPEN311, Submission, find_kind
 
 #: longest span between start_date and end_date, and the default window
 MAX_SPAN = timedelta(days=90)
@@ -95,10 +96,6 @@ def _fmt(value: str) -> str:
     if value not in FORMATS:
         raise _Open311Error(404, message("not_found"))
     return value
-
-
-def _kinds(request: Request) -> ReportKinds:
-    return cast(ReportKinds, request.app.state.report_kinds)
 
 
 def service(kind: ReportKind, lang: Lang) -> dict[str, Any]:
@@ -269,7 +266,7 @@ async def _post(request: Request, fmt: str) -> Response:
     code = form.one("service_code")
     if not code:
         raise _Open311Error(400, message("open311_missing", name="service_code"))
-    kind = find_kind(_kinds(request), code, OPEN311)
+    kind = find_kind(request_kinds(request), code, OPEN311)
     report = Submission(
         kind=kind.code,
         source="open311",
@@ -281,17 +278,7 @@ async def _post(request: Request, fmt: str) -> Response:
         photo=clean_photo(form.photo, limits) if form.photo else None,
     )
     key = secret_key(settings)
-    address = request.client.host if request.client else "-"
-    async with request.app.state.primary_pool.connection() as conn:
-        stored = await submit_report(
-            conn,
-            request.app.state.registry,
-            _kinds(request),
-            report,
-            client_hash(key, address),
-            limits,
-            OPEN311,
-        )
+    stored = await store_report(request, report, key, limits, OPEN311)
     notice = message("open311_notice", id=stored.id, hours=kind.deadline_hours).get(lang)
     document = [{"service_request_id": stored.id, "service_notice": notice, "account_id": None}]
     return _answer(fmt, document, "service_requests", "request", 201)
@@ -315,7 +302,7 @@ def build_open311_router() -> APIRouter:
     @router.get("/services.{fmt}")
     async def services(request: Request, fmt: str) -> Response:
         async def work(fmt: str, lang: Lang) -> Response:
-            document = [service(k, lang) for k in _kinds(request)]
+            document = [service(k, lang) for k in request_kinds(request)]
             return _answer(fmt, document, "services", "service")
 
         return await handle(request, fmt, work)
@@ -323,7 +310,7 @@ def build_open311_router() -> APIRouter:
     @router.get("/services/{code}.{fmt}")
     async def service_definition(request: Request, code: str, fmt: str) -> Response:
         async def work(fmt: str, lang: Lang) -> Response:
-            kind = _kinds(request).get(code)
+            kind = request_kinds(request).get(code)
             if kind is None:
                 raise _Open311Error(404, message("open311_unknown_service", code=code))
             return _answer(fmt, definition(kind, lang), "service_definition", None)
@@ -336,7 +323,7 @@ def build_open311_router() -> APIRouter:
             where, values = _filters(request)
             rows = await _public_requests(request, where, values)
             registry = request.app.state.registry
-            document = [_request_entry(r, _kinds(request), registry, lang) for r in rows]
+            document = [_request_entry(r, request_kinds(request), registry, lang) for r in rows]
             return _answer(fmt, document, "service_requests", "request")
 
         return await handle(request, fmt, work)
@@ -355,7 +342,7 @@ def build_open311_router() -> APIRouter:
                 raise _Open311Error(404, message("report_not_found"))
             row = await _one_request(request, int(report_id))
             registry = request.app.state.registry
-            entry = _request_entry(row, _kinds(request), registry, lang)
+            entry = _request_entry(row, request_kinds(request), registry, lang)
             return _answer(fmt, [entry], "service_requests", "request")
 
         return await handle(request, fmt, work)

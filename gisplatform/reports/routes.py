@@ -15,7 +15,7 @@ Every query runs in the public database role: the public's views and the owner's
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -31,13 +31,13 @@ from gisplatform.reports.guard import (
     HONEYPOT,
     TOKEN_FIELD,
     check_form,
-    client_hash,
     form_token,
     secret_key,
 )
-from gisplatform.reports.kinds import ReportKind, ReportKinds
+from gisplatform.reports.intake import request_kinds, store_report
+from gisplatform.reports.kinds import ReportKind
 from gisplatform.reports.photo import clean_photo
-from gisplatform.reports.submit import WEB, Submission, submit_report, token_hash
+from gisplatform.reports.submit import WEB, Submission, token_hash
 
 #: the hromada's clock for dates people read
 LOCAL_TIME = ZoneInfo("Europe/Kyiv")
@@ -79,10 +79,6 @@ def kind_document(kind: ReportKind, lang: Lang) -> dict[str, Any]:
             for q in kind.questions
         ],
     }
-
-
-def _kinds(request: Request) -> ReportKinds:
-    return cast(ReportKinds, request.app.state.report_kinds)
 
 
 def local_time(value: datetime) -> str:
@@ -133,7 +129,7 @@ async def read_status(request: Request, token: str) -> dict[str, Any]:
 def status_document(request: Request, found: dict[str, Any], lang: Lang) -> dict[str, Any]:
     """The status JSON: state, every step (staff by their role only), what was sent."""
     registry: LayerRegistry = request.app.state.registry
-    kind = _kinds(request).get(found["kind"])
+    kind = request_kinds(request).get(found["kind"])
     steps = [
         {
             "at": step["at"],
@@ -176,8 +172,8 @@ def build_reports_router() -> APIRouter:
         check_parameters(request, {"lang"})
         lang = request_language(request)
         document = {
-            "kinds": [kind_document(k, lang) for k in _kinds(request)],
-            "layers": _kinds(request).layers,
+            "kinds": [kind_document(k, lang) for k in request_kinds(request)],
+            "layers": request_kinds(request).layers,
             "honeypot": HONEYPOT,
             "token_field": TOKEN_FIELD,
             "form": FORM_FIELDS,
@@ -213,17 +209,7 @@ def build_reports_router() -> APIRouter:
             contact=form.one(names["contact"]) or "",
             photo=clean_photo(form.photo, limits) if form.photo else None,
         )
-        address = request.client.host if request.client else "-"
-        async with request.app.state.primary_pool.connection() as conn:
-            stored = await submit_report(
-                conn,
-                request.app.state.registry,
-                _kinds(request),
-                report,
-                client_hash(key, address),
-                limits,
-                WEB,
-            )
+        stored = await store_report(request, report, key, limits, WEB)
         lang = request_language(request)
         status_url = f"{site_url(request)}/reports/status/{stored.token}?lang={lang}"
         document = {"id": stored.id, "token": stored.token, "status_url": status_url}
@@ -245,7 +231,7 @@ def build_reports_router() -> APIRouter:
 
 
 async def _status_page(request: Request, found: dict[str, Any], lang: Lang) -> Response:
-    kind = _kinds(request).get(found["kind"])
+    kind = request_kinds(request).get(found["kind"])
     words = {
         key: message(f"report_page_{key}").get(lang)
         for key in (
